@@ -1,0 +1,1 @@
+"""Compiled replay core (built from ``_core/*.pyx`` by ``setup.py``)."""

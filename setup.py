@@ -1,0 +1,41 @@
+"""Build the compiled core: every ``_core/*.pyx`` becomes ``dmmemu._core.<name>``.
+
+DMMEMU_CHECKED=1 builds with bounds checks and line tracing (for coverage and debugging).
+"""
+import os
+from pathlib import Path
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+CHECKED = os.environ.get("DMMEMU_CHECKED") == "1"
+
+directives = {
+    "language_level": 3,
+    "boundscheck": CHECKED,
+    "wraparound": CHECKED,
+    "initializedcheck": CHECKED,
+    "cdivision": True,
+    "linetrace": CHECKED,
+}
+macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+if CHECKED:
+    macros.append(("CYTHON_TRACE_NOGIL", "1"))
+
+extensions = [
+    Extension(
+        f"dmmemu._core.{pyx.stem}",
+        [str(pyx)],
+        include_dirs=[numpy.get_include(), "_core"],
+        define_macros=macros,
+        extra_compile_args=["-O3"] if not CHECKED else ["-O0", "-g"],
+    )
+    for pyx in sorted(Path("_core").glob("*.pyx"))
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions, compiler_directives=directives, include_path=["_core"]
+    )
+)
