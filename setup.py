@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy
 from Cython.Build import cythonize
-from setuptools import Extension, setup
+from setuptools import Extension, find_packages, setup
 
 CHECKED = os.environ.get("DMMEMU_CHECKED") == "1"
 
@@ -35,6 +35,13 @@ extensions = [
 ]
 
 setup(
+    # The bundled sample traces ship inside the package as dmmemu/traces/.
+    packages=find_packages(include=["dmmemu", "dmmemu.*"]) + ["dmmemu.traces"],
+    package_dir={"dmmemu.traces": "traces"},
+    package_data={
+        "dmmemu": ["py.typed", "_core/*.pyi"],
+        "dmmemu.traces": ["*/*.parquet", "*/*.toml", "*/*.md"],
+    },
     ext_modules=cythonize(
         extensions, compiler_directives=directives, include_path=["_core"]
     )

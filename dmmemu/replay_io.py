@@ -160,3 +160,28 @@ _NODE_I64 = (
 _HO_I64 = (
     "ho_interruption_ns", "ho_signaling_ns", "ho_msgs", "ho_bytes", "ho_lost", "ho_delayed",
 )
+
+
+def control_events(
+    mobility_t: np.ndarray, mobility_mn: np.ndarray, mobility_poa: np.ndarray,
+    flow_start: np.ndarray, flow_end: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Moves, flow starts and flow ends as one array set sorted by (t, kind, row).
+
+    Returns ``(ev_t, ev_kind, ev_a, ev_b, ev_row)`` as ReplayInput wants them; flows must be
+    in dense (ascending trace id) order.
+    """
+    n_mob = mobility_t.shape[0]
+    n_flows = flow_start.shape[0]
+    flow_rows = np.arange(n_flows, dtype=np.int64)
+    ev_t = np.concatenate([mobility_t, flow_start, flow_end]).astype(np.int64)
+    ev_kind = np.concatenate([
+        np.full(n_mob, EV_MOVE, np.int8),
+        np.full(n_flows, EV_FLOW_START, np.int8),
+        np.full(n_flows, EV_FLOW_END, np.int8),
+    ])
+    ev_a = np.concatenate([mobility_mn, flow_rows, flow_rows]).astype(np.int32)
+    ev_b = np.concatenate([mobility_poa, np.zeros(2 * n_flows, np.int32)]).astype(np.int32)
+    ev_row = np.concatenate([np.arange(n_mob, dtype=np.int64), flow_rows, flow_rows])
+    order = np.lexsort((ev_row, ev_kind, ev_t))
+    return tuple(np.ascontiguousarray(arr[order]) for arr in (ev_t, ev_kind, ev_a, ev_b, ev_row))

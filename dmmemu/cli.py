@@ -1,0 +1,163 @@
+"""The ``dmmemu`` command: run, practices, gen, demo.
+
+User errors (bad traces, unknown practices, bad parameters) print one line without a
+traceback and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from .errors import DmmemuError
+
+EXIT_USAGE = 2
+
+COMPARISON_COLUMNS = (
+    "practice", "packets", "mean_stretch", "p99_stretch", "mean_delay_us", "overhead_bytes",
+    "handovers", "signaling_msgs", "signaling_bytes", "mean_interruption_us", "lost_packets",
+    "broken_flows", "anchors_used", "max_anchor_share",
+)
+
+
+def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn dmmemu's own errors into one line on stderr and exit status 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DmmemuError as exc:
+            click.echo(f"dmmemu: error: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+
+    return wrapper
+
+
+def sample_trace_path() -> Path:
+    """The bundled sample trace: ``traces/sample`` of a source checkout, else the installed copy."""
+    local = Path("traces") / "sample"
+    if (local / "trace.toml").is_file():
+        return local
+    packaged = resources.files("dmmemu") / "traces" / "sample"
+    return Path(str(packaged))
+
+
+def _parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``--param key=value`` pairs; values are read as TOML scalars (numbers, true/false,
+    quoted strings, arrays), anything else as a plain string."""
+    from .topology import tomllib
+
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not key=value", param_hint="--param")
+        try:
+            params[key.strip()] = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            params[key.strip()] = text
+    return params
+
+
+def _print_comparison(summaries) -> None:
+    import polars as pl
+
+    table = pl.concat(summaries, how="vertical_relaxed").select(COMPARISON_COLUMNS)
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=250, float_precision=3,
+                   tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+        click.echo(table)
+
+
+@click.group()
+@click.version_option(package_name="dmmemu")
+def main() -> None:
+    """dmmemu: replay mobility and traffic traces through mobility-management practices."""
+
+
+@main.command("run")
+@click.argument("trace", type=click.Path(path_type=Path))
+@click.option("--practice", "-p", "practices", multiple=True, required=True,
+              help="Practice key (repeatable); see `dmmemu practices`.")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="Practice parameter (repeatable), applied to every practice given.")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Output directory (one sub-directory per practice when several).")
+@click.option("--engine", type=click.Choice(["core", "reference"]), default="core",
+              show_default=True)
+@click.option("--progress/--no-progress", default=True, show_default=True)
+@_user_errors
+def run_command(trace: Path, practices: tuple[str, ...], params: tuple[str, ...], out: Path,
+                engine: str, progress: bool) -> None:
+    """Replay TRACE through each --practice and write its result tables as Parquet."""
+    from .runner import run
+    from .trace import Trace
+
+    opened = Trace.open(trace)
+    parameters = _parse_params(params)
+    summaries = []
+    for key in practices:
+        result = run(opened, key, params=parameters, engine=engine, progress=progress)
+        target = out / key if len(practices) > 1 else out
+        result.write(target)
+        summaries.append(result.summary)
+        click.echo(f"{key}: wrote {target}", err=True)
+    _print_comparison(summaries)
+
+
+@main.command("practices")
+def practices_command() -> None:
+    """List the registered practices."""
+    from .practices import PRACTICES
+
+    width = max(map(len, PRACTICES))
+    for key, cls in PRACTICES.items():
+        click.echo(f"{key:<{width}}  {cls.summary}")
+
+
+@main.command("gen")
+@click.option("--out", type=click.Path(path_type=Path), required=True)
+@click.option("--mns", type=click.IntRange(min=1), default=300, show_default=True)
+@click.option("--packets", type=click.IntRange(min=1), default=1_000_000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace an existing trace directory.")
+@click.option("--progress/--no-progress", default=True, show_default=True)
+@_user_errors
+def gen_command(out: Path, mns: int, packets: int, seed: int, overwrite: bool,
+                progress: bool) -> None:
+    """Generate a synthetic trace: random-waypoint MNs over a grid of ARs, heavy-tailed flows."""
+    from .synthetic import SyntheticTrace
+
+    path = SyntheticTrace(mns=mns, packets=packets, seed=seed).generate(
+        out, overwrite=overwrite, progress=progress)
+    click.echo(f"wrote {path}")
+
+
+@main.command("demo")
+@click.option("--trace", type=click.Path(path_type=Path), default=None,
+              help="Trace directory (default: the bundled sample).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Also write every practice's tables under this directory.")
+@_user_errors
+def demo_command(trace: Path | None, out: Path | None) -> None:
+    """Run every registered practice on the sample trace and print a comparison table."""
+    from .practices import PRACTICES
+    from .runner import run
+    from .trace import Trace
+
+    opened = Trace.open(trace if trace is not None else sample_trace_path())
+    click.echo(f"trace {opened.name!r}: {opened.n_mns} MNs, {opened.flows.height} flows, "
+               f"{opened.packet_count()} packets, {opened.mobility.height} mobility rows",
+               err=True)
+    summaries = []
+    for key in PRACTICES:
+        result = run(opened, key)
+        if out is not None:
+            result.write(out / key)
+        summaries.append(result.summary)
+    _print_comparison(summaries)

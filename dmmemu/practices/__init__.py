@@ -1,0 +1,37 @@
+"""Registered mobility-management practices, by key.
+
+A practice is a frozen dataclass of parameters with RFC defaults; ``compile(topology)``
+turns it into ``PolicyTables`` for the engines. ``PRACTICES`` maps key to class.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ..errors import PracticeError
+from .base import Practice
+from .dmm import DMM
+from .mipv6 import MIPv6
+from .pmipv6 import PMIPv6, PMIPv6DistributedLMA
+
+PRACTICES: dict[str, type[Practice]] = {
+    cls.key: cls for cls in (MIPv6, PMIPv6, PMIPv6DistributedLMA, DMM)
+}
+
+
+def get_practice(key: str | Practice, params: Mapping[str, Any] | None = None) -> Practice:
+    """A practice instance from a key (and parameters), or the instance itself."""
+    if isinstance(key, Practice):
+        if params:
+            raise PracticeError("parameters go either in the practice instance or in params")
+        return key
+    try:
+        cls = PRACTICES[key]
+    except KeyError:
+        raise PracticeError(
+            f"unknown practice {key!r}; registered: {', '.join(PRACTICES)}"
+        ) from None
+    return cls.from_params(params or {})
+
+
+__all__ = ["PRACTICES", "Practice", "get_practice", "MIPv6", "PMIPv6", "PMIPv6DistributedLMA", "DMM"]

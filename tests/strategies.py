@@ -1,0 +1,136 @@
+"""Hypothesis strategies: small random topologies, policies and traces for both engines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from hypothesis import strategies as st
+
+from dmmemu.policy import SELECT_AT_ATTACH, SELECT_CENTRAL, SELECT_PER_FLOW, PolicyTables
+from dmmemu.replay_io import PacketBatch, ReplayInput, control_events
+from dmmemu.topology import Link, Node, Topology
+
+
+@dataclass(frozen=True)
+class Case:
+    """One random engine input: policy, trace arrays and the packet stream in batches."""
+
+    policy: PolicyTables
+    replay: ReplayInput
+    batches: tuple[PacketBatch, ...]
+
+
+@st.composite
+def topologies(draw: st.DrawFn) -> Topology:
+    """A connected graph of 3..9 nodes with at least one PoA, anchor and correspondent."""
+    n_poa = draw(st.integers(1, 3))
+    n_anchor = draw(st.integers(1, 3))
+    n_cn = draw(st.integers(1, 2))
+    n_router = draw(st.integers(0, 1))
+    roles = ["poa"] * n_poa + ["anchor"] * n_anchor + ["cn"] * n_cn + ["router"] * n_router
+    roles = draw(st.permutations(roles))
+    n = len(roles)
+    nodes = [Node(id=i, name=f"n{i}", role=r) for i, r in enumerate(roles)]
+    delays = st.integers(1, 5).map(lambda x: x * 100.0)
+    links = [Link(a=i, b=draw(st.integers(0, i - 1)), delay_us=draw(delays)) for i in range(1, n)]
+    for _ in range(draw(st.integers(0, 3))):
+        a, b = draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))
+        if a != b:
+            links.append(Link(a=a, b=b, delay_us=draw(delays)))
+    return Topology.from_parts(nodes, links, name="random")
+
+
+@st.composite
+def policies(draw: st.DrawFn, topology: Topology) -> PolicyTables:
+    """Any combination of the mechanisms, not only the registered practices."""
+    n = topology.n_nodes
+    anchors = topology.nodes_with_role("anchor")
+    poas = topology.nodes_with_role("poa")
+    anchor = st.sampled_from(anchors.tolist())
+    serving = np.full(n, -1, np.int32)
+    second = np.full(n, -1, np.int32)
+    for p in poas:
+        serving[p] = draw(anchor)
+        second[p] = draw(st.one_of(st.just(-1), st.just(int(serving[p])), anchor))
+    scope = np.ones((n, n), np.uint8)
+    if draw(st.booleans()):
+        for a in anchors:
+            for p in poas:
+                scope[a, p] = draw(st.sampled_from([0, 1, 1]))
+    select = draw(st.sampled_from([SELECT_CENTRAL, SELECT_AT_ATTACH, SELECT_PER_FLOW]))
+    return PolicyTables(
+        select=select, central=draw(anchor) if select == SELECT_CENTRAL else -1,
+        serving=serving, second=second, scope=scope,
+        always_registered=draw(st.booleans()), native_at_home=draw(st.booleans()),
+        local_non_continuity=draw(st.booleans()), buffering=draw(st.booleans()),
+        mn_originated=draw(st.booleans()), encap1=draw(st.sampled_from([0, 20, 40])),
+        encap2=draw(st.sampled_from([0, 36, 40])), req_bytes=draw(st.integers(40, 130)),
+        ack_bytes=draw(st.integers(40, 130)),
+        lifetime_ns=draw(st.sampled_from([0, 1_000, 25_000, 400_000])),
+        l2_ns=draw(st.integers(0, 3) .map(lambda x: x * 10_000)),
+        detect_ns=draw(st.integers(0, 3).map(lambda x: x * 5_000)),
+    )
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> Case:
+    """A topology, a policy and a short trace with clustered times (ties are common)."""
+    topology = draw(topologies())
+    policy = draw(policies(topology))
+    poas = topology.nodes_with_role("poa").tolist()
+    cns = topology.nodes_with_role("cn").tolist()
+    n_mns = draw(st.integers(1, 3))
+    horizon = 1_000_000
+    time = st.integers(0, 40).map(lambda x: x * (horizon // 40))
+
+    mob = sorted(
+        (draw(time), draw(st.integers(0, n_mns - 1)), draw(st.sampled_from(poas + [-1])))
+        for _ in range(draw(st.integers(0, 12)))
+    )
+    mob_t = np.array([m[0] for m in mob], np.int64)
+    mob_mn = np.array([m[1] for m in mob], np.int32)
+    mob_poa = np.array([m[2] for m in mob], np.int32)
+
+    n_flows = draw(st.integers(1, 5))
+    flow_ids = np.array(sorted(draw(st.sets(st.integers(0, 50), min_size=n_flows,
+                                            max_size=n_flows))), np.uint64)
+    spans = [sorted((draw(time), draw(time))) for _ in range(n_flows)]
+    flow_start = np.array([s[0] for s in spans], np.int64)
+    flow_end = np.array([s[1] for s in spans], np.int64)
+
+    packets = []
+    for f in range(n_flows):
+        for _ in range(draw(st.integers(0, 8))):
+            t = draw(st.integers(int(flow_start[f]), int(flow_end[f])))
+            packets.append((t, int(flow_ids[f]), draw(st.integers(20, 1500)),
+                            draw(st.integers(0, 1))))
+    packets.sort(key=lambda p: p[0])
+    t_all = [int(flow_end.max())] + ([int(mob_t.max())] if mob else []) + [p[0] for p in packets]
+    ev = control_events(mob_t, mob_mn, mob_poa, flow_start, flow_end)
+    replay = ReplayInput(
+        n_mns=n_mns, hops=topology.hops, delay_ns=topology.delay_ns, flow_ids=flow_ids,
+        flow_mn=np.array([draw(st.integers(0, n_mns - 1)) for _ in range(n_flows)], np.int32),
+        flow_peer=np.array([draw(st.sampled_from(cns)) for _ in range(n_flows)], np.int32),
+        flow_start=flow_start, flow_end=flow_end,
+        flow_continuity=np.array([draw(st.booleans()) for _ in range(n_flows)], np.uint8),
+        ev_t=ev[0], ev_kind=ev[1], ev_a=ev[2], ev_b=ev[3], ev_row=ev[4],
+        n_mobility_rows=len(mob), t_begin=min([0] + t_all), t_end=max(t_all),
+    )
+    cut_points = sorted(draw(st.sets(st.integers(1, max(len(packets) - 1, 1)), max_size=3)))
+    return Case(policy=policy, replay=replay, batches=split_batches(packets, cut_points))
+
+
+def split_batches(packets: list[tuple[int, int, int, int]],
+                  cut_points: list[int]) -> tuple[PacketBatch, ...]:
+    """Packet rows as batches cut before each index in ``cut_points``."""
+    bounds = [0] + [c for c in cut_points if 0 < c < len(packets)] + [len(packets)]
+    batches = []
+    for lo, hi in zip(bounds, bounds[1:]):
+        rows = packets[lo:hi]
+        batches.append(PacketBatch(
+            np.array([p[0] for p in rows], np.int64), np.array([p[1] for p in rows], np.uint64),
+            np.array([p[2] for p in rows], np.uint16), np.array([p[3] for p in rows], np.uint8),
+            lo,
+        ))
+    return tuple(batches)
