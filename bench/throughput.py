@@ -1,0 +1,131 @@
+"""Replay throughput: dmmemu end to end against the Parquet reader's own rate, in one run.
+
+    python bench/throughput.py                     # 20M-packet synthetic trace (generated once)
+    python bench/throughput.py --packets 5000000 --repeat 5
+    python bench/throughput.py --trace traces/big  # an existing trace
+
+Every measurement runs in a fresh process (so peak RSS is that measurement's own) and is
+repeated; medians are reported. Ratios are against baselines measured in the same run:
+end to end / plain pyarrow scan of the same packets.parquet (the I/O limit), and core / pure-
+Python reference engine on a smaller trace (the reference is too slow for 20M packets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import resource
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def measure_scan(trace_dir: str) -> dict:
+    """Decode every row group of packets.parquet to numpy, as the replay does, and nothing else."""
+    import pyarrow.parquet as pq
+
+    start = time.perf_counter()
+    pf = pq.ParquetFile(Path(trace_dir) / "packets.parquet")
+    rows = 0
+    for i in range(pf.num_row_groups):
+        table = pf.read_row_group(i, columns=["t", "flow", "size", "dir"])
+        for column in table.columns:
+            column.to_numpy()
+        rows += table.num_rows
+    return {"seconds": time.perf_counter() - start, "packets": rows, "rss_mib": _peak_rss_mib()}
+
+
+def measure_run(trace_dir: str, practice: str, engine: str) -> dict:
+    """One dmmemu.run, from opening the trace to the result tables."""
+    import dmmemu
+
+    start = time.perf_counter()
+    result = dmmemu.run(trace_dir, practice, engine=engine)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "packets": int(result.summary["packets"][0]),
+            "rss_mib": _peak_rss_mib()}
+
+
+def in_fresh_process(func, *args) -> dict:
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx, max_tasks_per_child=1) as pool:
+        return pool.submit(func, *args).result()
+
+
+def repeated(repeat: int, func, *args) -> dict:
+    runs = [in_fresh_process(func, *args) for _ in range(repeat)]
+    seconds = statistics.median(r["seconds"] for r in runs)
+    packets = runs[0]["packets"]
+    return {"seconds": seconds, "packets": packets, "pps": packets / seconds,
+            "rss_mib": max(r["rss_mib"] for r in runs), "all_seconds": [r["seconds"] for r in runs]}
+
+
+def ensure_trace(path: Path, packets: int, mns: int, seed: int) -> Path:
+    from dmmemu.synthetic import SyntheticTrace
+
+    if not (path / "trace.toml").is_file():
+        print(f"generating {path} ({packets:,} packets) ...", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        SyntheticTrace(mns=mns, packets=packets, seed=seed).generate(path, overwrite=True)
+        print(f"  generated in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--packets", type=int, default=20_000_000)
+    parser.add_argument("--mns", type=int, default=2000)
+    parser.add_argument("--trace", type=Path, default=None)
+    parser.add_argument("--ratio-packets", type=int, default=300_000,
+                        help="size of the trace for the core/reference comparison")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--practice", action="append", default=None)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args(argv)
+
+    from dmmemu.practices import PRACTICES
+
+    practices = args.practice or list(PRACTICES)
+    trace = args.trace or ensure_trace(DATA / f"synthetic-{args.packets}", args.packets,
+                                       args.mns, seed=1)
+    small = ensure_trace(DATA / f"synthetic-{args.ratio_packets}", args.ratio_packets,
+                         max(args.mns // 10, 50), seed=2)
+
+    report: dict = {"trace": str(trace), "repeat": args.repeat}
+    scan = repeated(args.repeat, measure_scan, str(trace))
+    report["scan"] = scan
+    print(f"pyarrow scan   {scan['packets']:>12,} packets  {scan['pps'] / 1e6:7.1f} M/s  "
+          f"peak RSS {scan['rss_mib']:7.0f} MiB", flush=True)
+    report["practices"] = {}
+    for key in practices:
+        end_to_end = repeated(args.repeat, measure_run, str(trace), key, "core")
+        core_small = repeated(args.repeat, measure_run, str(small), key, "core")
+        reference_small = repeated(1, measure_run, str(small), key, "reference")
+        ratio_scan = end_to_end["pps"] / scan["pps"]
+        speedup = reference_small["seconds"] / core_small["seconds"]
+        report["practices"][key] = {
+            "end_to_end": end_to_end, "core_small": core_small,
+            "reference_small": reference_small, "vs_scan": ratio_scan,
+            "core_vs_reference": speedup,
+        }
+        print(f"{key:<14} {end_to_end['packets']:>12,} packets  "
+              f"{end_to_end['pps'] / 1e6:7.1f} M/s  peak RSS {end_to_end['rss_mib']:7.0f} MiB  "
+              f"= {ratio_scan:4.2f} x scan   core {speedup:6.0f} x reference "
+              f"({core_small['packets']:,} packets)", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
