@@ -1,0 +1,788 @@
+"""Hand-computed scenarios that pin docs/semantics.md, run on the reference engine.
+
+Each scenario builds a tiny input by hand and asserts every counter of the run (all the
+fields of RawCounters not set below must stay zero / -1). The expected numbers are worked out
+in the comments from the topology drawn here, rule by rule (the §s cite semantics.md). The
+same scenarios also run on the compiled core when it is built (one suite, two engines).
+
+Topology (node id: role), one-way link delays in µs:
+
+        CN 0
+         | 10
+      CORE 1 ---2--- HA 5      (HA 5: the central anchor: HA, LMA)
+         | 5
+       AGG 2                   (AGG 2: aggregation router, a MAP/SGW)
+       1/   \\1
+    POA_A 3  POA_B 4           (the PoAs; in the DMM policy each hosts its own anchor)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dmmemu.errors import PacketRowError
+from dmmemu.policy import SELECT_AT_ATTACH, SELECT_CENTRAL, SELECT_PER_FLOW, PolicyTables
+from dmmemu.reference import ReferenceReplay
+from dmmemu.replay_io import (
+    CAUSE_ATTACH,
+    CAUSE_FLOW,
+    CAUSE_HANDOVER,
+    CAUSE_REFRESH,
+    HO_ATTACH,
+    HO_DETACH,
+    HO_HANDOVER,
+    HO_NOOP,
+    PacketBatch,
+    RawCounters,
+    ReplayInput,
+    control_events,
+)
+
+US = 1_000
+MS = 1_000_000
+S = 1_000_000_000
+
+CN, CORE, AGG, POA_A, POA_B, HA = range(6)
+
+# H[u][v]: hops of the (unique, tree) shortest path.
+HOPS = np.array(
+    [
+        # CN CORE AGG  A  B  HA
+        [0, 1, 2, 3, 3, 2],  # CN
+        [1, 0, 1, 2, 2, 1],  # CORE
+        [2, 1, 0, 1, 1, 2],  # AGG
+        [3, 2, 1, 0, 2, 3],  # POA_A
+        [3, 2, 1, 2, 0, 3],  # POA_B
+        [2, 1, 2, 3, 3, 0],  # HA
+    ],
+    np.uint16,
+)
+# D[u][v] in µs (sum of the link delays on that path), ×1000 for ns.
+DELAY_NS = np.array(
+    [
+        [0, 10, 15, 16, 16, 12],
+        [10, 0, 5, 6, 6, 2],
+        [15, 5, 0, 1, 1, 7],
+        [16, 6, 1, 0, 2, 8],
+        [16, 6, 1, 2, 0, 8],
+        [12, 2, 7, 8, 8, 0],
+    ],
+    np.int64,
+) * US
+MAX_HOPS = 3  # stretch_hist has shape (3*3+1, 3+1) = (10, 4)
+
+
+def _engines() -> list:
+    engines = [pytest.param(ReferenceReplay, id="reference")]
+    try:
+        from dmmemu._core.replay import Replay
+    except ImportError:
+        engines.append(
+            pytest.param(None, id="core", marks=pytest.mark.skip(reason="compiled core not built"))
+        )
+    else:
+        engines.append(pytest.param(Replay, id="core"))
+    return engines
+
+
+@pytest.fixture(params=_engines())
+def engine(request):
+    return request.param
+
+
+# ---------------------------------------------------------------------------- input builders
+
+
+def central_policy(**changes) -> PolicyTables:
+    """MIPv6-like: one central HA at node 5, home address always registered, BU from the MN."""
+    fields = dict(
+        select=SELECT_CENTRAL,
+        central=HA,
+        serving=[-1, -1, -1, HA, HA, -1],
+        second=[-1] * 6,
+        scope=np.ones((6, 6)),
+        always_registered=True,
+        native_at_home=False,
+        local_non_continuity=False,
+        buffering=False,
+        mn_originated=True,
+        encap1=40,
+        encap2=0,
+        req_bytes=80,
+        ack_bytes=56,
+        lifetime_ns=0,
+        l2_ns=1 * MS,
+        detect_ns=2 * MS,
+    )
+    fields.update(changes)
+    return _policy(fields)
+
+
+def dmm_policy(**changes) -> PolicyTables:
+    """DMM-like: an anchor at every PoA, each flow anchored where it starts, native at home."""
+    fields = dict(
+        select=SELECT_PER_FLOW,
+        central=-1,
+        serving=[-1, -1, -1, POA_A, POA_B, -1],
+        second=[-1] * 6,
+        scope=np.ones((6, 6)),
+        always_registered=False,
+        native_at_home=True,
+        local_non_continuity=False,
+        buffering=False,
+        mn_originated=False,
+        encap1=40,
+        encap2=0,
+        req_bytes=80,
+        ack_bytes=56,
+        lifetime_ns=0,
+        l2_ns=1 * MS,
+        detect_ns=2 * MS,
+    )
+    fields.update(changes)
+    return _policy(fields)
+
+
+def _policy(fields: dict) -> PolicyTables:
+    fields["serving"] = np.array(fields["serving"], np.int32)
+    fields["second"] = np.array(fields["second"], np.int32)
+    fields["scope"] = np.ascontiguousarray(fields["scope"], np.uint8)
+    return PolicyTables(**fields)
+
+
+def make_replay(
+    n_mns: int,
+    moves: list[tuple[int, int, int]],
+    flows: list[tuple[int, int, int, int, int, bool]],
+    packets: list[tuple[int, int, int, int]] = (),
+) -> ReplayInput:
+    """moves: (t, mn, poa) in mobility-row order; flows: (id, mn, peer, start, end, continuity)
+    in ascending id order; packets: (t, flow id, size, dir), only used for t_end here."""
+    mob_t = np.array([m[0] for m in moves], np.int64)
+    flow_start = np.array([f[3] for f in flows], np.int64)
+    flow_end = np.array([f[4] for f in flows], np.int64)
+    ev = control_events(
+        mob_t,
+        np.array([m[1] for m in moves], np.int32),
+        np.array([m[2] for m in moves], np.int32),
+        flow_start,
+        flow_end,
+    )
+    times = [m[0] for m in moves] + [f[4] for f in flows] + [p[0] for p in packets]
+    return ReplayInput(
+        n_mns=n_mns,
+        hops=HOPS,
+        delay_ns=DELAY_NS,
+        flow_ids=np.array([f[0] for f in flows], np.uint64),
+        flow_mn=np.array([f[1] for f in flows], np.int32),
+        flow_peer=np.array([f[2] for f in flows], np.int32),
+        flow_start=flow_start,
+        flow_end=flow_end,
+        flow_continuity=np.array([f[5] for f in flows], np.uint8),
+        ev_t=ev[0],
+        ev_kind=ev[1],
+        ev_a=ev[2],
+        ev_b=ev[3],
+        ev_row=ev[4],
+        n_mobility_rows=len(moves),
+        t_begin=min(times + [f[3] for f in flows]),
+        t_end=max(times),
+    )
+
+
+def make_batch(rows: list[tuple[int, int, int, int]], first_row: int = 0) -> PacketBatch:
+    """Packet rows (t, flow id, size, dir) as one batch starting at file row ``first_row``."""
+    return PacketBatch(
+        np.array([r[0] for r in rows], np.int64),
+        np.array([r[1] for r in rows], np.uint64),
+        np.array([r[2] for r in rows], np.uint16),
+        np.array([r[3] for r in rows], np.uint8),
+        first_row,
+    )
+
+
+def run(engine_cls, policy, replay, packets, cuts: list[int] = ()) -> RawCounters:
+    """Feed ``packets`` cut into batches before each index of ``cuts``, then finish."""
+    bounds = [0, *cuts, len(packets)]
+    e = engine_cls(policy, replay)
+    for lo, hi in zip(bounds, bounds[1:]):
+        e.feed(make_batch(packets[lo:hi], lo))
+    return e.finish()
+
+
+def zeros(replay: ReplayInput) -> RawCounters:
+    return RawCounters.zeros(replay.n_flows, replay.n_nodes, replay.n_mobility_rows, MAX_HOPS)
+
+
+def assert_counters(got: RawCounters, expected: RawCounters) -> None:
+    diff = got.differences(expected)
+    detail = "\n".join(
+        f"{name}:\n  got      {getattr(got, name).tolist()}"
+        f"\n  expected {getattr(expected, name).tolist()}"
+        for name in diff
+    )
+    assert not diff, "counters differ:\n" + detail
+
+
+def set_row(e: RawCounters, r: int, kind, frm, to, interruption=0, signaling=0, msgs=0,
+            nbytes=0, lost=0, delayed=0) -> None:
+    e.ho_kind[r], e.ho_from[r], e.ho_to[r] = kind, frm, to
+    e.ho_interruption_ns[r], e.ho_signaling_ns[r] = interruption, signaling
+    e.ho_msgs[r], e.ho_bytes[r], e.ho_lost[r], e.ho_delayed[r] = msgs, nbytes, lost, delayed
+
+
+# ---------------------------------------------------------------------------- scenarios
+
+
+def test_central_anchor_one_tunnel_segment(engine) -> None:
+    """MIPv6 bidirectional tunnel: attach signaling, triangle path through the HA, closing."""
+    policy = central_policy()
+    packets = [(10 * MS, 7, 1000, 1), (12 * MS, 7, 64, 0), (20 * MS, 7, 1000, 1)]
+    replay = make_replay(1, [(0, 0, POA_A)], [(7, 0, CN, 10 * MS, 20 * MS, True)], packets)
+    got = run(engine, policy, replay, packets)
+
+    e = zeros(replay)
+    # Attach at t=0 to A (§5): always_registered, home = central = HA, no address yet ->
+    # address @HA appended (§5.7), pinned (§5.8), needs a binding -> register(x, A, 0, ATTACH)
+    # (§5.9): h = H[A][HA] + 1 (MN-originated) = 3 + 1 = 4.
+    e.sig_msgs[CAUSE_ATTACH] = [1, 1]
+    e.sig_bytes[CAUSE_ATTACH] = [80, 56]
+    e.sig_byte_hops[CAUSE_ATTACH] = [80 * 4, 56 * 4]
+    e.anchor_sig_msgs[HA] = 2
+    e.anchor_sig_bytes[HA] = 136
+    e.anchor_peak_bindings[HA] = 1
+    # signaling_ns = 2 * D[A][HA] = 16 µs; interruption = 1 ms + 2 ms + 16 µs (§5.10).
+    set_row(e, 0, HO_ATTACH, -1, POA_A, 3_016_000, 16_000, 2, 136)
+    # Packets at 10, 12 and 20 ms (the one at 20 ms comes before the flow end at 20 ms, §2):
+    # the flow binds to the existing home address @HA (§7.3, no registration). Path (§7.5):
+    # b = second[A] = -1 -> one segment (HA -> A, encap1 = 40).
+    # hops = H[CN][HA] + H[HA][A] = 2 + 3 = 5; delay = 12 + 8 = 20 µs;
+    # overhead = 40; overhead byte-hops = 40 * 3 = 120; direct = H[CN][A] = 3, 16 µs.
+    e.flow_packets[0] = 3
+    e.flow_bytes[0] = 2064
+    e.flow_hops_sum[0] = 3 * 5
+    e.flow_direct_hops_sum[0] = 3 * 3
+    e.flow_delay_ns_sum[0] = 3 * 20_000
+    e.flow_direct_delay_ns_sum[0] = 3 * 16_000
+    e.flow_overhead_bytes[0] = 3 * 40
+    e.flow_overhead_byte_hops[0] = 3 * 120
+    e.flow_anchor[0] = HA
+    e.anchor_packets[HA] = 3
+    e.anchor_bytes[HA] = 2064
+    e.stretch_hist[5, 3] = 3
+    # The flow ends at 20 ms; the home address stays pinned and bound; the trace closes at
+    # t_end = 20 ms (§8): binding time 20 ms, no refresh (lifetime 0).
+    e.anchor_binding_ns[HA] = 20 * MS
+    assert_counters(got, e)
+
+
+def test_two_segment_chain_and_second_equal_to_anchor(engine) -> None:
+    """second[A] = AGG (MAP) gives two segments; second[B] = HA (the anchor) gives one."""
+    policy = central_policy(second=[-1, -1, -1, AGG, HA, -1], encap1=40, encap2=36)
+    packets = [(10 * MS, 7, 1000, 1), (10 * MS, 9, 1000, 1), (11 * MS, 7, 500, 0)]
+    replay = make_replay(
+        2,
+        [(0, 0, POA_A), (0, 1, POA_B)],
+        [(7, 0, CN, 10 * MS, 20 * MS, True), (9, 1, CN, 10 * MS, 20 * MS, True)],
+        packets,
+    )
+    got = run(engine, policy, replay, packets)
+
+    e = zeros(replay)
+    # Two attaches, each registering its home address @HA; h = H[A][HA] + 1 = H[B][HA] + 1 = 4;
+    # signaling_ns = 2 * 8 µs for both.
+    e.sig_msgs[CAUSE_ATTACH] = [2, 2]
+    e.sig_bytes[CAUSE_ATTACH] = [160, 112]
+    e.sig_byte_hops[CAUSE_ATTACH] = [160 * 4, 112 * 4]
+    e.anchor_sig_msgs[HA] = 4
+    e.anchor_sig_bytes[HA] = 272
+    e.anchor_peak_bindings[HA] = 2
+    e.anchor_binding_ns[HA] = 2 * 20 * MS  # both closed at t_end = 20 ms
+    set_row(e, 0, HO_ATTACH, -1, POA_A, 3_016_000, 16_000, 2, 136)
+    set_row(e, 1, HO_ATTACH, -1, POA_B, 3_016_000, 16_000, 2, 136)
+    # Flow 7 (MN 0 at A): a = HA, b = AGG -> (HA -> AGG, 40), (AGG -> A, 36).
+    # hops = H[CN][HA] + H[HA][AGG] + H[AGG][A] = 2 + 2 + 1 = 5; delay = 12 + 7 + 1 = 20 µs;
+    # overhead = 76; byte-hops = 40*2 + 36*1 = 116. Two packets (1000 + 500 bytes).
+    e.flow_packets[0] = 2
+    e.flow_bytes[0] = 1500
+    e.flow_hops_sum[0] = 10
+    e.flow_direct_hops_sum[0] = 6
+    e.flow_delay_ns_sum[0] = 40_000
+    e.flow_direct_delay_ns_sum[0] = 32_000
+    e.flow_overhead_bytes[0] = 152
+    e.flow_overhead_byte_hops[0] = 232
+    e.flow_anchor[0] = HA
+    # Flow 9 (MN 1 at B): a = HA = b -> one segment (HA -> B, encap2 = 36).
+    # hops = 2 + 3 = 5; delay = 12 + 8 = 20 µs; overhead 36; byte-hops 36*3 = 108.
+    e.flow_packets[1] = 1
+    e.flow_bytes[1] = 1000
+    e.flow_hops_sum[1] = 5
+    e.flow_direct_hops_sum[1] = 3
+    e.flow_delay_ns_sum[1] = 20_000
+    e.flow_direct_delay_ns_sum[1] = 16_000
+    e.flow_overhead_bytes[1] = 36
+    e.flow_overhead_byte_hops[1] = 108
+    e.flow_anchor[1] = HA
+    e.anchor_packets[HA] = 3
+    e.anchor_bytes[HA] = 2500
+    e.stretch_hist[5, 3] = 3
+    assert_counters(got, e)
+
+
+# DMM scenario shared by the loss and buffering tests: MN 0 attaches at A, hands over to B at
+# 50 ms; flow 7 [10, 100] ms starts at A, flow 8 [60, 80] ms starts at B.
+DMM_MOVES = [(0, 0, POA_A), (50 * MS, 0, POA_B)]
+DMM_FLOWS = [(7, 0, CN, 10 * MS, 100 * MS, True), (8, 0, CN, 60 * MS, 80 * MS, True)]
+DMM_PACKETS = [
+    (10 * MS, 7, 1000, 1),  # at A, native
+    (50 * MS, 7, 1000, 1),  # same time as the handover: the move comes first (§2) -> inside
+    (52 * MS, 7, 1000, 0),  # inside the interruption (ends at 53.004 ms)
+    (54 * MS, 7, 1000, 1),  # after it: tunnel A -> B
+    (60 * MS, 8, 1000, 1),  # flow 8 starts at 60 ms (before the packet, §2): native at B
+]
+
+
+def _dmm_common(replay: ReplayInput) -> RawCounters:
+    """Counters the loss and the buffering variants share."""
+    e = zeros(replay)
+    # Attach at A at t=0: PER_FLOW, no home, not always_registered -> no address, nothing
+    # registers, signaling_ns = 0, interruption = 1 + 2 ms (§5.9, §5.10).
+    set_row(e, 0, HO_ATTACH, -1, POA_A, 3 * MS, 0, 0, 0)
+    # First packet of flow 7 at 10 ms: anchor = serving[A] = A; new address @A; it does not
+    # need a binding at A (native_at_home, serving[A] == A), so no FLOW registration (§7.3).
+    # Path: b = -1 -> (A -> A, encap1 = 40): hops = H[CN][A] + 0 = 3, delay 16 µs,
+    # overhead 40 (the page has no native exception for encapsulation), byte-hops 40 * 0 = 0.
+    # Handover to B at 50 ms: address @A (refcount 1) is not bound, so nothing closes;
+    # moves = 1; it needs a binding at B (serving[B] = B != A): register(x, B, 50 ms, HANDOVER)
+    # with h = H[B][A] + 0 = 2; signaling_ns = 2 * D[B][A] = 4 µs; interruption = 3.004 ms.
+    e.sig_msgs[CAUSE_HANDOVER] = [1, 1]
+    e.sig_bytes[CAUSE_HANDOVER] = [80, 56]
+    e.sig_byte_hops[CAUSE_HANDOVER] = [160, 112]
+    e.anchor_sig_msgs[POA_A] = 2
+    e.anchor_sig_bytes[POA_A] = 136
+    e.anchor_peak_bindings[POA_A] = 1
+    # Flow 7 ends at 100 ms: refcount 0, not pinned -> closed: bound 50..100 ms.
+    e.anchor_binding_ns[POA_A] = 50 * MS
+    # Flow 8's packet at 60 ms: new address @B (serving[B]), native, no registration;
+    # hops 3 + 0, delay 16 µs, overhead 40, byte-hops 0. Flow 8 ends at 80 ms: its address is
+    # unbound and unpinned and leaves the list. moves = 1 - 1 = 0.
+    e.flow_packets[1] = 1
+    e.flow_bytes[1] = 1000
+    e.flow_hops_sum[1] = 3
+    e.flow_direct_hops_sum[1] = 3
+    e.flow_delay_ns_sum[1] = 16_000
+    e.flow_direct_delay_ns_sum[1] = 16_000
+    e.flow_overhead_bytes[1] = 40
+    e.flow_anchor[1] = POA_B
+    e.anchor_packets[POA_B] = 1
+    e.anchor_bytes[POA_B] = 1000
+    e.flow_packets[0] = 4
+    e.flow_bytes[0] = 4000
+    e.flow_anchor[0] = POA_A
+    e.flow_moves[0] = 1  # 1 handover during [10, 100] ms
+    return e
+
+
+def test_native_at_home_then_handover_loses_packets_in_interruption(engine) -> None:
+    policy = dmm_policy()
+    replay = make_replay(1, DMM_MOVES, DMM_FLOWS, DMM_PACKETS)
+    got = run(engine, policy, replay, DMM_PACKETS)
+
+    e = _dmm_common(replay)
+    # until = 50 ms + 3.004 ms: packets at 50 and 52 ms are lost in window row 1 (§7.4).
+    set_row(e, 1, HO_HANDOVER, POA_A, POA_B, 3_004_000, 4_000, 2, 136, lost=2)
+    e.flow_lost[0] = 2
+    # Delivered: 10 ms native at A (hops 3, 16 µs, overhead 40, byte-hops 0) and 54 ms through
+    # (A -> B, 40): hops = H[CN][A] + H[A][B] = 3 + 2 = 5, delay = 16 + 2 = 18 µs,
+    # byte-hops = 40 * 2 = 80; direct H[CN][B] = 3, 16 µs.
+    e.flow_hops_sum[0] = 3 + 5
+    e.flow_direct_hops_sum[0] = 6
+    e.flow_delay_ns_sum[0] = 16_000 + 18_000
+    e.flow_direct_delay_ns_sum[0] = 32_000
+    e.flow_overhead_bytes[0] = 80
+    e.flow_overhead_byte_hops[0] = 80
+    e.anchor_packets[POA_A] = 2
+    e.anchor_bytes[POA_A] = 2000
+    e.stretch_hist[3, 3] = 2  # flow 7 at A, flow 8 at B
+    e.stretch_hist[5, 3] = 1
+    assert_counters(got, e)
+
+
+def test_buffering_delays_instead_of_losing(engine) -> None:
+    policy = dmm_policy(buffering=True)
+    replay = make_replay(1, DMM_MOVES, DMM_FLOWS, DMM_PACKETS)
+    got = run(engine, policy, replay, DMM_PACKETS)
+
+    e = _dmm_common(replay)
+    # until = 53_004_000 ns. Packet at 50 ms waits 3_004_000 ns, at 52 ms 1_004_000 ns
+    # (§7.4); both then take the tunnel path A -> B (hops 5, 18 µs + wait).
+    set_row(e, 1, HO_HANDOVER, POA_A, POA_B, 3_004_000, 4_000, 2, 136, delayed=2)
+    e.flow_delayed[0] = 2
+    e.flow_hops_sum[0] = 3 + 5 + 5 + 5
+    e.flow_direct_hops_sum[0] = 12
+    e.flow_delay_ns_sum[0] = 16_000 + (18_000 + 3_004_000) + (18_000 + 1_004_000) + 18_000
+    e.flow_direct_delay_ns_sum[0] = 64_000
+    e.flow_overhead_bytes[0] = 160
+    e.flow_overhead_byte_hops[0] = 0 + 80 + 80 + 80
+    e.anchor_packets[POA_A] = 4
+    e.anchor_bytes[POA_A] = 4000
+    e.stretch_hist[3, 3] = 2
+    e.stretch_hist[5, 3] = 3
+    assert_counters(got, e)
+
+
+def test_refresh_counted_lazily_at_close(engine) -> None:
+    """(t - reg_t - 1) // lifetime refreshes: 250 s -> 4, 240 s -> 3 (not 4), 150 s -> 2."""
+    policy = central_policy(lifetime_ns=60 * S)
+    moves = [
+        (0, 0, POA_A),  # row 0: MN 0 attaches at A
+        (10 * S, 1, POA_B),  # row 1: MN 1 attaches at B
+        (100 * S, 2, POA_A),  # row 2: MN 2 attaches at A
+        (250 * S, 0, -1),  # row 3: MN 0 detaches: binding held 250 s -> 4 refreshes
+        (250 * S, 1, -1),  # row 4: MN 1 detaches: held 240 s -> (240 s - 1) // 60 s = 3
+    ]  # MN 2 is closed at t_end = 250 s (§8): held 150 s -> 2 refreshes
+    replay = make_replay(3, moves, [])
+    got = run(engine, policy, replay, [])
+
+    e = zeros(replay)
+    # Three ATTACH registrations @HA, h = H[A|B][HA] + 1 = 4 each.
+    e.sig_msgs[CAUSE_ATTACH] = [3, 3]
+    e.sig_bytes[CAUSE_ATTACH] = [240, 168]
+    e.sig_byte_hops[CAUSE_ATTACH] = [240 * 4, 168 * 4]
+    # 4 + 3 + 2 = 9 refreshes, each a register at reg_poa (h = 4) without state change.
+    e.sig_msgs[CAUSE_REFRESH] = [9, 9]
+    e.sig_bytes[CAUSE_REFRESH] = [720, 504]
+    e.sig_byte_hops[CAUSE_REFRESH] = [720 * 4, 504 * 4]
+    e.anchor_sig_msgs[HA] = 2 * (3 + 9)
+    e.anchor_sig_bytes[HA] = 136 * (3 + 9)
+    e.anchor_peak_bindings[HA] = 3  # all three bound during [100, 250) s
+    e.anchor_binding_ns[HA] = (250 + 240 + 150) * S
+    for r, poa in ((0, POA_A), (1, POA_B), (2, POA_A)):
+        set_row(e, r, HO_ATTACH, -1, poa, 3_016_000, 16_000, 2, 136)
+    # A detach records its kind only (§5.3 stops before §5.10 records from/to).
+    set_row(e, 3, HO_DETACH, -1, -1)
+    set_row(e, 4, HO_DETACH, -1, -1)
+    assert_counters(got, e)
+
+
+def test_scope_zero_breaks_flows(engine) -> None:
+    """scope[A][B] = 0: the address anchored at A dies on the move to B (SIPTO-like)."""
+    scope = np.ones((6, 6))
+    scope[POA_A, POA_B] = 0
+    policy = dmm_policy(scope=scope)
+    flows = [
+        (7, 0, CN, 10 * MS, 100 * MS, True),  # packets before and after the move: lost after
+        (8, 0, CN, 60 * MS, 100 * MS, True),  # starts at B: new address @B
+        (9, 0, CN, 10 * MS, 70 * MS, True),  # no packet after the move: broken at its end (§6)
+    ]
+    packets = [(10 * MS, 7, 1000, 1), (20 * MS, 9, 1000, 1), (60 * MS, 7, 1000, 1),
+               (60 * MS, 8, 1000, 1)]
+    replay = make_replay(1, DMM_MOVES, flows, packets)
+    got = run(engine, policy, replay, packets)
+
+    e = zeros(replay)
+    set_row(e, 0, HO_ATTACH, -1, POA_A, 3 * MS, 0, 0, 0)
+    # Handover at 50 ms: address @A (refcount 2, unbound: native) dies (§5.5); nothing is
+    # left to register: signaling 0, interruption 3 ms; moves = 1. No signaling at all.
+    set_row(e, 1, HO_HANDOVER, POA_A, POA_B, 3 * MS, 0, 0, 0)
+    # Flow 7: delivered natively at A at 10 ms; at 60 ms it is bound to a dead address ->
+    # broken, lost (§7.2, not a window loss). Flow 9 (dense 2): delivered at 20 ms; at its end
+    # (70 ms) its address is not live -> broken (§6).
+    for f, fid_packets, lost in ((0, 2, 1), (2, 1, 0)):
+        e.flow_packets[f] = fid_packets
+        e.flow_bytes[f] = 1000 * fid_packets
+        e.flow_lost[f] = lost
+        e.flow_broken[f] = 1
+        e.flow_hops_sum[f] = 3
+        e.flow_direct_hops_sum[f] = 3
+        e.flow_delay_ns_sum[f] = 16_000
+        e.flow_direct_delay_ns_sum[f] = 16_000
+        e.flow_overhead_bytes[f] = 40
+        e.flow_anchor[f] = POA_A
+        e.flow_moves[f] = 1
+    # Flow 8 (dense 1): binds to a new native address @B at 60 ms; moves 0.
+    e.flow_packets[1] = 1
+    e.flow_bytes[1] = 1000
+    e.flow_hops_sum[1] = 3
+    e.flow_direct_hops_sum[1] = 3
+    e.flow_delay_ns_sum[1] = 16_000
+    e.flow_direct_delay_ns_sum[1] = 16_000
+    e.flow_overhead_bytes[1] = 40
+    e.flow_anchor[1] = POA_B
+    e.anchor_packets[POA_A] = 2
+    e.anchor_bytes[POA_A] = 2000
+    e.anchor_packets[POA_B] = 1
+    e.anchor_bytes[POA_B] = 1000
+    e.stretch_hist[3, 3] = 3
+    assert_counters(got, e)
+
+
+def test_scope_applies_after_a_detach_too(engine) -> None:
+    """§5.5: an address kept through a detach dies when the MN re-attaches at a PoA outside
+    its anchor's scope; its flow breaks at its next packet."""
+    scope = np.ones((6, 6))
+    scope[POA_A, POA_B] = 0
+    policy = dmm_policy(scope=scope)
+    moves = [(0, 0, POA_A), (20 * MS, 0, -1), (30 * MS, 0, POA_B)]
+    packets = [(10 * MS, 7, 1000, 1), (40 * MS, 7, 1000, 1)]
+    replay = make_replay(1, moves, [(7, 0, CN, 10 * MS, 50 * MS, True)], packets)
+    got = run(engine, policy, replay, packets)
+
+    e = zeros(replay)
+    set_row(e, 0, HO_ATTACH, -1, POA_A, 3 * MS, 0, 0, 0)
+    set_row(e, 1, HO_DETACH, -1, -1)
+    # Attach at B at 30 ms: address @A is out of scope and dies; nothing registers.
+    set_row(e, 2, HO_ATTACH, -1, POA_B, 3 * MS, 0, 0, 0)
+    # 10 ms native at A (hops 3, 16 µs, 40 B, 0 byte-hops); 40 ms: the address is dead,
+    # the packet is lost and the flow broken.
+    e.flow_packets[0] = 2
+    e.flow_bytes[0] = 2000
+    e.flow_lost[0] = 1
+    e.flow_broken[0] = 1
+    e.flow_hops_sum[0] = 3
+    e.flow_direct_hops_sum[0] = 3
+    e.flow_delay_ns_sum[0] = 16_000
+    e.flow_direct_delay_ns_sum[0] = 16_000
+    e.flow_overhead_bytes[0] = 40
+    e.flow_anchor[0] = POA_A
+    e.anchor_packets[POA_A] = 1
+    e.anchor_bytes[POA_A] = 1000
+    e.stretch_hist[3, 3] = 1
+    assert_counters(got, e)
+
+
+def test_local_non_continuity_flow_follows_mn_without_signaling(engine) -> None:
+    policy = dmm_policy(local_non_continuity=True)
+    flows = [
+        (7, 0, CN, 10 * MS, 100 * MS, False),  # no continuity -> local address
+        (8, 0, CN, 10 * MS, 100 * MS, True),  # continuity -> address @A, registered at B
+    ]
+    packets = [(10 * MS, 7, 1000, 1), (10 * MS, 8, 1000, 1), (60 * MS, 7, 1000, 1)]
+    replay = make_replay(1, DMM_MOVES, flows, packets)
+    got = run(engine, policy, replay, packets)
+
+    e = zeros(replay)
+    set_row(e, 0, HO_ATTACH, -1, POA_A, 3 * MS, 0, 0, 0)
+    # Only flow 8's address @A registers at the handover (h = H[B][A] = 2, RTT 4 µs); the
+    # local flow holds no address and causes no signaling.
+    set_row(e, 1, HO_HANDOVER, POA_A, POA_B, 3_004_000, 4_000, 2, 136)
+    e.sig_msgs[CAUSE_HANDOVER] = [1, 1]
+    e.sig_bytes[CAUSE_HANDOVER] = [80, 56]
+    e.sig_byte_hops[CAUSE_HANDOVER] = [160, 112]
+    e.anchor_sig_msgs[POA_A] = 2
+    e.anchor_sig_bytes[POA_A] = 136
+    e.anchor_peak_bindings[POA_A] = 1
+    e.anchor_binding_ns[POA_A] = 50 * MS  # 50 ms (handover) .. 100 ms (flow 8 ends)
+    # Flow 7: local; reported anchor = serving[A] at binding. At 10 ms: a = serving[A] = A,
+    # (A -> A, 40): hops 3, 16 µs, overhead 40, byte-hops 0. At 60 ms (after the 53.004 ms
+    # window) at B: a = serving[B] = B: hops 3, 16 µs, overhead 40. Never broken.
+    e.flow_packets[0] = 2
+    e.flow_bytes[0] = 2000
+    e.flow_hops_sum[0] = 6
+    e.flow_direct_hops_sum[0] = 6
+    e.flow_delay_ns_sum[0] = 32_000
+    e.flow_direct_delay_ns_sum[0] = 32_000
+    e.flow_overhead_bytes[0] = 80
+    e.flow_anchor[0] = POA_A
+    e.flow_moves[0] = 1
+    # Flow 8: one native packet at A.
+    e.flow_packets[1] = 1
+    e.flow_bytes[1] = 1000
+    e.flow_hops_sum[1] = 3
+    e.flow_direct_hops_sum[1] = 3
+    e.flow_delay_ns_sum[1] = 16_000
+    e.flow_direct_delay_ns_sum[1] = 16_000
+    e.flow_overhead_bytes[1] = 40
+    e.flow_anchor[1] = POA_A
+    e.flow_moves[1] = 1
+    e.anchor_packets[POA_A] = 2
+    e.anchor_bytes[POA_A] = 2000
+    e.anchor_packets[POA_B] = 1
+    e.anchor_bytes[POA_B] = 1000
+    e.stretch_hist[3, 3] = 3
+    assert_counters(got, e)
+
+
+def test_detach_loses_packets_and_noop_changes_nothing(engine) -> None:
+    policy = central_policy()
+    moves = [
+        (0, 0, POA_A),  # row 0: attach at A
+        (30 * MS, 0, -1),  # row 1: detach
+        (40 * MS, 0, POA_B),  # row 2: attach again, at B (an attach, not a handover)
+        (41 * MS, 0, POA_B),  # row 3: same PoA -> NOOP (must not restart the window)
+    ]
+    packets = [(10 * MS, 7, 1000, 1), (35 * MS, 7, 1000, 1), (40 * MS, 7, 1000, 1),
+               (44 * MS, 7, 1000, 1)]
+    replay = make_replay(1, moves, [(7, 0, CN, 10 * MS, 60 * MS, True)], packets)
+    got = run(engine, policy, replay, packets)
+
+    e = zeros(replay)
+    # Attach at A: home address @HA registered (h = 4), window until 3.016 ms.
+    set_row(e, 0, HO_ATTACH, -1, POA_A, 3_016_000, 16_000, 2, 136)
+    # Detach at 30 ms: the binding (0..30 ms) closes; the address stays in the list (§5.3).
+    set_row(e, 1, HO_DETACH, -1, -1)
+    # Attach at B at 40 ms: register the home address again (h = H[B][HA] + 1 = 4); window
+    # until 43.016 ms. moves stays 0 (attach).
+    set_row(e, 2, HO_ATTACH, -1, POA_B, 3_016_000, 16_000, 2, 136, lost=1)
+    set_row(e, 3, HO_NOOP, -1, -1)
+    e.sig_msgs[CAUSE_ATTACH] = [2, 2]
+    e.sig_bytes[CAUSE_ATTACH] = [160, 112]
+    e.sig_byte_hops[CAUSE_ATTACH] = [160 * 4, 112 * 4]
+    e.anchor_sig_msgs[HA] = 4
+    e.anchor_sig_bytes[HA] = 272
+    e.anchor_peak_bindings[HA] = 1
+    e.anchor_binding_ns[HA] = 30 * MS + 20 * MS  # 0..30 ms, then 40 ms..t_end = 60 ms
+    # Packets: 10 ms delivered at A (hops 2 + 3 = 5, 12 + 8 = 20 µs, 40 B, 40*3 byte-hops);
+    # 35 ms lost: detached (§7.1, no window row); 40 ms lost in row 2's window;
+    # 44 ms delivered at B (HA -> B: hops 5, 20 µs, 40 B, 120 byte-hops; direct 3, 16 µs).
+    e.flow_packets[0] = 4
+    e.flow_bytes[0] = 4000
+    e.flow_lost[0] = 2
+    e.flow_hops_sum[0] = 10
+    e.flow_direct_hops_sum[0] = 6
+    e.flow_delay_ns_sum[0] = 40_000
+    e.flow_direct_delay_ns_sum[0] = 32_000
+    e.flow_overhead_bytes[0] = 80
+    e.flow_overhead_byte_hops[0] = 240
+    e.flow_anchor[0] = HA
+    e.anchor_packets[HA] = 2
+    e.anchor_bytes[HA] = 2000
+    e.stretch_hist[5, 3] = 2
+    assert_counters(got, e)
+
+
+def test_home_anchor_chosen_at_attach(engine) -> None:
+    """AT_ATTACH (distributed LMAs): home = serving[PoA] at each attach, kept on handover."""
+    policy = central_policy(
+        select=SELECT_AT_ATTACH, central=-1, serving=[-1, -1, -1, HA, AGG, -1],
+        mn_originated=False,
+    )
+    moves = [
+        (0, 0, POA_B),  # row 0: attach at B -> home = serving[B] = AGG
+        (10 * MS, 0, POA_A),  # row 1: handover to A, home stays AGG
+        (20 * MS, 0, -1),  # row 2: detach
+        (30 * MS, 0, POA_A),  # row 3: attach at A -> home = serving[A] = HA
+        (40 * MS, 0, POA_A),  # row 4: NOOP (sets t_end = 40 ms)
+    ]
+    replay = make_replay(1, moves, [])
+    got = run(engine, policy, replay, [])
+
+    e = zeros(replay)
+    # Row 0: address @AGG appended and registered at B: h = H[B][AGG] = 1, RTT 2 * 1 µs.
+    set_row(e, 0, HO_ATTACH, -1, POA_B, 3_002_000, 2_000, 2, 136)
+    # Row 1: close (0..10 ms), register again at A: h = H[A][AGG] = 1, RTT 2 µs.
+    set_row(e, 1, HO_HANDOVER, POA_B, POA_A, 3_002_000, 2_000, 2, 136)
+    # Row 2: close (10..20 ms).
+    set_row(e, 2, HO_DETACH, -1, -1)
+    # Row 3: home = HA; no live address @HA -> appended (§5.7); the old address @AGG is no
+    # longer pinned and leaves (§5.8); register @HA at A: h = H[A][HA] = 3, RTT 16 µs.
+    set_row(e, 3, HO_ATTACH, -1, POA_A, 3_016_000, 16_000, 2, 136)
+    set_row(e, 4, HO_NOOP, -1, -1)
+    e.sig_msgs[CAUSE_ATTACH] = [2, 2]
+    e.sig_bytes[CAUSE_ATTACH] = [160, 112]
+    e.sig_byte_hops[CAUSE_ATTACH] = [80 * 1 + 80 * 3, 56 * 1 + 56 * 3]
+    e.sig_msgs[CAUSE_HANDOVER] = [1, 1]
+    e.sig_bytes[CAUSE_HANDOVER] = [80, 56]
+    e.sig_byte_hops[CAUSE_HANDOVER] = [80, 56]
+    e.anchor_sig_msgs[AGG] = 4
+    e.anchor_sig_bytes[AGG] = 272
+    e.anchor_peak_bindings[AGG] = 1
+    e.anchor_binding_ns[AGG] = 20 * MS
+    e.anchor_sig_msgs[HA] = 2
+    e.anchor_sig_bytes[HA] = 136
+    e.anchor_peak_bindings[HA] = 1
+    e.anchor_binding_ns[HA] = 10 * MS  # 30 ms .. t_end = 40 ms (§8)
+    assert_counters(got, e)
+
+
+def test_flow_registration_and_release(engine) -> None:
+    """Central anchor without a home registration: each flow's address registers (FLOW) and
+    is released at the flow's end; the next flow registers a new one."""
+    policy = central_policy(always_registered=False)
+    flows = [(7, 0, CN, 10 * MS, 20 * MS, True), (9, 0, CN, 30 * MS, 40 * MS, True)]
+    # The packet at 20 ms comes before flow 7's end at 20 ms (§2), so its address is still live.
+    packets = [(10 * MS, 7, 1000, 1), (20 * MS, 7, 500, 0), (30 * MS, 9, 1000, 1)]
+    replay = make_replay(1, [(0, 0, POA_A)], flows, packets)
+    got = run(engine, policy, replay, packets)
+
+    e = zeros(replay)
+    # Attach: home = HA but not always_registered -> no address, signaling 0.
+    set_row(e, 0, HO_ATTACH, -1, POA_A, 3 * MS, 0, 0, 0)
+    # 10 ms: new address @HA, register(x, A, 10 ms, FLOW): h = 3 + 1 = 4; packets delivered
+    # (hops 5, 20 µs, 40 B, 120 byte-hops each). 20 ms: flow 7 ends, refcount 0, not pinned ->
+    # closed (10 ms) and released. Same for flow 9 over 30..40 ms (one packet).
+    e.sig_msgs[CAUSE_FLOW] = [2, 2]
+    e.sig_bytes[CAUSE_FLOW] = [160, 112]
+    e.sig_byte_hops[CAUSE_FLOW] = [160 * 4, 112 * 4]
+    e.anchor_sig_msgs[HA] = 4
+    e.anchor_sig_bytes[HA] = 272
+    e.anchor_peak_bindings[HA] = 1
+    e.anchor_binding_ns[HA] = 20 * MS
+    for f, n, nbytes in ((0, 2, 1500), (1, 1, 1000)):
+        e.flow_packets[f] = n
+        e.flow_bytes[f] = nbytes
+        e.flow_hops_sum[f] = 5 * n
+        e.flow_direct_hops_sum[f] = 3 * n
+        e.flow_delay_ns_sum[f] = 20_000 * n
+        e.flow_direct_delay_ns_sum[f] = 16_000 * n
+        e.flow_overhead_bytes[f] = 40 * n
+        e.flow_overhead_byte_hops[f] = 120 * n
+        e.flow_anchor[f] = HA
+    e.anchor_packets[HA] = 3
+    e.anchor_bytes[HA] = 2500
+    e.stretch_hist[5, 3] = 3
+    assert_counters(got, e)
+
+
+# ---------------------------------------------------------------------------- row checks
+
+ERR_FLOWS = [(7, 0, CN, 10 * MS, 20 * MS, True), (9, 0, CN, 10 * MS, 30 * MS, True)]
+
+
+@pytest.mark.parametrize(
+    ("rows", "column", "bad_index", "value"),
+    [
+        # (rows of one batch starting at file row 100, column, index of the bad row, value)
+        ([(10 * MS, 7, 100, 1), (11 * MS, 8, 100, 1)], "flow", 1, 8),
+        ([(12 * MS, 7, 100, 1), (11 * MS, 9, 100, 1)], "t", 1, 11 * MS),  # decreasing
+        ([(9 * MS, 7, 100, 1)], "t", 0, 9 * MS),  # before the flow's start
+        ([(10 * MS, 7, 100, 1), (21 * MS, 7, 100, 1)], "t", 1, 21 * MS),  # after its end
+        ([(10 * MS, 7, 100, 2)], "dir", 0, 2),
+        ([(10 * MS, 7, 20, 1), (10 * MS, 7, 19, 0)], "size", 1, 19),
+        # several problems in one row: the first check of §7 wins
+        ([(10 * MS, 8, 19, 2)], "flow", 0, 8),
+        ([(25 * MS, 7, 19, 2)], "t", 0, 25 * MS),
+        ([(10 * MS, 7, 19, 2)], "dir", 0, 2),
+    ],
+)
+def test_bad_packet_row_raises(engine, rows, column, bad_index, value) -> None:
+    replay = make_replay(1, [(0, 0, POA_A)], ERR_FLOWS, rows)
+    e = engine(central_policy(), replay)
+    with pytest.raises(PacketRowError) as info:
+        e.feed(make_batch(rows, first_row=100))
+    assert (info.value.column, info.value.row, info.value.value) == (column, 100 + bad_index, value)
+
+
+def test_decreasing_time_across_batches_raises(engine) -> None:
+    rows = [(12 * MS, 7, 100, 1), (11 * MS, 9, 100, 1)]
+    replay = make_replay(1, [(0, 0, POA_A)], ERR_FLOWS, rows)
+    e = engine(central_policy(), replay)
+    e.feed(make_batch(rows[:1], first_row=0))
+    with pytest.raises(PacketRowError) as info:
+        e.feed(make_batch(rows[1:], first_row=1))
+    assert (info.value.column, info.value.row) == ("t", 1)
+
+
+# ---------------------------------------------------------------------------- batching
+
+
+@pytest.mark.parametrize("buffering", [False, True])
+def test_batches_equal_one_batch(engine, buffering) -> None:
+    """Any cut of the packet stream into batches (including empty ones) gives the same run."""
+    policy = dmm_policy(buffering=buffering)
+    replay = make_replay(1, DMM_MOVES, DMM_FLOWS, DMM_PACKETS)
+    whole = run(engine, policy, replay, DMM_PACKETS)
+    n = len(DMM_PACKETS)
+    for cuts in ([1], [2, 3], list(range(1, n)), [0, 2, 2, n]):
+        assert whole.differences(run(engine, policy, replay, DMM_PACKETS, cuts)) == []
