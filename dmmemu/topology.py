@@ -8,7 +8,6 @@ or from the generators in ``dmmemu.reference_topologies``.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .errors import TopologyError
+from .toml_text import toml_string
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -184,12 +184,12 @@ class Topology:
         Path(path).write_text(self.to_toml_text(), encoding="utf-8")
 
     def to_toml_text(self) -> str:
-        lines = [f"name = {json.dumps(self.name)}"]
+        lines = [f"name = {toml_string(self.name)}"]
         if self.generator:
             lines.append(f"# expanded from generator {self.generator!r} with {dict(self.params or {})}")
         for node in self.nodes:
-            lines += ["", "[[node]]", f"id = {node.id}", f"name = {json.dumps(node.name)}",
-                      f"role = {json.dumps(node.role)}"]
+            lines += ["", "[[node]]", f"id = {node.id}", f"name = {toml_string(node.name)}",
+                      f"role = {toml_string(node.role)}"]
             if node.x is not None:
                 lines.append(f"x = {float(node.x)!r}")
             if node.y is not None:
