@@ -82,7 +82,7 @@ def synthesise_packets(
     last = start + (count - 1) * interval  # time of each flow's last packet, ≤ end
     first_row = 0
     lower = np.int64(-1)  # windows are (lower, upper]; times are ≥ 0
-    for upper in _window_bounds(start, last, count, window_packets):
+    for upper in window_bounds(start, last, count, window_packets):
         active = np.flatnonzero((start <= upper) & (last > lower))
         batch = _window(flow_ids, start, interval, count, size, active, lower, upper, first_row)
         lower = upper
@@ -91,7 +91,7 @@ def synthesise_packets(
             yield batch
 
 
-def _window_bounds(
+def window_bounds(
     start: np.ndarray, last: np.ndarray, count: np.ndarray, target: int
 ) -> np.ndarray:
     """Inclusive upper time bounds of windows holding about ``target`` packets each.
