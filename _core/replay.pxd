@@ -1,0 +1,147 @@
+# Compiled replay core: the C state of a replay, declared once (the readable spec).
+#
+# The rules are docs/semantics.md; "§n" below refers to its sections. Everything a packet or
+# a control event touches is one of these structs or a typed memoryview, so the whole replay
+# runs without the GIL and without one Python object per packet or per event.
+#
+# replay.pyx cimports this file as the declarations module `replay`: setup.py names the
+# extension dmmemu._core.replay while its sources live in _core/, so Cython would look for
+# the module's own .pxd at dmmemu/_core/replay.pxd and never pairs this file with the .pyx.
+# That is why the attributes of the cdef class Replay are declared in replay.pyx, and why
+# this file holds only C-level names (enums, structs): nothing here needs a runtime import.
+
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
+
+from _types cimport (
+    addr_t, count_t, flow_id_t, flow_t, hops_t, mn_t, node_t, psize_t, row_t, time_t,
+)
+
+# Mirrors of the constants of dmmemu.replay_io and dmmemu.policy (checked at import).
+cdef enum:
+    EV_MOVE = 0
+    EV_FLOW_START = 1
+    EV_PACKET = 2
+    EV_FLOW_END = 3
+
+cdef enum:
+    HO_NOOP = 0
+    HO_DETACH = 1
+    HO_ATTACH = 2
+    HO_HANDOVER = 3
+
+cdef enum:
+    CAUSE_ATTACH = 0
+    CAUSE_HANDOVER = 1
+    CAUSE_FLOW = 2
+    CAUSE_REFRESH = 3
+
+cdef enum:
+    SELECT_CENTRAL = 1
+    SELECT_AT_ATTACH = 2
+    SELECT_PER_FLOW = 3
+
+cdef enum:
+    MIN_PACKET_BYTES = 20
+
+# How a flow reaches its anchor (§7 step 3): not yet decided, through one address of its
+# MN's list, or through the local address of whatever PoA the MN is at.
+cdef enum:
+    FLOW_UNBOUND = 0
+    FLOW_BOUND = 1
+    FLOW_LOCAL = 2
+
+# Which row check failed (§7), in the order they are made.
+cdef enum:
+    ERR_NONE = 0
+    ERR_FLOW = 1        # unknown flow id
+    ERR_T_ORDER = 2     # t decreases
+    ERR_T_SPAN = 3      # t outside [start, end] of the flow
+    ERR_DIR = 4         # dir not 0/1
+    ERR_SIZE = 5        # size below MIN_PACKET_BYTES
+
+# Lifecycle of a Replay object.
+cdef enum:
+    STATE_NEW = 0       # __init__ not run yet
+    STATE_READY = 1     # accepts feed() and finish()
+    STATE_FAILED = 2    # a batch raised; the counters are partial
+    STATE_FINISHED = 3  # finish() returned the counters
+
+
+# The state of a replay (§3), owned by a Replay in three malloc'd tables:
+#   * flows: a FlowState (per packet) and a FlowTotals (off the fast path) per dense flow;
+#   * mobile nodes: a MobileNode each, with its live addresses as a doubly linked list;
+#   * an address pool that grows with realloc; slots are named by index, never by pointer,
+#     because a realloc moves them.
+# Invariants:
+#   * a live address is in exactly one MN's list, in creation order (appends at the tail);
+#   * an address that died (live = 0) is in no list and keeps its slot while flows still
+#     refer to it (refcount > 0); a dead slot with refcount 0 is on the free list, linked
+#     through `next`, and is reused by the next new address;
+#   * only live addresses are bound: every path that kills an address closes it first;
+#   * a flow whose run_epoch equals its MN's epoch was attached, not broken and bound (or
+#     local) when that path was cached; addresses die only at moves of their MN, which bump
+#     the epoch, so it still is. The common packet therefore skips §7 steps 1-3 and the path.
+#   * per-flow sums over delivered packets are kept as a run (packets and bytes on the cached
+#     path) and multiplied out when the path changes and at the end; integer arithmetic makes
+#     that exactly equal to adding per packet.
+
+
+cdef struct Address:
+    node_t anchor           # node that anchors the address (holds its binding)
+    addr_t prev             # previous address in the MN's live list, -1 at the head
+    addr_t next             # next address in the MN's live list, or next free slot; -1 at the end
+    flow_t refcount         # flows bound to it that have not ended
+    uint8_t bound           # the anchor holds a binding for it
+    uint8_t live            # still in the MN's list
+    node_t reg_poa          # PoA of the last registration
+    time_t reg_t            # time of the last registration (ns)
+
+
+cdef struct MobileNode:
+    node_t poa              # current PoA, -1 = detached
+    node_t home             # anchor of the home address, -1 = none
+    time_t until            # end of the current interruption (ns); INT64_MIN = none yet
+    row_t window_row        # mobility row of that interruption, -1 = none
+    count_t moves           # handovers so far
+    count_t epoch           # bumped whenever poa changes: the paths of its flows are stale
+    addr_t head             # oldest live address, -1 = empty list
+    addr_t tail             # newest live address, -1 = empty list
+
+
+cdef struct FlowState:
+    # What the packet loop reads and writes for every packet (one cache line).
+    time_t start            # first time a packet may have
+    time_t end              # last time a packet may have
+    count_t bytes           # offered bytes (every checked packet)
+    count_t run_packets     # packets delivered on the cached path since its last flush
+    count_t run_bytes       # their bytes
+    count_t run_epoch       # MN epoch the cached path belongs to; -1 = no cached path
+    mn_t mn                 # MN of the flow
+    addr_t addr             # bound address (FLOW_BOUND), else -1
+    uint8_t binding         # FLOW_UNBOUND, FLOW_BOUND or FLOW_LOCAL
+    uint8_t broken          # its address died under it
+    uint8_t continuity      # flows.parquet continuity
+
+
+cdef struct FlowTotals:
+    # Per-flow numbers touched only off the fast path: on loss, delay, path change, end.
+    node_t peer             # cn node of the flow
+    node_t anchor           # anchor reported for the flow (fixed at bind), -1 = never bound
+    node_t path_anchor      # anchor of the cached path
+    int32_t path_hops       # hops of the cached path (peer -> anchor -> chain -> PoA)
+    int32_t path_direct     # direct hops peer -> PoA
+    time_t path_delay       # delay of the cached path, without buffering wait
+    time_t path_direct_delay  # direct delay peer -> PoA
+    count_t path_overhead   # encapsulation bytes per packet on the cached path
+    count_t path_overhead_bh  # encapsulation byte*hops per packet on the cached path
+    count_t delivered       # packets delivered (flushed runs)
+    count_t lost            # packets lost (detached, broken, interruption)
+    count_t delayed         # packets buffered through an interruption
+    count_t overhead_bytes  # Σ encapsulation bytes (flushed runs)
+    count_t overhead_byte_hops  # Σ encapsulation byte*hops (flushed runs)
+    count_t hops_sum        # Σ path hops (flushed runs)
+    count_t direct_hops_sum # Σ direct hops (flushed runs)
+    count_t delay_sum       # Σ path delay (flushed runs) + every buffering wait
+    count_t direct_delay_sum  # Σ direct delay (flushed runs)
+    count_t moves_at_start  # MN handovers when the flow started
+    count_t moves           # MN handovers during the flow (set at its end)

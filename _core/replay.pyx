@@ -1,0 +1,900 @@
+"""Compiled replay core: docs/semantics.md as C loops over structs and typed memoryviews.
+
+``Replay(policy, replay)`` checks the inputs once in Python, then every packet and control
+event is handled in ``with nogil:`` blocks; a bad packet row is recorded in C variables and
+raised as ``PacketRowError`` after the block. State and invariants: ``replay.pxd``.
+"""
+
+cimport cython
+from libc.stdint cimport INT64_MAX, INT64_MIN, int8_t, int32_t, int64_t, uint8_t
+from libc.stdlib cimport free, malloc, realloc
+
+cdef extern from *:
+    # GCC/Clang builtin: a hint that never faults; the loop asks for flows a few rows ahead.
+    void __builtin_prefetch(const void* addr) noexcept nogil
+
+from _types cimport (
+    addr_t, count_t, flow_id_t, flow_t, hops_t, mn_t, node_t, psize_t, row_t, time_t,
+)
+from replay cimport (
+    CAUSE_ATTACH, CAUSE_FLOW, CAUSE_HANDOVER, CAUSE_REFRESH, ERR_DIR, ERR_FLOW, ERR_NONE,
+    ERR_SIZE, ERR_T_ORDER, ERR_T_SPAN, EV_FLOW_END, EV_FLOW_START, EV_MOVE, EV_PACKET,
+    FLOW_BOUND, FLOW_LOCAL, FLOW_UNBOUND, HO_ATTACH, HO_DETACH, HO_HANDOVER, HO_NOOP,
+    MIN_PACKET_BYTES, SELECT_AT_ATTACH, SELECT_CENTRAL, SELECT_PER_FLOW, STATE_FAILED,
+    STATE_FINISHED, STATE_NEW, STATE_READY, Address, FlowState, FlowTotals, MobileNode,
+)
+
+import numpy as np
+
+from dmmemu import policy as _policy
+from dmmemu import replay_io as _io
+from dmmemu.errors import PacketRowError
+
+# The C enums of replay.pxd must say what the Python contract says.
+assert (EV_MOVE, EV_FLOW_START, EV_PACKET, EV_FLOW_END) == (
+    _io.EV_MOVE, _io.EV_FLOW_START, _io.EV_PACKET, _io.EV_FLOW_END)
+assert (HO_NOOP, HO_DETACH, HO_ATTACH, HO_HANDOVER) == (
+    _io.HO_NOOP, _io.HO_DETACH, _io.HO_ATTACH, _io.HO_HANDOVER)
+assert (CAUSE_ATTACH, CAUSE_HANDOVER, CAUSE_FLOW, CAUSE_REFRESH) == (
+    _io.CAUSE_ATTACH, _io.CAUSE_HANDOVER, _io.CAUSE_FLOW, _io.CAUSE_REFRESH)
+assert (SELECT_CENTRAL, SELECT_AT_ATTACH, SELECT_PER_FLOW) == (
+    _policy.SELECT_CENTRAL, _policy.SELECT_AT_ATTACH, _policy.SELECT_PER_FLOW)
+assert MIN_PACKET_BYTES == _io.MIN_PACKET_BYTES
+
+_INT32_MAX = 2**31 - 1
+
+cdef enum:
+    PREFETCH_AHEAD = 8  # packet rows ahead whose flow state the loop prefetches (dense ids)
+
+
+def _array(value, name, dtype, shape):
+    """``value`` as a C-contiguous array of exactly ``dtype`` and ``shape`` (no silent casts)."""
+    arr = np.asarray(value)
+    if arr.dtype != np.dtype(dtype) or arr.shape != shape:
+        raise ValueError(
+            f"{name} must be a {np.dtype(dtype)} array of shape {shape}, "
+            f"got {arr.dtype} {arr.shape}"
+        )
+    return np.ascontiguousarray(arr)
+
+
+def _in_range(arr, lo, hi):
+    return arr.size == 0 or (int(arr.min()) >= lo and int(arr.max()) < hi)
+
+
+@cython.final
+cdef class Replay:
+    """One replay of a trace under one practice: ``feed`` packet batches, then ``finish``."""
+
+    # policy (§1)
+    cdef int select                     # SELECT_CENTRAL / SELECT_AT_ATTACH / SELECT_PER_FLOW
+    cdef node_t central                 # central anchor, -1 unless SELECT_CENTRAL
+    cdef const int32_t[::1] serving     # (N,) serving anchor of each PoA
+    cdef const int32_t[::1] second      # (N,) second chain anchor of each PoA, -1 none
+    cdef const uint8_t[:, ::1] scope    # (N, N) scope[anchor, poa]
+    cdef bint always_registered
+    cdef bint native_at_home
+    cdef bint local_non_continuity
+    cdef bint buffering
+    cdef count_t mn_originated          # 1 if signaling starts at the MN (one more hop)
+    cdef count_t encap1
+    cdef count_t encap2
+    cdef count_t req_bytes
+    cdef count_t ack_bytes
+    cdef time_t lifetime_ns
+    cdef time_t l2_ns
+    cdef time_t detect_ns
+
+    # topology
+    cdef Py_ssize_t n_nodes
+    cdef const hops_t[:, ::1] hops      # (N, N) H
+    cdef const int64_t[:, ::1] delay    # (N, N) D (ns)
+
+    # flows
+    cdef flow_t n_flows
+    cdef bint dense_ids                 # flow_ids == 0..F-1: the id is the index
+    cdef const flow_id_t[::1] flow_ids  # (F,) strictly ascending trace ids
+    cdef flow_id_t id_min               # flow_ids[0] (sparse ids only)
+    cdef flow_id_t id_max               # flow_ids[F-1] (sparse ids only)
+    cdef int id_shift                   # bucket of an id = (id - id_min) >> id_shift
+    cdef const int32_t[::1] id_bucket   # (B+1,) first index of each bucket; B = 2^k >= F
+    cdef FlowState* flows               # (F,) malloc'd
+    cdef FlowTotals* totals             # (F,) malloc'd
+
+    # mobile nodes and their addresses
+    cdef mn_t n_mns
+    cdef MobileNode* mns                # (n_mns,) malloc'd
+    cdef Address* addrs                 # pool, realloc'd
+    cdef addr_t addr_capacity           # slots allocated
+    cdef addr_t addr_used               # slots ever handed out (high-water mark)
+    cdef addr_t free_head               # first free slot below addr_used, -1 none
+    cdef count_t* bindings              # (N,) bindings held by each anchor now
+
+    # control events (§2), consumed in order
+    cdef const int64_t[::1] ev_t
+    cdef const int8_t[::1] ev_kind
+    cdef const int32_t[::1] ev_a
+    cdef const int32_t[::1] ev_b
+    cdef const int64_t[::1] ev_row
+    cdef Py_ssize_t ev_next             # first control event not handled yet
+    cdef time_t ev_due                  # packets at t >= ev_due must handle events first
+
+    # run
+    cdef int state                      # STATE_*
+    cdef time_t t_end
+    cdef time_t last_t                  # time of the last accepted packet
+    cdef int err_code                   # ERR_* of the failed row
+    cdef Py_ssize_t err_index           # its index in the batch
+    cdef time_t err_prev_t              # last accepted time when it failed
+
+    # results: RawCounters arrays, written in place
+    cdef object counters
+    cdef int64_t[::1] anchor_packets
+    cdef int64_t[::1] anchor_bytes
+    cdef int64_t[::1] anchor_peak_bindings
+    cdef int64_t[::1] anchor_binding_ns
+    cdef int64_t[::1] anchor_sig_msgs
+    cdef int64_t[::1] anchor_sig_bytes
+    cdef int64_t[:, ::1] sig_msgs
+    cdef int64_t[:, ::1] sig_bytes
+    cdef int64_t[:, ::1] sig_byte_hops
+    cdef int8_t[::1] ho_kind
+    cdef int32_t[::1] ho_from
+    cdef int32_t[::1] ho_to
+    cdef int64_t[::1] ho_interruption_ns
+    cdef int64_t[::1] ho_signaling_ns
+    cdef int64_t[::1] ho_msgs
+    cdef int64_t[::1] ho_bytes
+    cdef int64_t[::1] ho_lost
+    cdef int64_t[::1] ho_delayed
+    cdef int64_t[:, ::1] stretch_hist
+
+    def __cinit__(self):
+        self.flows = NULL
+        self.totals = NULL
+        self.mns = NULL
+        self.addrs = NULL
+        self.bindings = NULL
+        self.state = STATE_NEW
+
+    def __dealloc__(self):
+        free(self.flows)
+        free(self.totals)
+        free(self.mns)
+        free(self.addrs)
+        free(self.bindings)
+
+    def __init__(self, policy, replay):
+        if self.state != STATE_NEW:
+            raise RuntimeError("Replay.__init__ may run only once")
+        self.state = STATE_FAILED  # until the state is complete
+        n = replay.n_nodes
+        if policy.n_nodes != n:
+            raise ValueError(f"policy has {policy.n_nodes} nodes, trace topology has {n}")
+        n_flows = replay.n_flows
+        n_mns = int(replay.n_mns)
+        n_rows = int(replay.n_mobility_rows)
+        if n_flows > _INT32_MAX or n_mns > _INT32_MAX or n > _INT32_MAX // 4:
+            raise ValueError("too many flows, mobile nodes or nodes for the compiled core")
+        if n_mns < 0 or n_rows < 0:
+            raise ValueError("n_mns and n_mobility_rows must be >= 0")
+
+        # Policy (§1). Every node id used as an index is checked here, once.
+        serving = _array(policy.serving, "policy.serving", np.int32, (n,))
+        second = _array(policy.second, "policy.second", np.int32, (n,))
+        scope = _array(policy.scope, "policy.scope", np.uint8, (n, n))
+        if not (_in_range(serving, -1, n) and _in_range(second, -1, n)):
+            raise ValueError("policy.serving and policy.second must hold node ids or -1")
+        if policy.select not in (SELECT_CENTRAL, SELECT_AT_ATTACH, SELECT_PER_FLOW):
+            raise ValueError(f"unknown anchor selection code {policy.select}")
+        if policy.select == SELECT_CENTRAL and not 0 <= policy.central < n:
+            raise ValueError("central anchor selection needs a central anchor node")
+        self.select = policy.select
+        self.central = policy.central if policy.select == SELECT_CENTRAL else -1
+        self.serving = serving
+        self.second = second
+        self.scope = scope
+        self.always_registered = bool(policy.always_registered)
+        self.native_at_home = bool(policy.native_at_home)
+        self.local_non_continuity = bool(policy.local_non_continuity)
+        self.buffering = bool(policy.buffering)
+        self.mn_originated = 1 if policy.mn_originated else 0
+        self.encap1 = policy.encap1
+        self.encap2 = policy.encap2
+        self.req_bytes = policy.req_bytes
+        self.ack_bytes = policy.ack_bytes
+        self.lifetime_ns = policy.lifetime_ns
+        self.l2_ns = policy.l2_ns
+        self.detect_ns = policy.detect_ns
+
+        # Topology.
+        hops = _array(replay.hops, "replay.hops", np.uint16, (n, n))
+        self.n_nodes = n
+        self.hops = hops
+        self.delay = _array(replay.delay_ns, "replay.delay_ns", np.int64, (n, n))
+
+        # Flows.
+        shape = (n_flows,)
+        flow_ids = _array(replay.flow_ids, "replay.flow_ids", np.uint64, shape)
+        flow_mn = _array(replay.flow_mn, "replay.flow_mn", np.int32, shape)
+        flow_peer = _array(replay.flow_peer, "replay.flow_peer", np.int32, shape)
+        flow_start = _array(replay.flow_start, "replay.flow_start", np.int64, shape)
+        flow_end = _array(replay.flow_end, "replay.flow_end", np.int64, shape)
+        flow_cont = _array(replay.flow_continuity, "replay.flow_continuity", np.uint8, shape)
+        if n_flows > 1 and not bool(np.all(flow_ids[1:] > flow_ids[:n_flows - 1])):
+            raise ValueError("replay.flow_ids must be strictly ascending")
+        if not (_in_range(flow_mn, 0, n_mns) and _in_range(flow_peer, 0, n)):
+            raise ValueError("replay.flow_mn / flow_peer hold an unknown MN or node")
+        if bool(np.any(flow_start > flow_end)):
+            raise ValueError("replay.flow_start must be <= replay.flow_end")
+        self.n_flows = n_flows
+        self.flow_ids = flow_ids
+        self.dense_ids = n_flows == 0 or int(flow_ids.max()) == n_flows - 1  # ascending ids
+        if not self.dense_ids:
+            # Sparse ids: split the id range into B equal buckets, so that a lookup binary
+            # searches one bucket (a row or two for evenly spread ids) instead of all F ids.
+            n_buckets = 1 << max(n_flows - 1, 1).bit_length()
+            span = int(flow_ids[n_flows - 1]) - int(flow_ids[0])
+            shift = max(span.bit_length() - (n_buckets.bit_length() - 1), 0)
+            buckets = (flow_ids - flow_ids[0]) >> np.uint64(shift)
+            self.id_min = flow_ids[0]
+            self.id_max = flow_ids[n_flows - 1]
+            self.id_shift = shift
+            self.id_bucket = np.searchsorted(
+                buckets, np.arange(n_buckets + 1, dtype=np.uint64)).astype(np.int32)
+
+        # Control events (§2): sorted by (t, kind); moves name an MN, a PoA or -1 and a row;
+        # each flow starts once at its start and ends once at its end.
+        n_ev = int(np.asarray(replay.ev_t).shape[0])
+        shape = (n_ev,)
+        ev_t = _array(replay.ev_t, "replay.ev_t", np.int64, shape)
+        ev_kind = _array(replay.ev_kind, "replay.ev_kind", np.int8, shape)
+        ev_a = _array(replay.ev_a, "replay.ev_a", np.int32, shape)
+        ev_b = _array(replay.ev_b, "replay.ev_b", np.int32, shape)
+        ev_row = _array(replay.ev_row, "replay.ev_row", np.int64, shape)
+        is_move = ev_kind == EV_MOVE
+        is_start = ev_kind == EV_FLOW_START
+        is_end = ev_kind == EV_FLOW_END
+        if not bool(np.all(is_move | is_start | is_end)):
+            raise ValueError("replay.ev_kind must be EV_MOVE, EV_FLOW_START or EV_FLOW_END")
+        if n_ev > 1:
+            dt = np.diff(ev_t)
+            if not bool(np.all((dt > 0) | ((dt == 0) & (np.diff(ev_kind) >= 0)))):
+                raise ValueError("replay control events must be sorted by (t, kind)")
+        to = ev_b[is_move]
+        if not (
+            _in_range(ev_a[is_move], 0, n_mns)
+            and _in_range(to, -1, n)
+            and bool(np.all(serving[to[to >= 0]] >= 0))
+            and _in_range(ev_row[is_move], 0, n_rows)
+        ):
+            raise ValueError("a move names an unknown MN, a node that is not a PoA, or an unknown row")
+        for name, mask, times in (("start", is_start, flow_start), ("end", is_end, flow_end)):
+            f = ev_a[mask]
+            if not (
+                _in_range(f, 0, n_flows)
+                and f.shape[0] == n_flows
+                and bool(np.all(np.bincount(f, minlength=n_flows) == 1))
+                and bool(np.all(ev_t[mask] == times[f]))
+            ):
+                raise ValueError(f"every flow needs exactly one flow {name} event, at its {name}")
+        self.ev_t = ev_t
+        self.ev_kind = ev_kind
+        self.ev_a = ev_a
+        self.ev_b = ev_b
+        self.ev_row = ev_row
+        if n_ev > 0 and int(ev_t[n_ev - 1]) > replay.t_end:
+            raise ValueError("replay.t_end is earlier than the last control event")
+        self.ev_next = 0
+        self.t_end = replay.t_end
+        self.last_t = INT64_MIN
+
+        # Results.
+        max_hops = int(hops.max()) if n > 0 else 0
+        counters = _io.RawCounters.zeros(n_flows, n, n_rows, max_hops)
+        self.counters = counters
+        self.anchor_packets = counters.anchor_packets
+        self.anchor_bytes = counters.anchor_bytes
+        self.anchor_peak_bindings = counters.anchor_peak_bindings
+        self.anchor_binding_ns = counters.anchor_binding_ns
+        self.anchor_sig_msgs = counters.anchor_sig_msgs
+        self.anchor_sig_bytes = counters.anchor_sig_bytes
+        self.sig_msgs = counters.sig_msgs
+        self.sig_bytes = counters.sig_bytes
+        self.sig_byte_hops = counters.sig_byte_hops
+        self.ho_kind = counters.ho_kind
+        self.ho_from = counters.ho_from
+        self.ho_to = counters.ho_to
+        self.ho_interruption_ns = counters.ho_interruption_ns
+        self.ho_signaling_ns = counters.ho_signaling_ns
+        self.ho_msgs = counters.ho_msgs
+        self.ho_bytes = counters.ho_bytes
+        self.ho_lost = counters.ho_lost
+        self.ho_delayed = counters.ho_delayed
+        self.stretch_hist = counters.stretch_hist
+
+        # C state (§3).
+        self.n_mns = n_mns
+        self.flows = <FlowState*> malloc(max(n_flows, 1) * sizeof(FlowState))
+        self.totals = <FlowTotals*> malloc(max(n_flows, 1) * sizeof(FlowTotals))
+        self.mns = <MobileNode*> malloc(max(n_mns, 1) * sizeof(MobileNode))
+        self.bindings = <count_t*> malloc(max(n, 1) * sizeof(count_t))
+        self.addr_capacity = max(n_mns, 16)
+        self.addrs = <Address*> malloc(self.addr_capacity * sizeof(Address))
+        if (self.flows == NULL or self.totals == NULL or self.mns == NULL
+                or self.bindings == NULL or self.addrs == NULL):
+            raise MemoryError("cannot allocate the replay state")
+        self.addr_used = 0
+        self.free_head = -1
+        cdef Py_ssize_t i
+        for i in range(n):
+            self.bindings[i] = 0
+        cdef node_t home = self.central  # -1 unless CENTRAL: the home is known from the start
+        for i in range(n_mns):
+            self.mns[i] = MobileNode(
+                poa=-1, home=home, until=INT64_MIN, window_row=-1, moves=0, epoch=0,
+                head=-1, tail=-1,
+            )
+        cdef const int32_t[::1] mn_v = flow_mn
+        cdef const int32_t[::1] peer_v = flow_peer
+        cdef const int64_t[::1] start_v = flow_start
+        cdef const int64_t[::1] end_v = flow_end
+        cdef const uint8_t[::1] cont_v = flow_cont
+        for i in range(n_flows):
+            self.flows[i] = FlowState(
+                start=start_v[i], end=end_v[i], bytes=0, run_packets=0, run_bytes=0,
+                run_epoch=-1, mn=mn_v[i], addr=-1, binding=FLOW_UNBOUND, broken=0,
+                continuity=cont_v[i],
+            )
+            self.totals[i] = FlowTotals(
+                peer=peer_v[i], anchor=-1, path_anchor=-1, path_hops=0, path_direct=0,
+                path_delay=0, path_direct_delay=0, path_overhead=0, path_overhead_bh=0,
+                delivered=0, lost=0, delayed=0, overhead_bytes=0, overhead_byte_hops=0,
+                hops_sum=0, direct_hops_sum=0, delay_sum=0, direct_delay_sum=0,
+                moves_at_start=0, moves=0,
+            )
+        self._advance(INT64_MIN, False)  # sets ev_due; handles nothing
+        self.state = STATE_READY
+
+    # ------------------------------------------------------------------ Python interface
+
+    def feed(self, batch):
+        """Handle the control events due before each packet of ``batch``, then the packet."""
+        self._check_ready("feed")
+        t = _array(batch.t, "batch.t", np.int64, np.shape(batch.t))
+        if t.ndim != 1:
+            raise ValueError("batch columns must be 1-D")
+        shape = t.shape
+        flow = _array(batch.flow, "batch.flow", np.uint64, shape)
+        size = _array(batch.size, "batch.size", np.uint16, shape)
+        direction = _array(batch.dir, "batch.dir", np.uint8, shape)
+        cdef const int64_t[::1] t_v = t
+        cdef const flow_id_t[::1] flow_v = flow
+        cdef const psize_t[::1] size_v = size
+        cdef const uint8_t[::1] dir_v = direction
+        cdef int rc
+        # Failed until the batch is through, so an exception (MemoryError) leaves it failed.
+        self.state = STATE_FAILED
+        with nogil:
+            rc = self._feed(t_v, flow_v, size_v, dir_v)
+        if rc != 0:
+            raise self._row_error(int(batch.first_row), t, flow, size, direction)
+        self.state = STATE_READY
+
+    def finish(self):
+        """Handle the remaining control events, close the trace (§8) and return the counters."""
+        self._check_ready("finish")
+        self.state = STATE_FAILED
+        cdef flow_t f
+        cdef FlowState* fs
+        cdef FlowTotals* ft
+        c = self.counters
+        cdef int64_t[::1] packets = c.flow_packets
+        cdef int64_t[::1] nbytes = c.flow_bytes
+        cdef int64_t[::1] lost = c.flow_lost
+        cdef int64_t[::1] delayed = c.flow_delayed
+        cdef int64_t[::1] overhead = c.flow_overhead_bytes
+        cdef int64_t[::1] overhead_bh = c.flow_overhead_byte_hops
+        cdef int64_t[::1] hops_sum = c.flow_hops_sum
+        cdef int64_t[::1] direct_hops_sum = c.flow_direct_hops_sum
+        cdef int64_t[::1] delay_sum = c.flow_delay_ns_sum
+        cdef int64_t[::1] direct_delay_sum = c.flow_direct_delay_ns_sum
+        cdef int32_t[::1] anchor = c.flow_anchor
+        cdef uint8_t[::1] broken = c.flow_broken
+        cdef int64_t[::1] moves = c.flow_moves
+        with nogil:
+            self._advance(INT64_MAX, True)
+            self._close_all(self.t_end)
+            for f in range(self.n_flows):
+                fs = &self.flows[f]
+                ft = &self.totals[f]
+                if fs.run_packets > 0:
+                    self._flush(f)
+                packets[f] = ft.delivered + ft.lost
+                nbytes[f] = fs.bytes
+                lost[f] = ft.lost
+                delayed[f] = ft.delayed
+                overhead[f] = ft.overhead_bytes
+                overhead_bh[f] = ft.overhead_byte_hops
+                hops_sum[f] = ft.hops_sum
+                direct_hops_sum[f] = ft.direct_hops_sum
+                delay_sum[f] = ft.delay_sum
+                direct_delay_sum[f] = ft.direct_delay_sum
+                anchor[f] = ft.anchor
+                broken[f] = fs.broken
+                moves[f] = ft.moves
+        self.state = STATE_FINISHED
+        return c
+
+    cdef int _check_ready(self, str what) except -1:
+        if self.state == STATE_READY:
+            return 0
+        if self.state == STATE_NEW:
+            raise RuntimeError("Replay was not initialised")
+        if self.state == STATE_FAILED:
+            raise RuntimeError(f"cannot {what}: an earlier call failed and the counters are partial")
+        raise RuntimeError(f"cannot {what}: finish() already returned the counters")
+
+    cdef object _row_error(self, first_row, t, flow, size, direction):
+        """The PacketRowError of the row the packet loop stopped at."""
+        i = self.err_index
+        row = first_row + i
+        code = self.err_code
+        if code == ERR_FLOW:
+            return PacketRowError("flow", row, int(flow[i]), "not a flow of the trace")
+        if code == ERR_T_ORDER:
+            return PacketRowError(
+                "t", row, int(t[i]), f"time decreases (previous packet at t={self.err_prev_t})")
+        if code == ERR_T_SPAN:
+            f = int(flow[i]) if self.dense_ids else self._lookup(int(flow[i]))
+            return PacketRowError(
+                "t", row, int(t[i]),
+                f"outside the flow's time span [{self.flows[f].start}, {self.flows[f].end}]")
+        if code == ERR_DIR:
+            return PacketRowError("dir", row, int(direction[i]), "must be 0 (uplink) or 1 (downlink)")
+        return PacketRowError("size", row, int(size[i]), f"smaller than {MIN_PACKET_BYTES} bytes")
+
+    # ------------------------------------------------------------------ packets (§7)
+
+    cdef int _feed(self, const int64_t[::1] ts, const flow_id_t[::1] ids,
+                   const psize_t[::1] sizes, const uint8_t[::1] dirs) except -1 nogil:
+        """Row checks and §7 for each packet; returns 1 (err_* set) at the first bad row."""
+        cdef Py_ssize_t i, n = ts.shape[0]
+        cdef time_t t, last_t = self.last_t, due = self.ev_due
+        cdef flow_id_t fid
+        cdef flow_t f
+        cdef psize_t s
+        cdef FlowState* fs
+        cdef MobileNode* mn
+        cdef FlowState* flows = self.flows
+        cdef MobileNode* mns = self.mns
+        cdef flow_id_t n_flows = <flow_id_t> self.n_flows
+        cdef bint dense = self.dense_ids
+        cdef bint buffering = self.buffering
+        cdef int err = ERR_NONE
+        for i in range(n):
+            if dense and i + PREFETCH_AHEAD < n and ids[i + PREFETCH_AHEAD] < n_flows:
+                __builtin_prefetch(&flows[ids[i + PREFETCH_AHEAD]])
+            t = ts[i]
+            fid = ids[i]
+            if dense:
+                if fid >= n_flows:
+                    err = ERR_FLOW
+                    break
+                f = <flow_t> fid
+            else:
+                f = self._lookup(fid)
+                if f < 0:
+                    err = ERR_FLOW
+                    break
+            if t < last_t:
+                err = ERR_T_ORDER
+                break
+            fs = &flows[f]
+            if t < fs.start or t > fs.end:
+                err = ERR_T_SPAN
+                break
+            if dirs[i] > 1:
+                err = ERR_DIR
+                break
+            s = sizes[i]
+            if s < MIN_PACKET_BYTES:
+                err = ERR_SIZE
+                break
+            last_t = t
+            if t >= due:
+                self._advance(t, False)
+                due = self.ev_due
+            fs.bytes += s
+            mn = &mns[fs.mn]
+            # Same epoch as the cached path: attached, bound, not broken (see replay.pxd).
+            if fs.run_epoch != mn.epoch:
+                if not self._prepare(f, t):
+                    continue
+            if t < mn.until:  # step 4
+                if not buffering:
+                    self.totals[f].lost += 1
+                    self.ho_lost[mn.window_row] += 1
+                    continue
+                self.totals[f].delayed += 1
+                self.totals[f].delay_sum += mn.until - t
+                self.ho_delayed[mn.window_row] += 1
+            fs.run_packets += 1
+            fs.run_bytes += s
+        self.last_t = last_t
+        if err != ERR_NONE:
+            self.err_code = err
+            self.err_index = i
+            self.err_prev_t = last_t
+            return 1
+        return 0
+
+    cdef flow_t _lookup(self, flow_id_t flow_id) noexcept nogil:
+        """Dense index of a sparse trace flow id, -1 if the trace has no such flow.
+
+        A binary search over the ids of the id's bucket (see id_bucket).
+        """
+        cdef flow_id_t b, v
+        cdef flow_t lo, hi, mid
+        if self.n_flows == 0 or flow_id < self.id_min or flow_id > self.id_max:
+            return -1
+        b = (flow_id - self.id_min) >> self.id_shift
+        lo = self.id_bucket[b]
+        hi = self.id_bucket[b + 1]
+        while lo < hi:
+            mid = lo + (hi - lo) // 2
+            v = self.flow_ids[mid]
+            if v < flow_id:
+                lo = mid + 1
+            elif v > flow_id:
+                hi = mid
+            else:
+                return mid
+        return -1
+
+    cdef int _prepare(self, flow_t f, time_t t) except -1 nogil:
+        """§7 steps 1-3 and the path of step 5 for a packet off the cached path.
+
+        Returns 0 if the packet is lost (counted here), 1 if it goes on to step 4.
+        """
+        cdef FlowState* fs = &self.flows[f]
+        cdef FlowTotals* ft = &self.totals[f]
+        cdef MobileNode* mn = &self.mns[fs.mn]
+        cdef node_t p = mn.poa, a, b, c
+        cdef addr_t x
+        cdef count_t e1 = self.encap1, e2 = self.encap2
+        if fs.run_packets > 0:
+            self._flush(f)
+        if p < 0:  # step 1: detached
+            ft.lost += 1
+            return 0
+        if fs.broken:  # step 2
+            ft.lost += 1
+            return 0
+        if fs.binding == FLOW_BOUND:
+            x = fs.addr
+            if not self.addrs[x].live:
+                fs.broken = 1
+                ft.lost += 1
+                return 0
+            a = self.addrs[x].anchor
+        elif fs.binding == FLOW_LOCAL:
+            a = self.serving[p]
+        else:  # step 3: bind
+            if self.local_non_continuity and not fs.continuity:
+                fs.binding = FLOW_LOCAL
+                a = self.serving[p]
+            else:
+                if self.select == SELECT_CENTRAL:
+                    a = self.central
+                elif self.select == SELECT_AT_ATTACH:
+                    a = mn.home
+                else:
+                    a = self.serving[p]
+                x = self._find(fs.mn, a)
+                if x < 0:
+                    x = self._append(fs.mn, a)
+                    if self._needs_binding(a, p):
+                        self._register(x, p, t, CAUSE_FLOW)
+                self.addrs[x].refcount += 1
+                fs.addr = x
+                fs.binding = FLOW_BOUND
+            ft.anchor = a
+        # Step 5: the path from the peer through the anchor chain to the PoA.
+        c = ft.peer
+        b = self.second[p]
+        ft.path_anchor = a
+        if b < 0 or b == a:
+            ft.path_hops = self.hops[a, p]
+            ft.path_delay = self.delay[a, p]
+            if b < 0:
+                ft.path_overhead = e1
+            else:
+                ft.path_overhead = e2
+            ft.path_overhead_bh = ft.path_overhead * self.hops[a, p]
+        else:
+            ft.path_hops = self.hops[a, b] + self.hops[b, p]
+            ft.path_delay = self.delay[a, b] + self.delay[b, p]
+            ft.path_overhead = e1 + e2
+            ft.path_overhead_bh = e1 * self.hops[a, b] + e2 * self.hops[b, p]
+        ft.path_hops += self.hops[c, a]
+        ft.path_delay += self.delay[c, a]
+        ft.path_direct = self.hops[c, p]
+        ft.path_direct_delay = self.delay[c, p]
+        fs.run_epoch = mn.epoch
+        return 1
+
+    cdef void _flush(self, flow_t f) noexcept nogil:
+        """Add the run of packets delivered on the cached path to every sum they feed."""
+        cdef FlowState* fs = &self.flows[f]
+        cdef FlowTotals* ft = &self.totals[f]
+        cdef count_t k = fs.run_packets
+        cdef node_t a = ft.path_anchor
+        ft.delivered += k
+        ft.hops_sum += k * ft.path_hops
+        ft.direct_hops_sum += k * ft.path_direct
+        ft.delay_sum += k * ft.path_delay
+        ft.direct_delay_sum += k * ft.path_direct_delay
+        ft.overhead_bytes += k * ft.path_overhead
+        ft.overhead_byte_hops += k * ft.path_overhead_bh
+        self.anchor_packets[a] += k
+        self.anchor_bytes[a] += fs.run_bytes
+        self.stretch_hist[ft.path_hops, ft.path_direct] += k
+        fs.run_packets = 0
+        fs.run_bytes = 0
+
+    # ------------------------------------------------------------------ control events
+
+    cdef int _advance(self, time_t t, bint everything) except -1 nogil:
+        """Handle the control events due before a packet at ``t`` (§2), or all of them."""
+        cdef Py_ssize_t i, n = self.ev_t.shape[0]
+        cdef time_t te
+        cdef int8_t kind
+        while self.ev_next < n:
+            i = self.ev_next
+            te = self.ev_t[i]
+            kind = self.ev_kind[i]
+            if not everything and not (te < t or (te == t and kind < EV_PACKET)):
+                break
+            self.ev_next = i + 1
+            if kind == EV_MOVE:
+                self._move(self.ev_a[i], self.ev_b[i], self.ev_row[i], te)
+            elif kind == EV_FLOW_START:
+                self._flow_start(self.ev_a[i])
+            else:
+                self._flow_end(self.ev_a[i], te)
+        # The next event is due for packets at t >= its time (moves, starts) or > it (ends).
+        if self.ev_next >= n:
+            self.ev_due = INT64_MAX
+        else:
+            te = self.ev_t[self.ev_next]
+            if self.ev_kind[self.ev_next] < EV_PACKET or te == INT64_MAX:
+                self.ev_due = te
+            else:
+                self.ev_due = te + 1
+        return 0
+
+    cdef int _move(self, mn_t m, node_t p, row_t r, time_t t) except -1 nogil:
+        """§5: MN ``m`` moves to PoA ``p`` (-1 = detach) at ``t``; mobility row ``r``."""
+        cdef MobileNode* mn = &self.mns[m]
+        cdef node_t old = mn.poa, a
+        cdef addr_t x, nxt
+        cdef int8_t kind
+        cdef int cause
+        cdef time_t signaling = 0, rtt
+        cdef count_t msgs = 0, nbytes = 0
+        if p == old:  # 1
+            self.ho_kind[r] = HO_NOOP
+            return 0
+        x = mn.head  # 2
+        while x >= 0:
+            if self.addrs[x].bound:
+                self._close(x, t)
+            x = self.addrs[x].next
+        mn.epoch += 1
+        if p < 0:  # 3
+            self.ho_kind[r] = HO_DETACH
+            mn.poa = -1
+            mn.window_row = -1
+            return 0
+        if old < 0:  # 4
+            kind = HO_ATTACH
+            cause = CAUSE_ATTACH
+        else:
+            kind = HO_HANDOVER
+            cause = CAUSE_HANDOVER
+            mn.moves += 1
+        x = mn.head  # 5: after a detach too
+        while x >= 0:
+            nxt = self.addrs[x].next
+            if not self.scope[self.addrs[x].anchor, p]:
+                self._leave(m, x)
+            x = nxt
+        if kind == HO_ATTACH and self.select == SELECT_AT_ATTACH:  # 6
+            mn.home = self.serving[p]
+        if self.always_registered and mn.home >= 0 and self._find(m, mn.home) < 0:  # 7
+            self._append(m, mn.home)
+        x = mn.head  # 8
+        while x >= 0:
+            nxt = self.addrs[x].next
+            if not self._pinned(m, x):
+                self._leave(m, x)
+            x = nxt
+        x = mn.head  # 9
+        while x >= 0:
+            a = self.addrs[x].anchor
+            if self._needs_binding(a, p):
+                self._register(x, p, t, cause)
+                rtt = 2 * self.delay[p, a]
+                if rtt > signaling:
+                    signaling = rtt
+                msgs += 2
+                nbytes += self.req_bytes + self.ack_bytes
+            x = self.addrs[x].next
+        mn.until = t + self.l2_ns + self.detect_ns + signaling  # 10
+        mn.window_row = r
+        mn.poa = p
+        self.ho_kind[r] = kind
+        self.ho_from[r] = old
+        self.ho_to[r] = p
+        self.ho_interruption_ns[r] = mn.until - t
+        self.ho_signaling_ns[r] = signaling
+        self.ho_msgs[r] = msgs
+        self.ho_bytes[r] = nbytes
+        return 0
+
+    cdef void _flow_start(self, flow_t f) noexcept nogil:
+        """§6 start: remember the MN's handovers; the address is bound by the first packet."""
+        self.totals[f].moves_at_start = self.mns[self.flows[f].mn].moves
+
+    cdef void _flow_end(self, flow_t f, time_t t) noexcept nogil:
+        """§6 end: count the flow's handovers and release its address."""
+        cdef FlowState* fs = &self.flows[f]
+        cdef FlowTotals* ft = &self.totals[f]
+        cdef mn_t m = fs.mn
+        cdef addr_t x = fs.addr
+        cdef Address* ad
+        ft.moves = self.mns[m].moves - ft.moves_at_start
+        if fs.binding != FLOW_BOUND:
+            return
+        # No packet of f comes after its end (t <= end, and ends follow packets at equal t).
+        fs.addr = -1
+        ad = &self.addrs[x]
+        if not ad.live:
+            fs.broken = 1
+        ad.refcount -= 1
+        if ad.refcount > 0:
+            return
+        if not ad.live:
+            self._release(x)
+        elif not self._pinned(m, x):
+            if ad.bound:
+                self._close(x, t)
+            self._leave(m, x)
+
+    cdef void _close_all(self, time_t t) noexcept nogil:
+        """§8: close every bound live address, MN by MN, in list order."""
+        cdef mn_t m
+        cdef addr_t x
+        for m in range(self.n_mns):
+            x = self.mns[m].head
+            while x >= 0:
+                if self.addrs[x].bound:
+                    self._close(x, t)
+                x = self.addrs[x].next
+
+    # ------------------------------------------------------------------ addresses (§3, §4)
+
+    cdef addr_t _append(self, mn_t m, node_t anchor) except -1 nogil:
+        """A new live, unbound address at ``anchor`` at the end of MN ``m``'s list."""
+        cdef addr_t x
+        cdef Address* grown
+        cdef size_t capacity
+        cdef MobileNode* mn = &self.mns[m]
+        if self.free_head >= 0:
+            x = self.free_head
+            self.free_head = self.addrs[x].next
+        else:
+            if self.addr_used == self.addr_capacity:
+                if self.addr_capacity >= 0x3FFFFFFF:
+                    with gil:
+                        raise MemoryError("address pool is full")
+                capacity = 2 * <size_t> self.addr_capacity
+                grown = <Address*> realloc(self.addrs, capacity * sizeof(Address))
+                if grown == NULL:
+                    with gil:
+                        raise MemoryError("cannot grow the address pool")
+                self.addrs = grown
+                self.addr_capacity = <addr_t> capacity
+            x = self.addr_used
+            self.addr_used += 1
+        self.addrs[x] = Address(
+            anchor=anchor, prev=mn.tail, next=-1, refcount=0, bound=0, live=1,
+            reg_poa=-1, reg_t=0,
+        )
+        if mn.tail >= 0:
+            self.addrs[mn.tail].next = x
+        else:
+            mn.head = x
+        mn.tail = x
+        return x
+
+    cdef addr_t _find(self, mn_t m, node_t anchor) noexcept nogil:
+        """MN ``m``'s live address at ``anchor``, -1 if none (there is at most one)."""
+        cdef addr_t x = self.mns[m].head
+        while x >= 0:
+            if self.addrs[x].anchor == anchor:
+                return x
+            x = self.addrs[x].next
+        return -1
+
+    cdef void _leave(self, mn_t m, addr_t x) noexcept nogil:
+        """Address ``x`` leaves MN ``m``'s list (dies); its slot is freed once no flow uses it."""
+        cdef MobileNode* mn = &self.mns[m]
+        cdef Address* ad = &self.addrs[x]
+        if ad.prev >= 0:
+            self.addrs[ad.prev].next = ad.next
+        else:
+            mn.head = ad.next
+        if ad.next >= 0:
+            self.addrs[ad.next].prev = ad.prev
+        else:
+            mn.tail = ad.prev
+        ad.live = 0
+        ad.prev = -1
+        ad.next = -1
+        if ad.refcount == 0:
+            self._release(x)
+
+    cdef void _release(self, addr_t x) noexcept nogil:
+        """Put the slot of a dead address nobody refers to on the free list."""
+        self.addrs[x].next = self.free_head
+        self.free_head = x
+
+    cdef bint _pinned(self, mn_t m, addr_t x) noexcept nogil:
+        """§3: flows use it, or it is the registered home address."""
+        return self.addrs[x].refcount > 0 or (
+            self.always_registered and self.addrs[x].anchor == self.mns[m].home)
+
+    cdef bint _needs_binding(self, node_t anchor, node_t p) noexcept nogil:
+        """§3: an address needs no binding at its own anchor's PoA when that is native."""
+        return not (self.native_at_home and self.serving[p] == anchor)
+
+    cdef void _register(self, addr_t x, node_t p, time_t t, int cause) noexcept nogil:
+        """§4 register: one request and one acknowledgement, then the binding is held."""
+        cdef Address* ad = &self.addrs[x]
+        cdef node_t a = ad.anchor
+        self._signal(a, p, cause, 1)
+        ad.bound = 1
+        ad.reg_t = t
+        ad.reg_poa = p
+        self.bindings[a] += 1
+        if self.bindings[a] > self.anchor_peak_bindings[a]:
+            self.anchor_peak_bindings[a] = self.bindings[a]
+
+    cdef void _close(self, addr_t x, time_t t) noexcept nogil:
+        """§4 close: count the lazy refreshes, then release the binding."""
+        cdef Address* ad = &self.addrs[x]
+        cdef node_t a = ad.anchor
+        cdef time_t held = t - ad.reg_t
+        cdef count_t refreshes = 0
+        if self.lifetime_ns > 0 and held > 0:
+            refreshes = (held - 1) // self.lifetime_ns
+        if refreshes > 0:
+            self._signal(a, ad.reg_poa, CAUSE_REFRESH, refreshes)
+        self.anchor_binding_ns[a] += held
+        self.bindings[a] -= 1
+        ad.bound = 0
+
+    cdef void _signal(self, node_t anchor, node_t p, int cause, count_t n) noexcept nogil:
+        """``n`` request/acknowledgement pairs between PoA ``p`` and ``anchor``."""
+        cdef count_t h = self.hops[p, anchor] + self.mn_originated
+        cdef count_t req = n * self.req_bytes, ack = n * self.ack_bytes
+        self.sig_msgs[cause, 0] += n
+        self.sig_msgs[cause, 1] += n
+        self.sig_bytes[cause, 0] += req
+        self.sig_bytes[cause, 1] += ack
+        self.sig_byte_hops[cause, 0] += req * h
+        self.sig_byte_hops[cause, 1] += ack * h
+        self.anchor_sig_msgs[anchor] += 2 * n
+        self.anchor_sig_bytes[anchor] += req + ack
