@@ -10,7 +10,7 @@ time, so memory never holds the packet file. The checks that need every packet r
 while they stream; they raise ``PacketRowError``, which ``Trace.packet_error`` turns into a
 ``TraceError`` naming ``packets.parquet``.
 
-Format: ``docs/architecture.md`` ("Trace format"); replay rules: ``docs/semantics.md``.
+Format: ``docs/traces.md``; replay rules: ``docs/semantics.md``.
 """
 
 from __future__ import annotations
