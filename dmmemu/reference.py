@@ -529,9 +529,6 @@ class ReferenceReplay:
             "flow_broken": "broken",
             "flow_moves": "moves",
         }
-        for out_name, attr in flow_fields.items():
-            arr = getattr(out, out_name)
-            arr[:] = np.array([int(getattr(f, attr)) for f in self.flows], dtype=arr.dtype)
         node_fields = {
             "anchor_packets": "packets",
             "anchor_bytes": "bytes",
@@ -540,9 +537,6 @@ class ReferenceReplay:
             "anchor_sig_msgs": "sig_msgs",
             "anchor_sig_bytes": "sig_bytes",
         }
-        for out_name, attr in node_fields.items():
-            arr = getattr(out, out_name)
-            arr[:] = np.array([getattr(a, attr) for a in self.anchors], dtype=arr.dtype)
         row_fields = {
             "ho_kind": "kind",
             "ho_from": "from_poa",
@@ -554,9 +548,11 @@ class ReferenceReplay:
             "ho_lost": "lost",
             "ho_delayed": "delayed",
         }
-        for out_name, attr in row_fields.items():
-            arr = getattr(out, out_name)
-            arr[:] = np.array([getattr(r, attr) for r in self.rows], dtype=arr.dtype)
+        for records, fields in ((self.flows, flow_fields), (self.anchors, node_fields),
+                                (self.rows, row_fields)):
+            for out_name, attr in fields.items():
+                arr = getattr(out, out_name)
+                arr[:] = np.array([int(getattr(rec, attr)) for rec in records], dtype=arr.dtype)
         out.sig_msgs[:] = np.array(self.sig_msgs, dtype=np.int64)
         out.sig_bytes[:] = np.array(self.sig_bytes, dtype=np.int64)
         out.sig_byte_hops[:] = np.array(self.sig_byte_hops, dtype=np.int64)

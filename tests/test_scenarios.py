@@ -94,54 +94,26 @@ def engine(request):
 # ---------------------------------------------------------------------------- input builders
 
 
+# Fields both scenario policies share; each policy below states only how it differs.
+_COMMON = dict(
+    second=[-1] * 6, scope=np.ones((6, 6)), local_non_continuity=False, buffering=False,
+    encap1=40, encap2=0, req_bytes=80, ack_bytes=56, lifetime_ns=0, l2_ns=1 * MS,
+    detect_ns=2 * MS,
+)
+
+
 def central_policy(**changes) -> PolicyTables:
     """MIPv6-like: one central HA at node 5, home address always registered, BU from the MN."""
-    fields = dict(
-        select=SELECT_CENTRAL,
-        central=HA,
-        serving=[-1, -1, -1, HA, HA, -1],
-        second=[-1] * 6,
-        scope=np.ones((6, 6)),
-        always_registered=True,
-        native_at_home=False,
-        local_non_continuity=False,
-        buffering=False,
-        mn_originated=True,
-        encap1=40,
-        encap2=0,
-        req_bytes=80,
-        ack_bytes=56,
-        lifetime_ns=0,
-        l2_ns=1 * MS,
-        detect_ns=2 * MS,
-    )
-    fields.update(changes)
-    return _policy(fields)
+    return _policy({**_COMMON, "select": SELECT_CENTRAL, "central": HA,
+                    "serving": [-1, -1, -1, HA, HA, -1], "always_registered": True,
+                    "native_at_home": False, "mn_originated": True, **changes})
 
 
 def dmm_policy(**changes) -> PolicyTables:
     """DMM-like: an anchor at every PoA, each flow anchored where it starts, native at home."""
-    fields = dict(
-        select=SELECT_PER_FLOW,
-        central=-1,
-        serving=[-1, -1, -1, POA_A, POA_B, -1],
-        second=[-1] * 6,
-        scope=np.ones((6, 6)),
-        always_registered=False,
-        native_at_home=True,
-        local_non_continuity=False,
-        buffering=False,
-        mn_originated=False,
-        encap1=40,
-        encap2=0,
-        req_bytes=80,
-        ack_bytes=56,
-        lifetime_ns=0,
-        l2_ns=1 * MS,
-        detect_ns=2 * MS,
-    )
-    fields.update(changes)
-    return _policy(fields)
+    return _policy({**_COMMON, "select": SELECT_PER_FLOW, "central": -1,
+                    "serving": [-1, -1, -1, POA_A, POA_B, -1], "always_registered": False,
+                    "native_at_home": True, "mn_originated": False, **changes})
 
 
 def _policy(fields: dict) -> PolicyTables:
