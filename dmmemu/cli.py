@@ -32,7 +32,7 @@ def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except DmmemuError as exc:
+        except (DmmemuError, OSError) as exc:  # OSError: an output path the user named
             click.echo(f"dmmemu: error: {exc}", err=True)
             sys.exit(EXIT_USAGE)
 
@@ -41,11 +41,11 @@ def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def sample_trace_path() -> Path:
     """The bundled sample trace: ``traces/sample`` of a source checkout, else the installed copy."""
-    local = Path("traces") / "sample"
-    if (local / "trace.toml").is_file():
-        return local
-    packaged = resources.files("dmmemu") / "traces" / "sample"
-    return Path(str(packaged))
+    checkout = Path(__file__).resolve().parent.parent / "traces" / "sample"
+    for local in (Path("traces") / "sample", checkout):
+        if (local / "trace.toml").is_file():
+            return local
+    return Path(str(resources.files("dmmemu") / "traces" / "sample"))
 
 
 def _parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -95,14 +95,19 @@ def main() -> None:
 def run_command(trace: Path, practices: tuple[str, ...], params: tuple[str, ...], out: Path,
                 engine: str, progress: bool) -> None:
     """Replay TRACE through each --practice and write its result tables as Parquet."""
+    from .practices import get_practice
     from .runner import run
     from .trace import Trace
 
     opened = Trace.open(trace)
     parameters = _parse_params(params)
+    # Every practice and parameter is checked before anything runs or is written.
+    chosen = {key: get_practice(key, parameters) for key in practices}
+    for instance in chosen.values():
+        instance.compile(opened.topology)
     summaries = []
-    for key in practices:
-        result = run(opened, key, params=parameters, engine=engine, progress=progress)
+    for key, instance in chosen.items():
+        result = run(opened, instance, engine=engine, progress=progress)
         target = out / key if len(practices) > 1 else out
         result.write(target)
         summaries.append(result.summary)

@@ -79,12 +79,19 @@ def write_atomically(path: Path, write) -> None:
     """Call ``write(tmp_path)`` then rename over ``path``: readers never see a partial file."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a result file is as any other
     try:
         write(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def stretch_stats(hist: np.ndarray) -> tuple[float, float]:

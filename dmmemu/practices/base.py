@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping
+from typing import Any, Callable, ClassVar, Mapping
 
 import numpy as np
 
@@ -36,6 +37,13 @@ class Practice:
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
+            check = _FIELD_CHECKS.get(str(f.type))
+            if check is None:
+                raise PracticeError(f"{self.key}: parameter {f.name} has unsupported type {f.type}")
+            expected, ok = check
+            if not ok(value):
+                raise PracticeError(
+                    f"{self.key}: parameter {f.name} must be {expected}, got {value!r}")
             if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
                 raise PracticeError(f"{self.key}: parameter {f.name} must be >= 0, got {value!r}")
 
@@ -81,6 +89,22 @@ class Practice:
             l2_ns=int(round(self.l2_attach_ms * NS_PER_MS)),
             detect_ns=int(round(self.detection_ms * NS_PER_MS)),
         )
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+# Annotation (as written in the dataclasses) -> (what the user must give, check).
+_FIELD_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "float": ("a finite number", _is_number),
+    "int": ("a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    "bool": ("true or false", lambda v: isinstance(v, bool)),
+    "str | None": ("a node name", lambda v: v is None or isinstance(v, str)),
+    "tuple[str, ...]": ("a list of node names",
+                        lambda v: isinstance(v, tuple) and all(isinstance(x, str) for x in v)),
+}
 
 
 def named_anchor(topology: Topology, name: str | None, what: str) -> int:
