@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from .errors import TopologyError
 from .topology import Link, Node, Topology
@@ -31,6 +31,16 @@ class _Builder:
 
     def link(self, a: int, b: int, delay_us: float) -> None:
         self.links.append(Link(a=a, b=b, delay_us=float(delay_us)))
+
+    def core(self, correspondents: int, central_delay_us: float,
+             internet_delay_us: float) -> int:
+        """The part every reference architecture shares: a core router with the central
+        anchor and the correspondents behind it; returns the core's id."""
+        core = self.node("core", "router")
+        self.link(self.node("central-anchor", "anchor", central=True), core, central_delay_us)
+        for i in range(correspondents):
+            self.link(self.node(f"cn{i}", "cn"), core, internet_delay_us)
+        return core
 
 
 def _positive(obj: object, *names: str) -> None:
@@ -61,11 +71,7 @@ class FlatWifi:
 
     def build(self) -> Topology:
         g = _Builder()
-        core = g.node("core", "router")
-        central = g.node("central-anchor", "anchor", central=True)
-        g.link(central, core, self.central_delay_us)
-        for i in range(self.correspondents):
-            g.link(g.node(f"cn{i}", "cn"), core, self.internet_delay_us)
+        core = g.core(self.correspondents, self.central_delay_us, self.internet_delay_us)
         gateway: dict[tuple[int, int], int] = {}
         for r in range(self.rows):
             for c in range(self.cols):
@@ -105,11 +111,7 @@ class Hierarchical:
 
     def build(self) -> Topology:
         g = _Builder()
-        core = g.node("core", "router")
-        central = g.node("central-anchor", "anchor", central=True)
-        g.link(central, core, self.central_delay_us)
-        for i in range(self.correspondents):
-            g.link(g.node(f"cn{i}", "cn"), core, self.internet_delay_us)
+        core = g.core(self.correspondents, self.central_delay_us, self.internet_delay_us)
         for ar_r in range(self.area_rows):
             for ar_c in range(self.area_cols):
                 agg = g.node(f"agg{ar_r}.{ar_c}", "anchor")
@@ -150,3 +152,142 @@ def build_generated(name: str, params: Mapping[str, Any], source: str = "<params
             f"parameters: {', '.join(sorted(allowed))}"
         )
     return cls(**params).build()
+
+
+# -------------------------------------------------------------------- observed access
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SitedPoa:
+    """A PoA seen in imported data (a cell, an AP) and the site whose gateway serves it."""
+
+    name: str
+    site: str
+    x: float | None = None
+    y: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SitedAccess:
+    """Observed access: PoAs grouped in sites (cells of one eNB/gNB, APs of one controller),
+    an anchor-capable gateway per site in front of its PoAs (so distributed practices anchor
+    per site and a change of PoA inside a site keeps the anchor), gateways on one core
+    router, a central anchor and correspondents behind the core. The PoAs come from the
+    data, so they are the argument of ``build``; the parameters are the modelling choices.
+    A gateway is placed at the mean position of its placed PoAs."""
+
+    correspondents: int = 4
+    access_delay_us: float = 100.0  # PoA - its site gateway
+    backhaul_delay_us: float = 1000.0  # site gateway - core
+    central_delay_us: float = 2000.0  # central anchor - core
+    internet_delay_us: float = 10000.0  # correspondent - core
+
+    def __post_init__(self) -> None:
+        _positive(self, "correspondents")
+        for name in ("access_delay_us", "backhaul_delay_us", "central_delay_us",
+                     "internet_delay_us"):
+            if getattr(self, name) < 0:
+                raise TopologyError(f"SitedAccess: {name} must be >= 0, "
+                                    f"got {getattr(self, name)!r}")
+
+    def build(self, poas: Sequence[SitedPoa], name: str = "sited-access") -> Topology:
+        """Nodes: core, central anchor, correspondents, then per site in order of first
+        appearance in ``poas`` its gateway (named after the site) followed by its PoAs."""
+        if not poas:
+            raise TopologyError("SitedAccess: no PoA to build a topology from")
+        names = [poa.name for poa in poas] + list(dict.fromkeys(poa.site for poa in poas))
+        fixed = {"core", "central-anchor", *(f"cn{i}" for i in range(self.correspondents))}
+        seen: set[str] = set()
+        for node_name in names:
+            if node_name in seen or node_name in fixed:
+                raise TopologyError(f"SitedAccess: node name {node_name!r} is used twice; "
+                                    "PoA and site names must be distinct")
+            seen.add(node_name)
+        g = _Builder()
+        core = g.core(self.correspondents, self.central_delay_us, self.internet_delay_us)
+        by_site: dict[str, list[SitedPoa]] = {}
+        for poa in poas:
+            by_site.setdefault(poa.site, []).append(poa)
+        for site, members in by_site.items():
+            placed = [(p.x, p.y) for p in members if p.x is not None and p.y is not None]
+            x = sum(p[0] for p in placed) / len(placed) if placed else None
+            y = sum(p[1] for p in placed) / len(placed) if placed else None
+            gw = g.node(site, "anchor", x=x, y=y)
+            g.link(gw, core, self.backhaul_delay_us)
+            for poa in members:
+                g.link(g.node(poa.name, "poa", x=poa.x, y=poa.y), gw, self.access_delay_us)
+        return Topology.from_parts(g.nodes, g.links, name=name, source=f"SitedAccess {name!r}")
+
+
+# -------------------------------------------------------------------- flat access at given positions
+def flat_at_positions(
+    xy: Sequence[Sequence[float]],
+    *,
+    names: Sequence[str] | None = None,
+    correspondents: int = 4,
+    access_delay_us: float = 100.0,  # AR - its gateway
+    backhaul_delay_us: float = 1000.0,  # gateway - core
+    mesh_delay_us: float = 500.0,  # gateway - neighbouring gateway
+    central_delay_us: float = 2000.0,  # central anchor - core
+    internet_delay_us: float = 10000.0,  # correspondent - core
+    mesh_ratio: float = 1.25,
+    name: str = "flat-at-positions",
+) -> Topology:
+    """``FlatWifi`` with its ARs at given positions (imported PoAs, road-side units).
+
+    Node order and links are FlatWifi's: core, central anchor, correspondents, then per PoA
+    (in the order of ``xy``) its gateway followed by the AR. Without a grid, "neighbours"
+    are geometric: the gateways of PoAs i and j are meshed when their distance is at most
+    ``mesh_ratio`` × the larger of the two PoAs' nearest-neighbour distances, so the PoAs
+    of a square grid mesh with their four grid neighbours (as in FlatWifi), those of a
+    hexagonal lattice with six, and every PoA with at least its nearest one. PoAs are named
+    ``names[i]`` (default ``ar{i}``), gateways ``gw-<PoA name>``.
+    """
+    import numpy as np
+
+    points = np.asarray(xy, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 2 or points.shape[0] == 0:
+        raise TopologyError(f"{name}: xy must be a non-empty list of (x, y) positions, "
+                            f"got shape {points.shape}")
+    if not np.isfinite(points).all():
+        raise TopologyError(f"{name}: PoA positions must be finite metres")
+    if isinstance(correspondents, bool) or not isinstance(correspondents, int) \
+            or correspondents < 1:
+        raise TopologyError(f"{name}: correspondents must be an integer >= 1, "
+                            f"got {correspondents!r}")
+    n = points.shape[0]
+    labels = [f"ar{i}" for i in range(n)] if names is None else [str(s) for s in names]
+    if len(labels) != n:
+        raise TopologyError(f"{name}: {len(labels)} names for {n} PoA positions")
+    reserved = {"core", "central-anchor", *(f"cn{i}" for i in range(correspondents))}
+    seen: set[str] = set()
+    for label in labels + [f"gw-{label}" for label in labels]:
+        if not label or label in seen or label in reserved:
+            raise TopologyError(f"{name}: node name {label!r} is empty or used twice; give "
+                                "every PoA its own name")
+        seen.add(label)
+    delays = {"access_delay_us": access_delay_us, "backhaul_delay_us": backhaul_delay_us,
+              "mesh_delay_us": mesh_delay_us, "central_delay_us": central_delay_us,
+              "internet_delay_us": internet_delay_us, "mesh_ratio": mesh_ratio}
+    for key, value in delays.items():
+        if not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                and np.isfinite(value) and value >= 0):
+            raise TopologyError(f"{name}: {key} must be a finite number >= 0, got {value!r}")
+    g = _Builder()
+    core = g.core(correspondents, central_delay_us, internet_delay_us)
+    gateways = []
+    for label, (x, y) in zip(labels, points.tolist()):
+        gw = g.node(f"gw-{label}", "anchor")
+        ar = g.node(label, "poa", x=x, y=y)
+        g.link(ar, gw, access_delay_us)
+        g.link(gw, core, backhaul_delay_us)
+        gateways.append(gw)
+    if n > 1:
+        d = np.hypot(points[:, None, 0] - points[None, :, 0],
+                     points[:, None, 1] - points[None, :, 1])
+        np.fill_diagonal(d, np.inf)
+        nearest = d.min(axis=1)
+        reach = mesh_ratio * np.maximum(nearest[:, None], nearest[None, :])
+        for i, j in zip(*np.nonzero(np.triu(d <= reach * (1 + 1e-9), k=1))):
+            g.link(gateways[int(i)], gateways[int(j)], mesh_delay_us)
+    params = {"correspondents": correspondents, **{k: float(v) for k, v in delays.items()}}
+    return Topology.from_parts(g.nodes, g.links, name=name, source=f"generator {name!r}",
+                               generator="flat-at-positions", params=params)

@@ -1,4 +1,5 @@
-"""The synthetic trace generator: determinism, mobility, traffic, calibration, files."""
+"""The synthetic trace generator: determinism, mobility, traffic, calibration, files, and
+the ``gen`` command."""
 
 from __future__ import annotations
 
@@ -9,16 +10,15 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
+from click.testing import CliRunner
+from scipy import stats
 
+from dmmemu.attachment import AttachmentRule
 from dmmemu.errors import DmmemuError
-from dmmemu.synthetic import (
-    DEFAULT_APPS,
-    GENERATOR,
-    Application,
-    SyntheticError,
-    SyntheticTrace,
-)
+from dmmemu.generate_cli import gen_command
+from dmmemu.synthetic import GENERATOR, SyntheticError, SyntheticTrace
 from dmmemu.trace import Trace
+from dmmemu.traffic import DEFAULT_APPS, Application, TrafficModel
 
 SAMPLE = Path(__file__).resolve().parents[1] / "traces" / "sample"
 SMALL = dict(mns=40, packets=60_000, duration_s=600.0)
@@ -35,17 +35,6 @@ def all_packets(real) -> pl.DataFrame:
 def handovers(mobility: pl.DataFrame) -> int:
     previous = pl.col("poa").shift(1).over("mn")
     return mobility.filter((previous >= 0) & (pl.col("poa") >= 0)).height
-
-
-def ks_pvalue(sample: np.ndarray, cdf) -> float:
-    """One-sample Kolmogorov–Smirnov test, asymptotic p-value (Stephens' correction)."""
-    x = np.sort(np.asarray(sample, dtype=np.float64))
-    n = x.size
-    f = cdf(x)
-    d = max(np.max(np.arange(1, n + 1) / n - f), np.max(f - np.arange(n) / n))
-    lam = (math.sqrt(n) + 0.12 + 0.11 / math.sqrt(n)) * d
-    p = 2 * sum((-1) ** (k - 1) * math.exp(-2 * k * k * lam * lam) for k in range(1, 101))
-    return min(1.0, max(0.0, p))
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +75,8 @@ def test_same_seed_byte_identical_files(small_trace, tmp_path):
 
 def test_traffic_parameters_leave_mobility_unchanged():
     a = SyntheticTrace(seed=5, **SMALL).realise()
-    b = SyntheticTrace(seed=5, **{**SMALL, "packets": 20_000, "zipf_exponent": 0.0}).realise()
+    b = SyntheticTrace(seed=5, **{**SMALL, "packets": 20_000},
+                       traffic=TrafficModel(zipf_exponent=0.0)).realise()
     assert a.mobility.equals(b.mobility)
     assert not a.flows.equals(b.flows)
 
@@ -119,51 +109,65 @@ def test_mobility_rows_valid_per_mn():
     assert (last == -1).sum() == round(spec.early_fraction * spec.mns)
 
 
-def test_handover_rate_follows_speed():
+@pytest.mark.parametrize("mobility", ["random-waypoint", "manhattan", "gauss-markov"])
+def test_every_mobility_model_is_deterministic_under_a_seed(mobility):
+    a = SyntheticTrace(seed=5, mobility=mobility, **SMALL).realise()
+    b = SyntheticTrace(seed=5, mobility=mobility, **SMALL).realise()
+    c = SyntheticTrace(seed=6, mobility=mobility, **SMALL).realise()
+    assert frames_equal(a, b)
+    assert not a.mobility.equals(c.mobility)
+    assert a.mobility["mn"].n_unique() == SMALL["mns"]
+
+
+def test_handover_rate_follows_speed_and_hysteresis():
     """Straight legs at random angles cross a square grid of spacing s 4/(π s) times per
-    metre; without pauses or hysteresis an MN at v m/s should hand over ~4v/(π s) per s."""
-    base = dict(mns=60, duration_s=1200.0, pause_max_s=0.0, late_fraction=0.0,
-                early_fraction=0.0, packets=1, hysteresis_m=0.0, seed=4)
-    rates = {}
-    for v in (2.0, 10.0):
-        real = SyntheticTrace(speed_min_mps=v, speed_max_mps=v, **base).realise()
-        rates[v] = handovers(real.mobility) / (60 * 1200.0)
-        expected = v * 4 / (math.pi * 150.0)
-        assert 0.75 * expected < rates[v] < 1.25 * expected, (v, rates[v], expected)
-    assert 3.5 < rates[10.0] / rates[2.0] < 6.5
-    sticky = SyntheticTrace(speed_min_mps=10.0, speed_max_mps=10.0,
-                            **{**base, "hysteresis_m": 50.0}).realise()
-    assert handovers(sticky.mobility) / (60 * 1200.0) < rates[10.0]
+    metre; without pauses or hysteresis an MN at v m/s should hand over ~4v/(π s) per s
+    (tests/test_mobility_models.py checks each model's rate more closely)."""
+    base = dict(mns=60, duration_s=1200.0, late_fraction=0.0, early_fraction=0.0, packets=1,
+                seed=4)
+    still = {"speed_min_mps": 10.0, "speed_max_mps": 10.0, "pause_max_s": 0.0}
+    eager = SyntheticTrace(mobility_params=still, attachment=AttachmentRule(hysteresis_m=0.0),
+                           **base).realise()
+    rate = handovers(eager.mobility) / (60 * 1200.0)
+    expected = 10.0 * 4 / (math.pi * 150.0)
+    assert 0.85 * expected < rate < 1.15 * expected
+    sticky = SyntheticTrace(mobility_params=still, attachment=AttachmentRule(hysteresis_m=50.0),
+                            **base).realise()
+    slow = SyntheticTrace(mobility_params=still, attachment=AttachmentRule(
+        hysteresis_m=0.0, time_to_trigger_s=5.0), **base).realise()
+    assert handovers(sticky.mobility) < handovers(eager.mobility)
+    assert handovers(slow.mobility) < handovers(eager.mobility)
 
 
 # -------------------------------------------------------------------- traffic
 def test_flow_sizes_follow_their_laws(many_flows):
     spec, real = many_flows
     app = real.flows["app"].to_numpy()
-    for name, law in spec.apps.items():
+    for name, law in spec.traffic.apps.items():
         sizes = real.flow_bytes[app == name]
         assert sizes.size >= 150, name
-        assert ks_pvalue(sizes, law.size_cdf) > 1e-3, name
+        assert stats.kstest(sizes, law.size_cdf).pvalue > 1e-3, name
     # The test can reject: web sizes are not video sizes.
     web = real.flow_bytes[app == "web"]
-    assert ks_pvalue(web, spec.apps["video"].size_cdf) < 1e-6
+    assert stats.kstest(web, spec.traffic.apps["video"].size_cdf).pvalue < 1e-6
 
 
 def test_app_mix_peers_and_continuity(many_flows):
     spec, real = many_flows
     flows = real.flows
     n = flows.height
-    shares = {name: app.share for name, app in spec.apps.items()}
+    apps = spec.traffic.apps
+    shares = {name: app.share for name, app in apps.items()}
     total = sum(shares.values())
     counts = dict(flows.group_by("app").len().iter_rows())
     for name, share in shares.items():
         p = share / total
         assert abs(counts.get(name, 0) / n - p) < 4 * math.sqrt(p * (1 - p) / n), name
-    expected = {name: app.continuity for name, app in spec.apps.items()}
+    expected = {name: app.continuity for name, app in apps.items()}
     assert all(expected[a] == c for a, c in flows.select("app", "continuity").iter_rows())
     cns = real.topology.nodes_with_role("cn")
     assert set(flows["peer"].unique().to_list()) <= set(cns.tolist())
-    popularity = np.arange(1, cns.size + 1, dtype=float) ** -spec.zipf_exponent
+    popularity = np.arange(1, cns.size + 1, dtype=float) ** -spec.traffic.zipf_exponent
     popularity /= popularity.sum()
     seen = flows["peer"].value_counts().sort("peer")
     share_top = seen.filter(pl.col("peer") == int(cns[0]))["count"][0] / n
@@ -203,7 +207,7 @@ def test_packets_match_flows_and_sizes():
     joined = packets.join(flows, on="flow", how="left")
     assert joined["start"].null_count() == 0
     assert ((joined["t"] >= joined["start"]) & (joined["t"] <= joined["end"])).all()
-    down_bytes = pl.Series("db", [spec.apps[a].down_bytes for a in flows["app"]])
+    down_bytes = pl.Series("db", [spec.traffic.apps[a].down_bytes for a in flows["app"]])
     down = (packets.filter(pl.col("dir") == 1).group_by("flow")
             .agg(pl.len().alias("n"), pl.col("size").cast(pl.Int64).sum().alias("sent")))
     check = flows.with_columns(down_bytes).join(down, on="flow")
@@ -256,9 +260,11 @@ def test_bundled_sample_is_current():
 # -------------------------------------------------------------------- parameters
 @pytest.mark.parametrize("changes", [
     {"mns": 0}, {"packets": 0}, {"seed": -1}, {"duration_s": 0.5, "step_s": 1.0},
-    {"speed_min_mps": 0.0}, {"speed_max_mps": 0.1}, {"late_fraction": 1.5},
+    {"mobility_params": {"speed_min_mps": 0.0}}, {"mobility_params": {"speed_max_mps": 0.1}},
+    {"mobility_params": {"alpha": 0.5}}, {"mobility": "teleport"}, {"late_fraction": 1.5},
     {"topology": "nowhere"}, {"topology_params": {"rows": 2, "colz": 2}},
-    {"apps": {}}, {"apps": {"web": {"share": 1.0}}}, {"hysteresis_m": float("nan")},
+    {"traffic": {"apps": {}}}, {"traffic": TrafficModel(packets=5)},
+    {"attachment": {"hysteresis_m": 3.0}},
 ])
 def test_bad_parameters_are_rejected(changes):
     with pytest.raises(DmmemuError):
@@ -270,14 +276,92 @@ def test_bad_application_is_rejected():
         Application(share=1.0, continuity=True, size_law="zipf", size_scale=1e3,
                     size_shape=1.0, rate_pps=10.0)
     with pytest.raises(SyntheticError, match="unknown parameter 'colour'"):
-        SyntheticTrace.from_params({"apps": {"web": {**_app_dict("web"), "colour": 1}}})
-
-
-def _app_dict(name: str) -> dict:
-    app = DEFAULT_APPS[name]
-    return {f: getattr(app, f) for f in app.__dataclass_fields__}
+        SyntheticTrace.from_params({"traffic": {"apps": {
+            "web": {**DEFAULT_APPS["web"].params(), "colour": 1}}}})
+    with pytest.raises(SyntheticError, match="unknown parameter 'hysteresis'"):
+        SyntheticTrace.from_params({"attachment": {"hysteresis": 1.0}})
 
 
 def test_params_round_trip():
-    spec = SyntheticTrace(seed=4, mns=7, topology="hierarchical", zipf_exponent=0.5)
+    spec = SyntheticTrace(seed=4, mns=7, topology="hierarchical", mobility="manhattan",
+                          mobility_params={"p_straight": 0.8, "p_left": 0.1, "p_right": 0.1},
+                          attachment=AttachmentRule(range_m=120.0, time_to_trigger_s=1.0),
+                          traffic=TrafficModel(zipf_exponent=0.5, arrivals="onoff"))
     assert SyntheticTrace.from_params({**spec.params(), "seed": 4}) == spec
+    assert spec.params()["mobility_params"]["speed_max_mps"] == 15.0  # defaults recorded
+    assert spec.with_(mobility="gauss-markov", mobility_params=None).motion.alpha == 0.75
+
+
+def test_rate_instead_of_a_packet_target(tmp_path):
+    spec = SyntheticTrace(seed=2, mns=30, packets=None, duration_s=600.0,
+                          traffic=TrafficModel(flows_per_mn_hour=120.0))
+    real = spec.realise()
+    attached_s = 30 * 600.0 * 0.85  # roughly: late and early MNs miss part of the time
+    assert real.flows.height == pytest.approx(120.0 / 3600 * attached_s, rel=0.25)
+    path = spec.generate(tmp_path / "by-rate")
+    assert "packets" not in Trace.open(path).manifest["params"]
+    assert SyntheticTrace.from_manifest(path).packets is None
+
+
+# -------------------------------------------------------------------- the gen command
+def gen(*args: object) -> object:
+    return CliRunner().invoke(gen_command, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_gen_command_writes_what_its_options_say(tmp_path):
+    out = tmp_path / "g"
+    result = gen("--out", out, "--mns", 12, "--packets", 5000, "--seed", 9, "--duration", 300,
+                 "--topology", "hierarchical", "--mobility", "manhattan", "--speed-min", 2,
+                 "--speed-max", 4, "--pause-max", 5, "--arrivals", "onoff", "--no-progress")
+    assert result.exit_code == 0, result.output
+    trace = Trace.open(out)
+    assert trace.packet_count() == 5000 and trace.n_mns == 12
+    params = trace.manifest["params"]
+    assert params["mobility"] == "manhattan" and params["topology"] == "hierarchical"
+    assert params["mobility_params"]["speed_max_mps"] == 4.0
+    assert params["mobility_params"]["pause_max_s"] == 5.0
+    assert params["traffic"]["arrivals"] == "onoff" and params["duration_s"] == 300.0
+    spec = SyntheticTrace.from_manifest(out)
+    assert spec.realise().flows.equals(trace.flows.select(spec.realise().flows.columns))
+
+
+def test_gen_command_size_cdf_and_mobility_params(tmp_path):
+    cdf = tmp_path / "sizes.csv"
+    cdf.write_text("size,cumulative_share\n500,0\n4000,0.5\n40000,1\n")
+    out = tmp_path / "g"
+    result = gen("--out", out, "--mns", 5, "--packets", 3000, "--duration", 120,
+                 "--mobility", "gauss-markov", "--mobility-param", "alpha=0.9",
+                 "--size-cdf", cdf, "--no-progress")
+    assert result.exit_code == 0, result.output
+    params = Trace.open(out).manifest["params"]
+    assert params["mobility_params"]["alpha"] == 0.9
+    assert {app["size_law"] for app in params["traffic"]["apps"].values()} == {"empirical"}
+    assert {app["size_file"] for app in params["traffic"]["apps"].values()} == {
+        str(cdf.resolve())}
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--mobility", "gauss-markov", "--speed-min", "1"), "--speed-min"),
+    (("--size-cdf", "{tmp}/missing.csv"), "missing.csv"),
+    (("--size-cdf", "{tmp}/bad.csv"), "line 3, field 'cumulative_share'"),
+    (("--duration", "1"), "duration_s"),
+    (("--mobility-param", "alpha=2"), "unknown parameter 'alpha'"),
+])
+def test_gen_command_errors_are_one_line(tmp_path, args, message):
+    (tmp_path / "bad.csv").write_text("size,cumulative_share\n1,0.5\n2,0.4\n")
+    args = [a.format(tmp=tmp_path) for a in args]
+    result = CliRunner().invoke(gen_command, ["--out", str(tmp_path / "g"), "--packets", "100",
+                                              "--no-progress", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_gen_command_refuses_to_overwrite_without_the_flag(tmp_path):
+    out = tmp_path / "g"
+    args = ("--out", out, "--mns", 3, "--packets", 500, "--no-progress")
+    assert gen(*args).exit_code == 0
+    again = CliRunner().invoke(gen_command, [str(a) for a in (*args, "--seed", 1)])
+    assert again.exit_code == 2 and "--overwrite" in again.output
+    assert gen(*args, "--seed", 1, "--overwrite").exit_code == 0
+    assert Trace.open(out).manifest["seed"] == 1

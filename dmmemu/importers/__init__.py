@@ -1,0 +1,1 @@
+"""Importers: turn recorded mobility data (drive tests, association logs, ...) into traces."""
