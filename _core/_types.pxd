@@ -16,3 +16,4 @@ ctypedef int64_t count_t    # every counter (packets, bytes, hops, messages, byt
 ctypedef uint16_t hops_t    # hop count of one shortest path (topology matrix H)
 ctypedef uint16_t psize_t   # packet size in bytes (packets.parquet size)
 ctypedef uint64_t flow_id_t # flow id as written in the trace (sparse, strictly ascending)
+ctypedef int32_t bin_t      # timeline bin (§11), 0 .. n_bins-1; n_bins * N <= 50 million

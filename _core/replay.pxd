@@ -13,7 +13,7 @@
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
 
 from _types cimport (
-    addr_t, count_t, flow_id_t, flow_t, hops_t, mn_t, node_t, psize_t, row_t, time_t,
+    addr_t, bin_t, count_t, flow_id_t, flow_t, hops_t, mn_t, node_t, psize_t, row_t, time_t,
 )
 
 # Mirrors of the constants of dmmemu.replay_io and dmmemu.policy (checked at import).
@@ -82,8 +82,13 @@ cdef enum:
 #     local) when that path was cached; addresses die only at moves of their MN, which bump
 #     the epoch, so it still is. The common packet therefore skips §7 steps 1-3 and the path.
 #   * per-flow sums over delivered packets are kept as a run (packets and bytes on the cached
-#     path) and multiplied out when the path changes and at the end; integer arithmetic makes
-#     that exactly equal to adding per packet.
+#     path, all in timeline bin run_bin) and multiplied out when the path changes, when the
+#     flow delivers a packet in a later bin, and at the end; integer arithmetic makes that
+#     exactly equal to adding per packet.
+#   * timeline binding time (§11) is added per anchor, not per binding: the anchor held
+#     bindings[a] bindings all through [held_since[a], now), so at every change of bindings[a]
+#     (register, close) that interval times bindings[a] is spread over its bins. Summed, this
+#     is each binding's overlap with each bin.
 
 
 cdef struct Address:
@@ -118,6 +123,7 @@ cdef struct FlowState:
     count_t run_epoch       # MN epoch the cached path belongs to; -1 = no cached path
     mn_t mn                 # MN of the flow
     addr_t addr             # bound address (FLOW_BOUND), else -1
+    bin_t run_bin           # timeline bin of the run's packets
     uint8_t binding         # FLOW_UNBOUND, FLOW_BOUND or FLOW_LOCAL
     uint8_t broken          # its address died under it
     uint8_t continuity      # flows.parquet continuity

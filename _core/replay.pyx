@@ -14,7 +14,7 @@ cdef extern from *:
     void __builtin_prefetch(const void* addr) noexcept nogil
 
 from _types cimport (
-    addr_t, count_t, flow_id_t, flow_t, hops_t, mn_t, node_t, psize_t, row_t, time_t,
+    addr_t, bin_t, count_t, flow_id_t, flow_t, hops_t, mn_t, node_t, psize_t, row_t, time_t,
 )
 from replay cimport (
     CAUSE_ATTACH, CAUSE_FLOW, CAUSE_HANDOVER, CAUSE_REFRESH, ERR_DIR, ERR_FLOW, ERR_NONE,
@@ -119,6 +119,14 @@ cdef class Replay:
     cdef Py_ssize_t ev_next             # first control event not handled yet
     cdef time_t ev_due                  # packets at t >= ev_due must handle events first
 
+    # timeline (§11)
+    cdef time_t t_begin                 # start of bin 0
+    cdef time_t bin_ns                  # bin width w
+    cdef bin_t now_bin                  # bin of the latest packet or event time handled
+    cdef time_t now_bin_end             # end of that bin
+    cdef time_t* held_since             # (N,) binding time of each anchor is binned up to here
+    cdef bin_t* held_bin                # (N,) bin of held_since
+
     # run
     cdef int state                      # STATE_*
     cdef time_t t_end
@@ -148,6 +156,10 @@ cdef class Replay:
     cdef int64_t[::1] ho_lost
     cdef int64_t[::1] ho_delayed
     cdef int64_t[:, ::1] stretch_hist
+    cdef int64_t[:, ::1] timeline_packets
+    cdef int64_t[:, ::1] timeline_bytes
+    cdef int64_t[:, ::1] timeline_sig_msgs
+    cdef int64_t[:, ::1] timeline_binding_ns
 
     def __cinit__(self):
         self.flows = NULL
@@ -155,6 +167,8 @@ cdef class Replay:
         self.mns = NULL
         self.addrs = NULL
         self.bindings = NULL
+        self.held_since = NULL
+        self.held_bin = NULL
         self.state = STATE_NEW
 
     def __dealloc__(self):
@@ -163,8 +177,10 @@ cdef class Replay:
         free(self.mns)
         free(self.addrs)
         free(self.bindings)
+        free(self.held_since)
+        free(self.held_bin)
 
-    def __init__(self, policy, replay):
+    def __init__(self, policy, replay, *, timeline_bin_ns=_io.DEFAULT_TIMELINE_BIN_NS):
         if self.state != STATE_NEW:
             raise RuntimeError("Replay.__init__ may run only once")
         self.state = STATE_FAILED  # until the state is complete
@@ -283,15 +299,21 @@ cdef class Replay:
         self.ev_a = ev_a
         self.ev_b = ev_b
         self.ev_row = ev_row
-        if n_ev > 0 and int(ev_t[n_ev - 1]) > replay.t_end:
-            raise ValueError("replay.t_end is earlier than the last control event")
         self.ev_next = 0
         self.t_end = replay.t_end
         self.last_t = INT64_MIN
 
+        # Timeline (§11): events in [t_begin, t_end], n_bins * N within the memory guard, and
+        # the end of the last bin an int64, so bin edges and bin indices never overflow.
+        n_bins = _io.timeline_bins(replay, timeline_bin_ns)
+        self.t_begin = replay.t_begin
+        self.bin_ns = timeline_bin_ns
+        self.now_bin = 0
+        self.now_bin_end = self.t_begin + self.bin_ns
+
         # Results.
         max_hops = int(hops.max()) if n > 0 else 0
-        counters = _io.RawCounters.zeros(n_flows, n, n_rows, max_hops)
+        counters = _io.RawCounters.zeros(n_flows, n, n_rows, max_hops, n_bins)
         self.counters = counters
         self.anchor_packets = counters.anchor_packets
         self.anchor_bytes = counters.anchor_bytes
@@ -312,6 +334,10 @@ cdef class Replay:
         self.ho_lost = counters.ho_lost
         self.ho_delayed = counters.ho_delayed
         self.stretch_hist = counters.stretch_hist
+        self.timeline_packets = counters.timeline_packets
+        self.timeline_bytes = counters.timeline_bytes
+        self.timeline_sig_msgs = counters.timeline_sig_msgs
+        self.timeline_binding_ns = counters.timeline_binding_ns
 
         # C state (§3).
         self.n_mns = n_mns
@@ -319,16 +345,21 @@ cdef class Replay:
         self.totals = <FlowTotals*> malloc(max(n_flows, 1) * sizeof(FlowTotals))
         self.mns = <MobileNode*> malloc(max(n_mns, 1) * sizeof(MobileNode))
         self.bindings = <count_t*> malloc(max(n, 1) * sizeof(count_t))
+        self.held_since = <time_t*> malloc(max(n, 1) * sizeof(time_t))
+        self.held_bin = <bin_t*> malloc(max(n, 1) * sizeof(bin_t))
         self.addr_capacity = max(n_mns, 16)
         self.addrs = <Address*> malloc(self.addr_capacity * sizeof(Address))
         if (self.flows == NULL or self.totals == NULL or self.mns == NULL
-                or self.bindings == NULL or self.addrs == NULL):
+                or self.bindings == NULL or self.held_since == NULL or self.held_bin == NULL
+                or self.addrs == NULL):
             raise MemoryError("cannot allocate the replay state")
         self.addr_used = 0
         self.free_head = -1
         cdef Py_ssize_t i
         for i in range(n):
             self.bindings[i] = 0
+            self.held_since[i] = self.t_begin
+            self.held_bin[i] = 0
         cdef node_t home = self.central  # -1 unless CENTRAL: the home is known from the start
         for i in range(n_mns):
             self.mns[i] = MobileNode(
@@ -343,7 +374,7 @@ cdef class Replay:
         for i in range(n_flows):
             self.flows[i] = FlowState(
                 start=start_v[i], end=end_v[i], bytes=0, run_packets=0, run_bytes=0,
-                run_epoch=-1, mn=mn_v[i], addr=-1, binding=FLOW_UNBOUND, broken=0,
+                run_epoch=-1, mn=mn_v[i], addr=-1, run_bin=0, binding=FLOW_UNBOUND, broken=0,
                 continuity=cont_v[i],
             )
             self.totals[i] = FlowTotals(
@@ -461,6 +492,8 @@ cdef class Replay:
         """Row checks and §7 for each packet; returns 1 (err_* set) at the first bad row."""
         cdef Py_ssize_t i, n = ts.shape[0]
         cdef time_t t, last_t = self.last_t, due = self.ev_due
+        cdef time_t next_bin_t = self.now_bin_end
+        cdef bin_t cur_bin = self.now_bin
         cdef flow_id_t fid
         cdef flow_t f
         cdef psize_t s
@@ -505,6 +538,9 @@ cdef class Replay:
             if t >= due:
                 self._advance(t, False)
                 due = self.ev_due
+            if t >= next_bin_t:  # §11: a later timeline bin (after the events due before t)
+                cur_bin = self._bin_now(t)
+                next_bin_t = self.now_bin_end
             fs.bytes += s
             mn = &mns[fs.mn]
             # Same epoch as the cached path: attached, bound, not broken (see replay.pxd).
@@ -519,6 +555,10 @@ cdef class Replay:
                 self.totals[f].delayed += 1
                 self.totals[f].delay_sum += mn.until - t
                 self.ho_delayed[mn.window_row] += 1
+            if fs.run_bin != cur_bin:  # a run stays in one timeline bin
+                if fs.run_packets > 0:
+                    self._flush(f)
+                fs.run_bin = cur_bin
             fs.run_packets += 1
             fs.run_bytes += s
         self.last_t = last_t
@@ -640,6 +680,8 @@ cdef class Replay:
         self.anchor_packets[a] += k
         self.anchor_bytes[a] += fs.run_bytes
         self.stretch_hist[ft.path_hops, ft.path_direct] += k
+        self.timeline_packets[fs.run_bin, a] += k
+        self.timeline_bytes[fs.run_bin, a] += fs.run_bytes
         fs.run_packets = 0
         fs.run_bytes = 0
 
@@ -865,6 +907,8 @@ cdef class Replay:
         cdef Address* ad = &self.addrs[x]
         cdef node_t a = ad.anchor
         self._signal(a, p, cause, 1)
+        self.timeline_sig_msgs[self._bin_now(t), a] += 2
+        self._bin_binding_time(a, t)
         ad.bound = 1
         ad.reg_t = t
         ad.reg_poa = p
@@ -882,6 +926,8 @@ cdef class Replay:
             refreshes = (held - 1) // self.lifetime_ns
         if refreshes > 0:
             self._signal(a, ad.reg_poa, CAUSE_REFRESH, refreshes)
+            self._bin_refreshes(a, ad.reg_t, refreshes)
+        self._bin_binding_time(a, t)
         self.anchor_binding_ns[a] += held
         self.bindings[a] -= 1
         ad.bound = 0
@@ -898,3 +944,50 @@ cdef class Replay:
         self.sig_byte_hops[cause, 1] += ack * h
         self.anchor_sig_msgs[anchor] += 2 * n
         self.anchor_sig_bytes[anchor] += req + ack
+
+    # ------------------------------------------------------------------ timeline (§11)
+
+    cdef inline bin_t _bin(self, time_t t) noexcept nogil:
+        """bin(t); t lies in [t_begin, t_end] (checked by timeline_bins for every input)."""
+        return <bin_t> ((t - self.t_begin) // self.bin_ns)
+
+    cdef inline bin_t _bin_now(self, time_t t) noexcept nogil:
+        """bin(t) for the packet or event being handled: those times never decrease (§2), so
+        this divides only when t has left the bin of the previous one."""
+        if t >= self.now_bin_end:
+            self.now_bin = self._bin(t)
+            self.now_bin_end = self.t_begin + (self.now_bin + 1) * self.bin_ns
+        return self.now_bin
+
+    cdef void _bin_refreshes(self, node_t a, time_t reg_t, count_t n) noexcept nogil:
+        """2 messages in the bin of each refresh k = 1..n (at reg_t + k * lifetime), one bin
+        per step: every refresh before the end of the k-th refresh's bin is counted at once."""
+        cdef time_t life = self.lifetime_ns
+        cdef count_t k = 1, last
+        cdef bin_t i
+        while k <= n:
+            i = self._bin(reg_t + k * life)
+            # The last refresh before the end of bin i: reg_t + last * life < t_begin + (i+1) w.
+            last = (self.t_begin + (i + 1) * self.bin_ns - 1 - reg_t) // life
+            if last > n:
+                last = n
+            self.timeline_sig_msgs[i, a] += 2 * (last - k + 1)
+            k = last + 1
+
+    cdef void _bin_binding_time(self, node_t a, time_t t) noexcept nogil:
+        """Spread anchor a's binding time over [held_since[a], t) into its bins; call before
+        every change of bindings[a] (constant over that interval; see replay.pxd)."""
+        cdef time_t s = self.held_since[a], edge
+        cdef bin_t i = self.held_bin[a]
+        cdef count_t n_held = self.bindings[a]
+        self.held_since[a] = t
+        self.held_bin[a] = self._bin_now(t)
+        if n_held == 0 or t <= s:
+            return
+        edge = self.t_begin + (i + 1) * self.bin_ns  # end of bin i
+        while edge < t:
+            self.timeline_binding_ns[i, a] += n_held * (edge - s)
+            s = edge
+            edge += self.bin_ns
+            i += 1
+        self.timeline_binding_ns[i, a] += n_held * (t - s)

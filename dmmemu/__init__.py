@@ -11,6 +11,9 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "run": ("dmmemu.runner", "run"),
+    "compare": ("dmmemu.analysis", "compare"),
+    "load_results": ("dmmemu.analysis", "load_results"),
+    "write_report": ("dmmemu.report", "write_report"),
     "RunResult": ("dmmemu.results", "RunResult"),
     "Trace": ("dmmemu.trace", "Trace"),
     "Topology": ("dmmemu.topology", "Topology"),
@@ -25,6 +28,8 @@ _EXPORTS = {
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .analysis import compare, load_results
+    from .report import write_report
     from .errors import DmmemuError, PracticeError, TopologyError, TraceError
     from .practices import PRACTICES, get_practice
     from .results import RunResult

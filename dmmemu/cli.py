@@ -125,33 +125,20 @@ def practices_command() -> None:
         click.echo(f"{key:<{width}}  {cls.summary}")
 
 
-@main.command("gen")
-@click.option("--out", type=click.Path(path_type=Path), required=True)
-@click.option("--mns", type=click.IntRange(min=1), default=300, show_default=True)
-@click.option("--packets", type=click.IntRange(min=1), default=1_000_000, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--overwrite", is_flag=True, help="Replace an existing trace directory.")
-@click.option("--progress/--no-progress", default=True, show_default=True)
-@_user_errors
-def gen_command(out: Path, mns: int, packets: int, seed: int, overwrite: bool,
-                progress: bool) -> None:
-    """Generate a synthetic trace: random-waypoint MNs over a grid of ARs, heavy-tailed flows."""
-    from .synthetic import SyntheticTrace
-
-    path = SyntheticTrace(mns=mns, packets=packets, seed=seed).generate(
-        out, overwrite=overwrite, progress=progress)
-    click.echo(f"wrote {path}")
-
-
 @main.command("demo")
 @click.option("--trace", type=click.Path(path_type=Path), default=None,
               help="Trace directory (default: the bundled sample).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Also write every practice's tables under this directory.")
+@click.option("--report", "report_path", type=click.Path(path_type=Path), default=None,
+              help="HTML report path (default: OUT/report.html, else ./dmmemu-demo.html).")
 @_user_errors
-def demo_command(trace: Path | None, out: Path | None) -> None:
-    """Run every registered practice on the sample trace and print a comparison table."""
+def demo_command(trace: Path | None, out: Path | None, report_path: Path | None) -> None:
+    """Run every registered practice on the sample trace, print a comparison table and write
+    the HTML report."""
+    from .analysis import combine_results
     from .practices import PRACTICES
+    from .report import write_report
     from .runner import run
     from .trace import Trace
 
@@ -159,10 +146,37 @@ def demo_command(trace: Path | None, out: Path | None) -> None:
     click.echo(f"trace {opened.name!r}: {opened.n_mns} MNs, {opened.flows.height} flows, "
                f"{opened.packet_count()} packets, {opened.mobility.height} mobility rows",
                err=True)
-    summaries = []
+    results = []
     for key in PRACTICES:
         result = run(opened, key)
         if out is not None:
             result.write(out / key)
-        summaries.append(result.summary)
-    _print_comparison(summaries)
+        results.append(result)
+    _print_comparison([result.summary for result in results])
+    if report_path is None:
+        report_path = out / "report.html" if out is not None else Path("dmmemu-demo.html")
+    write_report(combine_results(results), report_path, title=f"dmmemu demo: {opened.name}")
+    click.echo(f"report: {report_path}", err=True)
+
+
+@main.group("import")
+def import_group() -> None:
+    """Turn recorded movement (SUMO, drive tests, association logs) into traces."""
+
+
+def _register_commands() -> None:
+    """Sub-commands that live beside the code they drive."""
+    from .generate_cli import gen_command
+    from .importers.assoc import assoc_command
+    from .importers.drivelog import drivelog_command
+    from .importers.sumo import sumo_command
+    from .pcap import pcap_command
+    from .report import report_command
+
+    for command in (gen_command, report_command, pcap_command):
+        main.add_command(command)
+    for command in (sumo_command, drivelog_command, assoc_command):
+        import_group.add_command(command)
+
+
+_register_commands()

@@ -10,6 +10,7 @@ ints, lists, dicts and small dataclasses, no numpy in the loop.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from .replay_io import (
     CAUSE_FLOW,
     CAUSE_HANDOVER,
     CAUSE_REFRESH,
+    DEFAULT_TIMELINE_BIN_NS,
     EV_FLOW_END,
     EV_FLOW_START,
     EV_MOVE,
@@ -32,6 +34,7 @@ from .replay_io import (
     PacketBatch,
     RawCounters,
     ReplayInput,
+    timeline_bins,
 )
 
 # §3: an MN's `until` starts at −∞. Any int64 time is larger than this integer.
@@ -42,11 +45,29 @@ REQUEST = 0
 ACKNOWLEDGEMENT = 1
 
 
+class ReplayObserver(Protocol):
+    """Told what the replay counts, as it counts it (``dmmemu.pcap`` writes it as packets).
+
+    ``delivered``: a packet of trace flow ``flow`` at time ``t`` (waiting ``wait`` ns in a
+    buffer first), direction ``direction``, ``size`` bytes, along the §7.5 chain segments
+    ``(from node, to node, encapsulation bytes)`` from its anchor to the MN's PoA.
+    ``message``: one §4 signaling message at time ``t``, ``kind`` REQUEST or ACKNOWLEDGEMENT,
+    from node ``src`` to node ``dst`` (the PoA and the anchor), ``size`` bytes, about MN ``mn``.
+    """
+
+    def delivered(self, t: int, wait: int, flow: int, direction: int, size: int,
+                  segments: list[tuple[int, int, int]]) -> None: ...
+
+    def message(self, t: int, cause: int, kind: int, src: int, dst: int, size: int,
+                mn: int) -> None: ...
+
+
 @dataclass(slots=True)
 class Address:
     """§3 Address: an address of one MN, anchored at one anchor node."""
 
     anchor: int
+    mn: int  # the MN it belongs to
     refcount: int = 0  # flows bound to it and not yet ended
     bound: bool = False  # the anchor holds a binding for it
     reg_t: int = 0  # time of the last registration
@@ -58,6 +79,7 @@ class Address:
 class MobileNode:
     """§3 MN: where it is attached, its home anchor, its interruption and its addresses."""
 
+    id: int  # its MN id
     home: int  # anchor of its home address, -1 if none
     poa: int = -1  # -1 = detached; every MN starts detached
     until: int = MINUS_INFINITY  # end of the current interruption
@@ -70,6 +92,7 @@ class MobileNode:
 class Flow:
     """§3 Flow: its trace attributes, what it is bound to, and its §7 counters."""
 
+    id: int  # its flow id in the trace
     mn: int
     peer: int
     start: int
@@ -130,9 +153,14 @@ class ReferenceReplay:
     """Replays one trace under one practice's tables, exactly as docs/semantics.md says.
 
     Usage: ``feed`` every packet batch in file order, then ``finish`` once for the counters.
+    ``timeline_bin_ns`` is the width of a timeline bin (§11). An ``observer`` is told every
+    delivered packet and every counted message (``ReplayObserver``); it changes no counter.
     """
 
-    def __init__(self, policy: PolicyTables, replay: ReplayInput) -> None:
+    def __init__(self, policy: PolicyTables, replay: ReplayInput, *,
+                 timeline_bin_ns: int = DEFAULT_TIMELINE_BIN_NS,
+                 observer: ReplayObserver | None = None) -> None:
+        self.observer = observer
         # §1 policy tables, as Python ints and bools.
         self.select = int(policy.select)
         self.central = int(policy.central)
@@ -163,8 +191,9 @@ class ReferenceReplay:
         flow_ids: list[int] = replay.flow_ids.tolist()
         self.flow_index: dict[int, int] = {fid: f for f, fid in enumerate(flow_ids)}
         self.flows: list[Flow] = [
-            Flow(mn=mn, peer=peer, start=start, end=end, continuity=bool(cont))
-            for mn, peer, start, end, cont in zip(
+            Flow(id=fid, mn=mn, peer=peer, start=start, end=end, continuity=bool(cont))
+            for fid, mn, peer, start, end, cont in zip(
+                flow_ids,
                 replay.flow_mn.tolist(),
                 replay.flow_peer.tolist(),
                 replay.flow_start.tolist(),
@@ -186,7 +215,7 @@ class ReferenceReplay:
 
         # §3 state: every MN starts detached; home is `central` from the start under CENTRAL.
         home = self.central if self.select == SELECT_CENTRAL else -1
-        self.mns: list[MobileNode] = [MobileNode(home=home) for _ in range(replay.n_mns)]
+        self.mns: list[MobileNode] = [MobileNode(id=i, home=home) for i in range(replay.n_mns)]
 
         # Counters that are not per flow.
         self.anchors: list[Anchor] = [Anchor() for _ in range(self.n_nodes)]
@@ -195,6 +224,15 @@ class ReferenceReplay:
         self.sig_bytes = [[0, 0] for _ in range(4)]
         self.sig_byte_hops = [[0, 0] for _ in range(4)]
         self.stretch_hist = [[0] * (self.max_hops + 1) for _ in range(3 * self.max_hops + 1)]
+
+        # §11 timeline: [bin][node] counters; bin i covers [t_begin + i·w, t_begin + (i+1)·w).
+        self.n_bins = timeline_bins(replay, timeline_bin_ns)
+        self.w = int(timeline_bin_ns)
+        self.t_begin = int(replay.t_begin)
+        self.timeline_packets = [[0] * self.n_nodes for _ in range(self.n_bins)]
+        self.timeline_bytes = [[0] * self.n_nodes for _ in range(self.n_bins)]
+        self.timeline_sig_msgs = [[0] * self.n_nodes for _ in range(self.n_bins)]
+        self.timeline_binding_ns = [[0] * self.n_nodes for _ in range(self.n_bins)]
 
         self.last_packet_t: int | None = None  # for "t must not decrease" (§7)
         self.finished = False
@@ -214,7 +252,7 @@ class ReferenceReplay:
             t, fid, s, d = ts[i], flow_ids[i], sizes[i], dirs[i]
             f = self._check_row(row, t, fid, d, s)  # §7: row checks first
             self._handle_events_before(t, EV_PACKET)  # §2
-            self._packet(f, t, s)
+            self._packet(f, t, s, d)
 
     def finish(self) -> RawCounters:
         """Handle the remaining control events, close the trace (§8), return the counters."""
@@ -274,20 +312,28 @@ class ReferenceReplay:
 
     # ------------------------------------------------------------------ §4 bindings, refresh
 
-    def _count_registration(self, anchor: int, p: int, cause: int) -> None:
-        """§4 register, counting part: one request and one acknowledgement."""
+    def _bin(self, t: int) -> int:
+        """§11 bin(t)."""
+        return (t - self.t_begin) // self.w
+
+    def _count_registration(self, anchor: int, p: int, cause: int, t: int, mn: int) -> None:
+        """§4 register, counting part: one request and one acknowledgement at time t."""
         h = self.H[p][anchor] + (1 if self.mn_originated else 0)
         for message, size in ((REQUEST, self.req_bytes), (ACKNOWLEDGEMENT, self.ack_bytes)):
             self.sig_msgs[cause][message] += 1
             self.sig_bytes[cause][message] += size
             self.sig_byte_hops[cause][message] += size * h
+            if self.observer is not None:
+                src, dst = (p, anchor) if message == REQUEST else (anchor, p)
+                self.observer.message(t, cause, message, src, dst, size, mn)
         a = self.anchors[anchor]
         a.sig_msgs += 2
         a.sig_bytes += self.req_bytes + self.ack_bytes
+        self.timeline_sig_msgs[self._bin(t)][anchor] += 2  # §11
 
     def _register(self, x: Address, p: int, t: int, cause: int) -> None:
         """§4 register(x, p, t, cause)."""
-        self._count_registration(x.anchor, p, cause)
+        self._count_registration(x.anchor, p, cause, t, x.mn)
         x.bound = True
         x.reg_t = t
         x.reg_poa = p
@@ -302,11 +348,19 @@ class ReferenceReplay:
             n = (t - x.reg_t - 1) // self.lifetime_ns
         else:
             n = 0
-        for _ in range(n):
-            # A refresh counts as a register with cause refresh, at reg_poa, changing no state.
-            self._count_registration(x.anchor, x.reg_poa, CAUSE_REFRESH)
+        for k in range(1, n + 1):
+            # A refresh counts as a register with cause refresh, at reg_poa, changing no state;
+            # the k-th one happens at reg_t + k·lifetime (§11).
+            self._count_registration(
+                x.anchor, x.reg_poa, CAUSE_REFRESH, x.reg_t + k * self.lifetime_ns, x.mn)
         a = self.anchors[x.anchor]
         a.binding_ns += t - x.reg_t
+        # §11: the overlap of [reg_t, t) with every bin it touches.
+        if t > x.reg_t:
+            for i in range(self._bin(x.reg_t), self._bin(t - 1) + 1):
+                bin_start = self.t_begin + i * self.w
+                overlap = min(t, bin_start + self.w) - max(x.reg_t, bin_start)
+                self.timeline_binding_ns[i][x.anchor] += overlap
         a.bindings -= 1
         x.bound = False
 
@@ -345,7 +399,7 @@ class ReferenceReplay:
             m.home = self.serving[p]
         # §5.7
         if self.always_registered and m.home >= 0 and self._live_address_at(m, m.home) is None:
-            m.addresses.append(Address(anchor=m.home))
+            m.addresses.append(Address(anchor=m.home, mn=m.id))
         # §5.8
         for x in list(m.addresses):
             if not self._pinned(m, x):
@@ -424,8 +478,8 @@ class ReferenceReplay:
         self.last_packet_t = t
         return f
 
-    def _packet(self, f: Flow, t: int, s: int) -> None:
-        """§7 packet at time t of flow f, s bytes (the row already passed its checks)."""
+    def _packet(self, f: Flow, t: int, s: int, d: int) -> None:
+        """§7 packet at time t of flow f, s bytes, direction d (the row passed its checks)."""
         m = self.mns[f.mn]
         f.packets += 1
         f.bytes += s
@@ -481,6 +535,10 @@ class ReferenceReplay:
         self.anchors[a].packets += 1
         self.anchors[a].bytes += s
         self.stretch_hist[hops][direct_hops] += 1
+        self.timeline_packets[self._bin(t)][a] += 1  # §11: the bin of the packet's time
+        self.timeline_bytes[self._bin(t)][a] += s
+        if self.observer is not None:
+            self.observer.delivered(t, wait, f.id, d, s, segments)
 
     def _bind(self, f: Flow, m: MobileNode, p: int, t: int) -> None:
         """§7.3 bind an unbound flow of MN m, attached at p."""
@@ -501,7 +559,7 @@ class ReferenceReplay:
             raise ValueError(f"flow of MN at PoA {p} has no anchor (select {self.select})")
         x = self._live_address_at(m, anchor)
         if x is None:
-            x = Address(anchor=anchor)
+            x = Address(anchor=anchor, mn=m.id)
             m.addresses.append(x)
             if self._needs_binding(x, p):
                 self._register(x, p, t, CAUSE_FLOW)
@@ -513,7 +571,8 @@ class ReferenceReplay:
 
     def _counters(self) -> RawCounters:
         """Copy the Python counters into RawCounters arrays."""
-        out = RawCounters.zeros(len(self.flows), self.n_nodes, len(self.rows), self.max_hops)
+        out = RawCounters.zeros(len(self.flows), self.n_nodes, len(self.rows), self.max_hops,
+                                self.n_bins)
         flow_fields = {
             "flow_packets": "packets",
             "flow_bytes": "bytes",
@@ -557,4 +616,8 @@ class ReferenceReplay:
         out.sig_bytes[:] = np.array(self.sig_bytes, dtype=np.int64)
         out.sig_byte_hops[:] = np.array(self.sig_byte_hops, dtype=np.int64)
         out.stretch_hist[:] = np.array(self.stretch_hist, dtype=np.int64)
+        for name in ("timeline_packets", "timeline_bytes", "timeline_sig_msgs",
+                     "timeline_binding_ns"):
+            getattr(out, name)[:] = np.array(getattr(self, name), dtype=np.int64).reshape(
+                self.n_bins, self.n_nodes)
         return out

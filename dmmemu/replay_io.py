@@ -1,8 +1,8 @@
 """What the engines take in and give back: one contract for the core and the reference.
 
 ``ReplayInput`` is a trace remapped to dense ids (flows 0..F-1 in ascending trace id order),
-``PacketBatch`` one slice of the packet stream, ``RawCounters`` every number a run produces.
-Rules: ``docs/semantics.md``.
+``PacketBatch`` one slice of the packet stream, ``RawCounters`` every number a run produces,
+``timeline_bins`` the shape of its timeline. Rules: ``docs/semantics.md``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
+
+from .errors import PracticeError
 
 # Control event kinds; packets sit between flow starts and flow ends (kind 2).
 EV_MOVE = 0
@@ -33,6 +35,12 @@ CAUSE_NAMES = ("attach", "handover", "flow", "refresh")
 
 # Smallest IP packet a packet row may carry (an IPv4 header alone).
 MIN_PACKET_BYTES = 20
+
+# Timeline (semantics.md §11): default bin width, and the most (bin, node) cells one timeline
+# array may have; a run keeps four such int64 arrays (1.6 GB at the limit).
+DEFAULT_TIMELINE_BIN_NS = 10_000_000_000
+MAX_TIMELINE_CELLS = 50_000_000
+_INT64_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -121,9 +129,15 @@ class RawCounters:
     ho_delayed: np.ndarray
     # delivered packets by (path hops, direct hops): shape (3 * max(H) + 1, max(H) + 1)
     stretch_hist: np.ndarray
+    # per (timeline bin, node): shape (n_bins, N), semantics.md §11; only anchors are non-zero
+    timeline_packets: np.ndarray
+    timeline_bytes: np.ndarray
+    timeline_sig_msgs: np.ndarray
+    timeline_binding_ns: np.ndarray
 
     @classmethod
-    def zeros(cls, n_flows: int, n_nodes: int, n_rows: int, max_hops: int) -> "RawCounters":
+    def zeros(cls, n_flows: int, n_nodes: int, n_rows: int, max_hops: int,
+              n_bins: int) -> "RawCounters":
         """All-zero counters of the right shapes (flow_anchor -1, ho_from/ho_to -1)."""
         i64 = np.int64
         return cls(
@@ -137,6 +151,7 @@ class RawCounters:
             ho_to=np.full(n_rows, -1, np.int32),
             **{name: np.zeros(n_rows, i64) for name in _HO_I64},
             stretch_hist=np.zeros((3 * max_hops + 1, max_hops + 1), i64),
+            **{name: np.zeros((n_bins, n_nodes), i64) for name in _TIMELINE_I64},
         )
 
     def differences(self, other: "RawCounters") -> list[str]:
@@ -160,6 +175,52 @@ _NODE_I64 = (
 _HO_I64 = (
     "ho_interruption_ns", "ho_signaling_ns", "ho_msgs", "ho_bytes", "ho_lost", "ho_delayed",
 )
+_TIMELINE_I64 = (
+    "timeline_packets", "timeline_bytes", "timeline_sig_msgs", "timeline_binding_ns",
+)
+
+
+def timeline_bins(replay: ReplayInput, bin_ns: int) -> int:
+    """``n_bins`` of the timeline of ``replay`` in bins of ``bin_ns`` ns (semantics.md §11).
+
+    Both engines call this in their constructors, so they accept and refuse the same inputs:
+    ``PracticeError`` for a bin that is not a positive whole number of ns or that makes the
+    timeline too large, ``ValueError`` for control events outside ``[t_begin, t_end]``.
+    """
+    if isinstance(bin_ns, bool) or not isinstance(bin_ns, (int, np.integer)) or bin_ns <= 0:
+        raise PracticeError(
+            f"timeline_bin_ns must be a whole number of nanoseconds > 0, got {bin_ns!r}")
+    bin_ns = int(bin_ns)
+    t_begin, t_end = int(replay.t_begin), int(replay.t_end)
+    ev_t = np.asarray(replay.ev_t)
+    if t_end < t_begin or (ev_t.size and (int(ev_t.min()) < t_begin or int(ev_t.max()) > t_end)):
+        raise ValueError("replay control events must lie in [replay.t_begin, replay.t_end]")
+    span = t_end - t_begin
+    if span >= _INT64_MAX:
+        raise ValueError("replay.t_end - replay.t_begin must be less than 2**63 - 1 ns")
+    n_bins = span // bin_ns + 1
+    n_nodes = max(replay.n_nodes, 1)
+    cells = n_bins * n_nodes
+    if cells > MAX_TIMELINE_CELLS:
+        # The narrowest bin that fits: span // w + 1 <= max_bins, i.e. span < max_bins * w.
+        max_bins = max(MAX_TIMELINE_CELLS // n_nodes, 1)
+        narrowest = span // max_bins + 1
+        raise PracticeError(
+            f"a timeline of {bin_ns} ns bins over this {span / 1e9:g} s trace needs "
+            f"{n_bins:,} bins x {n_nodes} nodes = {cells:,} cells, more than the "
+            f"{MAX_TIMELINE_CELLS:,} allowed; choose a wider timeline bin, at least "
+            f"{narrowest} ns (timeline_bin_s = {_seconds(narrowest)})")
+    if max(t_begin, 0) + n_bins * bin_ns > _INT64_MAX:  # bin edges and t - t_begin fit
+        raise PracticeError(
+            f"timeline bins of {bin_ns} ns from t_begin = {t_begin} reach past the largest "
+            "int64 time; choose a narrower timeline bin")
+    return n_bins
+
+
+def _seconds(ns: int) -> str:
+    """``ns`` as exact decimal seconds (``1.5``, ``0.000001``)."""
+    whole, frac = divmod(ns, 1_000_000_000)
+    return f"{whole}.{frac:09d}".rstrip("0").rstrip(".")
 
 
 def control_events(

@@ -19,9 +19,17 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
-from .replay_io import CAUSE_NAMES, HO_ATTACH, HO_HANDOVER, HO_KIND_NAMES, RawCounters, ReplayInput
+from .replay_io import (
+    CAUSE_NAMES,
+    DEFAULT_TIMELINE_BIN_NS,
+    HO_ATTACH,
+    HO_HANDOVER,
+    HO_KIND_NAMES,
+    RawCounters,
+    ReplayInput,
+)
 
-TABLES = ("summary", "flows", "anchors", "signaling", "handovers")
+TABLES = ("summary", "flows", "anchors", "signaling", "handovers", "timeline", "stretch")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,6 +42,11 @@ class RunMeta:
     engine: str
     seed: int | None
     version: str
+    timeline_bin_ns: int = DEFAULT_TIMELINE_BIN_NS  # width of a timeline bin (semantics §11)
+
+    @property
+    def timeline_bin_s(self) -> float:
+        return self.timeline_bin_ns / 1e9
 
     def as_metadata(self) -> dict[str, str]:
         return {
@@ -43,6 +56,7 @@ class RunMeta:
             "dmmemu.engine": self.engine,
             "dmmemu.seed": "" if self.seed is None else str(self.seed),
             "dmmemu.version": self.version,
+            "dmmemu.timeline_bin_s": repr(self.timeline_bin_s),
         }
 
 
@@ -56,10 +70,20 @@ class RunResult:
     anchors: pl.DataFrame
     signaling: pl.DataFrame
     handovers: pl.DataFrame
+    timeline: pl.DataFrame
+    stretch: pl.DataFrame
     counters: RawCounters = field(repr=False)
 
     def tables(self) -> dict[str, pl.DataFrame]:
         return {name: getattr(self, name) for name in TABLES}
+
+    @property
+    def plot(self) -> Any:
+        """Matplotlib charts of this run (a ``dmmemu.plotting.PlotAccessor``):
+        ``result.plot.stretch_cdf()`` and the like."""
+        from .plotting import PlotAccessor
+
+        return PlotAccessor(self)
 
     def write(self, directory: str | Path) -> Path:
         """Write one Parquet file per table into ``directory``, each atomically (temporary
@@ -120,7 +144,8 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
                  messages: tuple[str, str], node_names: list[str], anchor_ids: np.ndarray,
                  mobility_t: np.ndarray, mobility_mn: np.ndarray,
                  l2_ns: int, detect_ns: int) -> RunResult:
-    """All result tables of one run from its counters (schemas in docs/results.md)."""
+    """All result tables of one run from its counters (schemas in docs/results.md); the
+    timeline's bins are ``meta.timeline_bin_ns`` wide, as the engine's were."""
     c = counters
     label = {"practice": meta.practice, "trace": meta.trace}
 
@@ -192,11 +217,23 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
     }, schema_overrides={"kind": pl.String}).with_columns(
         **{k: pl.lit(v) for k, v in label.items()})
 
+    # Anchors that carried a packet or held a binding (a binding comes with its signaling).
+    used = (c.anchor_packets[anchor_ids] > 0) | (c.anchor_peak_bindings[anchor_ids] > 0)
+    timeline = _timeline(c, replay.t_begin, meta.timeline_bin_ns, anchor_ids[used],
+                         node_names).with_columns(**{k: pl.lit(v) for k, v in label.items()})
+
+    path_hops, direct_hops = np.nonzero(c.stretch_hist)
+    stretch = pl.DataFrame({
+        "path_hops": path_hops.astype(np.int32),
+        "direct_hops": direct_hops.astype(np.int32),
+        "stretch": path_hops / direct_hops,  # direct hops >= 1 (§9)
+        "packets": c.stretch_hist[path_hops, direct_hops],
+    }).with_columns(**{k: pl.lit(v) for k, v in label.items()})
+
     mean_stretch, p99_stretch = stretch_stats(c.stretch_hist)
     n_delivered = int(delivered.sum())
     is_ho = c.ho_kind == HO_HANDOVER
     n_ho = int(is_ho.sum())
-    used = (c.anchor_packets[anchor_ids] > 0) | (c.anchor_peak_bindings[anchor_ids] > 0)
     summary = pl.DataFrame([{
         **label,
         "engine": meta.engine,
@@ -226,10 +263,30 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
         "max_anchor_share": (float(c.anchor_packets[anchor_ids].max()) / anchored_packets
                              if anchored_packets else float("nan")),
         "peak_bindings": int(c.anchor_peak_bindings.max()) if c.anchor_peak_bindings.size else 0,
+        "timeline_bin_s": meta.timeline_bin_s,
         "params": json.dumps(dict(meta.params), sort_keys=True, default=str),
         "seed": meta.seed,
         "dmmemu_version": meta.version,
     }], schema_overrides={"seed": pl.Int64})
 
     return RunResult(meta=meta, summary=summary, flows=flows, anchors=anchors,
-                     signaling=signaling, handovers=handovers, counters=counters)
+                     signaling=signaling, handovers=handovers, timeline=timeline,
+                     stretch=stretch, counters=counters)
+
+
+def _timeline(c: RawCounters, t_begin: int, bin_ns: int, anchors: np.ndarray,
+              node_names: list[str]) -> pl.DataFrame:
+    """One row per (bin, anchor) of ``anchors``, bin by bin, anchors in the given order."""
+    n_bins = c.timeline_packets.shape[0]
+    bins = np.repeat(np.arange(n_bins, dtype=np.int64), anchors.size)
+    names = pl.Series("name", [node_names[a] for a in anchors], dtype=pl.String)
+    return pl.DataFrame({
+        "t": t_begin + bins * bin_ns,
+        "t_s": bins * bin_ns / 1e9,
+        "anchor": np.tile(anchors.astype(np.int32), n_bins),
+        "name": names.gather(np.tile(np.arange(anchors.size), n_bins)),
+        "packets": c.timeline_packets[:, anchors].ravel(),
+        "bytes": c.timeline_bytes[:, anchors].ravel(),
+        "signaling_msgs": c.timeline_sig_msgs[:, anchors].ravel(),
+        "mean_bindings": c.timeline_binding_ns[:, anchors].ravel() / bin_ns,
+    })

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from numbers import Real
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -25,7 +27,8 @@ def _reference_engine():
     return ReferenceReplay
 
 
-# Engine name -> loader of a class with the (policy, replay) / feed / finish interface.
+# Engine name -> loader of a class with the (policy, replay, *, timeline_bin_ns) / feed /
+# finish interface.
 ENGINES = {"core": _core_engine, "reference": _reference_engine}
 
 
@@ -36,13 +39,16 @@ def run(
     params: Mapping[str, Any] | None = None,
     engine: str = "core",
     progress: bool = False,
+    timeline_bin_s: float = 10.0,
 ) -> RunResult:
     """Replay ``trace`` through ``practice`` (a key such as ``"dmm"`` or a Practice instance
     with its parameters) and return the result tables.
 
     ``engine="reference"`` runs the pure-Python reference engine instead of the compiled core
-    (slow; for checking).
+    (slow; for checking). ``timeline_bin_s`` is the width of the timeline table's bins, in
+    seconds (rounded to whole nanoseconds).
     """
+    bin_ns = _timeline_bin_ns(timeline_bin_s)
     if not isinstance(trace, Trace):
         trace = Trace.open(trace)
     practice = get_practice(practice, params)
@@ -52,7 +58,7 @@ def run(
         raise PracticeError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}") from None
     tables = practice.compile(trace.topology)
     replay = trace.replay_input()
-    replayer = make_engine()(tables, replay)
+    replayer = make_engine()(tables, replay, timeline_bin_ns=bin_ns)
     try:
         for batch in trace.packet_batches(progress=progress):
             replayer.feed(batch)
@@ -63,7 +69,7 @@ def run(
     seed = trace.manifest.get("seed")
     meta = RunMeta(practice=practice.key, params=practice.params(), trace=trace.name,
                    engine=engine, seed=int(seed) if seed is not None else None,
-                   version=__version__)
+                   version=__version__, timeline_bin_ns=bin_ns)
     mobility = trace.mobility
     return build_result(
         counters, replay, meta=meta, messages=practice.messages,
@@ -72,3 +78,14 @@ def run(
         mobility_t=mobility["t"].to_numpy(), mobility_mn=mobility["mn"].to_numpy(),
         l2_ns=tables.l2_ns, detect_ns=tables.detect_ns,
     )
+
+
+def _timeline_bin_ns(seconds: float) -> int:
+    """``timeline_bin_s`` as the engines' whole number of nanoseconds (at least 1)."""
+    ns = 0
+    if isinstance(seconds, Real) and not isinstance(seconds, bool) and math.isfinite(seconds):
+        ns = round(seconds * 1_000_000_000)
+    if ns < 1:
+        raise PracticeError(
+            f"timeline_bin_s must be a number of seconds of at least 1e-9, got {seconds!r}")
+    return int(ns)

@@ -14,11 +14,13 @@ from dmmemu.topology import Link, Node, Topology
 
 @dataclass(frozen=True)
 class Case:
-    """One random engine input: policy, trace arrays and the packet stream in batches."""
+    """One random engine input: policy, trace arrays, the packet stream in batches and the
+    width of a timeline bin (semantics.md §11)."""
 
     policy: PolicyTables
     replay: ReplayInput
     batches: tuple[PacketBatch, ...]
+    timeline_bin_ns: int
 
 
 @st.composite
@@ -118,7 +120,13 @@ def cases(draw: st.DrawFn) -> Case:
         n_mobility_rows=len(mob), t_begin=min([0] + t_all), t_end=max(t_all),
     )
     cut_points = sorted(draw(st.sets(st.integers(1, max(len(packets) - 1, 1)), max_size=3)))
-    return Case(policy=policy, replay=replay, batches=split_batches(packets, cut_points))
+    # Bins of 1..400 µs: 3 to 1001 bins on the 1 ms horizon (narrower ones would only make
+    # the arrays big). Multiples of the 25 µs event grid put moves, flow starts and flow ends
+    # exactly on bin edges; lifetimes of 1 µs and 25 µs put one refresh or several in a bin.
+    timeline_bin_ns = draw(st.one_of(st.integers(1_000, 400_000),
+                                     st.sampled_from([1_000, 25_000, 50_000, 125_000])))
+    return Case(policy=policy, replay=replay, batches=split_batches(packets, cut_points),
+                timeline_bin_ns=timeline_bin_ns)
 
 
 def split_batches(packets: list[tuple[int, int, int, int]],

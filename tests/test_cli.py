@@ -284,7 +284,9 @@ def test_demo_prints_one_row_per_practice(generated: Path) -> None:
 def test_demo_out_writes_every_practice(generated: Path, tmp_path: Path) -> None:
     out = invoke("demo", "--trace", generated, "--out", tmp_path / "demo")
     assert_ok(out)
-    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == sorted(PRACTICES)
+    written = sorted(p.name for p in (tmp_path / "demo").iterdir())
+    assert written == sorted([*PRACTICES, "report.html"])
+    assert "report: " + str(tmp_path / "demo" / "report.html") in out.stderr
     trace = Trace.open(generated)
     for key in PRACTICES:
         assert_tables_equal(tmp_path / "demo" / key, dmmemu.run(trace, key))

@@ -25,6 +25,7 @@ from dmmemu.replay_io import (
     CAUSE_FLOW,
     CAUSE_HANDOVER,
     CAUSE_REFRESH,
+    DEFAULT_TIMELINE_BIN_NS,
     EV_FLOW_END,
     EV_FLOW_START,
     EV_MOVE,
@@ -93,8 +94,9 @@ def batch(rows: list[tuple], first_row: int = 0) -> PacketBatch:
     )
 
 
-def run(pol: PolicyTables, rin: ReplayInput, rows: list[tuple], cuts=()) -> RawCounters:
-    engine = Replay(pol, rin)
+def run(pol: PolicyTables, rin: ReplayInput, rows: list[tuple], cuts=(),
+        timeline_bin_ns: int = DEFAULT_TIMELINE_BIN_NS) -> RawCounters:
+    engine = Replay(pol, rin, timeline_bin_ns=timeline_bin_ns)
     bounds = [0, *cuts, len(rows)]
     for lo, hi in itertools.pairwise(bounds):
         engine.feed(batch(rows[lo:hi], first_row=lo))
@@ -170,14 +172,20 @@ def test_always_registered_home_stays_bound_to_the_end():
 
 # --- per-flow anchors at the PoAs (DMM-like) on 0 cn - 1 - 2 MAAR - 3 MAAR ---------------------
 
-def test_dmm_native_buffering_refresh():
+DMM_ROWS = [(1000, 0, 100, 1), (3000, 0, 100, 0), (3600, 0, 100, 1), (6000, 0, 100, 0),
+            (7000, 1, 200, 1), (8000, 1, 200, 0)]
+
+
+def dmm_case():
     pol = policy(4, select=SELECT_PER_FLOW, serving=[-1, -1, 2, 3], native_at_home=True,
                  buffering=True, lifetime_ns=1000)
     rin = trace(4, 1, flows=[(0, 0, 1000, 6000, 1), (0, 0, 7000, 8000, 0)],
                 moves=[(0, 0, 2), (3500, 0, 3), (3600, 0, 3)])
-    rows = [(1000, 0, 100, 1), (3000, 0, 100, 0), (3600, 0, 100, 1), (6000, 0, 100, 0),
-            (7000, 1, 200, 1), (8000, 1, 200, 0)]
-    c = run(pol, rin, rows)
+    return pol, rin
+
+
+def test_dmm_native_buffering_refresh():
+    c = run(*dmm_case(), DMM_ROWS)
     assert list(c.ho_kind) == [HO_ATTACH, HO_HANDOVER, HO_NOOP]
     assert list(c.ho_interruption_ns) == [800, 2800, 0]
     assert list(c.ho_signaling_ns) == [0, 2000, 0]
@@ -201,6 +209,62 @@ def test_dmm_native_buffering_refresh():
     assert c.anchor_binding_ns.tolist() == [0, 0, 2500, 0]
     assert c.anchor_peak_bindings.tolist() == [0, 0, 1, 0]
     assert c.stretch_hist[2, 2] == 2 and c.stretch_hist[3, 3] == 4
+
+
+def test_dmm_timeline_in_one_us_bins():
+    """§11 on the run above with 1 us bins: a flow's run is cut at every bin it delivers in,
+    the handover's binding and its refreshes spread over later bins."""
+    c = run(*dmm_case(), DMM_ROWS, timeline_bin_ns=1000)
+    # t_begin = 0, t_end = 8000: 9 bins of [1000 i, 1000 i + 1000). Flow 0 delivers through
+    # anchor 2 at 1000, 3000 (same path, later bin), 3600 (buffered, path 2 -> 3) and 6000
+    # (buffered until 6300, counted in bin 6); flow 1 natively through 3 at 7000 and 8000.
+    assert c.timeline_packets.shape == (9, 4)
+    assert c.timeline_packets[:, 2].tolist() == [0, 1, 0, 2, 0, 0, 1, 0, 0]
+    assert c.timeline_packets[:, 3].tolist() == [0, 0, 0, 0, 0, 0, 0, 1, 1]
+    assert c.timeline_bytes[:, 2].tolist() == [0, 100, 0, 200, 0, 0, 100, 0, 0]
+    assert c.timeline_bytes[:, 3].tolist() == [0, 0, 0, 0, 0, 0, 0, 200, 200]
+    # Registration at 3500 (bin 3); held to 6000: refreshes at 4500 and 5500 (bins 4, 5).
+    assert c.timeline_sig_msgs[:, 2].tolist() == [0, 0, 0, 2, 2, 2, 0, 0, 0]
+    # Bound [3500, 6000): 500 ns of bin 3, all of bins 4 and 5, none of bin 6.
+    assert c.timeline_binding_ns[:, 2].tolist() == [0, 0, 0, 500, 1000, 1000, 0, 0, 0]
+    # Nodes 0 and 1 anchor nothing; anchor 3 never holds a binding.
+    assert not c.timeline_packets[:, :2].any() and not c.timeline_bytes[:, :2].any()
+    assert not c.timeline_sig_msgs[:, [0, 1, 3]].any()
+    assert not c.timeline_binding_ns[:, [0, 1, 3]].any()
+    # Cutting the packets into batches anywhere does not move a packet to another bin.
+    for cuts in [(1,), (2, 3), (1, 2, 3, 4, 5)]:
+        assert run(*dmm_case(), DMM_ROWS, cuts=cuts, timeline_bin_ns=1000).differences(c) == []
+
+
+def test_timeline_refreshes_many_per_bin_and_binding_over_many_bins():
+    """Central anchor, lifetime 1 us, bins of 2.5 us: the 4 and 4 refreshes of the two
+    registrations and the 9900 ns of binding time fall into 5 bins."""
+    pol = policy(4, central=1, serving=[-1, 1, 1, 1], lifetime_ns=1000)
+    c = run(pol, central_case()[1], CENTRAL_ROWS, timeline_bin_ns=2500)
+    # t_begin = 0, t_end = 10000: bins [0, 2500), [2500, 5000), ..., [10000, 12500).
+    # FLOW registration at 100 (bin 0), refreshes at 1100, 2100 (bin 0), 3100, 4100 (bin 1);
+    # HANDOVER registration at 5000 (bin 2), refreshes at 6000, 7000 (bin 2), 8000, 9000
+    # (bin 3); the close at 10000 (t_end) adds no message to bin 4.
+    assert c.timeline_sig_msgs[:, 1].tolist() == [2 * 3, 2 * 2, 2 * 3, 2 * 2, 0]
+    # Bound [100, 5000) and [5000, 10000).
+    assert c.timeline_binding_ns[:, 1].tolist() == [2400, 2500, 2500, 2500, 0]
+    # Delivered at 900, 2000 (bin 0) and 10000 (bin 4, the bin of t_end).
+    assert c.timeline_packets[:, 1].tolist() == [2, 0, 0, 0, 1]
+    assert c.timeline_sig_msgs.sum(axis=0).tolist() == c.anchor_sig_msgs.tolist()
+
+
+def test_timeline_event_handled_for_a_later_packet_keeps_its_own_bin():
+    """The handover at 5000 is handled when the packet at 6000 arrives (§2): its registration
+    counts in bin 5, the packet in bin 6 (bins of 1 us)."""
+    rows = [(100, 0, 1000, 1), (900, 0, 1000, 0), (2000, 0, 1000, 1), (6000, 0, 1000, 1),
+            (10000, 0, 1000, 1)]
+    c = run(*central_case(), rows, timeline_bin_ns=1000)
+    # FLOW registration at 100 (bin 0), HANDOVER registration at 5000 (bin 5).
+    assert c.timeline_sig_msgs[:, 1].tolist() == [2, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0]
+    # Bound [100, 5000) and [5000, 10000); bin 10 starts at t_end.
+    assert c.timeline_binding_ns[:, 1].tolist() == [900] + [1000] * 9 + [0]
+    # 100 and 6000 are lost in the attach and handover windows; 900, 2000, 10000 delivered.
+    assert c.timeline_packets[:, 1].tolist() == [1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1]
 
 
 def test_local_flows_follow_the_mn_and_home_is_chosen_at_attach():

@@ -2,8 +2,8 @@
 
 Random inputs exercise every mechanism combination (not only the registered practices):
 anchor selection, chains of one or two segments, native delivery, scope limits, buffering,
-refresh, local addresses; the registered practices are checked on random traces through
-``dmmemu.run`` in ``test_practices.py``.
+refresh, local addresses, timeline bins (§11); the registered practices are checked on random
+traces through ``dmmemu.run`` in ``test_practices.py``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ core = pytest.importorskip("dmmemu._core.replay", reason="the compiled core is n
 
 
 def replay_with(engine_cls, case: Case):
-    engine = engine_cls(case.policy, case.replay)
+    engine = engine_cls(case.policy, case.replay, timeline_bin_ns=case.timeline_bin_ns)
     for batch in case.batches:
         engine.feed(batch)
     return engine.finish()
@@ -33,6 +33,28 @@ def test_core_equals_reference(case: Case) -> None:
     assert got.differences(expected) == []
 
 
+# Each timeline counter (§11) and the per-anchor total it splits by time.
+TIMELINE_TOTALS = {
+    "timeline_packets": "anchor_packets", "timeline_bytes": "anchor_bytes",
+    "timeline_sig_msgs": "anchor_sig_msgs", "timeline_binding_ns": "anchor_binding_ns",
+}
+
+
+@pytest.mark.parametrize("engine_cls", [ReferenceReplay, core.Replay],
+                         ids=["reference", "core"])
+@settings(max_examples=150, deadline=None)
+@given(case=cases())
+def test_timeline_sums_to_the_anchor_totals(engine_cls, case: Case) -> None:
+    """Summed over the bins, every timeline column is its anchor's total (§11)."""
+    got = replay_with(engine_cls, case)
+    span = case.replay.t_end - case.replay.t_begin
+    assert got.timeline_packets.shape == (span // case.timeline_bin_ns + 1, case.replay.n_nodes)
+    for timeline, total in TIMELINE_TOTALS.items():
+        assert getattr(got, timeline).sum(axis=0).tolist() == getattr(got, total).tolist()
+    assert (got.timeline_binding_ns >= 0).all()
+    assert (got.timeline_binding_ns <= case.timeline_bin_ns * got.anchor_peak_bindings).all()
+
+
 @settings(max_examples=100, deadline=None)
 @given(case=cases())
 def test_batching_does_not_change_counters(case: Case) -> None:
@@ -44,7 +66,8 @@ def test_batching_does_not_change_counters(case: Case) -> None:
     merged = PacketBatch(
         *(np.concatenate([getattr(b, name) for b in case.batches])
           for name in ("t", "flow", "size", "dir")), 0)
-    single = Case(policy=case.policy, replay=case.replay, batches=(merged,))
+    single = Case(policy=case.policy, replay=case.replay, batches=(merged,),
+                  timeline_bin_ns=case.timeline_bin_ns)
     assert replay_with(core.Replay, single).differences(replay_with(core.Replay, case)) == []
 
 
@@ -62,7 +85,8 @@ def test_row_errors_agree(case: Case) -> None:
     size = b.size.copy()
     size[-1] = 19  # below the 20-byte minimum
     batches[i] = PacketBatch(b.t, b.flow, size, b.dir, b.first_row)
-    bad = Case(policy=case.policy, replay=case.replay, batches=tuple(batches))
+    bad = Case(policy=case.policy, replay=case.replay, batches=tuple(batches),
+               timeline_bin_ns=case.timeline_bin_ns)
     errors = []
     for engine_cls in (ReferenceReplay, core.Replay):
         with pytest.raises(PacketRowError) as info:

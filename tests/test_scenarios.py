@@ -4,6 +4,8 @@ Each scenario builds a tiny input by hand and asserts every counter of the run (
 fields of RawCounters not set below must stay zero / -1). The expected numbers are worked out
 in the comments from the topology drawn here, rule by rule (the §s cite semantics.md). The
 same scenarios also run on the compiled core when it is built (one suite, two engines).
+Scenarios shorter than one 10 s timeline bin expect each anchor's totals in bin 0
+(``in_one_bin``); the timeline scenarios use narrower bins and spell every bin out (§11).
 
 Topology (node id: role), one-way link delays in µs:
 
@@ -18,10 +20,12 @@ Topology (node id: role), one-way link delays in µs:
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from dmmemu.errors import PacketRowError
+from dmmemu.errors import PacketRowError, PracticeError
 from dmmemu.policy import SELECT_AT_ATTACH, SELECT_CENTRAL, SELECT_PER_FLOW, PolicyTables
 from dmmemu.reference import ReferenceReplay
 from dmmemu.replay_io import (
@@ -29,6 +33,7 @@ from dmmemu.replay_io import (
     CAUSE_FLOW,
     CAUSE_HANDOVER,
     CAUSE_REFRESH,
+    DEFAULT_TIMELINE_BIN_NS,
     HO_ATTACH,
     HO_DETACH,
     HO_HANDOVER,
@@ -37,6 +42,7 @@ from dmmemu.replay_io import (
     RawCounters,
     ReplayInput,
     control_events,
+    timeline_bins,
 )
 
 US = 1_000
@@ -174,17 +180,30 @@ def make_batch(rows: list[tuple[int, int, int, int]], first_row: int = 0) -> Pac
     )
 
 
-def run(engine_cls, policy, replay, packets, cuts: list[int] = ()) -> RawCounters:
+def run(engine_cls, policy, replay, packets, cuts: list[int] = (),
+        timeline_bin_ns: int = DEFAULT_TIMELINE_BIN_NS) -> RawCounters:
     """Feed ``packets`` cut into batches before each index of ``cuts``, then finish."""
     bounds = [0, *cuts, len(packets)]
-    e = engine_cls(policy, replay)
+    e = engine_cls(policy, replay, timeline_bin_ns=timeline_bin_ns)
     for lo, hi in zip(bounds, bounds[1:]):
         e.feed(make_batch(packets[lo:hi], lo))
     return e.finish()
 
 
-def zeros(replay: ReplayInput) -> RawCounters:
-    return RawCounters.zeros(replay.n_flows, replay.n_nodes, replay.n_mobility_rows, MAX_HOPS)
+def zeros(replay: ReplayInput, timeline_bin_ns: int = DEFAULT_TIMELINE_BIN_NS) -> RawCounters:
+    return RawCounters.zeros(replay.n_flows, replay.n_nodes, replay.n_mobility_rows, MAX_HOPS,
+                             timeline_bins(replay, timeline_bin_ns))
+
+
+def in_one_bin(e: RawCounters) -> RawCounters:
+    """``e`` with its timeline filled in for a trace shorter than one bin: the only bin holds
+    every anchor's totals (§11)."""
+    assert e.timeline_packets.shape[0] == 1
+    e.timeline_packets[0] = e.anchor_packets
+    e.timeline_bytes[0] = e.anchor_bytes
+    e.timeline_sig_msgs[0] = e.anchor_sig_msgs
+    e.timeline_binding_ns[0] = e.anchor_binding_ns
+    return e
 
 
 def assert_counters(got: RawCounters, expected: RawCounters) -> None:
@@ -246,7 +265,7 @@ def test_central_anchor_one_tunnel_segment(engine) -> None:
     # The flow ends at 20 ms; the home address stays pinned and bound; the trace closes at
     # t_end = 20 ms (§8): binding time 20 ms, no refresh (lifetime 0).
     e.anchor_binding_ns[HA] = 20 * MS
-    assert_counters(got, e)
+    assert_counters(got, in_one_bin(e))
 
 
 def test_two_segment_chain_and_second_equal_to_anchor(engine) -> None:
@@ -299,7 +318,7 @@ def test_two_segment_chain_and_second_equal_to_anchor(engine) -> None:
     e.anchor_packets[HA] = 3
     e.anchor_bytes[HA] = 2500
     e.stretch_hist[5, 3] = 3
-    assert_counters(got, e)
+    assert_counters(got, in_one_bin(e))
 
 
 # DMM scenario shared by the loss and buffering tests: MN 0 attaches at A, hands over to B at
@@ -315,9 +334,10 @@ DMM_PACKETS = [
 ]
 
 
-def _dmm_common(replay: ReplayInput) -> RawCounters:
-    """Counters the loss and the buffering variants share."""
-    e = zeros(replay)
+def _dmm_common(replay: ReplayInput,
+                timeline_bin_ns: int = DEFAULT_TIMELINE_BIN_NS) -> RawCounters:
+    """Counters the loss and the buffering variants share (timeline left at zero)."""
+    e = zeros(replay, timeline_bin_ns)
     # Attach at A at t=0: PER_FLOW, no home, not always_registered -> no address, nothing
     # registers, signaling_ns = 0, interruption = 1 + 2 ms (§5.9, §5.10).
     set_row(e, 0, HO_ATTACH, -1, POA_A, 3 * MS, 0, 0, 0)
@@ -378,15 +398,20 @@ def test_native_at_home_then_handover_loses_packets_in_interruption(engine) -> N
     e.anchor_bytes[POA_A] = 2000
     e.stretch_hist[3, 3] = 2  # flow 7 at A, flow 8 at B
     e.stretch_hist[5, 3] = 1
-    assert_counters(got, e)
+    assert_counters(got, in_one_bin(e))
 
 
 def test_buffering_delays_instead_of_losing(engine) -> None:
     policy = dmm_policy(buffering=True)
     replay = make_replay(1, DMM_MOVES, DMM_FLOWS, DMM_PACKETS)
     got = run(engine, policy, replay, DMM_PACKETS)
+    assert_counters(got, in_one_bin(_buffering_counters(replay)))
 
-    e = _dmm_common(replay)
+
+def _buffering_counters(replay: ReplayInput,
+                        timeline_bin_ns: int = DEFAULT_TIMELINE_BIN_NS) -> RawCounters:
+    """The buffering run's counters, timeline left at zero."""
+    e = _dmm_common(replay, timeline_bin_ns)
     # until = 53_004_000 ns. Packet at 50 ms waits 3_004_000 ns, at 52 ms 1_004_000 ns
     # (§7.4); both then take the tunnel path A -> B (hops 5, 18 µs + wait).
     set_row(e, 1, HO_HANDOVER, POA_A, POA_B, 3_004_000, 4_000, 2, 136, delayed=2)
@@ -401,11 +426,51 @@ def test_buffering_delays_instead_of_losing(engine) -> None:
     e.anchor_bytes[POA_A] = 4000
     e.stretch_hist[3, 3] = 2
     e.stretch_hist[5, 3] = 3
+    return e
+
+
+def test_timeline_packets_on_bin_edges_and_a_binding_across_bins(engine) -> None:
+    """The buffering run on 1 ms bins (§11): every packet time is a bin edge, and the two
+    buffered packets count in the bins they were sent in, not in the bin they leave in."""
+    policy = dmm_policy(buffering=True)
+    replay = make_replay(1, DMM_MOVES, DMM_FLOWS, DMM_PACKETS)
+    got = run(engine, policy, replay, DMM_PACKETS, timeline_bin_ns=1 * MS)
+
+    e = _buffering_counters(replay, 1 * MS)
+    # t_begin = 0, t_end = 100 ms: 100 // 1 + 1 = 101 bins; bin i = [i, i + 1) ms.
+    # Packets (1000 bytes each) at A: 10 ms (bin 10); 50 and 52 ms, both buffered until
+    # 53.004 ms (bins 50 and 52, not 53); 54 ms (bin 54). At B: 60 ms (bin 60).
+    for i in (10, 50, 52, 54):
+        e.timeline_packets[i, POA_A] = 1
+    e.timeline_packets[60, POA_B] = 1
+    e.timeline_bytes[:] = 1000 * e.timeline_packets
+    # The handover registration at 50 ms: 2 messages @A in bin 50.
+    e.timeline_sig_msgs[50, POA_A] = 2
+    # @A bound [50, 100) ms: 1 ms in each of bins 50..99; bin 100 (t_end = 100 ms) gets
+    # nothing.
+    e.timeline_binding_ns[50:100, POA_A] = 1 * MS
     assert_counters(got, e)
 
 
+def test_timeline_bin_must_be_positive_and_fit(engine) -> None:
+    """§11: a bin that is not a whole number of ns > 0, or more than 50 million (bin, node)
+    cells, is refused by the constructor; so is a control event before t_begin."""
+    policy = dmm_policy()
+    replay = make_replay(1, DMM_MOVES, DMM_FLOWS, DMM_PACKETS)
+    for bad in (0, -10 * MS, 1.5, True):
+        with pytest.raises(PracticeError, match="timeline_bin_ns"):
+            engine(policy, replay, timeline_bin_ns=bad)
+    # 100 ms in 12 ns bins: 8_333_334 bins x 6 nodes > 50 million; 13 ns bins would fit.
+    with pytest.raises(PracticeError, match="at least 13 ns"):
+        engine(policy, replay, timeline_bin_ns=12)
+    early = dataclasses.replace(replay, t_begin=1)
+    with pytest.raises(ValueError, match="t_begin"):
+        engine(policy, early)
+
+
 def test_refresh_counted_lazily_at_close(engine) -> None:
-    """(t - reg_t - 1) // lifetime refreshes: 250 s -> 4, 240 s -> 3 (not 4), 150 s -> 2."""
+    """(t - reg_t - 1) // lifetime refreshes: 250 s -> 4, 240 s -> 3 (not 4), 150 s -> 2;
+    on a timeline of 100 s bins the refreshes land in later bins than their registrations."""
     policy = central_policy(lifetime_ns=60 * S)
     moves = [
         (0, 0, POA_A),  # row 0: MN 0 attaches at A
@@ -415,9 +480,9 @@ def test_refresh_counted_lazily_at_close(engine) -> None:
         (250 * S, 1, -1),  # row 4: MN 1 detaches: held 240 s -> (240 s - 1) // 60 s = 3
     ]  # MN 2 is closed at t_end = 250 s (§8): held 150 s -> 2 refreshes
     replay = make_replay(3, moves, [])
-    got = run(engine, policy, replay, [])
+    got = run(engine, policy, replay, [], timeline_bin_ns=100 * S)
 
-    e = zeros(replay)
+    e = zeros(replay, 100 * S)
     # Three ATTACH registrations @HA, h = H[A|B][HA] + 1 = 4 each.
     e.sig_msgs[CAUSE_ATTACH] = [3, 3]
     e.sig_bytes[CAUSE_ATTACH] = [240, 168]
@@ -435,6 +500,16 @@ def test_refresh_counted_lazily_at_close(engine) -> None:
     # A detach records its kind only (§5.3 stops before §5.10 records from/to).
     set_row(e, 3, HO_DETACH, -1, -1)
     set_row(e, 4, HO_DETACH, -1, -1)
+    # Timeline (§11): t_begin = 0, t_end = 250 s, bins of 100 s -> 250 // 100 + 1 = 3 bins,
+    # [0, 100), [100, 200), [200, 300) s. The k-th refresh is at reg_t + k * 60 s:
+    #   MN 0 (reg 0 s):   60, 120, 180, 240 s -> bins 0, 1, 1, 2; bound [0, 250) s
+    #   MN 1 (reg 10 s):  70, 130, 190 s     -> bins 0, 1, 1;    bound [10, 250) s
+    #   MN 2 (reg 100 s): 160, 220 s         -> bins 1, 2;       bound [100, 250) s
+    # Registrations at 0 and 10 s are in bin 0, the one at 100 s (a bin edge) in bin 1.
+    # Messages (2 each): bin 0: 2 registrations + 2 refreshes; bin 1: 1 + 5; bin 2: 0 + 2.
+    e.timeline_sig_msgs[:, HA] = [2 * 4, 2 * 6, 2 * 2]
+    # Binding time: bin 0: 100 + 90 s; bin 1: 100 + 100 + 100 s; bin 2: 50 + 50 + 50 s.
+    e.timeline_binding_ns[:, HA] = [190 * S, 300 * S, 150 * S]
     assert_counters(got, e)
 
 
@@ -487,7 +562,7 @@ def test_scope_zero_breaks_flows(engine) -> None:
     e.anchor_packets[POA_B] = 1
     e.anchor_bytes[POA_B] = 1000
     e.stretch_hist[3, 3] = 3
-    assert_counters(got, e)
+    assert_counters(got, in_one_bin(e))
 
 
 def test_scope_applies_after_a_detach_too(engine) -> None:
@@ -521,7 +596,7 @@ def test_scope_applies_after_a_detach_too(engine) -> None:
     e.anchor_packets[POA_A] = 1
     e.anchor_bytes[POA_A] = 1000
     e.stretch_hist[3, 3] = 1
-    assert_counters(got, e)
+    assert_counters(got, in_one_bin(e))
 
 
 def test_local_non_continuity_flow_follows_mn_without_signaling(engine) -> None:
@@ -573,7 +648,7 @@ def test_local_non_continuity_flow_follows_mn_without_signaling(engine) -> None:
     e.anchor_packets[POA_B] = 1
     e.anchor_bytes[POA_B] = 1000
     e.stretch_hist[3, 3] = 3
-    assert_counters(got, e)
+    assert_counters(got, in_one_bin(e))
 
 
 def test_detach_loses_packets_and_noop_changes_nothing(engine) -> None:
@@ -621,7 +696,7 @@ def test_detach_loses_packets_and_noop_changes_nothing(engine) -> None:
     e.anchor_packets[HA] = 2
     e.anchor_bytes[HA] = 2000
     e.stretch_hist[5, 3] = 2
-    assert_counters(got, e)
+    assert_counters(got, in_one_bin(e))
 
 
 def test_home_anchor_chosen_at_attach(engine) -> None:
@@ -665,7 +740,7 @@ def test_home_anchor_chosen_at_attach(engine) -> None:
     e.anchor_sig_bytes[HA] = 136
     e.anchor_peak_bindings[HA] = 1
     e.anchor_binding_ns[HA] = 10 * MS  # 30 ms .. t_end = 40 ms (§8)
-    assert_counters(got, e)
+    assert_counters(got, in_one_bin(e))
 
 
 def test_flow_registration_and_release(engine) -> None:
@@ -704,7 +779,7 @@ def test_flow_registration_and_release(engine) -> None:
     e.anchor_packets[HA] = 3
     e.anchor_bytes[HA] = 2500
     e.stretch_hist[5, 3] = 3
-    assert_counters(got, e)
+    assert_counters(got, in_one_bin(e))
 
 
 # ---------------------------------------------------------------------------- row checks

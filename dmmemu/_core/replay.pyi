@@ -7,11 +7,14 @@ class Replay:
     """One replay of a trace under one practice: ``feed`` packet batches, then ``finish``.
 
     Raises ``ValueError`` when the inputs do not fit the contract (shapes, dtypes, ids out of
-    range, control events not sorted by ``(t, kind)``, a flow without exactly one start and
-    one end event at its start and end times, a move to a node that is not a PoA).
+    range, control events not sorted by ``(t, kind)`` or outside ``[t_begin, t_end]``, a flow
+    without exactly one start and one end event at its start and end times, a move to a node
+    that is not a PoA), and ``dmmemu.errors.PracticeError`` when ``timeline_bin_ns`` is not a
+    whole number of ns > 0 or makes the timeline too large (§11).
     """
 
-    def __init__(self, policy: PolicyTables, replay: ReplayInput) -> None: ...
+    def __init__(self, policy: PolicyTables, replay: ReplayInput, *,
+                 timeline_bin_ns: int = 10_000_000_000) -> None: ...
     def feed(self, batch: PacketBatch) -> None:
         """Handle the control events due before each packet, then the packet (§2, §7).
 
