@@ -90,10 +90,12 @@ def main() -> None:
               help="Output directory (one sub-directory per practice when several).")
 @click.option("--engine", type=click.Choice(["core", "reference"]), default="core",
               show_default=True)
+@click.option("--timeline-bin", "timeline_bin_s", type=float, default=10.0, show_default=True,
+              metavar="SECONDS", help="Width of the timeline's time bins.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 @_user_errors
 def run_command(trace: Path, practices: tuple[str, ...], params: tuple[str, ...], out: Path,
-                engine: str, progress: bool) -> None:
+                engine: str, timeline_bin_s: float, progress: bool) -> None:
     """Replay TRACE through each --practice and write its result tables as Parquet."""
     from .practices import get_practice
     from .runner import run
@@ -107,7 +109,8 @@ def run_command(trace: Path, practices: tuple[str, ...], params: tuple[str, ...]
         instance.compile(opened.topology)
     summaries = []
     for key, instance in chosen.items():
-        result = run(opened, instance, engine=engine, progress=progress)
+        result = run(opened, instance, engine=engine, progress=progress,
+                     timeline_bin_s=timeline_bin_s)
         target = out / key if len(practices) > 1 else out
         result.write(target)
         summaries.append(result.summary)
@@ -132,8 +135,11 @@ def practices_command() -> None:
               help="Also write every practice's tables under this directory.")
 @click.option("--report", "report_path", type=click.Path(path_type=Path), default=None,
               help="HTML report path (default: OUT/report.html, else ./dmmemu-demo.html).")
+@click.option("--timeline-bin", "timeline_bin_s", type=float, default=10.0, show_default=True,
+              metavar="SECONDS", help="Width of the timeline's time bins.")
 @_user_errors
-def demo_command(trace: Path | None, out: Path | None, report_path: Path | None) -> None:
+def demo_command(trace: Path | None, out: Path | None, report_path: Path | None,
+                 timeline_bin_s: float) -> None:
     """Run every registered practice on the sample trace, print a comparison table and write
     the HTML report."""
     from .analysis import combine_results
@@ -148,7 +154,7 @@ def demo_command(trace: Path | None, out: Path | None, report_path: Path | None)
                err=True)
     results = []
     for key in PRACTICES:
-        result = run(opened, key)
+        result = run(opened, key, timeline_bin_s=timeline_bin_s)
         if out is not None:
             result.write(out / key)
         results.append(result)

@@ -422,3 +422,31 @@ def test_written_files_follow_the_umask(results, tmp_path: Path) -> None:
         os.umask(mask)
     for name in FILES:
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name
+
+
+def test_timeline_and_stretch_tables_agree_with_the_totals(trace: Trace) -> None:
+    """The timeline splits the per-anchor totals by time bin; the stretch table is the
+    per-packet distribution behind the summary's mean and p99."""
+    result = dmmemu.run(trace, "pmipv6", params={"lifetime_s": 0.5}, timeline_bin_s=0.25)
+    s = result.summary.row(0, named=True)
+    assert s["timeline_bin_s"] == 0.25
+    timeline = result.timeline
+    span = trace.t_end - trace.t_begin
+    bins = span // 250_000_000 + 1
+    assert timeline["t"].n_unique() == bins
+    assert timeline["t"].min() == trace.t_begin
+    per_anchor = timeline.group_by("anchor").agg(
+        pl.col("packets").sum(), pl.col("bytes").sum(), pl.col("signaling_msgs").sum(),
+        (pl.col("mean_bindings").sum() * 250_000_000).round(0).alias("binding_ns"))
+    joined = result.anchors.join(per_anchor, on="anchor", suffix="_t")
+    assert (joined["packets"] == joined["packets_t"]).all()
+    assert (joined["bytes"] == joined["bytes_t"]).all()
+    assert (joined["signaling_msgs"] == joined["signaling_msgs_t"]).all()
+    assert joined.height >= 1
+    expected_ns = (joined["mean_bindings"] * max(span, 1)).round(0)
+    assert ((joined["binding_ns"] - expected_ns).abs() <= 1).all()
+    stretch = result.stretch
+    assert stretch["packets"].sum() == s["delivered_packets"]
+    mean = (stretch["stretch"] * stretch["packets"]).sum() / stretch["packets"].sum()
+    assert mean == pytest.approx(s["mean_stretch"])
+    assert ((stretch["path_hops"] / stretch["direct_hops"]) == stretch["stretch"]).all()
