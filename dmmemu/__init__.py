@@ -25,13 +25,17 @@ _EXPORTS = {
     "DmmemuError": ("dmmemu.errors", "DmmemuError"),
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "__version__", "run", "compare", "load_results", "write_report", "RunResult", "Trace",
+    "Topology", "PRACTICES", "get_practice", "TraceError", "TopologyError", "PracticeError",
+    "DmmemuError",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .analysis import compare, load_results
-    from .report import write_report
     from .errors import DmmemuError, PracticeError, TopologyError, TraceError
     from .practices import PRACTICES, get_practice
+    from .report import write_report
     from .results import RunResult
     from .runner import run
     from .topology import Topology

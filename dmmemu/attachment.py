@@ -41,9 +41,9 @@ from typing import Any, Mapping
 import numpy as np
 import polars as pl
 
-from .model_params import ParameterError
+from .model_params import ParameterError, seconds_to_ns
+from .trace import MAX_MN_ID
 
-MAX_MN_ID = 2**32 - 2
 BLOCK_SAMPLES = 2_000_000  # samples attached at once (whole MNs; one MN may exceed it)
 DISTANCE_CELLS = 2_000_000  # sample × PoA distances held at once while finding the nearest
 WINDOW_CELLS = 500_000  # MN × window samples held at once by one round of the scan
@@ -81,7 +81,8 @@ class AttachmentRule:
 
     @property
     def time_to_trigger_ns(self) -> int:
-        return int(round(self.time_to_trigger_s * 1e9))
+        return seconds_to_ns(self.time_to_trigger_s, what="time_to_trigger_s",
+                             error=AttachmentError)
 
     def params(self) -> dict[str, Any]:
         """TOML-ready values (TOML writes an infinite range as ``inf``)."""

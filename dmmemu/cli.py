@@ -74,7 +74,19 @@ def _print_comparison(summaries) -> None:
         click.echo(table)
 
 
-@click.group()
+class _UserErrorGroup(click.Group):
+    """Every sub-command's user errors (dmmemu's own, and a path the user named that the system
+    refuses) end as one line and exit status 2, wherever they are raised."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (DmmemuError, OSError) as exc:
+            click.echo(f"dmmemu: error: {exc}", err=True)
+            ctx.exit(EXIT_USAGE)
+
+
+@click.group(cls=_UserErrorGroup)
 @click.version_option(package_name="dmmemu")
 def main() -> None:
     """dmmemu: replay mobility and traffic traces through mobility-management practices."""

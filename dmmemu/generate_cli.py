@@ -27,7 +27,9 @@ def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from .cli import _user_errors as one_line  # at call time: cli imports this module
+        from .cli import (
+            _user_errors as one_line,  # at call time: cli imports this module
+        )
 
         return one_line(func)(*args, **kwargs)
 

@@ -3,7 +3,7 @@
 Every size here is measured once, at import, on a packet built by ``dmmemu.wire`` (for an
 encapsulation: the built packet minus the packet it carries). ``dmmemu.pcap`` writes the same
 builders to capture files, so the bytes a practice counts are the bytes Wireshark shows. The
-compositions match ``PRACTICES.md``'s table of sizes verified on real captures (IP packet
+compositions match the reference table of sizes of real captures (``docs/sizes.md``; IP packet
 bytes, no link layer, no IPsec); ``tests/test_wire.py`` holds that table and checks it.
 
 ``ENCAPSULATIONS`` and ``MESSAGES`` map a name to its size and builder; the constants below

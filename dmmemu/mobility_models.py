@@ -39,9 +39,14 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from .model_params import ParameterError, check_known_keys, check_number, toml_values
+from .model_params import (
+    NS_PER_S,
+    ParameterError,
+    check_known_keys,
+    check_number,
+    toml_values,
+)
 
-NS_PER_S = 1_000_000_000
 GROUP_MNS = 256  # MNs drawn from one child generator (fixed: part of the seed's meaning)
 _DX = np.array([1, 0, -1, 0])  # headings: 0 east, 1 north, 2 west, 3 south
 _DY = np.array([0, 1, 0, -1])

@@ -16,6 +16,30 @@ class ParameterError(DmmemuError, ValueError):
     """A parameter of a generative model (mobility, traffic, synthetic trace) is invalid."""
 
 
+NS_PER_S = 1_000_000_000
+# The longest duration a parameter may give (about 146 years): sums of such times still fit
+# the engines' int64 nanoseconds.
+MAX_NS = 2**62
+
+
+NS_PER_UNIT = {"s": NS_PER_S, "ms": 1_000_000}
+
+
+def seconds_to_ns(value: Any, *, what: str, low_ns: int = 0,
+                  error: type[DmmemuError] = ParameterError, unit: str = "s") -> int:
+    """A duration in seconds (or ``unit="ms"``) as whole nanoseconds, refusing what is not a
+    finite number or falls outside ``low_ns .. MAX_NS``."""
+    scale = NS_PER_UNIT[unit]
+    ns = None
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+            value, bool) and math.isfinite(value) and abs(value) <= MAX_NS / scale:
+        ns = int(round(value * scale))
+    if ns is None or not low_ns <= ns <= MAX_NS:
+        raise error(f"{what} must be a duration from {low_ns / scale:g} to "
+                    f"{MAX_NS / scale:g} {unit}, got {value!r}")
+    return ns
+
+
 def check_integer(where: str, name: str, value: Any, *, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise ParameterError(f"{where}: {name} must be an integer, got {value!r}")

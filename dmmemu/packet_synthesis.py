@@ -17,6 +17,7 @@ from typing import Iterator
 
 import numpy as np
 
+from .model_params import NS_PER_S
 from .replay_io import PacketBatch
 
 DEFAULT_RATE_PPS = 50.0
@@ -24,7 +25,6 @@ DEFAULT_SIZE = 1000
 UPLINK_SIZE = 64  # bytes of every odd (uplink) packet: an acknowledgement-sized packet
 DIR_UP = 0
 DIR_DOWN = 1
-NS_PER_S = 1_000_000_000
 # A rate above 10⁹ packets/s would give a zero interval, hence infinitely many packets.
 MAX_RATE_PPS = float(NS_PER_S)
 DEFAULT_WINDOW_PACKETS = 1_000_000

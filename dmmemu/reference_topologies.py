@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from .errors import TopologyError
+from .model_params import ParameterError, check_integer, check_number
 from .topology import Link, Node, Topology
 
 
@@ -43,11 +44,26 @@ class _Builder:
         return core
 
 
-def _positive(obj: object, *names: str) -> None:
-    for name in names:
-        value = getattr(obj, name)
-        if value <= 0:
-            raise TopologyError(f"{type(obj).__name__}: {name} must be > 0, got {value!r}")
+def _check_fields(obj: object) -> None:
+    """Every parameter of a generator: counts are whole numbers >= 1, lengths and delays
+    finite numbers (> 0 for a spacing, >= 0 for a delay); a TopologyError names the field."""
+    where = type(obj).__name__
+    try:
+        for f in dataclasses.fields(obj):  # type: ignore[arg-type]
+            value = getattr(obj, f.name)
+            if f.type == "int":
+                check_integer(where, f.name, value, low=1, high=MAX_GRID)
+            elif f.name.endswith("_us"):
+                check_number(where, f.name, value, low=0.0)
+            else:
+                check_number(where, f.name, value, low=0.0, strict=True)
+    except ParameterError as exc:
+        raise TopologyError(str(exc)) from None
+
+
+# Nodes per side of a generated grid: all-pairs paths cost O(nodes^3), so a bigger grid is a
+# mistake rather than a study (Topology.from_parts refuses too many nodes in any case).
+MAX_GRID = 1000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,7 +83,7 @@ class FlatWifi:
     internet_delay_us: float = 10000.0  # correspondent - core
 
     def __post_init__(self) -> None:
-        _positive(self, "rows", "cols", "spacing_m", "correspondents")
+        _check_fields(self)
 
     def build(self) -> Topology:
         g = _Builder()
@@ -106,8 +122,7 @@ class Hierarchical:
     internet_delay_us: float = 10000.0
 
     def __post_init__(self) -> None:
-        _positive(self, "area_rows", "area_cols", "ar_rows", "ar_cols", "spacing_m",
-                  "correspondents")
+        _check_fields(self)
 
     def build(self) -> Topology:
         g = _Builder()
@@ -181,12 +196,7 @@ class SitedAccess:
     internet_delay_us: float = 10000.0  # correspondent - core
 
     def __post_init__(self) -> None:
-        _positive(self, "correspondents")
-        for name in ("access_delay_us", "backhaul_delay_us", "central_delay_us",
-                     "internet_delay_us"):
-            if getattr(self, name) < 0:
-                raise TopologyError(f"SitedAccess: {name} must be >= 0, "
-                                    f"got {getattr(self, name)!r}")
+        _check_fields(self)
 
     def build(self, poas: Sequence[SitedPoa], name: str = "sited-access") -> Topology:
         """Nodes: core, central anchor, correspondents, then per site in order of first

@@ -140,7 +140,11 @@ def write_report(
     if "summary" not in tables:
         raise ResultsError("no summary table: nothing to report on")
     tables = {name: _with_run(frame) for name, frame in tables.items()}
-    summary = tables["summary"].collect()
+    try:
+        summary = tables["summary"].collect()
+    except pl.exceptions.PolarsError as exc:
+        raise ResultsError(f"{source or 'results'}: the summary table cannot be read "
+                           f"({type(exc).__name__}: {exc})") from None
     if summary.is_empty():
         raise ResultsError("the summary table is empty: nothing to report on")
     if "run" not in summary.columns:
@@ -149,8 +153,14 @@ def write_report(
         raise ResultsError(
             "two runs share a label: give each summary row its own 'run' "
             "(dmmemu.analysis.combine_results does)")
-    runs = tables["runs"].collect() if "runs" in tables else runs_from_summary(summary)
-    page = _page(tables, summary, runs, title=title or _default_title(summary), source=source)
+    try:
+        runs = tables["runs"].collect() if "runs" in tables else runs_from_summary(summary)
+        page = _page(tables, summary, runs, title=title or _default_title(summary),
+                     source=source)
+    except (pl.exceptions.PolarsError, KeyError) as exc:
+        # Tables that exist but were not written by dmmemu (or were cut short).
+        raise ResultsError(f"{source or 'results'}: a table is missing a column dmmemu writes "
+                           f"or cannot be read ({type(exc).__name__}: {exc})") from None
     out = Path(out_html)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(out, lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))

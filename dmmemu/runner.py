@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
-from numbers import Real
 from pathlib import Path
 from typing import Any, Mapping
 
 from . import __version__
 from .errors import PacketRowError, PracticeError
+from .model_params import seconds_to_ns
 from .practices import Practice, get_practice
 from .replay_io import RawCounters
 from .results import RunMeta, RunResult, build_result
@@ -82,10 +81,4 @@ def run(
 
 def _timeline_bin_ns(seconds: float) -> int:
     """``timeline_bin_s`` as the engines' whole number of nanoseconds (at least 1)."""
-    ns = 0
-    if isinstance(seconds, Real) and not isinstance(seconds, bool) and math.isfinite(seconds):
-        ns = round(seconds * 1_000_000_000)
-    if ns < 1:
-        raise PracticeError(
-            f"timeline_bin_s must be a number of seconds of at least 1e-9, got {seconds!r}")
-    return int(ns)
+    return seconds_to_ns(seconds, what="timeline_bin_s", low_ns=1, error=PracticeError)

@@ -38,6 +38,7 @@ import polars as pl
 from .attachment import BLOCK_SAMPLES, AttachmentRule, attach_positions
 from .mobility_models import MOBILITY_MODELS, Area, build_mobility
 from .model_params import (
+    NS_PER_S,
     ParameterError,
     check_choice,
     check_integer,
@@ -54,7 +55,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 GENERATOR = "dmmemu.synthetic"
-NS_PER_S = 1_000_000_000
 MAX_SEED = 2**63 - 1  # a TOML integer
 
 SyntheticError = ParameterError  # the name callers of earlier versions catch

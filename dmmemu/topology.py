@@ -27,6 +27,9 @@ else:  # pragma: no cover
 ROLES = ("poa", "anchor", "router", "cn")
 ROLE_CODES = {role: code for code, role in enumerate(ROLES)}
 
+# Largest topology: the hop and delay matrices take 10·N² bytes (250 MB at 5000 nodes).
+MAX_NODES = 5000
+
 # Delay and hops are minimised together as one int64 key: delay_ns << HOP_BITS | hops.
 HOP_BITS = 16
 _UNREACHABLE = np.int64(1) << np.int64(61)
@@ -85,6 +88,10 @@ class Topology:
         n = len(nodes)
         if n == 0:
             raise TopologyError(f"{source}: the topology has no nodes")
+        if n > MAX_NODES:
+            raise TopologyError(
+                f"{source}: {n} nodes; at most {MAX_NODES} are supported (all-pairs paths take "
+                "O(N^2) memory and O(N^3) time): use fewer, larger cells")
         for i, node in enumerate(nodes):
             if node.id != i:
                 raise TopologyError(
@@ -274,7 +281,7 @@ def _node_from(entry: Mapping[str, Any], i: int, source: str) -> Node:
     return Node(
         id=entry["id"], name=str(entry.get("name", f"n{entry['id']}")), role=str(entry["role"]),
         x=_optional_float(entry, "x", i, source), y=_optional_float(entry, "y", i, source),
-        central=bool(entry.get("central", False)),
+        central=_optional_bool(entry, "central", i, source),
     )
 
 
@@ -289,6 +296,13 @@ def _link_from(entry: Mapping[str, Any], i: int, source: str) -> Link:
     if isinstance(delay, bool) or not isinstance(delay, (int, float)):
         raise TopologyError(f"{source}: [[link]] #{i} has non-numeric delay_us {delay!r}")
     return Link(a=entry["a"], b=entry["b"], delay_us=float(delay))
+
+
+def _optional_bool(entry: Mapping[str, Any], key: str, i: int, source: str) -> bool:
+    value = entry.get(key, False)
+    if not isinstance(value, bool):
+        raise TopologyError(f"{source}: [[node]] #{i} has {key} {value!r}; use true or false")
+    return value
 
 
 def _optional_float(entry: Mapping[str, Any], key: str, i: int, source: str) -> float | None:

@@ -16,8 +16,8 @@ Format: ``docs/traces.md``; replay rules: ``docs/semantics.md``.
 from __future__ import annotations
 
 import sys
-from contextlib import closing
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -37,10 +37,10 @@ from .packet_synthesis import (
     synthesised_count,
 )
 from .replay_io import (
-    control_events,
     MIN_PACKET_BYTES,
     PacketBatch,
     ReplayInput,
+    control_events,
 )
 from .topology import Topology
 
@@ -80,7 +80,12 @@ FLOW_COLUMNS: dict[str, np.dtype] = {
     "start": np.dtype(np.int64),
     "end": np.dtype(np.int64),
 }
-FLOW_OPTIONAL_COLUMNS = ("peer_mn", "continuity", "app", "rate_pps", "size")
+# Optional flow columns and their types (``peer_mn`` is read only to refuse MN-to-MN flows).
+FLOW_OPTIONAL_TYPES: dict[str, pa.DataType] = {
+    "peer_mn": pa.uint32(), "continuity": pa.bool_(), "app": pa.string(),
+    "rate_pps": pa.float64(), "size": pa.uint16(),
+}
+FLOW_OPTIONAL_COLUMNS = tuple(FLOW_OPTIONAL_TYPES)
 PACKET_COLUMNS: dict[str, np.dtype] = {
     "t": np.dtype(np.int64),
     "flow": np.dtype(np.uint64),
@@ -88,12 +93,17 @@ PACKET_COLUMNS: dict[str, np.dtype] = {
     "dir": np.dtype(np.uint8),
 }
 
+
+def arrow_schema(columns: dict[str, np.dtype],
+                 optional: dict[str, pa.DataType] | None = None) -> pa.Schema:
+    """The Arrow schema of a file's columns (as written, and as read back)."""
+    fields = [(name, pa.from_numpy_dtype(dtype)) for name, dtype in columns.items()]
+    return pa.schema(fields + list((optional or {}).items()))
+
+
 # Schema of Trace.flows (optional columns filled with their defaults).
-FLOWS_SCHEMA = pa.schema([
-    ("flow", pa.uint64()), ("mn", pa.uint32()), ("peer", pa.uint32()),
-    ("start", pa.int64()), ("end", pa.int64()), ("continuity", pa.bool_()),
-    ("app", pa.string()), ("rate_pps", pa.float64()), ("size", pa.uint16()),
-])
+FLOWS_SCHEMA = arrow_schema(
+    FLOW_COLUMNS, {k: v for k, v in FLOW_OPTIONAL_TYPES.items() if k != "peer_mn"})
 
 # The engines hold MN and node ids as int32 and allocate per-MN arrays of n_mns entries.
 MAX_MN_ID = int(np.iinfo(np.int32).max) - 1

@@ -23,31 +23,30 @@ import pyarrow.parquet as pq
 
 from .errors import TraceError
 from .replay_io import PacketBatch
-from .topology import Topology
 from .toml_text import toml_document
+from .topology import Topology
 from .trace import (
+    FLOW_COLUMNS,
+    FLOW_OPTIONAL_TYPES,
     FLOWS_FILE,
     MANIFEST_KEYS,
+    MOBILITY_COLUMNS,
     MOBILITY_FILE,
+    PACKET_COLUMNS,
     PACKETS_FILE,
     TOPOLOGY_TOML,
     TRACE_TOML,
     _load,
+    arrow_schema,
 )
 
 Columns = Union[pl.DataFrame, Mapping[str, Any]]
 PacketChunk = Union[pl.DataFrame, Mapping[str, Any], PacketBatch]
 
-MOBILITY_SCHEMA = pa.schema([("t", pa.int64()), ("mn", pa.uint32()), ("poa", pa.int32())])
-FLOWS_WRITE_SCHEMA = pa.schema([
-    ("flow", pa.uint64()), ("mn", pa.uint32()), ("peer", pa.uint32()), ("start", pa.int64()),
-    ("end", pa.int64()), ("peer_mn", pa.uint32()), ("continuity", pa.bool_()),
-    ("app", pa.string()), ("rate_pps", pa.float64()), ("size", pa.uint16()),
-])
-FLOWS_REQUIRED = ("flow", "mn", "peer", "start", "end")
-PACKETS_SCHEMA = pa.schema([
-    ("t", pa.int64()), ("flow", pa.uint64()), ("size", pa.uint16()), ("dir", pa.uint8()),
-])
+MOBILITY_SCHEMA = arrow_schema(MOBILITY_COLUMNS)
+FLOWS_WRITE_SCHEMA = arrow_schema(FLOW_COLUMNS, FLOW_OPTIONAL_TYPES)
+FLOWS_REQUIRED = tuple(FLOW_COLUMNS)
+PACKETS_SCHEMA = arrow_schema(PACKET_COLUMNS)
 COMPRESSION = "zstd"
 
 

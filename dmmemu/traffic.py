@@ -56,6 +56,7 @@ import numpy as np
 import polars as pl
 
 from .model_params import (
+    NS_PER_S,
     ParameterError,
     check_choice,
     check_integer,
@@ -67,7 +68,6 @@ from .packet_synthesis import window_bounds
 from .replay_io import MIN_PACKET_BYTES
 from .topology import Topology
 
-NS_PER_S = 1_000_000_000
 MAX_PACKET_BYTES = 65535
 MIN_RATE_PPS = 1e-3  # keeps every packet time of a flow far inside int64
 MAX_RATE_PPS = 1e6  # an interval of at least 1 µs: uplink packets never tie with downlink
@@ -229,7 +229,7 @@ def _check_cdf(path: Path, sizes: np.ndarray, shares: np.ndarray, names: list[st
     def first(bad: np.ndarray, name: str, values: np.ndarray, message: str) -> None:
         if bad.any():
             i = int(np.argmax(bad))
-            raise SizeCdfError(path, names[i], name, f"value {values[i]!r}: {message}")
+            raise SizeCdfError(path, names[i], name, f"value {float(values[i])!r}: {message}")
 
     first(~np.isfinite(sizes) | (sizes <= 0), SIZE_COLUMN, sizes,
           "sizes must be finite numbers of bytes > 0")

@@ -25,3 +25,16 @@ def test_readme_opens_with_two_commands():
 def test_ci_runs_the_readme_test_command_verbatim():
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert readme_commands()[1] in ci
+
+
+def test_readme_practice_table_is_the_registry():
+    from dmmemu.practices import PRACTICES
+
+    text = (ROOT / "README.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    table = {}
+    for line in rows:
+        key, summary = (cell.strip() for cell in line.strip("|").split("|")[:2])
+        table[key.strip("`")] = summary
+    assert {key: table.get(key) for key in PRACTICES} == {
+        key: cls.summary for key, cls in PRACTICES.items()}

@@ -115,5 +115,29 @@ def test_hierarchical_areas_and_generator_registry():
     serving = topo.serving_anchors()[topo.nodes_with_role("poa")]
     assert len(set(serving.tolist())) == 2  # one aggregation anchor per area
     assert Hierarchical().build().nodes_with_role("anchor").size == 5
-    with pytest.raises(TopologyError, match="rows must be > 0"):
+    with pytest.raises(TopologyError, match="rows must be in 1..1000, got 0"):
         FlatWifi(rows=0)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"rows": "a"}, "rows must be an integer"),
+    ({"rows": 2.5}, "rows must be an integer"),
+    ({"rows": 100_000}, "rows must be in 1..1000"),
+    ({"spacing_m": 0}, "spacing_m must be finite and > 0"),
+    ({"access_delay_us": float("nan")}, "access_delay_us must be finite"),
+])
+def test_generator_parameters_are_checked(params, message):
+    with pytest.raises(TopologyError, match=message):
+        build_generated("flat-wifi", params)
+
+
+def test_central_must_be_a_boolean_and_size_is_bounded(tmp_path):
+    path = tmp_path / "topology.toml"
+    path.write_text(LINE_TOML.replace('name = "ha"', 'name = "ha"\ncentral = "no"'))
+    with pytest.raises(TopologyError, match="use true or false"):
+        Topology.from_toml(path)
+    from dmmemu.topology import MAX_NODES
+
+    nodes = [Node(id=i, name=f"n{i}", role="router") for i in range(MAX_NODES + 1)]
+    with pytest.raises(TopologyError, match="at most"):
+        Topology.from_parts(nodes, [])

@@ -1,7 +1,7 @@
 """dmmemu.wire and dmmemu.headers: every encapsulation and message of the size tables is built,
 written to a pcap and read back by tshark, which must dissect it as the intended protocol with
 no malformed packet and no expert info at warning or error level, with the per-layer lengths
-of the size table. The sizes themselves must be PRACTICES.md's verified ones.
+of the size table. The sizes themselves must be the reference ones of docs/sizes.md.
 
 Wireshark does not verify Mobility Header checksums, so they are checked here against
 RFC 6275 §6.1.1 (with the home address where a home address option or a type 2 routing header
@@ -11,6 +11,7 @@ carries it). The tshark helpers live in tests/tshark.py.
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,7 +30,7 @@ from tshark import (
 from dmmemu import headers, wire
 from dmmemu.headers import ENCAPSULATIONS, MESSAGES
 
-# PRACTICES.md "Facts": sizes verified on real captures (IP packet bytes). A range is given
+# The reference sizes (docs/sizes.md), from real captures (IP packet bytes). A range is given
 # where the table gives one (PBU/PBA 112 to 120, Modify Bearer ~100); LRI/LRA have no verified
 # figure ("model from RFC 6705 formats"): their size is the RFC 6705 composition's.
 VERIFIED_ENCAPSULATION_BYTES = {
@@ -328,3 +329,15 @@ def _udp_checksum_ok(packet: bytes) -> bool:
 
 def _mh_checksum_ok(mh: bytes, src: bytes, dst: bytes) -> bool:
     return wire.internet_checksum(wire.pseudo_header(src, dst, wire.PROTO_MH, len(mh)) + mh) == 0
+
+
+def test_docs_size_table_is_the_measured_one():
+    """docs/sizes.md lists every encapsulation and message with the size headers.py measures."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "sizes.md").read_text()
+    listed = {}
+    for line in text.splitlines():
+        if line.startswith("| `"):
+            name, size = (cell.strip() for cell in line.strip("|").split("|")[:2])
+            listed[name.strip("`")] = int(size)
+    measured = {name: entry.bytes for name, entry in {**ENCAPSULATIONS, **MESSAGES}.items()}
+    assert listed == measured

@@ -69,7 +69,7 @@ import click
 import polars as pl
 
 from ..errors import TraceError
-from ..model_params import check_number
+from ..model_params import NS_PER_S, check_number, seconds_to_ns
 from ..reference_topologies import SitedAccess, SitedPoa
 from .import_options import import_options, run_import, write_imported
 from .source_rows import (
@@ -86,7 +86,6 @@ if TYPE_CHECKING:
     from ..traffic import TrafficModel
 
 GENERATOR = "dmmemu.importers.assoc"
-NS_PER_S = 1_000_000_000
 MAX_NS = 2**63 - 1
 EPOCH_MS_FROM = 1e11  # largest epoch value at or above which the unit is milliseconds
 ISO_AWARE = "%Y-%m-%dT%H:%M:%S%.f%#z"
@@ -139,12 +138,12 @@ def import_assoc(
     columns = {"time": time_col, "user": user_col, "ap": ap_col, "event": event_col,
                "controller": controller_col}
     records, time_format, counts = read_assoc(path, columns=columns,
-                                              max_skew_ns=_ns(max_skew_s))
+                                              max_skew_ns=seconds_to_ns(max_skew_s, what="max_skew_s"))
     if not records["event"].ne("stop").any():
         raise TraceError("no row associates a user with an access point (only stops, or no "
                          "rows); nothing to import", file=str(path))
     aps = access_points(records, ap_positions=ap_positions, grid_spacing_m=grid_spacing_m)
-    events, session_counts = session_events(records, timeout_ns=_ns(session_timeout_s),
+    events, session_counts = session_events(records, timeout_ns=seconds_to_ns(session_timeout_s, what="session_timeout_s"),
                                             site_of=aps.select("ap", "site"))
     counts.update(session_counts)
     counts.update(users=records["mn"].n_unique(), aps=aps.height,
@@ -186,10 +185,6 @@ def import_assoc(
                     f"points in {counts['sites']} sites, {counts['handovers']} handovers",
         source=f"association log {path.name} (sha256 {digest})",
     )
-
-
-def _ns(seconds: float) -> int:
-    return int(round(seconds * NS_PER_S))
 
 
 # -------------------------------------------------------------------- reading and cleaning

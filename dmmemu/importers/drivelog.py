@@ -67,7 +67,7 @@ import click
 import polars as pl
 
 from ..errors import TraceError
-from ..model_params import check_number
+from ..model_params import check_number, seconds_to_ns
 from ..reference_topologies import SitedAccess, SitedPoa
 from .import_options import import_options, run_import, write_imported
 from .source_rows import (
@@ -84,7 +84,6 @@ if TYPE_CHECKING:
 GENERATOR = "dmmemu.importers.drivelog"
 TIMESTAMP_FORMAT = "%Y.%m.%d_%H.%M.%S%.f"  # G-NetTrack: 2017.11.21_09.04.31
 EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG)
-NS_PER_S = 1_000_000_000
 # The columns read; any other column of a log (RSRP, Speed, ...) is ignored.
 COLUMNS = ("Timestamp", "Longitude", "Latitude", "CellID", "RAWCELLID", "NODEHEX",
            "NetworkMode")
@@ -120,7 +119,7 @@ def import_drivelogs(
         read_drivelog(path).with_columns(mn=pl.lit(mn, pl.UInt32))
         for mn, path in enumerate(files)
     ])
-    events, counts = attachment_events(rows, max_gap_ns=int(round(max_gap_s * NS_PER_S)))
+    events, counts = attachment_events(rows, max_gap_ns=seconds_to_ns(max_gap_s, what="max_gap_s"))
     if not counts["attaches"]:
         raise TraceError("no row has a serving cell (CellID/RAWCELLID); nothing to import",
                          file=", ".join(map(str, files)))

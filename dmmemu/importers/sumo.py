@@ -71,17 +71,24 @@ import pyarrow.compute as pc
 
 from ..attachment import AttachmentRule, attach_positions
 from ..errors import TraceError
-from ..model_params import ParameterError, check_choice, check_integer, check_number
+from ..model_params import (
+    NS_PER_S,
+    ParameterError,
+    check_choice,
+    check_integer,
+    check_number,
+    seconds_to_ns,
+)
 from ..reference_topologies import flat_at_positions
+from ..topology import MAX_NODES
 from ..traffic import ARRIVALS, TrafficModel
 from .import_options import write_imported
 from .source_rows import file_sha256
 
 GENERATOR = "dmmemu.importers.sumo"
-NS_PER_S = 1_000_000_000
 DEFAULT_STEP_NS = NS_PER_S  # SUMO's default --step-length, for an FCD with one sample time
 GAP_STEPS = 1.5  # a vehicle absent for more than this many steps left the road
-MAX_POAS = 2000  # the topology's all-pairs paths are O(nodes³): beyond this, a larger spacing
+MAX_POAS = (MAX_NODES - 100) // 2  # an AR and its gateway each (the topology's limit)
 MN_NAMES_FILE = "mn_names.csv"
 BATCH_ROWS = 1 << 16  # rows per batch of a columnar FCD
 FORMATS = ("auto", "xml", "csv", "parquet")
@@ -837,7 +844,7 @@ def import_sumo(
                                   poa_csv=poa_csv)
     topology = flat_at_positions(xy, names=names, correspondents=correspondents,
                                  name="sumo-" + poa_params["poas"])
-    step_ns = samples.step_ns() if step_s is None else int(round(step_s * NS_PER_S))
+    step_ns = samples.step_ns() if step_s is None else seconds_to_ns(step_s, what="step_s", low_ns=1)
     tr = tracks(samples, step_ns=step_ns, max_speed_mps=max_speed_mps)
     poa_ids = topology.nodes_with_role("poa")
     mobility = attach_tracks(tr, poa_ids=poa_ids, poa_xy=xy, rule=rule)

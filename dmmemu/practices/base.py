@@ -10,11 +10,9 @@ from typing import Any, Callable, ClassVar, Mapping
 import numpy as np
 
 from ..errors import PracticeError, TopologyError
+from ..model_params import seconds_to_ns
 from ..policy import PolicyTables
 from ..topology import Topology
-
-NS_PER_MS = 1_000_000
-NS_PER_S = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,9 +83,12 @@ class Practice:
             native_at_home=native_at_home, local_non_continuity=local_non_continuity,
             buffering=self.buffering, mn_originated=mn_originated, encap1=encap1,
             encap2=encap2, req_bytes=req_bytes, ack_bytes=ack_bytes,
-            lifetime_ns=int(round(self.lifetime_s * NS_PER_S)),
-            l2_ns=int(round(self.l2_attach_ms * NS_PER_MS)),
-            detect_ns=int(round(self.detection_ms * NS_PER_MS)),
+            lifetime_ns=seconds_to_ns(self.lifetime_s, what=f"{self.key}: lifetime_s",
+                                      error=PracticeError),
+            l2_ns=seconds_to_ns(self.l2_attach_ms, what=f"{self.key}: l2_attach_ms",
+                                error=PracticeError, unit="ms"),
+            detect_ns=seconds_to_ns(self.detection_ms, what=f"{self.key}: detection_ms",
+                                    error=PracticeError, unit="ms"),
         )
 
 
@@ -99,7 +100,8 @@ def _is_number(value: Any) -> bool:
 # Annotation (as written in the dataclasses) -> (what the user must give, check).
 _FIELD_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "float": ("a finite number", _is_number),
-    "int": ("a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    "int": ("a whole number of bytes up to 65535",
+            lambda v: isinstance(v, int) and not isinstance(v, bool) and v <= 65535),
     "bool": ("true or false", lambda v: isinstance(v, bool)),
     "str | None": ("a node name", lambda v: v is None or isinstance(v, str)),
     "tuple[str, ...]": ("a list of node names",

@@ -15,7 +15,7 @@ from .base import Practice, anchor_set
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DMM(Practice):
     """An anchor at (or next to) every AR. Each flow is anchored at the anchor serving the PoA
-    where it starts and is delivered natively while the MN stays there. After a move, only
+    where it sends its first packet and is delivered natively while the MN stays there. After a move, only
     addresses still used by active flows are kept reachable, by a tunnel from their anchor to
     the anchor now serving the MN (PBU/PBA from the serving to each anchoring MAAR, as in
     RFC 8885); the last hop is native. With ``connection_manager``, flows that need no
@@ -23,7 +23,8 @@ class DMM(Practice):
     """
 
     key: ClassVar[str] = "dmm"
-    summary: ClassVar[str] = "Distributed mobility management: each flow anchored at the AR where it starts"
+    summary: ClassVar[str] = (
+        "Distributed mobility management: each flow anchored at the AR where it starts sending")
     messages: ClassVar[tuple[str, str]] = ("PBU", "PBA")
 
     anchors: tuple[str, ...] = ()
