@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import heapq
 import struct
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,7 @@ from .errors import DmmemuError, PacketRowError
 from .headers import ENCAPSULATIONS, MESSAGES, Message
 from .practices import Practice, get_practice
 from .reference import REQUEST, ReferenceReplay
-from .replay_io import CAUSE_ATTACH, CAUSE_FLOW, CAUSE_HANDOVER, CAUSE_REFRESH
+from .replay_io import CAUSE_ATTACH, CAUSE_FLOW, CAUSE_HANDOVER, CAUSE_REFRESH, PacketBatch
 from .trace import Trace
 
 PCAP_MAGIC_NS = 0xA1B23C4D  # libpcap with nanosecond timestamps
@@ -182,12 +182,29 @@ class _Sampler:
         if not self._later_than_kept(t):
             self._keep(t, _Signal(cause, kind, poa, anchor, size, mn))
 
+    def complete_before(self, t: int) -> bool:
+        """True when the sample is full and holds only records earlier than ``t``: then no
+        packet at or after ``t`` can enter it, and the replay may stop feeding packets."""
+        return len(self.heap) >= self.limit and -self.heap[0][0] < t
+
     def records(self) -> list[tuple[int, Any]]:
         """Kept records in time order (ties in the order they were told)."""
         return [(-t, record) for t, _, record in sorted(self.heap, reverse=True)]
 
 
 # ---------------------------------------------------------------- export
+SLICE_ROWS = 8192  # packets fed to the reference engine between checks for a full sample
+
+
+def _slices(batches: Iterable[PacketBatch], rows: int) -> Iterator[PacketBatch]:
+    """The packet stream in batches of at most ``rows`` rows (row numbers kept)."""
+    for batch in batches:
+        for lo in range(0, len(batch), rows):
+            hi = lo + rows
+            yield PacketBatch(batch.t[lo:hi], batch.flow[lo:hi], batch.size[lo:hi],
+                              batch.dir[lo:hi], batch.first_row + lo)
+
+
 def export_pcap(
     trace: Trace | str | Path,
     practice: Practice | str,
@@ -234,7 +251,14 @@ def export_pcap(
                        delay_ns=topology.delay_ns)
     engine = ReferenceReplay(tables, replay, observer=sampler)
     try:
-        for batch in trace.packet_batches():
+        for batch in _slices(trace.packet_batches(), SLICE_ROWS):
+            if len(batch) and sampler.complete_before(int(batch.t[0])):
+                # Later packets cannot enter the sample. finish() still handles every
+                # remaining move, flow end and binding close in order, so the messages and
+                # refreshes timed before the sample's end are told exactly as in a full
+                # replay; the skipped packets are not checked.
+                sampler.truncated = True
+                break
             engine.feed(batch)
     except PacketRowError as err:
         raise trace.packet_error(err) from None

@@ -30,6 +30,7 @@ from tshark import (
 )
 
 from dmmemu.headers import MESSAGES
+from dmmemu import pcap
 from dmmemu.pcap import LINKTYPE_RAW, PcapError, export_pcap, pcap_command
 from dmmemu.practices import PRACTICES, get_practice
 from dmmemu.reference import REQUEST, ReferenceReplay
@@ -269,3 +270,28 @@ def test_command_line(trace, tmp_path):
     bad = runner.invoke(pcap_command, [str(trace.path), "-p", "mipv6", "--out", str(out),
                                        "--flows", "7"])
     assert bad.exit_code == 2 and "dmmemu: error: flow 7 is not a flow" in bad.output
+
+
+@pytest.mark.parametrize("key", list(PRACTICES))
+@pytest.mark.parametrize("limit", [1, 40, 400])
+def test_stopping_early_writes_the_same_file_as_a_full_replay(trace, tmp_path, monkeypatch,
+                                                              key, limit):
+    """Once the sample is complete the export stops feeding packets; the file must be
+    byte-identical to the one a full replay gives (messages and refreshes included)."""
+    fed = []
+    real_feed = pcap.ReferenceReplay.feed
+    monkeypatch.setattr(pcap.ReferenceReplay, "feed",
+                        lambda self, batch: (fed.append(len(batch)), real_feed(self, batch)))
+    monkeypatch.setattr(pcap, "SLICE_ROWS", 3)  # the test trace is small: check often
+    early = export_pcap(trace, key, tmp_path / "early.pcap", limit=limit,
+                        params={"lifetime_s": 0.05})
+    early_rows = sum(fed)
+    fed.clear()
+    monkeypatch.setattr(pcap._Sampler, "complete_before", lambda self, t: False)
+    full = export_pcap(trace, key, tmp_path / "full.pcap", limit=limit,
+                       params={"lifetime_s": 0.05})
+    assert sum(fed) == trace.packet_count()
+    if limit < 400:
+        assert early_rows < sum(fed)  # it did stop early
+    assert early.packets == full.packets
+    assert (tmp_path / "early.pcap").read_bytes() == (tmp_path / "full.pcap").read_bytes()
