@@ -77,27 +77,29 @@ def _thousands() -> Any:
 
 def stretch_cdf(stretch: Frame, *, ax: Axes | None = None) -> Axes:
     """CDF of per-packet path stretch, one step line per run (from the ``stretch`` table)."""
-    ax = _axes(ax)
-    steps = _labelled(_collected(analysis.stretch_cdf(stretch)))
-    ax.set_title("Per-packet path stretch, CDF (1 = shortest path)")
-    ax.set_xlabel(AXIS_TITLES["stretch"])
-    ax.set_ylabel(AXIS_TITLES["stretch_cdf"])
-    if steps.is_empty():
-        return _nothing(ax, "no delivered packets")
-    _cdf(steps, "stretch", ax)
-    return ax
+    return _cdf_axes(analysis.stretch_cdf(stretch), "stretch", ax,
+                     title="Per-packet path stretch, CDF (1 = shortest path)", axes="stretch",
+                     empty="no delivered packets")
 
 
 def interruption_cdf(handovers: Frame, *, ax: Axes | None = None) -> Axes:
     """CDF of handover interruption in ms, one step line per run (``handovers`` table)."""
+    return _cdf_axes(analysis.interruption_cdf(handovers), "interruption_ms", ax,
+                     title="Handover interruption, CDF", axes="interruption",
+                     empty="no handovers")
+
+
+def _cdf_axes(frame: Frame, column: str, ax: Axes | None, *, title: str, axes: str,
+              empty: str) -> Axes:
+    """One CDF chart: titles and units from ``AXIS_TITLES[axes]`` and ``[axes + "_cdf"]``."""
     ax = _axes(ax)
-    steps = _labelled(_collected(analysis.interruption_cdf(handovers)))
-    ax.set_title("Handover interruption, CDF")
-    ax.set_xlabel(AXIS_TITLES["interruption"])
-    ax.set_ylabel(AXIS_TITLES["interruption_cdf"])
+    steps = _labelled(_collected(frame))
+    ax.set_title(title)
+    ax.set_xlabel(AXIS_TITLES[axes])
+    ax.set_ylabel(AXIS_TITLES[f"{axes}_cdf"])
     if steps.is_empty():
-        return _nothing(ax, "no handovers")
-    _cdf(steps, "interruption_ms", ax)
+        return _nothing(ax, empty)
+    _cdf(steps, column, ax)
     return ax
 
 
