@@ -226,7 +226,7 @@ def test_command(tmp_path: Path) -> None:
     runner = CliRunner()
     ok = runner.invoke(assoc_command, [
         str(log), "--out", str(tmp_path / "t"), "--event-col", "event", "--controller-col",
-        "wlc", "--traffic-packets", "300", "--no-packets"])
+        "wlc", "--packets", "300", "--no-packet-file"])
     assert ok.exit_code == 0, ok.output
     assert _rows(tmp_path / "t") == EXPECTED
     bad = _write(tmp_path, "bad.csv", _lines(HEADER, GOOD, "x,u,A,Start"))

@@ -216,7 +216,7 @@ def test_command(tmp_path: Path) -> None:
     a = _write(tmp_path, "a.csv", DRIVE_A)
     runner = CliRunner()
     ok = runner.invoke(drivelog_command, [str(a), "--out", str(tmp_path / "t"), "--seed", "3",
-                                          "--traffic-packets", "300", "--no-packets"])
+                                          "--packets", "300", "--no-packet-file"])
     assert ok.exit_code == 0, ok.output
     manifest = dmmemu.Trace.open(tmp_path / "t").manifest
     assert manifest["seed"] == 3 and manifest["params"]["traffic"]["packets"] == 300

@@ -1,5 +1,7 @@
 """What every import command shares: the trace written beside the traffic drawn over the
-imported mobility, and the command-line options for topology size, traffic, seed and output."""
+imported mobility, and the command-line options for topology size, traffic, seed and output
+(named as ``dmmemu gen`` and ``dmmemu import sumo`` name them: ``--packets N`` is a packet
+count, ``--packet-file/--no-packet-file`` whether packets.parquet is written)."""
 
 from __future__ import annotations
 
@@ -36,12 +38,15 @@ _SHARED_OPTIONS = (
                  show_default=True, help="Correspondent nodes behind the core."),
     click.option("--flows-per-hour", type=float, default=None, metavar="RATE",
                  help="Flow arrivals per attached MN-hour.  [default: TrafficModel's]"),
-    click.option("--traffic-packets", type=click.IntRange(min=1), default=None, metavar="N",
+    click.option("--arrivals", type=click.Choice(["poisson", "onoff"]), default="poisson",
+                 show_default=True, help="Flow arrival process."),
+    click.option("--packets", "traffic_packets", type=click.IntRange(min=1), default=None,
+                 metavar="N",
                  help="Calibrate the flow rate so that the trace holds exactly N packets."),
     click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
                  help="Seed of the traffic drawn over the imported mobility."),
     click.option("--name", default=None, help="Trace name (default: the directory's name)."),
-    click.option("--packets/--no-packets", default=True, show_default=True,
+    click.option("--packet-file/--no-packet-file", "packets", default=True, show_default=True,
                  help="Write packets.parquet (else the replay synthesises packets)."),
     click.option("--overwrite", is_flag=True, help="Replace an existing trace directory."),
 )
@@ -56,19 +61,18 @@ def import_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def run_import(importer: Callable[..., Path], *args: Any, correspondents: int,
-               flows_per_hour: float | None, traffic_packets: int | None,
+               flows_per_hour: float | None, traffic_packets: int | None, arrivals: str,
                **options: Any) -> None:
     """Call ``importer`` with the shared options; a user error prints one line and exits 2."""
     try:
-        traffic = None
-        if flows_per_hour is not None or traffic_packets is not None:
-            from ..traffic import TrafficModel
+        from ..traffic import TrafficModel
 
-            knobs = {"flows_per_mn_hour": flows_per_hour, "packets": traffic_packets}
-            traffic = TrafficModel(**{k: v for k, v in knobs.items() if v is not None})
+        knobs = {"flows_per_mn_hour": flows_per_hour, "packets": traffic_packets}
+        traffic = TrafficModel(arrivals=arrivals,
+                               **{k: v for k, v in knobs.items() if v is not None})
         path = importer(*args, access=SitedAccess(correspondents=correspondents),
                         traffic=traffic, **options)
-    except (DmmemuError, FileExistsError) as exc:
+    except (DmmemuError, OSError) as exc:
         click.echo(f"dmmemu: error: {exc}", err=True)
         sys.exit(2)
     click.echo(f"wrote {path}")
