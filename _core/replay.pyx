@@ -26,8 +26,8 @@ from replay cimport (
 
 import numpy as np
 
-from dmmemu import policy as _policy
-from dmmemu import replay_io as _io
+from dmmemu.engine import policy as _policy
+from dmmemu.engine import replay_io as _io
 from dmmemu.errors import PacketRowError
 
 # The C enums of replay.pxd must say what the Python contract says.

@@ -15,8 +15,8 @@ import time
 import numpy as np
 
 from dmmemu._core.replay import Replay
-from dmmemu.policy import SELECT_CENTRAL, SELECT_PER_FLOW, PolicyTables
-from dmmemu.replay_io import (
+from dmmemu.engine.policy import SELECT_CENTRAL, SELECT_PER_FLOW, PolicyTables
+from dmmemu.engine.replay_io import (
     EV_FLOW_END,
     EV_FLOW_START,
     EV_MOVE,

@@ -54,8 +54,8 @@ def measure_run(trace_dir: str, practice: str, engine: str) -> dict:
     """One dmmemu.run, from opening the trace to the result tables (modules imported first,
     as the scan imports pyarrow before its clock starts)."""
     import dmmemu
-    import dmmemu.runner  # noqa: F401
-    from dmmemu.runner import ENGINES
+    import dmmemu.engine.runner  # noqa: F401
+    from dmmemu.engine.runner import ENGINES
 
     ENGINES[engine]()
     start = time.perf_counter()
@@ -67,9 +67,9 @@ def measure_run(trace_dir: str, practice: str, engine: str) -> dict:
 
 def measure_engine(trace_dir: str, practice: str, engine: str) -> dict:
     """The replay alone (construct, feed every batch, finish) on packets already in memory."""
+    from dmmemu.engine.runner import ENGINES
     from dmmemu.practices import get_practice
-    from dmmemu.runner import ENGINES
-    from dmmemu.trace import Trace
+    from dmmemu.trace.reader import Trace
 
     trace = Trace.open(trace_dir)
     policy = get_practice(practice).compile(trace.topology)
@@ -101,7 +101,7 @@ def repeated(repeat: int, func, *args) -> dict:
 
 
 def ensure_trace(path: Path, packets: int, mns: int, seed: int) -> Path:
-    from dmmemu.synthetic import SyntheticTrace
+    from dmmemu.synthetic.generator import SyntheticTrace
 
     if not (path / "trace.toml").is_file():
         print(f"generating {path} ({packets:,} packets) ...", file=sys.stderr, flush=True)

@@ -5,24 +5,26 @@ Nothing heavy happens at import: the public names load their modules on first us
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from dmmemu._exports import lazy_exports
 
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "run": ("dmmemu.runner", "run"),
-    "compare": ("dmmemu.analysis", "compare"),
-    "load_results": ("dmmemu.analysis", "load_results"),
-    "write_report": ("dmmemu.report", "write_report"),
-    "RunResult": ("dmmemu.results", "RunResult"),
-    "Trace": ("dmmemu.trace", "Trace"),
-    "Topology": ("dmmemu.topology", "Topology"),
-    "PRACTICES": ("dmmemu.practices", "PRACTICES"),
-    "get_practice": ("dmmemu.practices", "get_practice"),
-    "TraceError": ("dmmemu.errors", "TraceError"),
-    "TopologyError": ("dmmemu.errors", "TopologyError"),
-    "PracticeError": ("dmmemu.errors", "PracticeError"),
-    "DmmemuError": ("dmmemu.errors", "DmmemuError"),
+    "run": "dmmemu.engine.runner",
+    "compare": "dmmemu.results.analysis",
+    "load_results": "dmmemu.results.analysis",
+    "write_report": "dmmemu.report.html",
+    "RunResult": "dmmemu.results.tables",
+    "Trace": "dmmemu.trace.reader",
+    "Topology": "dmmemu.topology.graph",
+    "PRACTICES": "dmmemu.practices",
+    "get_practice": "dmmemu.practices",
+    "TraceError": "dmmemu.errors",
+    "TopologyError": "dmmemu.errors",
+    "PracticeError": "dmmemu.errors",
+    "DmmemuError": "dmmemu.errors",
 }
 
 __all__ = [
@@ -32,23 +34,14 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .analysis import compare, load_results
-    from .errors import DmmemuError, PracticeError, TopologyError, TraceError
-    from .practices import PRACTICES, get_practice
-    from .report import write_report
-    from .results import RunResult
-    from .runner import run
-    from .topology import Topology
-    from .trace import Trace
+    from dmmemu.engine.runner import run
+    from dmmemu.errors import DmmemuError, PracticeError, TopologyError, TraceError
+    from dmmemu.practices import PRACTICES, get_practice
+    from dmmemu.report.html import write_report
+    from dmmemu.results.analysis import compare, load_results
+    from dmmemu.results.tables import RunResult
+    from dmmemu.topology.graph import Topology
+    from dmmemu.trace.reader import Trace
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module_name, attr = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'dmmemu' has no attribute {name!r}") from None
-    import importlib
-
-    value = getattr(importlib.import_module(module_name), attr)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .errors import DmmemuError
+from dmmemu.errors import DmmemuError
 
 
 class ParameterError(DmmemuError, ValueError):

@@ -7,9 +7,14 @@ from dataclasses import dataclass
 import numpy as np
 from hypothesis import strategies as st
 
-from dmmemu.policy import SELECT_AT_ATTACH, SELECT_CENTRAL, SELECT_PER_FLOW, PolicyTables
-from dmmemu.replay_io import PacketBatch, ReplayInput, control_events
-from dmmemu.topology import Link, Node, Topology
+from dmmemu.engine.policy import (
+    SELECT_AT_ATTACH,
+    SELECT_CENTRAL,
+    SELECT_PER_FLOW,
+    PolicyTables,
+)
+from dmmemu.engine.replay_io import PacketBatch, ReplayInput, control_events
+from dmmemu.topology.graph import Link, Node, Topology
 
 
 @dataclass(frozen=True)

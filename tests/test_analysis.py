@@ -1,4 +1,4 @@
-"""dmmemu.analysis: compare on a small synthetic trace; the distribution helpers exact on
+"""dmmemu.results.analysis: compare on a small synthetic trace; the distribution helpers exact on
 hand-made tables, LazyFrame in -> LazyFrame out; reading results directories."""
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import dmmemu
-from dmmemu import analysis
-from dmmemu.analysis import (
+from dmmemu.errors import DmmemuError, PracticeError
+from dmmemu.practices import PMIPv6
+from dmmemu.results import analysis
+from dmmemu.results.analysis import (
     OTHER_ANCHORS,
     ResultsError,
     anchor_load,
@@ -25,9 +27,7 @@ from dmmemu.analysis import (
     signaling_by_cause,
     stretch_cdf,
 )
-from dmmemu.errors import DmmemuError, PracticeError
-from dmmemu.practices import PMIPv6
-from dmmemu.synthetic import SyntheticTrace
+from dmmemu.synthetic.generator import SyntheticTrace
 
 S = 1_000_000_000  # ns
 
@@ -70,7 +70,7 @@ def test_compare_params_apply_to_keys_only(trace: dmmemu.Trace) -> None:
 def test_compare_checks_every_practice_before_running(trace: dmmemu.Trace,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     ran = []
-    monkeypatch.setattr("dmmemu.runner.run", lambda *a, **k: ran.append(a))
+    monkeypatch.setattr("dmmemu.engine.runner.run", lambda *a, **k: ran.append(a))
     with pytest.raises(PracticeError, match="no_such_param"):
         compare(trace, ["mipv6", "pmipv6"], params={"no_such_param": 1})
     with pytest.raises(PracticeError, match="nope"):
@@ -307,7 +307,7 @@ def test_combine_results_labels_repeated_practices(trace: dmmemu.Trace) -> None:
 
 def test_run_summary_metrics_are_finite_where_traffic_flowed(trace: dmmemu.Trace) -> None:
     """A guard for the report: the comparison columns it shows exist and are numbers."""
-    from dmmemu.report import COMPARISON
+    from dmmemu.report.html import COMPARISON
 
     table = compare(trace, ["dmm"])
     for column, _, _ in COMPARISON:
@@ -319,7 +319,7 @@ def test_nothing_heavy_at_import() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, dmmemu.analysis, dmmemu.report, dmmemu.plotting; "
+    code = ("import sys, dmmemu.results.analysis, dmmemu.report.html, dmmemu.results.plotting; "
             "print(sorted(m for m in ('plotly', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

@@ -11,9 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dmmemu import attachment
-from dmmemu.attachment import AttachmentError, AttachmentRule, attach_positions
 from dmmemu.errors import DmmemuError
+from dmmemu.synthetic import attachment
+from dmmemu.synthetic.attachment import (
+    AttachmentError,
+    AttachmentRule,
+    attach_positions,
+)
 
 S = 1_000_000_000
 LINE = np.array([[0.0, 0.0], [100.0, 0.0], [200.0, 0.0]])  # three PoAs on a line

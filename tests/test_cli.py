@@ -24,10 +24,10 @@ from polars.testing import assert_frame_equal
 import dmmemu
 from dmmemu.cli import main
 from dmmemu.practices import PRACTICES
-from dmmemu.reference_topologies import FlatWifi
-from dmmemu.results import TABLES
-from dmmemu.trace import Trace
-from dmmemu.trace_writer import write_trace
+from dmmemu.results.tables import TABLES
+from dmmemu.topology.generators import FlatWifi
+from dmmemu.trace.reader import Trace
+from dmmemu.trace.writer import write_trace
 
 MS = 1_000_000  # ns
 FILES = sorted(f"{name}.parquet" for name in TABLES)

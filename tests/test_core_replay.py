@@ -13,14 +13,13 @@ import numpy as np
 import pytest
 
 from dmmemu._core.replay import Replay
-from dmmemu.errors import PacketRowError
-from dmmemu.policy import (
+from dmmemu.engine.policy import (
     SELECT_AT_ATTACH,
     SELECT_CENTRAL,
     SELECT_PER_FLOW,
     PolicyTables,
 )
-from dmmemu.replay_io import (
+from dmmemu.engine.replay_io import (
     CAUSE_ATTACH,
     CAUSE_FLOW,
     CAUSE_HANDOVER,
@@ -37,6 +36,7 @@ from dmmemu.replay_io import (
     RawCounters,
     ReplayInput,
 )
+from dmmemu.errors import PacketRowError
 
 
 def line(n: int) -> tuple[np.ndarray, np.ndarray]:

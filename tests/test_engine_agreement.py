@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-
-from dmmemu.errors import PacketRowError
-from dmmemu.reference import ReferenceReplay
 from strategies import Case, cases
+
+from dmmemu.engine.reference import ReferenceReplay
+from dmmemu.errors import PacketRowError
 
 core = pytest.importorskip("dmmemu._core.replay", reason="the compiled core is not built")
 
@@ -61,7 +61,7 @@ def test_batching_does_not_change_counters(case: Case) -> None:
     """One batch or many: the core gives the same counters."""
     import numpy as np
 
-    from dmmemu.replay_io import PacketBatch
+    from dmmemu.engine.replay_io import PacketBatch
 
     merged = PacketBatch(
         *(np.concatenate([getattr(b, name) for b in case.batches])
@@ -75,7 +75,7 @@ def test_batching_does_not_change_counters(case: Case) -> None:
 @given(case=cases())
 def test_row_errors_agree(case: Case) -> None:
     """A corrupted packet row is reported identically (column and row) by both engines."""
-    from dmmemu.replay_io import PacketBatch
+    from dmmemu.engine.replay_io import PacketBatch
 
     batches = list(case.batches)
     if not any(len(b) for b in batches):

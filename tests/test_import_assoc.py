@@ -15,9 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dmmemu
+from dmmemu.cli.imports import assoc_command
 from dmmemu.errors import TraceError
-from dmmemu.importers.assoc import assoc_command, import_assoc
-from dmmemu.traffic import TrafficModel
+from dmmemu.importers.assoc import import_assoc
+from dmmemu.synthetic.traffic import TrafficModel
 
 S = 1_000_000_000
 T0 = int(datetime(2023, 4, 1, 10, 0, 0, tzinfo=timezone.utc).timestamp()) * S

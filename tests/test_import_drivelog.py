@@ -14,9 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dmmemu
+from dmmemu.cli.imports import drivelog_command
 from dmmemu.errors import TraceError
-from dmmemu.importers.drivelog import drivelog_command, import_drivelogs
-from dmmemu.traffic import TrafficModel
+from dmmemu.importers.drivelog import import_drivelogs
+from dmmemu.synthetic.traffic import TrafficModel
 
 S = 1_000_000_000
 T0 = int(datetime(2017, 11, 21, 9, 0, 0, tzinfo=timezone.utc).timestamp()) * S

@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 import dmmemu
-from dmmemu.attachment import AttachmentRule
+from dmmemu.cli.imports import sumo_command
 from dmmemu.errors import TraceError
 from dmmemu.importers.sumo import (
     GENERATOR,
@@ -33,13 +33,13 @@ from dmmemu.importers.sumo import (
     net_bounds,
     read_fcd,
     read_poa_csv,
-    sumo_command,
 )
 from dmmemu.model_params import ParameterError
-from dmmemu.reference_topologies import FlatWifi, flat_at_positions
-from dmmemu.topology import tomllib
-from dmmemu.trace import Trace
-from dmmemu.traffic import TrafficModel
+from dmmemu.synthetic.attachment import AttachmentRule
+from dmmemu.synthetic.traffic import TrafficModel
+from dmmemu.topology.generators import FlatWifi, flat_at_positions
+from dmmemu.topology.graph import tomllib
+from dmmemu.trace.reader import Trace
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "traces" / "sumo-sample"

@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from dmmemu.attachment import AttachmentRule, attach_positions
 from dmmemu.errors import DmmemuError
-from dmmemu.mobility_models import (
+from dmmemu.synthetic.attachment import AttachmentRule, attach_positions
+from dmmemu.synthetic.mobility_models import (
     GROUP_MNS,
     MOBILITY_MODELS,
     Area,

@@ -1,4 +1,4 @@
-"""dmmemu.pcap: every registered practice's emulated packets, written as a pcap and read back
+"""dmmemu.report.pcap: every registered practice's emulated packets, written as a pcap and read back
 by tshark, are what the emulator counted: one data packet per delivered packet with the
 outer headers of its tunnelled segment, one message per counted message with the size the
 emulator counts, each dissected cleanly.
@@ -29,14 +29,15 @@ from tshark import (
     values,
 )
 
-from dmmemu.headers import MESSAGES
-from dmmemu import pcap
-from dmmemu.pcap import LINKTYPE_RAW, PcapError, export_pcap, pcap_command
+from dmmemu.cli.report import pcap_command
+from dmmemu.engine.reference import REQUEST, ReferenceReplay
 from dmmemu.practices import PRACTICES, get_practice
-from dmmemu.reference import REQUEST, ReferenceReplay
-from dmmemu.reference_topologies import FlatWifi
-from dmmemu.trace import Trace
-from dmmemu.trace_writer import write_trace
+from dmmemu.report import pcap
+from dmmemu.report.pcap import LINKTYPE_RAW, PcapError, export_pcap
+from dmmemu.topology.generators import FlatWifi
+from dmmemu.trace.reader import Trace
+from dmmemu.trace.writer import write_trace
+from dmmemu.wire.sizes import MESSAGES
 
 S = 1_000_000_000
 POAS = (5, 7, 9, 11, 13, 15)  # FlatWifi(rows=2, cols=3, correspondents=2)

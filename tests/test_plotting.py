@@ -1,4 +1,4 @@
-"""RunResult.plot and dmmemu.plotting: each chart returns matplotlib Axes with titled, unit-
+"""RunResult.plot and dmmemu.results.plotting: each chart returns matplotlib Axes with titled, unit-
 labelled axes and one series per run; charts draw on a given Axes; empty data says so."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 
 import dmmemu
-from dmmemu import plotting
-from dmmemu.analysis import AXIS_TITLES, combine_results
-from dmmemu.synthetic import SyntheticTrace
+from dmmemu.results import plotting
+from dmmemu.results.analysis import AXIS_TITLES, combine_results
+from dmmemu.synthetic.generator import SyntheticTrace
 
 matplotlib = pytest.importorskip("matplotlib", reason="the plots need matplotlib")
 matplotlib.use("Agg")

@@ -26,8 +26,8 @@ from polars.testing import assert_frame_equal
 import dmmemu
 from dmmemu.errors import PracticeError
 from dmmemu.practices import DMM, PRACTICES, MIPv6, PMIPv6, get_practice
-from dmmemu.reference_topologies import FlatWifi, Hierarchical
-from dmmemu.trace_writer import write_trace
+from dmmemu.topology.generators import FlatWifi, Hierarchical
+from dmmemu.trace.writer import write_trace
 
 pytest.importorskip("dmmemu._core.replay", reason="the compiled core is not built")
 

@@ -31,9 +31,10 @@ import pytest
 from click.testing import CliRunner
 
 import dmmemu
-from dmmemu.analysis import ResultsError, combine_results
-from dmmemu.report import CHART_IDS, report_command, write_report
-from dmmemu.synthetic import SyntheticTrace
+from dmmemu.cli.report import report_command
+from dmmemu.report.html import CHART_IDS, write_report
+from dmmemu.results.analysis import ResultsError, combine_results
+from dmmemu.synthetic.generator import SyntheticTrace
 
 WINDOW = (1400, 1000)
 

@@ -17,10 +17,10 @@ from polars.testing import assert_frame_equal
 
 import dmmemu
 from dmmemu.practices import PRACTICES
-from dmmemu.reference_topologies import FlatWifi
-from dmmemu.results import TABLES, stretch_stats
-from dmmemu.trace import Trace
-from dmmemu.trace_writer import write_trace
+from dmmemu.results.tables import TABLES, stretch_stats
+from dmmemu.topology.generators import FlatWifi
+from dmmemu.trace.reader import Trace
+from dmmemu.trace.writer import write_trace
 
 MS = 1_000_000  # ns
 S = 1_000 * MS

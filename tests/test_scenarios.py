@@ -25,10 +25,14 @@ import dataclasses
 import numpy as np
 import pytest
 
-from dmmemu.errors import PacketRowError, PracticeError
-from dmmemu.policy import SELECT_AT_ATTACH, SELECT_CENTRAL, SELECT_PER_FLOW, PolicyTables
-from dmmemu.reference import ReferenceReplay
-from dmmemu.replay_io import (
+from dmmemu.engine.policy import (
+    SELECT_AT_ATTACH,
+    SELECT_CENTRAL,
+    SELECT_PER_FLOW,
+    PolicyTables,
+)
+from dmmemu.engine.reference import ReferenceReplay
+from dmmemu.engine.replay_io import (
     CAUSE_ATTACH,
     CAUSE_FLOW,
     CAUSE_HANDOVER,
@@ -44,6 +48,7 @@ from dmmemu.replay_io import (
     control_events,
     timeline_bins,
 )
+from dmmemu.errors import PacketRowError, PracticeError
 
 US = 1_000
 MS = 1_000_000

@@ -13,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 from scipy import stats
 
-from dmmemu.attachment import AttachmentRule
+from dmmemu.cli.gen import gen_command
 from dmmemu.errors import DmmemuError
-from dmmemu.generate_cli import gen_command
-from dmmemu.synthetic import GENERATOR, SyntheticError, SyntheticTrace
-from dmmemu.trace import Trace
-from dmmemu.traffic import DEFAULT_APPS, Application, TrafficModel
+from dmmemu.synthetic.attachment import AttachmentRule
+from dmmemu.synthetic.generator import GENERATOR, SyntheticError, SyntheticTrace
+from dmmemu.synthetic.traffic import DEFAULT_APPS, Application, TrafficModel
+from dmmemu.trace.reader import Trace
 
 SAMPLE = Path(__file__).resolve().parents[1] / "traces" / "sample"
 SMALL = dict(mns=40, packets=60_000, duration_s=600.0)

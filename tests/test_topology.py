@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from dmmemu.errors import TopologyError
-from dmmemu.reference_topologies import FlatWifi, Hierarchical, build_generated
-from dmmemu.topology import Link, Node, Topology
+from dmmemu.topology.generators import FlatWifi, Hierarchical, build_generated
+from dmmemu.topology.graph import Link, Node, Topology
 
 LINE_TOML = """
 name = "line"
@@ -136,7 +136,7 @@ def test_central_must_be_a_boolean_and_size_is_bounded(tmp_path):
     path.write_text(LINE_TOML.replace('name = "ha"', 'name = "ha"\ncentral = "no"'))
     with pytest.raises(TopologyError, match="use true or false"):
         Topology.from_toml(path)
-    from dmmemu.topology import MAX_NODES
+    from dmmemu.topology.graph import MAX_NODES
 
     nodes = [Node(id=i, name=f"n{i}", role="router") for i in range(MAX_NODES + 1)]
     with pytest.raises(TopologyError, match="at most"):

@@ -14,12 +14,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dmmemu.engine.replay_io import (
+    EV_FLOW_END,
+    EV_FLOW_START,
+    EV_MOVE,
+    PacketBatch,
+    ReplayInput,
+)
 from dmmemu.errors import PacketRowError, TraceError
-from dmmemu.packet_synthesis import synthesise_packets, synthesised_count
-from dmmemu.replay_io import EV_FLOW_END, EV_FLOW_START, EV_MOVE, PacketBatch, ReplayInput
-from dmmemu.topology import Link, Node, Topology
-from dmmemu.trace import Trace
-from dmmemu.trace_writer import write_trace
+from dmmemu.topology.graph import Link, Node, Topology
+from dmmemu.trace.packet_synthesis import synthesise_packets, synthesised_count
+from dmmemu.trace.reader import Trace
+from dmmemu.trace.writer import write_trace
 
 MS = 1_000_000  # ns
 

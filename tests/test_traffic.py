@@ -13,9 +13,7 @@ import pytest
 from scipy import stats
 
 from dmmemu.errors import DmmemuError
-from dmmemu.reference_topologies import FlatWifi
-from dmmemu.trace import Trace
-from dmmemu.traffic import (
+from dmmemu.synthetic.traffic import (
     DEFAULT_APPS,
     SIZE_LAWS,
     Application,
@@ -26,6 +24,8 @@ from dmmemu.traffic import (
     attached_windows,
     write_with_traffic,
 )
+from dmmemu.topology.generators import FlatWifi
+from dmmemu.trace.reader import Trace
 
 S = 1_000_000_000
 TOPOLOGY = FlatWifi(rows=2, cols=2, correspondents=8).build()

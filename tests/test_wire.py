@@ -1,4 +1,4 @@
-"""dmmemu.wire and dmmemu.headers: every encapsulation and message of the size tables is built,
+"""dmmemu.wire.packets and dmmemu.wire.sizes: every encapsulation and message of the size tables is built,
 written to a pcap and read back by tshark, which must dissect it as the intended protocol with
 no malformed packet and no expert info at warning or error level, with the per-layer lengths
 of the size table. The sizes themselves must be the reference ones of docs/sizes.md.
@@ -27,8 +27,9 @@ from tshark import (
     write_pcap,
 )
 
-from dmmemu import headers, wire
-from dmmemu.headers import ENCAPSULATIONS, MESSAGES
+from dmmemu.wire import packets as wire
+from dmmemu.wire import sizes as headers
+from dmmemu.wire.sizes import ENCAPSULATIONS, MESSAGES
 
 # The reference sizes (docs/sizes.md), from real captures (IP packet bytes). A range is given
 # where the table gives one (PBU/PBA 112 to 120, Modify Bearer ~100); LRI/LRA have no verified
@@ -125,7 +126,7 @@ COA = bytes.fromhex("20010db8000200050001000000000007")
 #   reserved or flags and status, lifetime) are parsed as options: sequence 260 (0x0104)
 #   reads as a PadN covering the next 4 octets;
 # - the MAG IPv6 Address option is expected with length 16 but dissected as 18 octets, so the
-#   table's LRI/LRA are the same-MAG ones, without it (see dmmemu.wire._lr_options).
+#   table's LRI/LRA are the same-MAG ones, without it (see dmmemu.wire.packets._lr_options).
 WIRESHARK_BUG_CONTEXT = {
     "HAS": {"new_home_agent": bytes.fromhex("20010db8000000050000000000000000")},
     "LRI": {"sequence": 260},

@@ -32,7 +32,7 @@ def need_tshark() -> str:
 
 
 def write_pcap(path: Path, packets: list[tuple[int, bytes]]) -> None:
-    """A LINKTYPE_RAW pcap with nanosecond timestamps, written independently of dmmemu.pcap."""
+    """A LINKTYPE_RAW pcap with nanosecond timestamps, written independently of dmmemu.report.pcap."""
     with path.open("wb") as fh:
         fh.write(struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, 262144, 101))
         for t, packet in packets:

@@ -43,7 +43,7 @@ Cleaning rules, in this order; each count is recorded in ``trace.toml`` under
    ``handovers_intra_site`` and ``handovers_inter_site`` by the sites below); a row while
    detached is an attach (``attaches``).
 
-Topology (``dmmemu.reference_topologies.SitedAccess``): one ``poa`` node per AP
+Topology (``dmmemu.topology.generators.SitedAccess``): one ``poa`` node per AP
 (``ap:<name>``), in order of first appearance. With ``controller_col``, APs are grouped in
 sites, one per controller (``wlc:<name>``), an AP's site being the controller of its first
 row that names one (APs seen under several controllers are counted as
@@ -65,14 +65,11 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-import click
 import polars as pl
 
-from ..errors import TraceError
-from ..model_params import NS_PER_S, check_number, seconds_to_ns
-from ..reference_topologies import SitedAccess, SitedPoa
-from .import_options import import_options, run_import, write_imported
-from .source_rows import (
+from dmmemu.errors import TraceError
+from dmmemu.importers.imported_trace import write_imported
+from dmmemu.importers.source_rows import (
     LINE,
     MISSING,
     ROW,
@@ -81,9 +78,11 @@ from .source_rows import (
     read_rows,
     require_column,
 )
+from dmmemu.model_params import NS_PER_S, check_number, seconds_to_ns
+from dmmemu.topology.generators import SitedAccess, SitedPoa
 
 if TYPE_CHECKING:
-    from ..traffic import TrafficModel
+    from dmmemu.synthetic.traffic import TrafficModel
 
 GENERATOR = "dmmemu.importers.assoc"
 MAX_NS = 2**63 - 1
@@ -443,38 +442,3 @@ def _positions(path: str | Path) -> pl.DataFrame:
         raise_at_first(parsed, value.is_null() | ~value.is_finite(), file=file, column=column,
                        message="not a finite number of metres")
     return parsed.select("ap", x="_x", y="_y")
-
-
-# -------------------------------------------------------------------- command line
-@click.command("assoc")
-@click.argument("log", metavar="FILE", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), required=True,
-              help="Trace directory to write.")
-@click.option("--time-col", default="time", show_default=True)
-@click.option("--user-col", default="user", show_default=True)
-@click.option("--ap-col", default="ap", show_default=True)
-@click.option("--event-col", default=None,
-              help="Start/Stop/Interim-Update column (RADIUS Acct-Status-Type).  "
-                   "[default: none, every row is an association]")
-@click.option("--controller-col", default=None,
-              help="Column grouping APs into sites, one anchor gateway per controller.  "
-                   "[default: none, a gateway per AP]")
-@click.option("--ap-positions", type=click.Path(path_type=Path), default=None,
-              help="CSV of AP positions (header ap,x,y; metres).  [default: a grid]")
-@click.option("--grid-spacing", "grid_spacing_m", type=float, default=50.0,
-              show_default=True, metavar="METRES", help="Distance between APs on the grid.")
-@click.option("--max-skew", "max_skew_s", type=float, default=5.0, show_default=True,
-              metavar="SECONDS", help="A user's row this much earlier than an earlier row "
-              "is re-ordered; more is an error.")
-@click.option("--session-timeout", "session_timeout_s", type=float, default=3600.0,
-              show_default=True, metavar="SECONDS",
-              help="A longer time without a row detaches the user.")
-@import_options
-def assoc_command(log: Path, out: Path, **options: Any) -> None:
-    """Import the association log FILE (CSV or Parquet rows of time, user and access point,
-    as WiFi controllers and RADIUS accounting export them) as a trace."""
-    run_import(import_assoc, log, out, **options)
-
-
-if __name__ == "__main__":  # python -m dmmemu.importers.assoc
-    assoc_command()

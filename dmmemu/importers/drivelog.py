@@ -38,7 +38,7 @@ Rules (per drive, rows in file order):
   cell across a gap is an attach, not a handover. The end of a drive detaches the MN at its
   last row.
 
-Topology (``dmmemu.reference_topologies.SitedAccess``): one ``poa`` node per cell, its site
+Topology (``dmmemu.topology.generators.SitedAccess``): one ``poa`` node per cell, its site
 as an anchor-capable gateway (role ``anchor``) in front of its cells, sites on a core router,
 a central anchor and correspondents behind the core; distributed practices thus anchor per
 site, and an intra-site handover keeps the anchor. Nodes follow the first appearance of
@@ -63,23 +63,22 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-import click
 import polars as pl
 
-from ..errors import TraceError
-from ..model_params import check_number, seconds_to_ns
-from ..reference_topologies import SitedAccess, SitedPoa
-from .import_options import import_options, run_import, write_imported
-from .source_rows import (
+from dmmemu.errors import TraceError
+from dmmemu.importers.imported_trace import write_imported
+from dmmemu.importers.source_rows import (
     LINE,
     file_sha256,
     raise_at_first,
     read_rows,
     require_column,
 )
+from dmmemu.model_params import check_number, seconds_to_ns
+from dmmemu.topology.generators import SitedAccess, SitedPoa
 
 if TYPE_CHECKING:
-    from ..traffic import TrafficModel
+    from dmmemu.synthetic.traffic import TrafficModel
 
 GENERATOR = "dmmemu.importers.drivelog"
 TIMESTAMP_FORMAT = "%Y.%m.%d_%H.%M.%S%.f"  # G-NetTrack: 2017.11.21_09.04.31
@@ -298,22 +297,3 @@ def placed_cells(rows: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, float]]:
         poa_name=pl.Series([f"cell:{h}:{c}" if h is not None else f"cell:{c}"
                             for h, c in zip(hexes, cell_ids)], dtype=pl.String),
     ), origin
-
-
-# -------------------------------------------------------------------- command line
-@click.command("drivelog")
-@click.argument("logs", metavar="LOG...", nargs=-1, required=True,
-                type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), required=True,
-              help="Trace directory to write.")
-@click.option("--max-gap", "max_gap_s", type=float, default=10.0, show_default=True,
-              metavar="SECONDS", help="A longer time without a row detaches the MN.")
-@import_options
-def drivelog_command(logs: tuple[Path, ...], out: Path, **options: Any) -> None:
-    """Import drive-test logs LOG... (G-NetTrack CSV, one file per drive and MN) as a trace:
-    serving-cell changes become handovers, eNB/gNB sites anchor gateways."""
-    run_import(import_drivelogs, logs, out, **options)
-
-
-if __name__ == "__main__":  # python -m dmmemu.importers.drivelog
-    drivelog_command()

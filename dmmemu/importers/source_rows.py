@@ -11,7 +11,7 @@ from typing import Sequence
 
 import polars as pl
 
-from ..errors import TraceError
+from dmmemu.errors import TraceError
 
 MISSING = ("", "-")  # values read as null
 LINE = "_line"  # 1-based line of a row in a text file (the header is line 1)

@@ -2,8 +2,8 @@
 
 Eclipse SUMO writes where every vehicle is at every simulation step (``sumo --fcd-output``).
 ``import_sumo`` turns that into a trace directory: PoAs at given positions, each vehicle an
-MN that attaches by the one rule of ``dmmemu.attachment``, traffic from
-``dmmemu.traffic``. Command: ``dmmemu import sumo FCD --spacing M --out DIR`` (also
+MN that attaches by the one rule of ``dmmemu.synthetic.attachment``, traffic from
+``dmmemu.synthetic.traffic``. Command: ``dmmemu import sumo FCD --spacing M --out DIR`` (also
 ``python -m dmmemu.importers.sumo``).
 
 Input, as SUMO 1.28 writes it. No file is held whole: XML streams through expat, CSV and
@@ -29,7 +29,7 @@ Vehicles become MNs ``0, 1, …`` in order of first appearance (time, then file 
 ``mn_names.csv`` (``mn,vehicle``) beside the trace files keeps SUMO's ids (``Trace.open``
 ignores it).
 
-Rules (on top of ``dmmemu.attachment``)
+Rules (on top of ``dmmemu.synthetic.attachment``)
 - The FCD's **step** is the least difference between two successive sample times (given
   explicitly with ``step_s``).
 - **Teleports.** Between two successive samples of one vehicle, a *jump* (farther than
@@ -63,15 +63,15 @@ from pathlib import Path
 from typing import IO, Any, Callable, Sequence
 from xml.parsers import expat
 
-import click
 import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..attachment import AttachmentRule, attach_positions
-from ..errors import TraceError
-from ..model_params import (
+from dmmemu.errors import TraceError
+from dmmemu.importers.imported_trace import write_imported
+from dmmemu.importers.source_rows import file_sha256
+from dmmemu.model_params import (
     NS_PER_S,
     ParameterError,
     check_choice,
@@ -79,11 +79,10 @@ from ..model_params import (
     check_number,
     seconds_to_ns,
 )
-from ..reference_topologies import flat_at_positions
-from ..topology import MAX_NODES
-from ..traffic import ARRIVALS, TrafficModel
-from .import_options import write_imported
-from .source_rows import file_sha256
+from dmmemu.synthetic.attachment import AttachmentRule, attach_positions
+from dmmemu.synthetic.traffic import TrafficModel
+from dmmemu.topology.generators import flat_at_positions
+from dmmemu.topology.graph import MAX_NODES
 
 GENERATOR = "dmmemu.importers.sumo"
 DEFAULT_STEP_NS = NS_PER_S  # SUMO's default --step-length, for an FCD with one sample time
@@ -901,72 +900,3 @@ def write_mn_names(path: Path, vehicles: Sequence[str]) -> None:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["mn", "vehicle"])
         writer.writerows(enumerate(vehicles))
-
-
-# -------------------------------------------------------------------- command
-@click.command("sumo")
-@click.argument("fcd", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), required=True,
-              help="Trace directory to write.")
-@click.option("--net", type=click.Path(path_type=Path), default=None,
-              help="SUMO network (.net.xml[.gz]): its convBoundary bounds the PoA layout "
-                   "(default: the samples' bounding box).")
-@click.option("--spacing", "spacing_m", type=float, default=None, metavar="METRES",
-              help="Distance between PoAs of the layout.")
-@click.option("--layout", type=click.Choice(list(LAYOUTS)), default="grid", show_default=True,
-              help="grid: square cells; hex: cell sites on a hexagonal lattice.")
-@click.option("--poas", "poa_csv", type=click.Path(path_type=Path), default=None,
-              help="CSV of PoA positions (header x,y[,name]) instead of a layout.")
-@click.option("--range", "range_m", type=float, default=math.inf, metavar="METRES",
-              help="Farther than this from every PoA: detached.  [default: no limit]")
-@click.option("--hysteresis", "hysteresis_m", type=float, default=10.0, show_default=True,
-              metavar="METRES", help="Hand over only to a PoA nearer by more than this...")
-@click.option("--time-to-trigger", "time_to_trigger_s", type=float, default=0.0,
-              show_default=True, metavar="SECONDS", help="...for at least this long.")
-@click.option("--max-speed", "max_speed_mps", type=float, default=70.0, show_default=True,
-              metavar="M/S", help="A faster apparent move is a teleport.")
-@click.option("--step", "step_s", type=float, default=None, metavar="SECONDS",
-              help="FCD sampling period.  [default: detected]")
-@click.option("--correspondents", type=click.IntRange(min=1), default=4, show_default=True)
-@click.option("--format", "fcd_format", type=click.Choice(list(FORMATS)), default="auto",
-              show_default=True)
-@click.option("--arrivals", type=click.Choice(list(ARRIVALS)), default="poisson",
-              show_default=True)
-@click.option("--packets", type=click.IntRange(min=1), default=None,
-              help="Exact packet count; the flow arrival rate is calibrated to it.  "
-                   "[default: --flows-per-hour]")
-@click.option("--flows-per-hour", type=float, default=None,
-              help="Flows per attached vehicle-hour (when --packets is not given).  "
-                   "[default: the traffic model's]")
-@click.option("--packet-file/--no-packet-file", default=True, show_default=True,
-              help="Write packets.parquet (else the replay synthesises packets).")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--name", default=None, help="Trace name (default: the directory's name).")
-@click.option("--overwrite", is_flag=True, help="Replace an existing trace directory.")
-def sumo_command(fcd: Path, out: Path, net: Path | None, spacing_m: float | None,
-                 layout: str, poa_csv: Path | None, range_m: float, hysteresis_m: float,
-                 time_to_trigger_s: float, max_speed_mps: float, step_s: float | None,
-                 correspondents: int, fcd_format: str, arrivals: str, packets: int | None,
-                 flows_per_hour: float | None, packet_file: bool, seed: int,
-                 name: str | None, overwrite: bool) -> None:
-    """Import the SUMO floating-car data FCD (XML, CSV or Parquet) as a trace."""
-    from ..cli import (
-        _user_errors,  # at call time: the dmmemu command imports this module
-    )
-
-    def run() -> Path:
-        rule = AttachmentRule(range_m=range_m, hysteresis_m=hysteresis_m,
-                              time_to_trigger_s=time_to_trigger_s)
-        rate = {} if flows_per_hour is None else {"flows_per_mn_hour": flows_per_hour}
-        traffic = TrafficModel(arrivals=arrivals, packets=packets, **rate)
-        return import_sumo(fcd, out, net=net, spacing_m=spacing_m, layout=layout,
-                           poa_csv=poa_csv, rule=rule, max_speed_mps=max_speed_mps,
-                           step_s=step_s, correspondents=correspondents, traffic=traffic,
-                           seed=seed, packet_file=packet_file, name=name, fcd_format=fcd_format,
-                           overwrite=overwrite)
-
-    click.echo(f"wrote {_user_errors(run)()}")
-
-
-if __name__ == "__main__":  # python -m dmmemu.importers.sumo
-    sumo_command()

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..errors import PracticeError
-from .base import Practice
-from .dmm import DMM
-from .mipv6 import MIPv6
-from .pmipv6 import PMIPv6, PMIPv6DistributedLMA
+from dmmemu.errors import PracticeError
+from dmmemu.practices.base import Practice
+from dmmemu.practices.dmm import DMM
+from dmmemu.practices.mipv6 import MIPv6
+from dmmemu.practices.pmipv6 import PMIPv6, PMIPv6DistributedLMA
 
 PRACTICES: dict[str, type[Practice]] = {
     cls.key: cls for cls in (MIPv6, PMIPv6, PMIPv6DistributedLMA, DMM)

@@ -9,10 +9,10 @@ from typing import Any, Callable, ClassVar, Mapping
 
 import numpy as np
 
-from ..errors import PracticeError, TopologyError
-from ..model_params import seconds_to_ns
-from ..policy import PolicyTables
-from ..topology import Topology
+from dmmemu.engine.policy import PolicyTables
+from dmmemu.errors import PracticeError, TopologyError
+from dmmemu.model_params import seconds_to_ns
+from dmmemu.topology.graph import Topology
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

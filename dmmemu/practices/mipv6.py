@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ..headers import BA_BYTES, BU_HA_BYTES, IPV6_IN_IPV6_BYTES
-from ..policy import SELECT_CENTRAL, PolicyTables
-from ..topology import Topology
-from .base import Practice, named_anchor
+from dmmemu.engine.policy import SELECT_CENTRAL, PolicyTables
+from dmmemu.practices.base import Practice, named_anchor
+from dmmemu.topology.graph import Topology
+from dmmemu.wire.sizes import BA_BYTES, BU_HA_BYTES, IPV6_IN_IPV6_BYTES
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ..headers import IPV6_IN_IPV6_BYTES, PBA_BYTES, PBU_BYTES
-from ..policy import SELECT_AT_ATTACH, SELECT_CENTRAL, PolicyTables
-from ..topology import Topology
-from .base import Practice, anchor_set, named_anchor
+from dmmemu.engine.policy import SELECT_AT_ATTACH, SELECT_CENTRAL, PolicyTables
+from dmmemu.practices.base import Practice, anchor_set, named_anchor
+from dmmemu.topology.graph import Topology
+from dmmemu.wire.sizes import IPV6_IN_IPV6_BYTES, PBA_BYTES, PBU_BYTES
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

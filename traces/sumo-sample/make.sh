@@ -34,7 +34,7 @@ trap 'rm -rf "$work"' EXIT INT TERM
 
 # 4. Import: a 4 x 4 grid of PoAs 250 m apart over the network's bounds, 160 m range (the
 #    outer ring road has coverage holes), 10 m hysteresis, 300 000 packets of traffic.
-"$python" -m dmmemu.importers.sumo "$work/fcd.parquet" --net "$work/grid.net.xml" \
+"$python" -m dmmemu import sumo "$work/fcd.parquet" --net "$work/grid.net.xml" \
     --spacing 250 --range 160 --hysteresis 10 --packets 300000 --seed 0 \
     --name sumo-sample --out "$work/trace" >/dev/null
 

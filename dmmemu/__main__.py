@@ -1,0 +1,5 @@
+"""``python -m dmmemu``: the ``dmmemu`` command."""
+
+from dmmemu.cli import main
+
+main()

@@ -1,0 +1,88 @@
+"""What every ``dmmemu`` sub-command shares: one-line user errors, ``--param`` parsing, the
+bundled sample, the comparison table.
+
+User errors (bad traces, unknown practices, bad parameters) print one line without a
+traceback and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from dmmemu.errors import DmmemuError
+
+EXIT_USAGE = 2
+
+COMPARISON_COLUMNS = (
+    "practice", "packets", "mean_stretch", "p99_stretch", "mean_delay_us", "overhead_bytes",
+    "handovers", "signaling_msgs", "signaling_bytes", "mean_interruption_us", "lost_packets",
+    "broken_flows", "anchors_used", "max_anchor_share",
+)
+
+
+def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn dmmemu's own errors into one line on stderr and exit status 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (DmmemuError, OSError) as exc:  # OSError: an output path the user named
+            click.echo(f"dmmemu: error: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+
+    return wrapper
+
+
+class UserErrorGroup(click.Group):
+    """Every sub-command's user errors (dmmemu's own, and a path the user named that the system
+    refuses) end as one line and exit status 2, wherever they are raised."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (DmmemuError, OSError) as exc:
+            click.echo(f"dmmemu: error: {exc}", err=True)
+            ctx.exit(EXIT_USAGE)
+
+
+def sample_trace_path() -> Path:
+    """The bundled sample trace: ``traces/sample`` of a source checkout, else the installed copy."""
+    checkout = Path(__file__).resolve().parents[2] / "traces" / "sample"
+    for local in (Path("traces") / "sample", checkout):
+        if (local / "trace.toml").is_file():
+            return local
+    return Path(str(resources.files("dmmemu") / "traces" / "sample"))
+
+
+def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``--param key=value`` pairs; values are read as TOML scalars (numbers, true/false,
+    quoted strings, arrays), anything else as a plain string."""
+    from dmmemu.topology.graph import tomllib
+
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not key=value", param_hint="--param")
+        try:
+            params[key.strip()] = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            params[key.strip()] = text
+    return params
+
+
+def print_comparison(summaries) -> None:
+    """One row per run, the columns a reader compares first."""
+    import polars as pl
+
+    table = pl.concat(summaries, how="vertical_relaxed").select(COMPARISON_COLUMNS)
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=250, float_precision=3,
+                   tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+        click.echo(table)

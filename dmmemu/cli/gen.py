@@ -1,0 +1,92 @@
+"""``dmmemu gen``: the synthetic trace generator as a sub-command.
+
+Options map onto ``dmmemu.synthetic.generator.SyntheticTrace``; every value ends up in the written
+``trace.toml``. Bad values raise dmmemu errors, which the ``dmmemu`` command prints as one
+line (exit status 2).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dmmemu.cli._common import parse_params, user_errors
+from dmmemu.synthetic.mobility_models import MOBILITY_MODELS
+from dmmemu.synthetic.traffic import ARRIVALS
+from dmmemu.topology.generators import TOPOLOGY_GENERATORS
+
+# Option → mobility model parameter; a model without that parameter rejects the option.
+_MOBILITY_OPTIONS = {"speed_min": "speed_min_mps", "speed_max": "speed_max_mps",
+                     "pause_max": "pause_max_s"}
+
+
+@click.command("gen")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Trace directory to write.")
+@click.option("--mns", type=click.IntRange(min=1), default=300, show_default=True)
+@click.option("--packets", type=click.IntRange(min=1), default=1_000_000, show_default=True,
+              help="Exact packet count; the flow arrival rate is calibrated to it.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--duration", type=float, default=1800.0, show_default=True,
+              help="Seconds.")
+@click.option("--topology", type=click.Choice(list(TOPOLOGY_GENERATORS)), default="flat-wifi",
+              show_default=True)
+@click.option("--mobility", type=click.Choice(list(MOBILITY_MODELS)),
+              default="random-waypoint", show_default=True)
+@click.option("--speed-min", type=float, default=None, help="m/s (default: the model's).")
+@click.option("--speed-max", type=float, default=None, help="m/s (default: the model's).")
+@click.option("--pause-max", type=float, default=None, help="s (default: the model's).")
+@click.option("--mobility-param", "mobility_params", multiple=True, metavar="KEY=VALUE",
+              help="Any other mobility model parameter (repeatable), e.g. alpha=0.9.")
+@click.option("--arrivals", type=click.Choice(list(ARRIVALS)), default="poisson",
+              show_default=True)
+@click.option("--size-cdf", type=click.Path(path_type=Path), default=None,
+              help="CSV or Parquet (size, cumulative_share): every application's flow "
+              "sizes follow this empirical CDF.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing trace directory.")
+@click.option("--progress/--no-progress", default=True, show_default=True)
+@user_errors
+def gen_command(out: Path, mns: int, packets: int, seed: int, duration: float, topology: str,
+                mobility: str, speed_min: float | None, speed_max: float | None,
+                pause_max: float | None, mobility_params: tuple[str, ...], arrivals: str,
+                size_cdf: Path | None, overwrite: bool, progress: bool) -> None:
+    """Generate a synthetic trace: MNs moving over a grid of PoAs, heavy-tailed flows."""
+    from dmmemu.model_params import ParameterError
+    from dmmemu.synthetic.generator import SyntheticTrace
+    from dmmemu.synthetic.traffic import EmpiricalSize, TrafficModel
+
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise ParameterError(f"{out} exists and is not an empty directory; pass --overwrite "
+                             "to replace it")
+    params = parse_params(mobility_params)
+    given = {"speed_min": speed_min, "speed_max": speed_max, "pause_max": pause_max}
+    fields = MOBILITY_MODELS[mobility].__dataclass_fields__
+    for option, value in given.items():
+        if value is None:
+            continue
+        key = _MOBILITY_OPTIONS[option]
+        if key not in fields:
+            raise ParameterError(f"--{option.replace('_', '-')}: the {mobility!r} model has "
+                                 f"no {key}; its parameters: {', '.join(fields)} (set them "
+                                 "with --mobility-param KEY=VALUE)")
+        params[key] = value
+    traffic = TrafficModel(arrivals=arrivals)
+    if size_cdf is not None:
+        EmpiricalSize.read(size_cdf)  # a bad file fails here, naming its line and field
+        recorded = str(size_cdf.resolve())  # trace.toml stays usable from any directory
+        traffic = traffic.with_(apps={
+            name: _with_file(app, recorded) for name, app in traffic.apps.items()})
+    spec = SyntheticTrace(mns=mns, packets=packets, seed=seed, duration_s=duration,
+                          topology=topology, mobility=mobility, mobility_params=params,
+                          traffic=traffic)
+    path = spec.generate(out, overwrite=overwrite, progress=progress)
+    click.echo(f"wrote {path}")
+
+
+def _with_file(app: Any, size_file: str) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(app, size_law="empirical", size_scale=None, size_shape=None,
+                               size_file=size_file)

@@ -1,0 +1,628 @@
+"""Pure-Python reference replay: the correctness oracle for ``dmmemu._core.replay.Replay``.
+
+This is a slow, literal transcription of ``docs/semantics.md``, rule by rule, meant to be read
+side by side with that page (each block cites the section it implements, e.g. ``# §5.7``).
+The compiled core is written independently from the same page; tests require both engines to
+produce identical ``RawCounters``. Speed is not a goal here, obviousness is: plain Python
+ints, lists, dicts and small dataclasses, no numpy in the loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from dmmemu.engine.policy import (
+    SELECT_AT_ATTACH,
+    SELECT_CENTRAL,
+    SELECT_PER_FLOW,
+    PolicyTables,
+)
+from dmmemu.engine.replay_io import (
+    CAUSE_ATTACH,
+    CAUSE_FLOW,
+    CAUSE_HANDOVER,
+    CAUSE_REFRESH,
+    DEFAULT_TIMELINE_BIN_NS,
+    EV_FLOW_END,
+    EV_FLOW_START,
+    EV_MOVE,
+    EV_PACKET,
+    HO_ATTACH,
+    HO_DETACH,
+    HO_HANDOVER,
+    HO_NOOP,
+    MIN_PACKET_BYTES,
+    PacketBatch,
+    RawCounters,
+    ReplayInput,
+    timeline_bins,
+)
+from dmmemu.errors import PacketRowError
+
+# §3: an MN's `until` starts at −∞. Any int64 time is larger than this integer.
+MINUS_INFINITY = -(1 << 63) - 1
+
+# §4: message index in the (cause, message) signaling counters.
+REQUEST = 0
+ACKNOWLEDGEMENT = 1
+
+
+class ReplayObserver(Protocol):
+    """Told what the replay counts, as it counts it (``dmmemu.report.pcap`` writes it as packets).
+
+    ``delivered``: a packet of trace flow ``flow`` at time ``t`` (waiting ``wait`` ns in a
+    buffer first), direction ``direction``, ``size`` bytes, along the §7.5 chain segments
+    ``(from node, to node, encapsulation bytes)`` from its anchor to the MN's PoA.
+    ``message``: one §4 signaling message at time ``t``, ``kind`` REQUEST or ACKNOWLEDGEMENT,
+    from node ``src`` to node ``dst`` (the PoA and the anchor), ``size`` bytes, about MN ``mn``.
+    """
+
+    def delivered(self, t: int, wait: int, flow: int, direction: int, size: int,
+                  segments: list[tuple[int, int, int]]) -> None: ...
+
+    def message(self, t: int, cause: int, kind: int, src: int, dst: int, size: int,
+                mn: int) -> None: ...
+
+
+@dataclass(slots=True)
+class Address:
+    """§3 Address: an address of one MN, anchored at one anchor node."""
+
+    anchor: int
+    mn: int  # the MN it belongs to
+    refcount: int = 0  # flows bound to it and not yet ended
+    bound: bool = False  # the anchor holds a binding for it
+    reg_t: int = 0  # time of the last registration
+    reg_poa: int = -1  # PoA of the last registration
+    live: bool = True  # still in the MN's list
+
+
+@dataclass(slots=True)
+class MobileNode:
+    """§3 MN: where it is attached, its home anchor, its interruption and its addresses."""
+
+    id: int  # its MN id
+    home: int  # anchor of its home address, -1 if none
+    poa: int = -1  # -1 = detached; every MN starts detached
+    until: int = MINUS_INFINITY  # end of the current interruption
+    window_row: int = -1  # mobility row of that interruption, -1 if none
+    moves: int = 0  # handovers so far
+    addresses: list[Address] = field(default_factory=list)  # live addresses, creation order
+
+
+@dataclass(slots=True)
+class Flow:
+    """§3 Flow: its trace attributes, what it is bound to, and its §7 counters."""
+
+    id: int  # its flow id in the trace
+    mn: int
+    peer: int
+    start: int
+    end: int
+    continuity: bool
+    addr: Address | None = None  # None while unbound (and for a local flow)
+    local: bool = False  # uses the local address of the current PoA
+    broken: bool = False
+    moves_at_start: int = 0
+    # counters (RawCounters.flow_*)
+    packets: int = 0
+    bytes: int = 0
+    lost: int = 0
+    delayed: int = 0
+    overhead_bytes: int = 0
+    overhead_byte_hops: int = 0
+    hops_sum: int = 0
+    direct_hops_sum: int = 0
+    delay_ns_sum: int = 0
+    direct_delay_ns_sum: int = 0
+    anchor: int = -1  # anchor bound when the flow was bound (-1 = never bound)
+    moves: int = 0
+
+    @property
+    def is_bound(self) -> bool:
+        return self.addr is not None or self.local
+
+
+@dataclass(slots=True)
+class Anchor:
+    """Per-node counters; only nodes used as anchors ever become non-zero."""
+
+    packets: int = 0
+    bytes: int = 0
+    bindings: int = 0  # current binding count
+    peak_bindings: int = 0
+    binding_ns: int = 0
+    sig_msgs: int = 0
+    sig_bytes: int = 0
+
+
+@dataclass(slots=True)
+class MobilityRow:
+    """§5.10 One row of the handover table (one mobility event)."""
+
+    kind: int = HO_NOOP
+    from_poa: int = -1
+    to_poa: int = -1
+    interruption_ns: int = 0
+    signaling_ns: int = 0
+    msgs: int = 0
+    bytes: int = 0
+    lost: int = 0
+    delayed: int = 0
+
+
+class ReferenceReplay:
+    """Replays one trace under one practice's tables, exactly as docs/semantics.md says.
+
+    Usage: ``feed`` every packet batch in file order, then ``finish`` once for the counters.
+    ``timeline_bin_ns`` is the width of a timeline bin (§11). An ``observer`` is told every
+    delivered packet and every counted message (``ReplayObserver``); it changes no counter.
+    """
+
+    def __init__(self, policy: PolicyTables, replay: ReplayInput, *,
+                 timeline_bin_ns: int = DEFAULT_TIMELINE_BIN_NS,
+                 observer: ReplayObserver | None = None) -> None:
+        self.observer = observer
+        # §1 policy tables, as Python ints and bools.
+        self.select = int(policy.select)
+        self.central = int(policy.central)
+        self.serving: list[int] = policy.serving.tolist()
+        self.second: list[int] = policy.second.tolist()
+        self.scope: list[list[int]] = policy.scope.tolist()
+        self.always_registered = bool(policy.always_registered)
+        self.native_at_home = bool(policy.native_at_home)
+        self.local_non_continuity = bool(policy.local_non_continuity)
+        self.buffering = bool(policy.buffering)
+        self.mn_originated = bool(policy.mn_originated)
+        self.encap1 = int(policy.encap1)
+        self.encap2 = int(policy.encap2)
+        self.req_bytes = int(policy.req_bytes)
+        self.ack_bytes = int(policy.ack_bytes)
+        self.lifetime_ns = int(policy.lifetime_ns)
+        self.l2_ns = int(policy.l2_ns)
+        self.detect_ns = int(policy.detect_ns)
+
+        # §1 topology matrices: H[u][v] hops, D[u][v] one-way delay in ns.
+        self.H: list[list[int]] = replay.hops.tolist()
+        self.D: list[list[int]] = replay.delay_ns.tolist()
+        self.n_nodes = replay.n_nodes
+        self.max_hops = int(replay.hops.max()) if replay.hops.size else 0
+        self.t_end = int(replay.t_end)
+
+        # §1 replay input: dense flows, in ascending order of the trace's flow id.
+        flow_ids: list[int] = replay.flow_ids.tolist()
+        self.flow_index: dict[int, int] = {fid: f for f, fid in enumerate(flow_ids)}
+        self.flows: list[Flow] = [
+            Flow(id=fid, mn=mn, peer=peer, start=start, end=end, continuity=bool(cont))
+            for fid, mn, peer, start, end, cont in zip(
+                flow_ids,
+                replay.flow_mn.tolist(),
+                replay.flow_peer.tolist(),
+                replay.flow_start.tolist(),
+                replay.flow_end.tolist(),
+                replay.flow_continuity.tolist(),
+            )
+        ]
+        # Control events (t, kind, a, b, row), already sorted by (t, kind, row).
+        self.events: list[tuple[int, int, int, int, int]] = list(
+            zip(
+                replay.ev_t.tolist(),
+                replay.ev_kind.tolist(),
+                replay.ev_a.tolist(),
+                replay.ev_b.tolist(),
+                replay.ev_row.tolist(),
+            )
+        )
+        self.next_event = 0
+
+        # §3 state: every MN starts detached; home is `central` from the start under CENTRAL.
+        home = self.central if self.select == SELECT_CENTRAL else -1
+        self.mns: list[MobileNode] = [MobileNode(id=i, home=home) for i in range(replay.n_mns)]
+
+        # Counters that are not per flow.
+        self.anchors: list[Anchor] = [Anchor() for _ in range(self.n_nodes)]
+        self.rows: list[MobilityRow] = [MobilityRow() for _ in range(replay.n_mobility_rows)]
+        self.sig_msgs = [[0, 0] for _ in range(4)]  # [cause][request/acknowledgement]
+        self.sig_bytes = [[0, 0] for _ in range(4)]
+        self.sig_byte_hops = [[0, 0] for _ in range(4)]
+        self.stretch_hist = [[0] * (self.max_hops + 1) for _ in range(3 * self.max_hops + 1)]
+
+        # §11 timeline: [bin][node] counters; bin i covers [t_begin + i·w, t_begin + (i+1)·w).
+        self.n_bins = timeline_bins(replay, timeline_bin_ns)
+        self.w = int(timeline_bin_ns)
+        self.t_begin = int(replay.t_begin)
+        self.timeline_packets = [[0] * self.n_nodes for _ in range(self.n_bins)]
+        self.timeline_bytes = [[0] * self.n_nodes for _ in range(self.n_bins)]
+        self.timeline_sig_msgs = [[0] * self.n_nodes for _ in range(self.n_bins)]
+        self.timeline_binding_ns = [[0] * self.n_nodes for _ in range(self.n_bins)]
+
+        self.last_packet_t: int | None = None  # for "t must not decrease" (§7)
+        self.finished = False
+
+    # ------------------------------------------------------------------ public interface
+
+    def feed(self, batch: PacketBatch) -> None:
+        """Handle one batch of packet rows, each after the control events due before it."""
+        if self.finished:
+            raise RuntimeError("feed() after finish()")
+        ts = batch.t.tolist()
+        flow_ids = batch.flow.tolist()
+        sizes = batch.size.tolist()
+        dirs = batch.dir.tolist()
+        for i in range(len(ts)):
+            row = batch.first_row + i
+            t, fid, s, d = ts[i], flow_ids[i], sizes[i], dirs[i]
+            f = self._check_row(row, t, fid, d, s)  # §7: row checks first
+            self._handle_events_before(t, EV_PACKET)  # §2
+            self._packet(f, t, s, d)
+
+    def finish(self) -> RawCounters:
+        """Handle the remaining control events, close the trace (§8), return the counters."""
+        if self.finished:
+            raise RuntimeError("finish() called twice")
+        self.finished = True
+        # §2: after the last packet, the remaining control events are handled.
+        while self.next_event < len(self.events):
+            self._handle_event(self.events[self.next_event])
+            self.next_event += 1
+        # §8: at t_end, every bound live address of every MN (MN order, list order) is closed.
+        for m in self.mns:
+            for x in m.addresses:
+                if x.bound:
+                    self._close(x, self.t_end)
+        return self._counters()
+
+    # ------------------------------------------------------------------ §2 event order
+
+    def _handle_events_before(self, t: int, kind: int) -> None:
+        """§2: handle every control event with (t_ev, kind_ev) < (t, kind)."""
+        while self.next_event < len(self.events):
+            event = self.events[self.next_event]
+            t_ev, kind_ev = event[0], event[1]
+            if not (t_ev, kind_ev) < (t, kind):
+                break
+            self._handle_event(event)
+            self.next_event += 1
+
+    def _handle_event(self, event: tuple[int, int, int, int, int]) -> None:
+        t, kind, a, b, row = event
+        if kind == EV_MOVE:
+            self._move(self.mns[a], b, row, t)
+        elif kind == EV_FLOW_START:
+            self._flow_start(self.flows[a])
+        elif kind == EV_FLOW_END:
+            self._flow_end(self.flows[a], t)
+        else:
+            raise ValueError(f"unknown control event kind {kind}")
+
+    # ------------------------------------------------------------------ §3 predicates
+
+    def _pinned(self, m: MobileNode, x: Address) -> bool:
+        """§3: refcount > 0, or always_registered and the anchor is the MN's home."""
+        return x.refcount > 0 or (self.always_registered and x.anchor == m.home)
+
+    def _needs_binding(self, x: Address, p: int) -> bool:
+        """§3: unless native_at_home and serving[p] == anchor."""
+        return not (self.native_at_home and self.serving[p] == x.anchor)
+
+    def _live_address_at(self, m: MobileNode, anchor: int) -> Address | None:
+        """§3: one live address per (MN, anchor) at most."""
+        for x in m.addresses:
+            if x.anchor == anchor:
+                return x
+        return None
+
+    # ------------------------------------------------------------------ §4 bindings, refresh
+
+    def _bin(self, t: int) -> int:
+        """§11 bin(t)."""
+        return (t - self.t_begin) // self.w
+
+    def _count_registration(self, anchor: int, p: int, cause: int, t: int, mn: int) -> None:
+        """§4 register, counting part: one request and one acknowledgement at time t."""
+        h = self.H[p][anchor] + (1 if self.mn_originated else 0)
+        for message, size in ((REQUEST, self.req_bytes), (ACKNOWLEDGEMENT, self.ack_bytes)):
+            self.sig_msgs[cause][message] += 1
+            self.sig_bytes[cause][message] += size
+            self.sig_byte_hops[cause][message] += size * h
+            if self.observer is not None:
+                src, dst = (p, anchor) if message == REQUEST else (anchor, p)
+                self.observer.message(t, cause, message, src, dst, size, mn)
+        a = self.anchors[anchor]
+        a.sig_msgs += 2
+        a.sig_bytes += self.req_bytes + self.ack_bytes
+        self.timeline_sig_msgs[self._bin(t)][anchor] += 2  # §11
+
+    def _register(self, x: Address, p: int, t: int, cause: int) -> None:
+        """§4 register(x, p, t, cause)."""
+        self._count_registration(x.anchor, p, cause, t, x.mn)
+        x.bound = True
+        x.reg_t = t
+        x.reg_poa = p
+        a = self.anchors[x.anchor]
+        a.bindings += 1
+        a.peak_bindings = max(a.peak_bindings, a.bindings)
+
+    def _close(self, x: Address, t: int) -> None:
+        """§4 close(x, t), only for a bound address; refreshes are counted lazily here."""
+        assert x.bound
+        if self.lifetime_ns > 0 and t > x.reg_t:
+            n = (t - x.reg_t - 1) // self.lifetime_ns
+        else:
+            n = 0
+        for k in range(1, n + 1):
+            # A refresh counts as a register with cause refresh, at reg_poa, changing no state;
+            # the k-th one happens at reg_t + k·lifetime (§11).
+            self._count_registration(
+                x.anchor, x.reg_poa, CAUSE_REFRESH, x.reg_t + k * self.lifetime_ns, x.mn)
+        a = self.anchors[x.anchor]
+        a.binding_ns += t - x.reg_t
+        # §11: the overlap of [reg_t, t) with every bin it touches.
+        if t > x.reg_t:
+            for i in range(self._bin(x.reg_t), self._bin(t - 1) + 1):
+                bin_start = self.t_begin + i * self.w
+                overlap = min(t, bin_start + self.w) - max(x.reg_t, bin_start)
+                self.timeline_binding_ns[i][x.anchor] += overlap
+        a.bindings -= 1
+        x.bound = False
+
+    # ------------------------------------------------------------------ §5 move
+
+    def _move(self, m: MobileNode, p: int, r: int, t: int) -> None:
+        """§5 move event: MN m to PoA p (or -1), mobility row r, time t."""
+        row = self.rows[r]
+        # §5.1
+        if p == m.poa:
+            row.kind = HO_NOOP
+            return
+        # §5.2
+        for x in m.addresses:
+            if x.bound:
+                self._close(x, t)
+        # §5.3
+        if p == -1:
+            row.kind = HO_DETACH
+            m.poa = -1
+            m.window_row = -1
+            return
+        # §5.4
+        old_poa = m.poa
+        if m.poa == -1:
+            kind = HO_ATTACH
+        else:
+            kind = HO_HANDOVER
+            m.moves += 1
+        # §5.5
+        for x in list(m.addresses):
+            if self.scope[x.anchor][p] == 0:
+                self._leave_list(m, x)  # flows bound to x break when next seen (§6, §7)
+        # §5.6
+        if kind == HO_ATTACH and self.select == SELECT_AT_ATTACH:
+            m.home = self.serving[p]
+        # §5.7
+        if self.always_registered and m.home >= 0 and self._live_address_at(m, m.home) is None:
+            m.addresses.append(Address(anchor=m.home, mn=m.id))
+        # §5.8
+        for x in list(m.addresses):
+            if not self._pinned(m, x):
+                self._leave_list(m, x)
+        # §5.9
+        cause = CAUSE_ATTACH if kind == HO_ATTACH else CAUSE_HANDOVER
+        signaling_ns = 0
+        msgs = 0
+        sent_bytes = 0
+        for x in m.addresses:
+            if self._needs_binding(x, p):
+                self._register(x, p, t, cause)
+                signaling_ns = max(signaling_ns, 2 * self.D[p][x.anchor])
+                msgs += 2
+                sent_bytes += self.req_bytes + self.ack_bytes
+        # §5.10
+        interruption = self.l2_ns + self.detect_ns + signaling_ns
+        m.until = t + interruption
+        m.window_row = r
+        m.poa = p
+        row.kind = kind
+        row.from_poa = old_poa
+        row.to_poa = p
+        row.interruption_ns = interruption
+        row.signaling_ns = signaling_ns
+        row.msgs = msgs
+        row.bytes = sent_bytes
+
+    @staticmethod
+    def _leave_list(m: MobileNode, x: Address) -> None:
+        """An address that leaves the MN's list is no longer live (§3)."""
+        m.addresses.remove(x)
+        x.live = False
+
+    # ------------------------------------------------------------------ §6 flow events
+
+    def _flow_start(self, f: Flow) -> None:
+        """§6 start: remember the MN's handover count; addresses are bound lazily (§7)."""
+        f.moves_at_start = self.mns[f.mn].moves
+
+    def _flow_end(self, f: Flow, t: int) -> None:
+        """§6 end."""
+        m = self.mns[f.mn]
+        f.moves = m.moves - f.moves_at_start
+        x = f.addr
+        if x is None:
+            return
+        if not x.live:
+            f.broken = True
+        x.refcount -= 1
+        if x.refcount == 0 and x.live and not self._pinned(m, x):
+            if x.bound:
+                self._close(x, t)
+            self._leave_list(m, x)
+
+    # ------------------------------------------------------------------ §7 packet
+
+    def _check_row(self, row: int, t: int, fid: int, d: int, s: int) -> Flow:
+        """§7 row checks, in the order of the page; returns the packet's flow."""
+        f_index = self.flow_index.get(fid)
+        if f_index is None:
+            raise PacketRowError("flow", row, fid, "not a flow of the trace")
+        if self.last_packet_t is not None and t < self.last_packet_t:
+            raise PacketRowError(
+                "t", row, t, f"packet times must not decrease (previous {self.last_packet_t})"
+            )
+        f = self.flows[f_index]
+        if not (f.start <= t <= f.end):
+            raise PacketRowError(
+                "t", row, t, f"outside its flow's [start, end] = [{f.start}, {f.end}]"
+            )
+        if d not in (0, 1):
+            raise PacketRowError("dir", row, d, "must be 0 (up) or 1 (down)")
+        if s < MIN_PACKET_BYTES:
+            raise PacketRowError("size", row, s, f"smaller than {MIN_PACKET_BYTES} bytes")
+        self.last_packet_t = t
+        return f
+
+    def _packet(self, f: Flow, t: int, s: int, d: int) -> None:
+        """§7 packet at time t of flow f, s bytes, direction d (the row passed its checks)."""
+        m = self.mns[f.mn]
+        f.packets += 1
+        f.bytes += s
+        # §7.1 detached
+        if m.poa == -1:
+            f.lost += 1
+            return
+        # §7.2 broken
+        if f.addr is not None and not f.addr.live:
+            f.broken = True
+        if f.broken:
+            f.lost += 1
+            return
+        p = m.poa
+        # §7.3 bind
+        if not f.is_bound:
+            self._bind(f, m, p, t)
+        # §7.4 interruption
+        wait = 0
+        if t < m.until:
+            if self.buffering:
+                wait = m.until - t
+                f.delayed += 1
+                if m.window_row >= 0:
+                    self.rows[m.window_row].delayed += 1
+            else:
+                f.lost += 1
+                if m.window_row >= 0:
+                    self.rows[m.window_row].lost += 1
+                return
+        # §7.5 path
+        a = self.serving[p] if f.local else f.addr.anchor
+        c = f.peer
+        b = self.second[p]
+        if b < 0:
+            segments = [(a, p, self.encap1)]
+        elif b == a:
+            segments = [(a, p, self.encap2)]
+        else:
+            segments = [(a, b, self.encap1), (b, p, self.encap2)]
+        hops = self.H[c][a] + sum(self.H[u][v] for u, v, _ in segments)
+        delay = self.D[c][a] + sum(self.D[u][v] for u, v, _ in segments) + wait
+        overhead = sum(encap for _, _, encap in segments)
+        overhead_byte_hops = sum(encap * self.H[u][v] for u, v, encap in segments)
+        direct_hops = self.H[c][p]
+        direct_delay = self.D[c][p]
+        f.hops_sum += hops
+        f.direct_hops_sum += direct_hops
+        f.delay_ns_sum += delay
+        f.direct_delay_ns_sum += direct_delay
+        f.overhead_bytes += overhead
+        f.overhead_byte_hops += overhead_byte_hops
+        self.anchors[a].packets += 1
+        self.anchors[a].bytes += s
+        self.stretch_hist[hops][direct_hops] += 1
+        self.timeline_packets[self._bin(t)][a] += 1  # §11: the bin of the packet's time
+        self.timeline_bytes[self._bin(t)][a] += s
+        if self.observer is not None:
+            self.observer.delivered(t, wait, f.id, d, s, segments)
+
+    def _bind(self, f: Flow, m: MobileNode, p: int, t: int) -> None:
+        """§7.3 bind an unbound flow of MN m, attached at p."""
+        if self.local_non_continuity and not f.continuity:
+            f.local = True
+            f.anchor = self.serving[p]
+            return
+        if self.select == SELECT_CENTRAL:
+            anchor = self.central
+        elif self.select == SELECT_AT_ATTACH:
+            anchor = m.home
+        elif self.select == SELECT_PER_FLOW:
+            anchor = self.serving[p]
+        else:
+            raise ValueError(f"unknown anchor selection code {self.select}")
+        if anchor < 0:
+            # semantics.md leaves this undefined; refuse rather than index node -1.
+            raise ValueError(f"flow of MN at PoA {p} has no anchor (select {self.select})")
+        x = self._live_address_at(m, anchor)
+        if x is None:
+            x = Address(anchor=anchor, mn=m.id)
+            m.addresses.append(x)
+            if self._needs_binding(x, p):
+                self._register(x, p, t, CAUSE_FLOW)
+        x.refcount += 1
+        f.addr = x
+        f.anchor = anchor
+
+    # ------------------------------------------------------------------ counters
+
+    def _counters(self) -> RawCounters:
+        """Copy the Python counters into RawCounters arrays."""
+        out = RawCounters.zeros(len(self.flows), self.n_nodes, len(self.rows), self.max_hops,
+                                self.n_bins)
+        flow_fields = {
+            "flow_packets": "packets",
+            "flow_bytes": "bytes",
+            "flow_lost": "lost",
+            "flow_delayed": "delayed",
+            "flow_overhead_bytes": "overhead_bytes",
+            "flow_overhead_byte_hops": "overhead_byte_hops",
+            "flow_hops_sum": "hops_sum",
+            "flow_direct_hops_sum": "direct_hops_sum",
+            "flow_delay_ns_sum": "delay_ns_sum",
+            "flow_direct_delay_ns_sum": "direct_delay_ns_sum",
+            "flow_anchor": "anchor",
+            "flow_broken": "broken",
+            "flow_moves": "moves",
+        }
+        node_fields = {
+            "anchor_packets": "packets",
+            "anchor_bytes": "bytes",
+            "anchor_peak_bindings": "peak_bindings",
+            "anchor_binding_ns": "binding_ns",
+            "anchor_sig_msgs": "sig_msgs",
+            "anchor_sig_bytes": "sig_bytes",
+        }
+        row_fields = {
+            "ho_kind": "kind",
+            "ho_from": "from_poa",
+            "ho_to": "to_poa",
+            "ho_interruption_ns": "interruption_ns",
+            "ho_signaling_ns": "signaling_ns",
+            "ho_msgs": "msgs",
+            "ho_bytes": "bytes",
+            "ho_lost": "lost",
+            "ho_delayed": "delayed",
+        }
+        for records, fields in ((self.flows, flow_fields), (self.anchors, node_fields),
+                                (self.rows, row_fields)):
+            for out_name, attr in fields.items():
+                arr = getattr(out, out_name)
+                arr[:] = np.array([int(getattr(rec, attr)) for rec in records], dtype=arr.dtype)
+        out.sig_msgs[:] = np.array(self.sig_msgs, dtype=np.int64)
+        out.sig_bytes[:] = np.array(self.sig_bytes, dtype=np.int64)
+        out.sig_byte_hops[:] = np.array(self.sig_byte_hops, dtype=np.int64)
+        out.stretch_hist[:] = np.array(self.stretch_hist, dtype=np.int64)
+        for name in ("timeline_packets", "timeline_bytes", "timeline_sig_msgs",
+                     "timeline_binding_ns"):
+            getattr(out, name)[:] = np.array(getattr(self, name), dtype=np.int64).reshape(
+                self.n_bins, self.n_nodes)
+        return out

@@ -1,0 +1,248 @@
+"""What the engines take in and give back: one contract for the core and the reference.
+
+``ReplayInput`` is a trace remapped to dense ids (flows 0..F-1 in ascending trace id order),
+``PacketBatch`` one slice of the packet stream, ``RawCounters`` every number a run produces,
+``timeline_bins`` the shape of its timeline. Rules: ``docs/semantics.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from dmmemu.errors import PracticeError
+
+# Control event kinds; packets sit between flow starts and flow ends (kind 2).
+EV_MOVE = 0
+EV_FLOW_START = 1
+EV_PACKET = 2
+EV_FLOW_END = 3
+
+# Mobility row kinds (handover table).
+HO_NOOP = 0
+HO_DETACH = 1
+HO_ATTACH = 2
+HO_HANDOVER = 3
+HO_KIND_NAMES = ("noop", "detach", "attach", "handover")
+
+# Signaling causes.
+CAUSE_ATTACH = 0
+CAUSE_HANDOVER = 1
+CAUSE_FLOW = 2
+CAUSE_REFRESH = 3
+CAUSE_NAMES = ("attach", "handover", "flow", "refresh")
+
+# Smallest IP packet a packet row may carry (an IPv4 header alone).
+MIN_PACKET_BYTES = 20
+
+# Timeline (semantics.md §11): default bin width, and the most (bin, node) cells one timeline
+# array may have; a run keeps four such int64 arrays (1.6 GB at the limit).
+DEFAULT_TIMELINE_BIN_NS = 10_000_000_000
+MAX_TIMELINE_CELLS = 50_000_000
+_INT64_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplayInput:
+    """A validated trace as dense arrays (read-only, C-contiguous)."""
+
+    n_mns: int
+    hops: np.ndarray  # uint16 (N, N)
+    delay_ns: np.ndarray  # int64 (N, N)
+    flow_ids: np.ndarray  # uint64 (F,), strictly ascending: trace id of dense flow f
+    flow_mn: np.ndarray  # int32 (F,)
+    flow_peer: np.ndarray  # int32 (F,): a cn node
+    flow_start: np.ndarray  # int64 (F,)
+    flow_end: np.ndarray  # int64 (F,)
+    flow_continuity: np.ndarray  # uint8 (F,)
+    ev_t: np.ndarray  # int64 (E,): control events sorted by (t, kind, row)
+    ev_kind: np.ndarray  # int8 (E,): EV_MOVE, EV_FLOW_START or EV_FLOW_END
+    ev_a: np.ndarray  # int32 (E,): MN (move) or dense flow (start/end)
+    ev_b: np.ndarray  # int32 (E,): new PoA or -1 (move); unused (0) for flows
+    ev_row: np.ndarray  # int64 (E,): mobility row (move) or dense flow (start/end)
+    n_mobility_rows: int
+    t_begin: int
+    t_end: int
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.hops.shape[0])
+
+    @property
+    def n_flows(self) -> int:
+        return int(self.flow_ids.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class PacketBatch:
+    """Consecutive packet rows ``first_row .. first_row + len - 1`` of ``packets.parquet``."""
+
+    t: np.ndarray  # int64
+    flow: np.ndarray  # uint64: the trace's flow ids
+    size: np.ndarray  # uint16
+    dir: np.ndarray  # uint8
+    first_row: int
+
+    def __len__(self) -> int:
+        return int(self.t.shape[0])
+
+
+@dataclass(slots=True, kw_only=True)
+class RawCounters:
+    """Every counter of one run; all int64 unless noted. Compared field by field in tests."""
+
+    # per dense flow (F,)
+    flow_packets: np.ndarray
+    flow_bytes: np.ndarray
+    flow_lost: np.ndarray
+    flow_delayed: np.ndarray
+    flow_overhead_bytes: np.ndarray
+    flow_overhead_byte_hops: np.ndarray
+    flow_hops_sum: np.ndarray
+    flow_direct_hops_sum: np.ndarray
+    flow_delay_ns_sum: np.ndarray
+    flow_direct_delay_ns_sum: np.ndarray
+    flow_anchor: np.ndarray  # int32, -1 = never bound
+    flow_broken: np.ndarray  # uint8
+    flow_moves: np.ndarray
+    # per node (N,); only anchors are ever non-zero
+    anchor_packets: np.ndarray
+    anchor_bytes: np.ndarray
+    anchor_peak_bindings: np.ndarray
+    anchor_binding_ns: np.ndarray
+    anchor_sig_msgs: np.ndarray
+    anchor_sig_bytes: np.ndarray
+    # per (cause, 0 = request / 1 = acknowledgement): shape (4, 2)
+    sig_msgs: np.ndarray
+    sig_bytes: np.ndarray
+    sig_byte_hops: np.ndarray
+    # per mobility row (R,)
+    ho_kind: np.ndarray  # int8
+    ho_from: np.ndarray  # int32
+    ho_to: np.ndarray  # int32
+    ho_interruption_ns: np.ndarray
+    ho_signaling_ns: np.ndarray
+    ho_msgs: np.ndarray
+    ho_bytes: np.ndarray
+    ho_lost: np.ndarray
+    ho_delayed: np.ndarray
+    # delivered packets by (path hops, direct hops): shape (3 * max(H) + 1, max(H) + 1)
+    stretch_hist: np.ndarray
+    # per (timeline bin, node): shape (n_bins, N), semantics.md §11; only anchors are non-zero
+    timeline_packets: np.ndarray
+    timeline_bytes: np.ndarray
+    timeline_sig_msgs: np.ndarray
+    timeline_binding_ns: np.ndarray
+
+    @classmethod
+    def zeros(cls, n_flows: int, n_nodes: int, n_rows: int, max_hops: int,
+              n_bins: int) -> "RawCounters":
+        """All-zero counters of the right shapes (flow_anchor -1, ho_from/ho_to -1)."""
+        i64 = np.int64
+        return cls(
+            **{name: np.zeros(n_flows, i64) for name in _FLOW_I64},
+            flow_anchor=np.full(n_flows, -1, np.int32),
+            flow_broken=np.zeros(n_flows, np.uint8),
+            **{name: np.zeros(n_nodes, i64) for name in _NODE_I64},
+            **{name: np.zeros((4, 2), i64) for name in ("sig_msgs", "sig_bytes", "sig_byte_hops")},
+            ho_kind=np.zeros(n_rows, np.int8),
+            ho_from=np.full(n_rows, -1, np.int32),
+            ho_to=np.full(n_rows, -1, np.int32),
+            **{name: np.zeros(n_rows, i64) for name in _HO_I64},
+            stretch_hist=np.zeros((3 * max_hops + 1, max_hops + 1), i64),
+            **{name: np.zeros((n_bins, n_nodes), i64) for name in _TIMELINE_I64},
+        )
+
+    def differences(self, other: "RawCounters") -> list[str]:
+        """Names of the fields where two runs differ (empty when they agree exactly)."""
+        return [
+            f.name
+            for f in fields(self)
+            if not np.array_equal(getattr(self, f.name), getattr(other, f.name))
+        ]
+
+
+_FLOW_I64 = (
+    "flow_packets", "flow_bytes", "flow_lost", "flow_delayed", "flow_overhead_bytes",
+    "flow_overhead_byte_hops", "flow_hops_sum", "flow_direct_hops_sum", "flow_delay_ns_sum",
+    "flow_direct_delay_ns_sum", "flow_moves",
+)
+_NODE_I64 = (
+    "anchor_packets", "anchor_bytes", "anchor_peak_bindings", "anchor_binding_ns",
+    "anchor_sig_msgs", "anchor_sig_bytes",
+)
+_HO_I64 = (
+    "ho_interruption_ns", "ho_signaling_ns", "ho_msgs", "ho_bytes", "ho_lost", "ho_delayed",
+)
+_TIMELINE_I64 = (
+    "timeline_packets", "timeline_bytes", "timeline_sig_msgs", "timeline_binding_ns",
+)
+
+
+def timeline_bins(replay: ReplayInput, bin_ns: int) -> int:
+    """``n_bins`` of the timeline of ``replay`` in bins of ``bin_ns`` ns (semantics.md §11).
+
+    Both engines call this in their constructors, so they accept and refuse the same inputs:
+    ``PracticeError`` for a bin that is not a positive whole number of ns or that makes the
+    timeline too large, ``ValueError`` for control events outside ``[t_begin, t_end]``.
+    """
+    if isinstance(bin_ns, bool) or not isinstance(bin_ns, (int, np.integer)) or bin_ns <= 0:
+        raise PracticeError(
+            f"timeline_bin_ns must be a whole number of nanoseconds > 0, got {bin_ns!r}")
+    bin_ns = int(bin_ns)
+    t_begin, t_end = int(replay.t_begin), int(replay.t_end)
+    ev_t = np.asarray(replay.ev_t)
+    if t_end < t_begin or (ev_t.size and (int(ev_t.min()) < t_begin or int(ev_t.max()) > t_end)):
+        raise ValueError("replay control events must lie in [replay.t_begin, replay.t_end]")
+    span = t_end - t_begin
+    if span >= _INT64_MAX:
+        raise ValueError("replay.t_end - replay.t_begin must be less than 2**63 - 1 ns")
+    n_bins = span // bin_ns + 1
+    n_nodes = max(replay.n_nodes, 1)
+    cells = n_bins * n_nodes
+    if cells > MAX_TIMELINE_CELLS:
+        # The narrowest bin that fits: span // w + 1 <= max_bins, i.e. span < max_bins * w.
+        max_bins = max(MAX_TIMELINE_CELLS // n_nodes, 1)
+        narrowest = span // max_bins + 1
+        raise PracticeError(
+            f"a timeline of {bin_ns} ns bins over this {span / 1e9:g} s trace needs "
+            f"{n_bins:,} bins x {n_nodes} nodes = {cells:,} cells, more than the "
+            f"{MAX_TIMELINE_CELLS:,} allowed; choose a wider timeline bin, at least "
+            f"{narrowest} ns (timeline_bin_s = {_seconds(narrowest)})")
+    if max(t_begin, 0) + n_bins * bin_ns > _INT64_MAX:  # bin edges and t - t_begin fit
+        raise PracticeError(
+            f"timeline bins of {bin_ns} ns from t_begin = {t_begin} reach past the largest "
+            "int64 time; choose a narrower timeline bin")
+    return n_bins
+
+
+def _seconds(ns: int) -> str:
+    """``ns`` as exact decimal seconds (``1.5``, ``0.000001``)."""
+    whole, frac = divmod(ns, 1_000_000_000)
+    return f"{whole}.{frac:09d}".rstrip("0").rstrip(".")
+
+
+def control_events(
+    mobility_t: np.ndarray, mobility_mn: np.ndarray, mobility_poa: np.ndarray,
+    flow_start: np.ndarray, flow_end: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Moves, flow starts and flow ends as one array set sorted by (t, kind, row).
+
+    Returns ``(ev_t, ev_kind, ev_a, ev_b, ev_row)`` as ReplayInput wants them; flows must be
+    in dense (ascending trace id) order.
+    """
+    n_mob = mobility_t.shape[0]
+    n_flows = flow_start.shape[0]
+    flow_rows = np.arange(n_flows, dtype=np.int64)
+    ev_t = np.concatenate([mobility_t, flow_start, flow_end]).astype(np.int64)
+    ev_kind = np.concatenate([
+        np.full(n_mob, EV_MOVE, np.int8),
+        np.full(n_flows, EV_FLOW_START, np.int8),
+        np.full(n_flows, EV_FLOW_END, np.int8),
+    ])
+    ev_a = np.concatenate([mobility_mn, flow_rows, flow_rows]).astype(np.int32)
+    ev_b = np.concatenate([mobility_poa, np.zeros(2 * n_flows, np.int32)]).astype(np.int32)
+    ev_row = np.concatenate([np.arange(n_mob, dtype=np.int64), flow_rows, flow_rows])
+    order = np.lexsort((ev_row, ev_kind, ev_t))
+    return tuple(np.ascontiguousarray(arr[order]) for arr in (ev_t, ev_kind, ev_a, ev_b, ev_row))

@@ -1,0 +1,292 @@
+"""RunResult: the counters of one run as polars DataFrames, and their atomic Parquet output.
+
+One function (``build_result``) turns ``RawCounters`` into tables, whichever engine produced
+them, so engines that agree on counters agree on every table. Formulas: docs/semantics.md §9;
+schemas: docs/results.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import polars as pl
+import pyarrow.parquet as pq
+
+from dmmemu.engine.replay_io import (
+    CAUSE_NAMES,
+    DEFAULT_TIMELINE_BIN_NS,
+    HO_ATTACH,
+    HO_HANDOVER,
+    HO_KIND_NAMES,
+    RawCounters,
+    ReplayInput,
+)
+
+TABLES = ("summary", "flows", "anchors", "signaling", "handovers", "timeline", "stretch")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunMeta:
+    """What identifies a run; carried by every table and every file."""
+
+    practice: str
+    params: Mapping[str, Any]
+    trace: str
+    engine: str
+    seed: int | None
+    version: str
+    timeline_bin_ns: int = DEFAULT_TIMELINE_BIN_NS  # width of a timeline bin (semantics §11)
+
+    @property
+    def timeline_bin_s(self) -> float:
+        return self.timeline_bin_ns / 1e9
+
+    def as_metadata(self) -> dict[str, str]:
+        return {
+            "dmmemu.practice": self.practice,
+            "dmmemu.params": json.dumps(dict(self.params), sort_keys=True, default=str),
+            "dmmemu.trace": self.trace,
+            "dmmemu.engine": self.engine,
+            "dmmemu.seed": "" if self.seed is None else str(self.seed),
+            "dmmemu.version": self.version,
+            "dmmemu.timeline_bin_s": repr(self.timeline_bin_s),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """Result tables of one run (polars DataFrames) and the raw counters behind them."""
+
+    meta: RunMeta
+    summary: pl.DataFrame
+    flows: pl.DataFrame
+    anchors: pl.DataFrame
+    signaling: pl.DataFrame
+    handovers: pl.DataFrame
+    timeline: pl.DataFrame
+    stretch: pl.DataFrame
+    counters: RawCounters = field(repr=False)
+
+    def tables(self) -> dict[str, pl.DataFrame]:
+        return {name: getattr(self, name) for name in TABLES}
+
+    @property
+    def plot(self) -> Any:
+        """Matplotlib charts of this run (a ``dmmemu.results.plotting.PlotAccessor``):
+        ``result.plot.stretch_cdf()`` and the like."""
+        from dmmemu.results.plotting import PlotAccessor
+
+        return PlotAccessor(self)
+
+    def write(self, directory: str | Path) -> Path:
+        """Write one Parquet file per table into ``directory``, each atomically (temporary
+        file in the same directory, then rename), with the run metadata in each file."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        metadata = self.meta.as_metadata()
+        for name, frame in self.tables().items():
+            table = frame.to_arrow()
+            table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
+            write_atomically(directory / f"{name}.parquet", lambda tmp: pq.write_table(
+                table, tmp, compression="zstd"))
+        return directory
+
+
+def write_atomically(path: Path, write) -> None:
+    """Call ``write(tmp_path)`` then rename over ``path``: readers never see a partial file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a result file is as any other
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def stretch_stats(hist: np.ndarray) -> tuple[float, float]:
+    """Mean and 99th-percentile path stretch (hops / direct hops) over delivered packets,
+    exact from the (path hops, direct hops) histogram; NaN when nothing was delivered."""
+    taken, direct = np.nonzero(hist)
+    counts = hist[taken, direct]
+    total = int(counts.sum())
+    if total == 0:
+        return float("nan"), float("nan")
+    ratios = [Fraction(int(h), int(d)) for h, d in zip(taken, direct)]
+    mean = sum((r * int(c) for r, c in zip(ratios, counts)), Fraction(0)) / total
+    order = sorted(range(len(ratios)), key=ratios.__getitem__)
+    need = Fraction(99, 100) * total
+    seen = 0
+    p99 = ratios[order[-1]]
+    for i in order:
+        seen += int(counts[i])
+        if seen >= need:
+            p99 = ratios[i]
+            break
+    return float(mean), float(p99)
+
+
+def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
+                 messages: tuple[str, str], node_names: list[str], anchor_ids: np.ndarray,
+                 mobility_t: np.ndarray, mobility_mn: np.ndarray,
+                 l2_ns: int, detect_ns: int) -> RunResult:
+    """All result tables of one run from its counters (schemas in docs/results.md); the
+    timeline's bins are ``meta.timeline_bin_ns`` wide, as the engine's were."""
+    c = counters
+    label = {"practice": meta.practice, "trace": meta.trace}
+
+    delivered = c.flow_packets - c.flow_lost
+    with np.errstate(divide="ignore", invalid="ignore"):
+        flow_stretch = np.where(c.flow_direct_hops_sum > 0,
+                                c.flow_hops_sum / np.maximum(c.flow_direct_hops_sum, 1), np.nan)
+    flows = pl.DataFrame({
+        "flow": replay.flow_ids,
+        "mn": replay.flow_mn.astype(np.uint32),
+        "peer": replay.flow_peer.astype(np.uint32),
+        "continuity": replay.flow_continuity.astype(bool),
+        "anchor": c.flow_anchor,
+        "packets": c.flow_packets,
+        "bytes": c.flow_bytes,
+        "delivered": delivered,
+        "lost": c.flow_lost,
+        "delayed": c.flow_delayed,
+        "overhead_bytes": c.flow_overhead_bytes,
+        "overhead_byte_hops": c.flow_overhead_byte_hops,
+        "hops_sum": c.flow_hops_sum,
+        "direct_hops_sum": c.flow_direct_hops_sum,
+        "delay_us_sum": c.flow_delay_ns_sum / 1000.0,
+        "direct_delay_us_sum": c.flow_direct_delay_ns_sum / 1000.0,
+        "stretch": flow_stretch,
+        "broken": c.flow_broken.astype(bool),
+        "moves": c.flow_moves,
+    }).with_columns(**{k: pl.lit(v) for k, v in label.items()})
+
+    anchored_packets = int(c.anchor_packets[anchor_ids].sum())
+    duration = max(replay.t_end - replay.t_begin, 1)
+    anchors = pl.DataFrame({
+        "anchor": anchor_ids.astype(np.int32),
+        "name": [node_names[a] for a in anchor_ids],
+        "packets": c.anchor_packets[anchor_ids],
+        "bytes": c.anchor_bytes[anchor_ids],
+        "share": c.anchor_packets[anchor_ids] / max(anchored_packets, 1),
+        "peak_bindings": c.anchor_peak_bindings[anchor_ids],
+        "mean_bindings": c.anchor_binding_ns[anchor_ids] / duration,
+        "signaling_msgs": c.anchor_sig_msgs[anchor_ids],
+        "signaling_bytes": c.anchor_sig_bytes[anchor_ids],
+    }).with_columns(**{k: pl.lit(v) for k, v in label.items()})
+
+    cause_idx, kind_idx = np.meshgrid(np.arange(len(CAUSE_NAMES)), np.arange(2), indexing="ij")
+    signaling = pl.DataFrame({
+        "message": [messages[k] for k in kind_idx.ravel()],
+        "cause": [CAUSE_NAMES[i] for i in cause_idx.ravel()],
+        "msgs": c.sig_msgs.ravel(),
+        "bytes": c.sig_bytes.ravel(),
+        "byte_hops": c.sig_byte_hops.ravel(),
+    }).filter(pl.col("msgs") > 0).with_columns(**{k: pl.lit(v) for k, v in label.items()})
+
+    rows = np.flatnonzero((c.ho_kind == HO_ATTACH) | (c.ho_kind == HO_HANDOVER))
+    handovers = pl.DataFrame({
+        "row": rows.astype(np.int64),
+        "t": mobility_t[rows],
+        "mn": mobility_mn[rows].astype(np.uint32),
+        "kind": [HO_KIND_NAMES[k] for k in c.ho_kind[rows]],
+        "from_poa": c.ho_from[rows],
+        "to_poa": c.ho_to[rows],
+        "interruption_us": c.ho_interruption_ns[rows] / 1000.0,
+        "l2_us": np.full(rows.size, l2_ns / 1000.0),
+        "detection_us": np.full(rows.size, detect_ns / 1000.0),
+        "signaling_us": c.ho_signaling_ns[rows] / 1000.0,
+        "msgs": c.ho_msgs[rows],
+        "bytes": c.ho_bytes[rows],
+        "lost": c.ho_lost[rows],
+        "delayed": c.ho_delayed[rows],
+    }, schema_overrides={"kind": pl.String}).with_columns(
+        **{k: pl.lit(v) for k, v in label.items()})
+
+    # Anchors that carried a packet or held a binding (a binding comes with its signaling).
+    used = (c.anchor_packets[anchor_ids] > 0) | (c.anchor_peak_bindings[anchor_ids] > 0)
+    timeline = _timeline(c, replay.t_begin, meta.timeline_bin_ns, anchor_ids[used],
+                         node_names).with_columns(**{k: pl.lit(v) for k, v in label.items()})
+
+    path_hops, direct_hops = np.nonzero(c.stretch_hist)
+    stretch = pl.DataFrame({
+        "path_hops": path_hops.astype(np.int32),
+        "direct_hops": direct_hops.astype(np.int32),
+        "stretch": path_hops / direct_hops,  # direct hops >= 1 (§9)
+        "packets": c.stretch_hist[path_hops, direct_hops],
+    }).with_columns(**{k: pl.lit(v) for k, v in label.items()})
+
+    mean_stretch, p99_stretch = stretch_stats(c.stretch_hist)
+    n_delivered = int(delivered.sum())
+    is_ho = c.ho_kind == HO_HANDOVER
+    n_ho = int(is_ho.sum())
+    summary = pl.DataFrame([{
+        **label,
+        "engine": meta.engine,
+        "flows": replay.n_flows,
+        "packets": int(c.flow_packets.sum()),
+        "bytes": int(c.flow_bytes.sum()),
+        "delivered_packets": n_delivered,
+        "overhead_bytes": int(c.flow_overhead_bytes.sum()),
+        "overhead_byte_hops": int(c.flow_overhead_byte_hops.sum()),
+        "mean_stretch": mean_stretch,
+        "p99_stretch": p99_stretch,
+        "mean_delay_us": (float(c.flow_delay_ns_sum.sum()) / n_delivered / 1000.0
+                          if n_delivered else float("nan")),
+        "mean_direct_delay_us": (float(c.flow_direct_delay_ns_sum.sum()) / n_delivered / 1000.0
+                                 if n_delivered else float("nan")),
+        "handovers": n_ho,
+        "attaches": int((c.ho_kind == HO_ATTACH).sum()),
+        "signaling_msgs": int(c.sig_msgs.sum()),
+        "signaling_bytes": int(c.sig_bytes.sum()),
+        "signaling_byte_hops": int(c.sig_byte_hops.sum()),
+        "mean_interruption_us": (float(c.ho_interruption_ns[is_ho].mean()) / 1000.0
+                                 if n_ho else float("nan")),
+        "lost_packets": int(c.flow_lost.sum()),
+        "delayed_packets": int(c.flow_delayed.sum()),
+        "broken_flows": int(c.flow_broken.sum()),
+        "anchors_used": int(used.sum()),
+        "max_anchor_share": (float(c.anchor_packets[anchor_ids].max()) / anchored_packets
+                             if anchored_packets else float("nan")),
+        "peak_bindings": int(c.anchor_peak_bindings.max()) if c.anchor_peak_bindings.size else 0,
+        "timeline_bin_s": meta.timeline_bin_s,
+        "params": json.dumps(dict(meta.params), sort_keys=True, default=str),
+        "seed": meta.seed,
+        "dmmemu_version": meta.version,
+    }], schema_overrides={"seed": pl.Int64})
+
+    return RunResult(meta=meta, summary=summary, flows=flows, anchors=anchors,
+                     signaling=signaling, handovers=handovers, timeline=timeline,
+                     stretch=stretch, counters=counters)
+
+
+def _timeline(c: RawCounters, t_begin: int, bin_ns: int, anchors: np.ndarray,
+              node_names: list[str]) -> pl.DataFrame:
+    """One row per (bin, anchor) of ``anchors``, bin by bin, anchors in the given order."""
+    n_bins = c.timeline_packets.shape[0]
+    bins = np.repeat(np.arange(n_bins, dtype=np.int64), anchors.size)
+    names = pl.Series("name", [node_names[a] for a in anchors], dtype=pl.String)
+    return pl.DataFrame({
+        "t": t_begin + bins * bin_ns,
+        "t_s": bins * bin_ns / 1e9,
+        "anchor": np.tile(anchors.astype(np.int32), n_bins),
+        "name": names.gather(np.tile(np.arange(anchors.size), n_bins)),
+        "packets": c.timeline_packets[:, anchors].ravel(),
+        "bytes": c.timeline_bytes[:, anchors].ravel(),
+        "signaling_msgs": c.timeline_sig_msgs[:, anchors].ravel(),
+        "mean_bindings": c.timeline_binding_ns[:, anchors].ravel() / bin_ns,
+    })

@@ -1,0 +1,750 @@
+"""Trace: a validated trace directory, turned into what the engines read.
+
+``Trace.open`` checks the whole trace once, in Python and Arrow, so the engines can assume a
+well-formed input: every violation raises ``TraceError`` naming the file, column, first
+offending row (0-based, in that file) and its value. ``mobility.parquet`` and
+``flows.parquet`` are read whole (they are O(MNs + flows)); ``packets.parquet`` is only
+inspected through its metadata and statistics at open and then streamed one row group at a
+time, so memory never holds the packet file. The checks that need every packet row
+(sortedness inside a row group, unknown flows, times outside a flow's span) are the engines'
+while they stream; they raise ``PacketRowError``, which ``Trace.packet_error`` turns into a
+``TraceError`` naming ``packets.parquet``.
+
+Format: ``docs/traces.md``; replay rules: ``docs/semantics.md``.
+"""
+
+from __future__ import annotations
+
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from dmmemu.engine.replay_io import (
+    MIN_PACKET_BYTES,
+    PacketBatch,
+    ReplayInput,
+    control_events,
+)
+from dmmemu.errors import PacketRowError, TraceError
+from dmmemu.topology.graph import Topology
+from dmmemu.trace.packet_synthesis import (
+    DEFAULT_RATE_PPS,
+    DEFAULT_SIZE,
+    MAX_RATE_PPS,
+    synthesise_packets,
+    synthesised_count,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+TRACE_TOML = "trace.toml"
+TOPOLOGY_TOML = "topology.toml"
+MOBILITY_FILE = "mobility.parquet"
+FLOWS_FILE = "flows.parquet"
+PACKETS_FILE = "packets.parquet"
+FAULTS_FILE = "faults.parquet"
+
+# trace.toml: key -> accepted Python type (from tomllib).
+MANIFEST_KEYS: dict[str, type] = {
+    "name": str,
+    "description": str,
+    "source": str,
+    "licence": str,
+    "generator": str,
+    "seed": int,
+    "params": dict,
+}
+
+# Exact column types; integer columns of another integer type are cast when every value fits.
+MOBILITY_COLUMNS: dict[str, np.dtype] = {
+    "t": np.dtype(np.int64),
+    "mn": np.dtype(np.uint32),
+    "poa": np.dtype(np.int32),
+}
+FLOW_COLUMNS: dict[str, np.dtype] = {
+    "flow": np.dtype(np.uint64),
+    "mn": np.dtype(np.uint32),
+    "peer": np.dtype(np.uint32),
+    "start": np.dtype(np.int64),
+    "end": np.dtype(np.int64),
+}
+# Optional flow columns and their types (``peer_mn`` is read only to refuse MN-to-MN flows).
+FLOW_OPTIONAL_TYPES: dict[str, pa.DataType] = {
+    "peer_mn": pa.uint32(), "continuity": pa.bool_(), "app": pa.string(),
+    "rate_pps": pa.float64(), "size": pa.uint16(),
+}
+FLOW_OPTIONAL_COLUMNS = tuple(FLOW_OPTIONAL_TYPES)
+PACKET_COLUMNS: dict[str, np.dtype] = {
+    "t": np.dtype(np.int64),
+    "flow": np.dtype(np.uint64),
+    "size": np.dtype(np.uint16),
+    "dir": np.dtype(np.uint8),
+}
+
+
+def arrow_schema(columns: dict[str, np.dtype],
+                 optional: dict[str, pa.DataType] | None = None) -> pa.Schema:
+    """The Arrow schema of a file's columns (as written, and as read back)."""
+    fields = [(name, pa.from_numpy_dtype(dtype)) for name, dtype in columns.items()]
+    return pa.schema(fields + list((optional or {}).items()))
+
+
+# Schema of Trace.flows (optional columns filled with their defaults).
+FLOWS_SCHEMA = arrow_schema(
+    FLOW_COLUMNS, {k: v for k, v in FLOW_OPTIONAL_TYPES.items() if k != "peer_mn"})
+
+# The engines hold MN and node ids as int32 and allocate per-MN arrays of n_mns entries.
+MAX_MN_ID = int(np.iinfo(np.int32).max) - 1
+MAX_PACKET_BYTES = 65535
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PacketFileInfo:
+    """What ``Trace.open`` learnt about ``packets.parquet`` from its footer alone."""
+
+    path: Path
+    n_rows: int
+    group_rows: tuple[int, ...]  # rows of each row group, in file order
+    t_max: int | None  # largest packet time (None for an empty file)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Trace:
+    """A validated trace directory; build it with ``Trace.open``.
+
+    ``mobility`` has columns ``t`` (Int64), ``mn`` (UInt32), ``poa`` (Int32) in file order;
+    ``flows`` has the columns of ``FLOWS_SCHEMA``, sorted by ``flow``, with the optional
+    columns filled with their defaults (``continuity`` true, ``app`` null, ``rate_pps`` 50,
+    ``size`` 1000). Two traces are equal only when they are the same object.
+    """
+
+    path: Path
+    manifest: dict[str, Any] = field(repr=False)
+    topology: Topology = field(repr=False)
+    mobility: pl.DataFrame = field(repr=False)
+    flows: pl.DataFrame = field(repr=False)
+    n_mns: int
+    t_begin: int
+    t_end: int
+    packet_file: PacketFileInfo | None = field(default=None, repr=False)
+
+    # ---------------------------------------------------------------- opening
+    @classmethod
+    def open(cls, path: str | Path) -> "Trace":
+        """Read and validate the trace directory at ``path``."""
+        return _load(Path(path))
+
+    # ---------------------------------------------------------------- queries
+    @property
+    def name(self) -> str:
+        return str(self.manifest["name"])
+
+    @property
+    def has_packets(self) -> bool:
+        """True when the trace has ``packets.parquet``; else packets are synthesised (§10)."""
+        return self.packet_file is not None
+
+    def packet_count(self) -> int:
+        """Exact number of packets the stream will yield (file metadata or the §10 rule)."""
+        if self.packet_file is not None:
+            return self.packet_file.n_rows
+        return synthesised_count(
+            self.flows["start"].to_numpy(), self.flows["end"].to_numpy(),
+            self.flows["rate_pps"].to_numpy(),
+        )
+
+    # ---------------------------------------------------------------- engine input
+    def replay_input(self) -> ReplayInput:
+        """The trace as dense, read-only, C-contiguous arrays (``dmmemu.engine.replay_io``)."""
+        mob = self.mobility
+        flows = self.flows
+        n_rows = mob.height
+        start = _column(flows, "start", np.int64)
+        end = _column(flows, "end", np.int64)
+        ev_t, ev_kind, ev_a, ev_b, ev_row = control_events(
+            _column(mob, "t", np.int64), _column(mob, "mn", np.int32),
+            _column(mob, "poa", np.int32), start, end,
+        )
+        return ReplayInput(
+            n_mns=self.n_mns,
+            hops=_frozen(self.topology.hops, np.uint16),
+            delay_ns=_frozen(self.topology.delay_ns, np.int64),
+            flow_ids=_frozen(_column(flows, "flow", np.uint64), np.uint64),
+            flow_mn=_frozen(_column(flows, "mn", np.int32), np.int32),
+            flow_peer=_frozen(_column(flows, "peer", np.int32), np.int32),
+            flow_start=_frozen(start, np.int64),
+            flow_end=_frozen(end, np.int64),
+            flow_continuity=_frozen(_column(flows, "continuity", np.uint8), np.uint8),
+            ev_t=_frozen(ev_t, np.int64),
+            ev_kind=_frozen(ev_kind, np.int8),
+            ev_a=_frozen(ev_a, np.int32),
+            ev_b=_frozen(ev_b, np.int32),
+            ev_row=_frozen(ev_row, np.int64),
+            n_mobility_rows=n_rows,
+            t_begin=self.t_begin,
+            t_end=self.t_end,
+        )
+
+    def packet_batches(self, progress: bool = False) -> Iterator[PacketBatch]:
+        """Stream the packets in file order, one row group per batch (or synthesise them).
+
+        One background thread decodes (or synthesises) the next batch while the caller works
+        on the current one, so at most two batches are in memory. Row checks that need every
+        row are the engines' (see ``packet_error``). ``progress`` shows a tqdm bar.
+        """
+        if self.packet_file is None:
+            batches = synthesise_packets(
+                self.flows["flow"].to_numpy(), self.flows["start"].to_numpy(),
+                self.flows["end"].to_numpy(), self.flows["rate_pps"].to_numpy(),
+                self.flows["size"].to_numpy(),
+            )
+        else:
+            batches = _read_groups(self.packet_file)
+        batches = _prefetch(batches)
+        if not progress:
+            yield from batches
+            return
+        from tqdm.auto import tqdm
+
+        with closing(batches), tqdm(
+            total=self.packet_count(), unit="pkt", unit_scale=True, desc=self.name
+        ) as bar:
+            for batch in batches:
+                yield batch
+                bar.update(len(batch))
+
+    def packet_error(self, err: PacketRowError) -> TraceError:
+        """The ``TraceError`` for a packet row an engine rejected (names packets.parquet)."""
+        if self.packet_file is not None:
+            file = str(self.packet_file.path)
+        else:
+            file = f"{self.path / FLOWS_FILE} (packets synthesised from flows)"
+        return TraceError(err.reason, file=file, column=err.column, row=err.row, value=err.value)
+
+
+def _load(path: Path, *, shown: Path | None = None, topology: Topology | None = None) -> Trace:
+    """Open the trace at ``path``; errors name files under ``shown`` (the writer validates a
+    temporary directory under the name it is about to get). A given ``topology`` is used
+    instead of reading topology.toml again."""
+    shown = path if shown is None else shown
+    if not path.is_dir():
+        raise TraceError(
+            "not a trace directory; a trace is a directory holding trace.toml, "
+            "topology.toml, mobility.parquet and flows.parquet",
+            file=str(shown),
+        )
+    manifest = _read_manifest(path / TRACE_TOML, shown / TRACE_TOML)
+    if (path / FAULTS_FILE).exists():
+        raise TraceError(
+            "faults are not supported by this version of dmmemu; remove faults.parquet "
+            "(or move it aside) to replay the trace without failures",
+            file=str(shown / FAULTS_FILE),
+        )
+    if topology is None:
+        if not (path / TOPOLOGY_TOML).is_file():
+            raise TraceError(
+                "missing file; every trace needs the topology its node ids refer to",
+                file=str(shown / TOPOLOGY_TOML),
+            )
+        topology = Topology.from_toml(path / TOPOLOGY_TOML)
+    mobility = _read_mobility(path / MOBILITY_FILE, shown / MOBILITY_FILE, topology)
+    flows = _read_flows(path / FLOWS_FILE, shown / FLOWS_FILE, topology)
+    packet_file = None
+    if (path / PACKETS_FILE).exists():
+        packet_file = _inspect_packets(
+            path / PACKETS_FILE, shown / PACKETS_FILE, flows["flow"].to_numpy()
+        )
+    n_mns = max(int(mobility["mn"].max()), int(flows["mn"].max())) + 1
+    # Packets lie inside their flows' spans (the engines check it), so they start no earlier.
+    t_begin = min(int(mobility["t"][0]), int(flows["start"].min()))
+    t_end = max(int(mobility["t"][-1]), int(flows["end"].max()))
+    if packet_file is not None and packet_file.t_max is not None:
+        t_end = max(t_end, packet_file.t_max)
+    return Trace(
+        path=path, manifest=manifest, topology=topology, mobility=mobility, flows=flows,
+        n_mns=n_mns, t_begin=t_begin, t_end=t_end, packet_file=packet_file,
+    )
+
+
+# -------------------------------------------------------------------- trace.toml
+def _read_manifest(path: Path, shown: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise TraceError(
+            'missing file; every trace needs a trace.toml with at least name = "..."',
+            file=str(shown),
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise TraceError(f"not valid TOML: {exc}", file=str(shown)) from None
+    for key, value in data.items():
+        expected = MANIFEST_KEYS.get(key)
+        if expected is None:
+            raise TraceError(
+                f"unknown key {key!r}; allowed keys are {', '.join(MANIFEST_KEYS)} "
+                "(put free-form settings under [params])",
+                file=str(shown),
+            )
+        if isinstance(value, bool) or not isinstance(value, expected):
+            kind = "a table" if expected is dict else f"a TOML {expected.__name__}"
+            raise TraceError(
+                f"key {key!r} must be {kind}, found {type(value).__name__} {value!r}",
+                file=str(shown),
+            )
+    if "name" not in data:
+        raise TraceError('required key "name" is missing; add name = "<trace name>"',
+                         file=str(shown))
+    if not data["name"].strip():
+        raise TraceError('key "name" is empty; give the trace a name', file=str(shown))
+    if "seed" in data and data["seed"] < 0:
+        raise TraceError(f"key 'seed' must be >= 0, found {data['seed']}", file=str(shown))
+    return data
+
+
+# -------------------------------------------------------------------- mobility.parquet
+def _read_mobility(path: Path, shown: Path, topology: Topology) -> pl.DataFrame:
+    file = str(shown)
+    table = _read_table(path, file, required=MOBILITY_COLUMNS, optional=())
+    t = _integers(table.column("t"), MOBILITY_COLUMNS["t"], file=file, column="t")
+    mn = _integers(table.column("mn"), MOBILITY_COLUMNS["mn"], file=file, column="mn")
+    poa = _integers(table.column("poa"), MOBILITY_COLUMNS["poa"], file=file, column="poa")
+    _times(t, file=file, column="t")
+    _raise_first(
+        t[1:] < t[:-1], t[1:], file=file, column="t", offset=1,
+        message="rows must be sorted by t; this row is earlier than the row before it "
+        "(sort mobility.parquet by t, keeping the order of rows with equal t)",
+    )
+    _mn_ids(mn, file=file)
+    is_poa = _role_mask(topology, "poa")
+    known = (poa >= 0) & (poa < topology.n_nodes)
+    bad = (poa != -1) & ~(known & is_poa[np.where(known, poa, 0)])
+    _raise_first(
+        bad, poa, file=file, column="poa",
+        message=f"must be -1 (detached) or the id of a node with role 'poa' "
+        f"(PoAs of this topology: {_id_list(topology.nodes_with_role('poa'))})",
+    )
+    return pl.DataFrame({"t": t, "mn": mn, "poa": poa})
+
+
+# -------------------------------------------------------------------- flows.parquet
+def _read_flows(path: Path, shown: Path, topology: Topology) -> pl.DataFrame:
+    file = str(shown)
+    table = _read_table(path, file, required=FLOW_COLUMNS, optional=FLOW_OPTIONAL_COLUMNS)
+    n = table.num_rows
+    flow = _integers(table.column("flow"), FLOW_COLUMNS["flow"], file=file, column="flow")
+    order = np.argsort(flow, kind="stable")
+    repeat = np.zeros(n, dtype=bool)
+    repeat[order[1:]] = flow[order[1:]] == flow[order[:-1]]
+    _raise_first(
+        repeat, flow, file=file, column="flow",
+        message="flow ids must be unique; an earlier row has the same id (give every flow "
+        "its own id)",
+    )
+    mn = _integers(table.column("mn"), FLOW_COLUMNS["mn"], file=file, column="mn")
+    _mn_ids(mn, file=file)
+    if "peer_mn" in table.column_names:
+        peer_mn = table.column("peer_mn")
+        _raise_first(
+            _not_null(peer_mn), None, file=file, column="peer_mn",
+            message="MN-to-MN flows are not supported by this version of dmmemu; every flow "
+            "needs a correspondent node in 'peer' and a null 'peer_mn' (drop those flows "
+            "or the column)",
+        )
+    peer = _integers(table.column("peer"), FLOW_COLUMNS["peer"], file=file, column="peer")
+    is_cn = _role_mask(topology, "cn")
+    known = peer < topology.n_nodes
+    _raise_first(
+        ~(known & is_cn[np.where(known, peer, 0)]), peer, file=file, column="peer",
+        message=f"must be the id of a node with role 'cn' (correspondent nodes of this "
+        f"topology: {_id_list(topology.nodes_with_role('cn'))})",
+    )
+    start = _integers(table.column("start"), FLOW_COLUMNS["start"], file=file, column="start")
+    _times(start, file=file, column="start")
+    end = _integers(table.column("end"), FLOW_COLUMNS["end"], file=file, column="end")
+    _times(end, file=file, column="end")
+    _raise_first(
+        end < start, end, file=file, column="end",
+        message="a flow must not end before it starts (end >= start)",
+    )
+    continuity = _continuity(table, file=file)
+    app = _app(table, file=file)
+    rate = _rate(table, file=file)
+    size = _flow_size(table, file=file)
+    flows = pa.table(
+        [pa.array(flow), pa.array(mn), pa.array(peer), pa.array(start), pa.array(end),
+         pa.array(continuity), app, pa.array(rate), pa.array(size)],
+        schema=FLOWS_SCHEMA,
+    )
+    return pl.from_arrow(flows).sort("flow")
+
+
+def _continuity(table: pa.Table, *, file: str) -> np.ndarray:
+    """``continuity`` as bool; absent or null means true (the flow needs its address kept)."""
+    if "continuity" not in table.column_names:
+        return np.ones(table.num_rows, dtype=bool)
+    col = table.column("continuity")
+    if not pa.types.is_boolean(col.type):
+        raise TraceError(
+            f"has Arrow type {col.type}; store it as bool (true: the flow needs session "
+            "continuity)",
+            file=file, column="continuity",
+        )
+    return pc.fill_null(col, True).to_numpy()
+
+
+def _app(table: pa.Table, *, file: str) -> pa.Array:
+    """``app`` as a string array (null where unknown or absent)."""
+    if "app" not in table.column_names:
+        return pa.nulls(table.num_rows, pa.string())
+    col = table.column("app")
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+            or pa.types.is_null(col.type)):
+        raise TraceError(f"has Arrow type {col.type}; store it as string", file=file,
+                         column="app")
+    return col.cast(pa.string()).combine_chunks()
+
+
+def _rate(table: pa.Table, *, file: str) -> np.ndarray:
+    """``rate_pps`` as float64; absent or null means 50 packets/s."""
+    if "rate_pps" not in table.column_names:
+        return np.full(table.num_rows, DEFAULT_RATE_PPS)
+    col = table.column("rate_pps")
+    if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
+        raise TraceError(
+            f"has Arrow type {col.type}; store it as a number (packets per second)",
+            file=file, column="rate_pps",
+        )
+    rate = pc.fill_null(col.cast(pa.float64()), DEFAULT_RATE_PPS).to_numpy()
+    _raise_first(
+        ~(np.isfinite(rate) & (rate > 0) & (rate <= MAX_RATE_PPS)), rate, file=file,
+        column="rate_pps",
+        message=f"must be a finite rate in (0, {MAX_RATE_PPS:.0e}] packets per second",
+    )
+    return rate
+
+
+def _flow_size(table: pa.Table, *, file: str) -> np.ndarray:
+    """``size`` (bytes of the synthesised downlink packets) as uint16; null means 1000."""
+    if "size" not in table.column_names:
+        return np.full(table.num_rows, DEFAULT_SIZE, dtype=np.uint16)
+    col = table.column("size")
+    _integer_type(col, np.dtype(np.uint16), file=file, column="size")
+    if col.type != pa.uint64():  # int64 holds every other integer type and the default
+        col = col.cast(pa.int64())
+    size = _numpy(_one_chunk(pc.fill_null(col, DEFAULT_SIZE)))
+    _raise_first(
+        _outside(size, MIN_PACKET_BYTES, MAX_PACKET_BYTES), size, file=file, column="size",
+        message=f"must be an IP packet size in bytes, {MIN_PACKET_BYTES}..{MAX_PACKET_BYTES}",
+    )
+    return size.astype(np.uint16)
+
+
+# -------------------------------------------------------------------- packets.parquet
+def _inspect_packets(path: Path, shown: Path, flow_ids: np.ndarray) -> PacketFileInfo:
+    """Check ``packets.parquet`` from its footer: schema, and row-group statistics of
+    t (≥ 0, sorted across groups), flow (within the trace's ids), size and dir (ranges).
+
+    Statistics only reveal that a group holds a bad row; that group's column is then read to
+    name the first such row.
+    """
+    with _parquet_file(path, str(shown)) as pf:
+        return _inspect_footer(pf, path, str(shown), flow_ids)
+
+
+def _inspect_footer(pf: pq.ParquetFile, path: Path, file: str,
+                    flow_ids: np.ndarray) -> PacketFileInfo:
+    _check_names(pf.schema_arrow.names, PACKET_COLUMNS, (), file=file)
+    for name, dtype in PACKET_COLUMNS.items():
+        _integer_type(pf.schema_arrow.field(name), dtype, file=file, column=name)
+    md = pf.metadata
+    group_rows = tuple(md.row_group(i).num_rows for i in range(md.num_row_groups))
+    offsets = np.concatenate([[0], np.cumsum(group_rows, dtype=np.int64)])
+    index = {md.row_group(0).column(j).path_in_schema: j
+             for j in range(md.num_columns)} if md.num_row_groups else {}
+    flow_lo, flow_hi = (int(flow_ids[0]), int(flow_ids[-1]))
+    limits = {  # column -> (lowest, highest, what the user must fix)
+        "t": (0, int(np.iinfo(np.int64).max),
+              "times must be int64 nanoseconds >= 0; shift the trace to start at 0 or later"),
+        "flow": (flow_lo, flow_hi,
+                 f"every packet must belong to a flow of flows.parquet (ids {flow_lo}.."
+                 f"{flow_hi}); this flow id is not there"),
+        "size": (MIN_PACKET_BYTES, MAX_PACKET_BYTES,
+                 f"must be an IP packet size in bytes, {MIN_PACKET_BYTES}..{MAX_PACKET_BYTES}"),
+        "dir": (0, 1, "must be 0 (uplink) or 1 (downlink)"),
+    }
+    t_max: int | None = None  # largest t of the groups so far (where statistics say)
+    for g, rows in enumerate(group_rows):
+        if rows == 0:
+            continue
+        first_row = int(offsets[g])
+        stats = {name: _min_max(md.row_group(g).column(index[name])) for name in PACKET_COLUMNS}
+        for name, (lo, hi, message) in limits.items():
+            low, high, nulls = stats[name]
+            if nulls:
+                values = _group_column(pf, g, name)
+                _raise_first(_is_null(values), None, file=file, column=name,
+                             offset=first_row, message="must not be null; every row needs a value")
+            if low is not None and (low < lo or high > hi):
+                values = _numpy(_group_column(pf, g, name))
+                _raise_first(_outside(values, lo, hi), values, file=file, column=name,
+                             offset=first_row, message=message)
+            if name == "t" and low is not None and t_max is not None and low < t_max:
+                values = _numpy(_group_column(pf, g, "t"))
+                before = np.array([t_max], dtype=values.dtype)
+                running = np.maximum.accumulate(np.concatenate([before, values]))[:-1]
+                _raise_first(
+                    values < running, values, file=file, column="t", offset=first_row,
+                    message="rows must be sorted by t; this row is earlier than a row before "
+                    "it (sort packets.parquet by t)",
+                )
+        t_high = stats["t"][1]
+        if t_high is not None:
+            t_max = t_high if t_max is None else max(t_max, t_high)
+    last = max((g for g, rows in enumerate(group_rows) if rows), default=None)
+    if last is not None and _min_max(md.row_group(last).column(index["t"]))[0] is None:
+        values = _numpy(pc.drop_null(_group_column(pf, last, "t")))
+        if values.size:
+            t_max = max(t_max or 0, int(values.max()))
+    return PacketFileInfo(path=path, n_rows=md.num_rows, group_rows=group_rows, t_max=t_max)
+
+
+def _min_max(chunk: pq.ColumnChunkMetaData) -> tuple[int | None, int | None, bool]:
+    """(min, max, has nulls) from a column chunk's statistics; None where unknown."""
+    stats = chunk.statistics
+    if stats is None:
+        return None, None, False
+    nulls = bool(stats.has_null_count and stats.null_count > 0)
+    if not stats.has_min_max:
+        return None, None, nulls
+    return int(stats.min), int(stats.max), nulls
+
+
+def _group_column(pf: pq.ParquetFile, group: int, name: str) -> pa.Array:
+    return _one_chunk(pf.read_row_group(group, columns=[name]).column(name))
+
+
+def _read_groups(info: PacketFileInfo) -> Iterator[PacketBatch]:
+    """``packets.parquet`` one row group at a time (``read_row_group`` holds one decoded group,
+    where ``iter_batches`` keeps far more in flight)."""
+    pf = _parquet_file(info.path, str(info.path))
+    try:
+        if pf.metadata.num_rows != info.n_rows:
+            raise TraceError("the file changed since the trace was opened; open it again",
+                             file=str(info.path))
+        first_row = 0
+        for group, rows in enumerate(info.group_rows):
+            if rows:
+                yield _decode_group(pf, info.path, group, first_row)
+            first_row += rows
+    finally:
+        pf.close()
+
+
+def _prefetch(batches: Iterator[PacketBatch]) -> Iterator[PacketBatch]:
+    """Produce batch i+1 in one worker thread while the caller works on batch i.
+
+    Parquet decoding and numpy release the GIL, so this overlaps them with the engine; the
+    worker runs ahead by one batch only, so memory holds two batches at most.
+    """
+    end = object()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dmmemu-packets")
+    try:
+        pending = pool.submit(next, batches, end)
+        while True:
+            batch = pending.result()
+            if batch is end:
+                return
+            pending = pool.submit(next, batches, end)
+            yield batch
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
+
+
+def _decode_group(pf: pq.ParquetFile, path: Path, group: int, first_row: int) -> PacketBatch:
+    """One row group as a PacketBatch: zero-copy where the file's types are the exact ones."""
+    try:
+        table = pf.read_row_group(group, columns=list(PACKET_COLUMNS))
+    except (pa.ArrowException, OSError) as exc:
+        raise TraceError(f"cannot decode row group {group} (rows from {first_row}): {exc}",
+                         file=str(path)) from None
+    arrays = {
+        name: _integers(table.column(name), dtype, file=str(path), column=name,
+                        offset=first_row)
+        for name, dtype in PACKET_COLUMNS.items()
+    }
+    return PacketBatch(first_row=first_row, **arrays)
+
+
+# -------------------------------------------------------------------- shared checks
+def _parquet_file(path: Path, file: str) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(path)
+    except FileNotFoundError:
+        raise TraceError("missing file", file=file) from None
+    except (pa.ArrowException, OSError) as exc:
+        raise TraceError(f"not a readable Parquet file: {exc}", file=file) from None
+
+
+def _read_table(path: Path, file: str, *, required: dict[str, np.dtype],
+                optional: Sequence[str]) -> pa.Table:
+    """A whole small Parquet file, after checking its column names; empty is an error."""
+    if not path.is_file():
+        raise TraceError("missing file; every trace needs it", file=file)
+    with _parquet_file(path, file) as pf:
+        _check_names(pf.schema_arrow.names, required, optional, file=file)
+        try:
+            table = pf.read()
+        except (pa.ArrowException, OSError) as exc:
+            raise TraceError(f"not a readable Parquet file: {exc}", file=file) from None
+    if table.num_rows == 0:
+        raise TraceError("the file has no rows; a trace needs at least one", file=file)
+    return table
+
+
+def _check_names(names: list[str], required: dict[str, np.dtype], optional: Sequence[str],
+                 *, file: str) -> None:
+    for name in required:
+        if name not in names:
+            raise TraceError(
+                f"missing column; the file needs columns {', '.join(required)}",
+                file=file, column=name,
+            )
+    allowed = [*required, *optional]
+    for name in names:
+        if name not in allowed:
+            raise TraceError(
+                f"unknown column; allowed columns are {', '.join(allowed)} (rename or drop it)",
+                file=file, column=name,
+            )
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise TraceError("column appears twice; keep one", file=file, column=name)
+        seen.add(name)
+
+
+def _integer_type(col: pa.ChunkedArray | pa.Array | pa.Field, dtype: np.dtype, *, file: str,
+                  column: str) -> None:
+    if not pa.types.is_integer(col.type):
+        raise TraceError(
+            f"has Arrow type {col.type} but must hold integers; store it as "
+            f"{pa.from_numpy_dtype(dtype)} (any integer type whose values fit is accepted)",
+            file=file, column=column,
+        )
+
+
+def _integers(col: pa.ChunkedArray | pa.Array, dtype: np.dtype, *, file: str, column: str,
+              offset: int = 0) -> np.ndarray:
+    """A non-null integer column as numpy ``dtype``: zero-copy when the type already matches,
+    else cast after checking that every value fits (the first that does not is named)."""
+    _integer_type(col, dtype, file=file, column=column)
+    arr = _one_chunk(col)
+    if arr.null_count:
+        _raise_first(_is_null(arr), None, file=file, column=column, offset=offset,
+                     message="must not be null; every row needs a value")
+    values = _numpy(arr)
+    if values.dtype == dtype:
+        return values
+    info = np.iinfo(dtype)
+    _raise_first(
+        _outside(values, int(info.min), int(info.max)), values, file=file, column=column,
+        offset=offset, message=f"does not fit {dtype} ({info.min}..{info.max})",
+    )
+    return values.astype(dtype)
+
+
+def _one_chunk(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """One contiguous array; a single chunk is taken as it is (no copy)."""
+    if isinstance(col, pa.Array):
+        return col
+    return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+
+
+def _numpy(arr: pa.Array) -> np.ndarray:
+    """A null-free primitive Arrow array as a read-only numpy view (no copy)."""
+    return arr.to_numpy(zero_copy_only=True)
+
+
+def _is_null(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return pc.is_null(arr).to_numpy(zero_copy_only=False)
+
+
+def _not_null(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return pc.is_valid(arr).to_numpy(zero_copy_only=False)
+
+
+def _outside(values: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """``values < lo | values > hi``, exact for every integer dtype (bounds that the dtype
+    cannot hold are never crossed, so they are not compared)."""
+    info = np.iinfo(values.dtype)
+    bad = np.zeros(values.shape, dtype=bool)
+    if lo > info.min:
+        bad |= values < values.dtype.type(lo) if lo <= info.max else True
+    if hi < info.max:
+        bad |= values > values.dtype.type(hi) if hi >= info.min else True
+    return bad
+
+
+def _times(t: np.ndarray, *, file: str, column: str) -> None:
+    _raise_first(
+        t < 0, t, file=file, column=column,
+        message="times must be int64 nanoseconds >= 0; shift the trace to start at 0 or later",
+    )
+
+
+def _mn_ids(mn: np.ndarray, *, file: str) -> None:
+    _raise_first(
+        mn > MAX_MN_ID, mn, file=file, column="mn",
+        message=f"MN ids must be at most {MAX_MN_ID}: the engines hold one entry per MN id, so "
+        "number MNs densely from 0",
+    )
+
+
+def _role_mask(topology: Topology, role: str) -> np.ndarray:
+    mask = np.zeros(topology.n_nodes, dtype=bool)
+    mask[topology.nodes_with_role(role)] = True
+    return mask
+
+
+def _id_list(ids: np.ndarray, limit: int = 8) -> str:
+    shown = ", ".join(str(int(i)) for i in ids[:limit])
+    if ids.size > limit:
+        shown += f", … ({ids.size} in all)"
+    return shown or "none"
+
+
+def _raise_first(bad: np.ndarray, values: np.ndarray | None, *, file: str, column: str,
+                 message: str, offset: int = 0) -> None:
+    """Raise for the first True row of ``bad`` (``offset`` + index is its row in the file)."""
+    hits = np.flatnonzero(bad)
+    if hits.size == 0:
+        return
+    i = int(hits[0])
+    value = values[i].item() if values is not None else None
+    raise TraceError(message, file=file, column=column, row=offset + i, value=value)
+
+
+def _column(df: pl.DataFrame, name: str, dtype: type) -> np.ndarray:
+    return np.ascontiguousarray(df[name].to_numpy(), dtype=dtype)
+
+
+def _frozen(arr: np.ndarray, dtype: type) -> np.ndarray:
+    """A read-only C-contiguous array of exactly ``dtype`` (copies only when needed)."""
+    out = np.ascontiguousarray(arr, dtype=dtype)
+    out.setflags(write=False)
+    return out

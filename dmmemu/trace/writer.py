@@ -1,0 +1,245 @@
+"""write_trace: one function that writes a complete, valid trace directory atomically.
+
+Generators, importers and tests all write traces through it, so every trace on disk has the
+exact Arrow types of the format, zstd compression and row-group statistics (which
+``Trace.open`` uses to check ``packets.parquet`` without reading it). The directory is built
+as a hidden sibling, validated with the same code as ``Trace.open``, and only then renamed
+into place: a reader never sees a half-written trace.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Union
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dmmemu.engine.replay_io import PacketBatch
+from dmmemu.errors import TraceError
+from dmmemu.toml_text import toml_document
+from dmmemu.topology.graph import Topology
+from dmmemu.trace.reader import (
+    FLOW_COLUMNS,
+    FLOW_OPTIONAL_TYPES,
+    FLOWS_FILE,
+    MANIFEST_KEYS,
+    MOBILITY_COLUMNS,
+    MOBILITY_FILE,
+    PACKET_COLUMNS,
+    PACKETS_FILE,
+    TOPOLOGY_TOML,
+    TRACE_TOML,
+    _load,
+    arrow_schema,
+)
+
+Columns = Union[pl.DataFrame, Mapping[str, Any]]
+PacketChunk = Union[pl.DataFrame, Mapping[str, Any], PacketBatch]
+
+MOBILITY_SCHEMA = arrow_schema(MOBILITY_COLUMNS)
+FLOWS_WRITE_SCHEMA = arrow_schema(FLOW_COLUMNS, FLOW_OPTIONAL_TYPES)
+FLOWS_REQUIRED = tuple(FLOW_COLUMNS)
+PACKETS_SCHEMA = arrow_schema(PACKET_COLUMNS)
+COMPRESSION = "zstd"
+
+
+def write_trace(
+    path: str | Path,
+    *,
+    name: str,
+    topology: Topology,
+    mobility: Columns,
+    flows: Columns,
+    packets: Columns | Iterable[PacketChunk] | None = None,
+    manifest: Mapping[str, Any] | None = None,
+    row_group_rows: int = 1_000_000,
+    overwrite: bool = False,
+) -> Path:
+    """Write the trace directory ``path`` and return it.
+
+    ``mobility``, ``flows`` and ``packets`` are polars DataFrames or dicts of numpy arrays
+    with the format's columns (any numeric dtype whose values fit is cast); ``packets`` may
+    also be an iterable of such chunks (or ``PacketBatch``), written as they come, so a
+    generator never holds all its packets. ``manifest`` holds the optional trace.toml keys
+    (``description``, ``source``, ``licence``, ``generator``, ``seed``, ``params``).
+    An existing non-empty directory is replaced only with ``overwrite=True``.
+    Raises ``TraceError`` (naming the final path) when the content is not a valid trace.
+    """
+    path = Path(path)
+    if row_group_rows < 1:
+        raise ValueError(f"row_group_rows must be >= 1, got {row_group_rows}")
+    replace = _check_target(path, overwrite)
+    fields = _manifest(name, manifest, file=str(path / TRACE_TOML))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:12]}"
+    tmp.mkdir()
+    try:
+        (tmp / TRACE_TOML).write_text(toml_document(fields), encoding="utf-8")
+        topology.to_toml(tmp / TOPOLOGY_TOML)
+        _write_table(
+            _table(mobility, MOBILITY_SCHEMA, MOBILITY_SCHEMA.names, str(path / MOBILITY_FILE)),
+            tmp / MOBILITY_FILE, row_group_rows,
+        )
+        _write_table(
+            _table(flows, FLOWS_WRITE_SCHEMA, FLOWS_REQUIRED, str(path / FLOWS_FILE)),
+            tmp / FLOWS_FILE, row_group_rows,
+        )
+        if packets is not None:
+            _write_packets(packets, tmp / PACKETS_FILE, row_group_rows, str(path / PACKETS_FILE))
+        _load(tmp, shown=path, topology=topology)
+        _move_into_place(tmp, path, replace)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+# -------------------------------------------------------------------- target directory
+def _check_target(path: Path, overwrite: bool) -> bool:
+    """True when an existing non-empty directory is to be replaced."""
+    if not path.exists():
+        return False
+    if not path.is_dir():
+        raise FileExistsError(f"{path} exists and is not a directory; choose another path")
+    if not any(path.iterdir()):
+        return False
+    if not overwrite:
+        raise FileExistsError(
+            f"{path} is a non-empty directory; pass overwrite=True to replace it"
+        )
+    return True
+
+
+def _move_into_place(tmp: Path, path: Path, replace: bool) -> None:
+    """Rename ``tmp`` to ``path``; an existing directory is swapped out in one step where the
+    system can (Linux renameat2 RENAME_EXCHANGE), else moved aside just before."""
+    if not replace:
+        if path.exists():
+            path.rmdir()  # empty: rename would replace it anyway on POSIX, not on Windows
+        os.rename(tmp, path)
+        return
+    if _exchange(tmp, path):
+        shutil.rmtree(tmp)  # tmp now holds the old trace
+        return
+    old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:12]}"
+    os.rename(path, old)
+    try:
+        os.rename(tmp, path)
+    except BaseException:
+        os.rename(old, path)
+        raise
+    shutil.rmtree(old)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with renameat2; False where that is not available."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False  # kernel or file system without the flag
+    raise OSError(code, os.strerror(code), str(b))
+
+
+# -------------------------------------------------------------------- trace.toml
+def _manifest(name: str, manifest: Mapping[str, Any] | None, *, file: str) -> dict[str, Any]:
+    fields = dict(manifest or {})
+    if "name" in fields and fields["name"] != name:
+        raise TraceError(
+            f"manifest name {fields['name']!r} differs from name={name!r}; give it once",
+            file=file,
+        )
+    fields["name"] = name
+    for key in fields:
+        if key not in MANIFEST_KEYS:
+            raise TraceError(
+                f"unknown manifest key {key!r}; allowed keys are {', '.join(MANIFEST_KEYS)} "
+                "(put free-form settings under 'params')",
+                file=file,
+            )
+    # name first, then the format's order, then [params] last (a table must follow keys).
+    return {key: fields[key] for key in MANIFEST_KEYS if key in fields}
+
+
+# -------------------------------------------------------------------- Parquet
+def _table(data: Columns | PacketBatch, schema: pa.Schema, required: Iterable[str],
+           file: str) -> pa.Table:
+    """The columns of ``data`` present in ``schema``, cast to its exact types."""
+    if isinstance(data, PacketBatch):
+        data = {"t": data.t, "flow": data.flow, "size": data.size, "dir": data.dir}
+    if isinstance(data, pl.DataFrame):
+        columns = dict(zip(data.columns, data.to_arrow().columns))
+    elif isinstance(data, Mapping):
+        columns = {
+            key: value if isinstance(value, (pa.Array, pa.ChunkedArray)) else pa.array(value)
+            for key, value in data.items()
+        }
+    else:
+        raise TypeError(
+            f"{file}: expected a polars DataFrame or a dict of arrays, got {type(data).__name__}"
+        )
+    for key in columns:
+        if key not in schema.names:
+            raise TraceError(
+                f"unknown column; allowed columns are {', '.join(schema.names)}",
+                file=file, column=key,
+            )
+    for key in required:
+        if key not in columns:
+            raise TraceError("missing column", file=file, column=key)
+    arrays, fields = [], []
+    for spec in schema:
+        if spec.name not in columns:
+            continue
+        try:
+            arrays.append(columns[spec.name].cast(spec.type, safe=True))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise TraceError(
+                f"cannot be stored as {spec.type}: {exc}", file=file, column=spec.name
+            ) from None
+        fields.append(spec)
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _write_table(table: pa.Table, path: Path, row_group_rows: int) -> None:
+    pq.write_table(table, path, compression=COMPRESSION, row_group_size=row_group_rows)
+
+
+def _write_packets(packets: Columns | Iterable[PacketChunk], path: Path, row_group_rows: int,
+                   file: str) -> None:
+    """Write packets in row groups of exactly ``row_group_rows`` (the last may be shorter)."""
+    if isinstance(packets, (pl.DataFrame, Mapping, PacketBatch)):
+        packets = [packets]
+    with pq.ParquetWriter(path, PACKETS_SCHEMA, compression=COMPRESSION) as writer:
+        pending: list[pa.Table] = []
+        held = 0
+        for chunk in packets:
+            table = _table(chunk, PACKETS_SCHEMA, PACKETS_SCHEMA.names, file)
+            pending.append(table)
+            held += table.num_rows
+            if held >= row_group_rows:
+                whole = pa.concat_tables(pending)
+                cut = held - held % row_group_rows
+                writer.write_table(whole.slice(0, cut), row_group_size=row_group_rows)
+                pending, held = [whole.slice(cut)], held - cut
+        if held:
+            writer.write_table(pa.concat_tables(pending), row_group_size=row_group_rows)

@@ -1,0 +1,797 @@
+"""Byte-exact packets: the wire formats behind every size dmmemu counts.
+
+Every builder returns the bytes of one whole IP packet (no link layer), packed with ``struct``
+from the field layouts of the RFC or 3GPP section cited next to it. ``dmmemu.wire.sizes`` measures
+its size constants on these builders and ``dmmemu.report.pcap`` writes them to capture files, so a
+size in a result table and a packet in Wireshark cannot disagree.
+
+Conventions
+- Addresses are ``bytes``: 16 for IPv6, 4 for IPv4; a builder takes the family from them.
+- Every checksum is computed: the IPv4 header checksum, UDP over its pseudo-header, and the
+  Mobility Header over the IPv6 pseudo-header with the addresses RFC 6275 §6.1.1 names (the
+  home address when a home address option or a type 2 routing header carries it).
+- Payload and reserved bytes are zero; identifiers that a real node would draw at random
+  (cookies, tokens, authenticators) are derived from the message's sequence number and MN id
+  so the same emulation always writes the same bytes.
+- Encapsulations take ``(inner, src, dst)``: the packet to carry and the outer addresses.
+  Signaling builders take one ``MessageContext``.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from dmmemu.errors import DmmemuError
+
+# ---------------------------------------------------------------- protocol numbers (IANA)
+PROTO_IPV4 = 4  # IPv4 encapsulation (RFC 2003, RFC 2473 §5)
+PROTO_UDP = 17
+PROTO_IPV6 = 41  # IPv6 encapsulation (RFC 2473, RFC 4213)
+PROTO_ROUTING = 43  # IPv6 routing header
+PROTO_GRE = 47
+PROTO_NO_NEXT = 59  # IPv6 No Next Header (RFC 8200 §4.7)
+PROTO_DSTOPTS = 60  # IPv6 destination options
+PROTO_MH = 135  # Mobility Header (RFC 6275 §6.1)
+PROTO_EXPERIMENT = 253  # RFC 3692: a bare IPv4 packet too small for UDP
+
+ETHERTYPE_IPV4 = 0x0800  # GRE protocol types (RFC 2784 §2.4)
+ETHERTYPE_IPV6 = 0x86DD
+
+# ---------------------------------------------------------------- UDP ports (IANA)
+PORT_GTPC = 2123  # TS 29.274 §4.2
+PORT_GTPU = 2152  # TS 29.281 §4.4.2
+PORT_DSMIP6 = 4191  # RFC 5555 §4.1 UDP encapsulation (NAT traversal)
+PORT_PMIP6_CONTROL = 5436  # RFC 5844 §4.1 PMIPv6 signaling over IPv4
+PORT_PMIP6_DATA = 5437  # RFC 5844 §4.2 PMIPv6 UDP tunnel over IPv4
+
+IPV6_HEADER = 40
+IPV4_HEADER = 20
+UDP_HEADER = 8
+MAX_IP_LENGTH = 65535
+
+
+class WireError(DmmemuError, ValueError):
+    """A packet cannot be built as asked (too large, wrong address family, bad field)."""
+
+
+# ================================================================ checksums and IP headers
+def internet_checksum(data: bytes) -> int:
+    """RFC 1071 ones' complement of the ones' complement sum of 16-bit words."""
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def pseudo_header(src: bytes, dst: bytes, protocol: int, length: int) -> bytes:
+    """Upper-layer checksum pseudo-header: RFC 8200 §8.1 (IPv6) or RFC 768 (IPv4)."""
+    if len(src) == 16:
+        return src + dst + struct.pack("!I3xB", length, protocol)
+    return src + dst + struct.pack("!xBH", protocol, length)
+
+
+def _family(src: bytes, dst: bytes) -> int:
+    if len(src) == len(dst) == 16:
+        return 6
+    if len(src) == len(dst) == 4:
+        return 4
+    raise WireError(f"source and destination must both be IPv6 (16 bytes) or IPv4 (4 bytes), "
+                    f"got {len(src)} and {len(dst)} bytes")
+
+
+def _addresses(src: bytes, dst: bytes, family: int) -> None:
+    if _family(src, dst) != family:
+        raise WireError(f"an IPv{family} header needs IPv{family} addresses, got "
+                        f"{len(src)}-byte ones")
+
+
+def ipv6(src: bytes, dst: bytes, next_header: int, payload: bytes, *, hop_limit: int = 64) -> bytes:
+    """RFC 8200 §3: version 6, traffic class 0, flow label 0."""
+    _addresses(src, dst, 6)
+    if len(payload) > MAX_IP_LENGTH:
+        raise WireError(f"IPv6 payload of {len(payload)} bytes exceeds {MAX_IP_LENGTH} "
+                        "(jumbograms are not written)")
+    return struct.pack("!IHBB16s16s", 6 << 28, len(payload), next_header, hop_limit,
+                       src, dst) + payload
+
+
+def ipv4(src: bytes, dst: bytes, protocol: int, payload: bytes, *, ttl: int = 64) -> bytes:
+    """RFC 791 header without options, DF set and identification 0 (RFC 6864 §4.1)."""
+    _addresses(src, dst, 4)
+    total = IPV4_HEADER + len(payload)
+    if total > MAX_IP_LENGTH:
+        raise WireError(f"IPv4 packet of {total} bytes exceeds {MAX_IP_LENGTH}")
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, 0, 0x4000, ttl, protocol, 0, src, dst)
+    checksum = internet_checksum(header)
+    return header[:10] + struct.pack("!H", checksum) + header[12:] + payload
+
+
+def ip_packet(src: bytes, dst: bytes, protocol: int, payload: bytes) -> bytes:
+    """IPv6 or IPv4, by the addresses' family."""
+    if _family(src, dst) == 6:
+        return ipv6(src, dst, protocol, payload)
+    return ipv4(src, dst, protocol, payload)
+
+
+def udp(src: bytes, dst: bytes, sport: int, dport: int, payload: bytes) -> bytes:
+    """RFC 768 datagram in an IP packet; checksum over the pseudo-header (0 sent as 0xFFFF)."""
+    length = UDP_HEADER + len(payload)
+    if length > MAX_IP_LENGTH:
+        raise WireError(f"UDP datagram of {length} bytes exceeds {MAX_IP_LENGTH}")
+    segment = struct.pack("!HHHH", sport, dport, length, 0) + payload
+    checksum = internet_checksum(pseudo_header(src, dst, PROTO_UDP, length) + segment) or 0xFFFF
+    return ip_packet(src, dst, PROTO_UDP, segment[:6] + struct.pack("!H", checksum) + segment[8:])
+
+
+def ip_version(packet: bytes) -> int:
+    return packet[0] >> 4
+
+
+# ================================================================ user packets
+def data_packet(size: int, src: tuple[bytes, bytes], dst: tuple[bytes, bytes], sport: int,
+                dport: int) -> bytes:
+    """A user IP packet of exactly ``size`` bytes with a zero payload.
+
+    ``src`` and ``dst`` are (IPv6, IPv4) address pairs. From 48 bytes it is IPv6/UDP; from 40,
+    an IPv6 header with No Next Header and padding bytes; from 28, IPv4/UDP; from 20 (the
+    smallest packet a trace may hold), an IPv4 header with protocol 253 (RFC 3692).
+    """
+    if size >= IPV6_HEADER + UDP_HEADER:
+        return udp(src[0], dst[0], sport, dport, bytes(size - IPV6_HEADER - UDP_HEADER))
+    if size >= IPV6_HEADER:
+        return ipv6(src[0], dst[0], PROTO_NO_NEXT, bytes(size - IPV6_HEADER))
+    if size >= IPV4_HEADER + UDP_HEADER:
+        return udp(src[1], dst[1], sport, dport, bytes(size - IPV4_HEADER - UDP_HEADER))
+    if size >= IPV4_HEADER:
+        return ipv4(src[1], dst[1], PROTO_EXPERIMENT, bytes(size - IPV4_HEADER))
+    raise WireError(f"an IP packet has at least {IPV4_HEADER} bytes, asked for {size}")
+
+
+# ================================================================ encapsulations
+def _ip_protocol_of(inner: bytes) -> int:
+    return PROTO_IPV6 if ip_version(inner) == 6 else PROTO_IPV4
+
+
+def ip_in_ipv6(inner: bytes, src: bytes, dst: bytes) -> bytes:
+    """RFC 2473 generic packet tunnelling in IPv6 (IPv6 or IPv4 inside, RFC 2473 §5)."""
+    return ipv6(src, dst, _ip_protocol_of(inner), inner)
+
+
+def nested_ip_in_ipv6(inner: bytes, src: bytes, dst: bytes, *,
+                      tunnel_src: bytes | None = None, tunnel_dst: bytes | None = None) -> bytes:
+    """Two RFC 2473 tunnels, one inside the other (HMIPv6 via an HA: the HA→RCoA tunnel
+    inside the MAP→LCoA tunnel, RFC 5380 §6.2). ``src``/``dst`` are the outer tunnel's
+    ends; the inner tunnel's default to the same."""
+    middle = ip_in_ipv6(inner, tunnel_src or src, tunnel_dst or dst)
+    return ipv6(src, dst, PROTO_IPV6, middle)
+
+
+def ip_in_ipv4(inner: bytes, src: bytes, dst: bytes) -> bytes:
+    """IPv6-in-IPv4 (RFC 4213 §3.5, protocol 41) or IPv4-in-IPv4 (RFC 2003, protocol 4)."""
+    return ipv4(src, dst, _ip_protocol_of(inner), inner)
+
+
+def ip_in_udp(inner: bytes, src: bytes, dst: bytes, *, port: int = PORT_DSMIP6) -> bytes:
+    """The packet as a UDP payload: DSMIPv6 NAT traversal (RFC 5555 §4.1, port 4191) or the
+    PMIPv6 UDP tunnel over IPv4 (RFC 5844 §4.2, port 5437)."""
+    return udp(src, dst, port, port, inner)
+
+
+def gre(inner: bytes, src: bytes, dst: bytes, *, key: int | None = None) -> bytes:
+    """GRE (RFC 2784 §2) with the optional key field (RFC 2890 §2.1) over IPv4 or IPv6."""
+    ethertype = ETHERTYPE_IPV6 if ip_version(inner) == 6 else ETHERTYPE_IPV4
+    if key is None:
+        header = struct.pack("!HH", 0x0000, ethertype)
+    else:
+        header = struct.pack("!HHI", 0x2000, ethertype, key)  # K bit
+    return ip_packet(src, dst, PROTO_GRE, header + inner)
+
+
+GTPU_G_PDU = 255  # TS 29.281 §6.1 message type of a user packet
+GTPU_EXT_PDU_SESSION = 0x85  # TS 29.281 §5.2.1, PDU Session Container (TS 38.415 §5.5.2)
+
+
+def gtpu(inner: bytes, src: bytes, dst: bytes, *, teid: int = 1, sequence: int | None = None,
+         qfi: int | None = None) -> bytes:
+    """GTP-U G-PDU (TS 29.281 §5.1) in UDP port 2152.
+
+    With ``sequence`` the S flag and the 4 optional octets are present; with ``qfi`` one
+    PDU Session Container extension header (DL PDU SESSION INFORMATION, TS 38.415 §5.5.2.1)
+    follows them, 4 more octets.
+    """
+    flags = 0x30  # version 1, protocol type GTP
+    optional = b""
+    extension = b""
+    if sequence is not None or qfi is not None:
+        next_type = 0
+        if qfi is not None:
+            flags |= 0x04  # E
+            next_type = GTPU_EXT_PDU_SESSION
+            # length 1 (× 4 octets); PDU type 0 (DL); QFI; no further extension header
+            extension = struct.pack("!BBBB", 1, 0x00, qfi & 0x3F, 0)
+        if sequence is not None:
+            flags |= 0x02  # S
+        optional = struct.pack("!HBB", (sequence or 0) & 0xFFFF, 0, next_type)
+    body = optional + extension + inner
+    header = struct.pack("!BBHI", flags, GTPU_G_PDU, len(body), teid & 0xFFFFFFFF)
+    return udp(src, dst, PORT_GTPU, PORT_GTPU, header + body)
+
+
+def _split_ipv6(packet: bytes) -> tuple[int, bytes, bytes, bytes]:
+    """(next header, source, destination, payload) of an IPv6 packet."""
+    if ip_version(packet) != 6:
+        raise WireError("route optimisation headers need an IPv6 packet inside; this one is "
+                        f"IPv4 ({len(packet)} bytes: IPv6 needs at least {IPV6_HEADER})")
+    return packet[6], packet[8:24], packet[24:40], packet[40:]
+
+
+def type2_routing(inner: bytes, src: bytes, dst: bytes) -> bytes:
+    """MIPv6 route-optimised downlink (RFC 6275 §6.4): the correspondent ``src`` sends its
+    packet for the home address to the care-of address ``dst``, with a type 2 routing header
+    holding the home address (the upper-layer checksum, over the home address, stays valid)."""
+    next_header, source, home, payload = _split_ipv6(inner)
+    if source != src:
+        raise WireError("a type 2 routing header is added by the packet's own source")
+    return ipv6(src, dst, PROTO_ROUTING, routing_header_type2(next_header, home) + payload)
+
+
+def home_address_option(inner: bytes, src: bytes, dst: bytes) -> bytes:
+    """MIPv6 route-optimised uplink (RFC 6275 §6.3): the MN's packet from its home address
+    leaves from the care-of address ``src`` to the correspondent ``dst``, the home address in a
+    destination option (the upper-layer checksum, over the home address, stays valid)."""
+    next_header, home, destination, payload = _split_ipv6(inner)
+    if destination != dst:
+        raise WireError("a home address option keeps the packet's own destination")
+    return ipv6(src, dst, PROTO_DSTOPTS, destination_options_hao(next_header, home) + payload)
+
+
+def routing_header_type2(next_header: int, home: bytes) -> bytes:
+    """RFC 6275 §6.4: 24 bytes, one segment left, the home address."""
+    return struct.pack("!BBBB4x16s", next_header, 2, 2, 1, home)
+
+
+HAO_TYPE = 201  # RFC 6275 §6.3, alignment 8n+6
+
+
+def destination_options_hao(next_header: int, home: bytes) -> bytes:
+    """RFC 6275 §6.3: destination options header with a PadN (4 bytes) and the home address
+    option at offset 6 (its 8n+6 alignment): 24 bytes."""
+    return struct.pack("!BBBB2xBB16s", next_header, 2, 1, 2, HAO_TYPE, 16, home)
+
+
+# ================================================================ Mobility Header
+@dataclass(frozen=True, slots=True)
+class MobilityOption:
+    """One mobility option (RFC 6275 §6.2): type, value and its alignment ``xn+y``."""
+
+    type: int
+    value: bytes
+    align: tuple[int, int] = (1, 0)
+
+    def encode(self) -> bytes:
+        return struct.pack("!BB", self.type, len(self.value)) + self.value
+
+
+def _padding(n: int) -> bytes:
+    """Pad1 (one zero byte) or PadN (type 1, length n − 2, zeros): RFC 6275 §6.2.2–6.2.3."""
+    if n == 0:
+        return b""
+    if n == 1:
+        return b"\0"
+    return struct.pack("!BB", 1, n - 2) + bytes(n - 2)
+
+
+def _options(start: int, options: Sequence[MobilityOption]) -> bytes:
+    """Options laid out from MH offset ``start``, each padded to its alignment; the whole
+    header is then padded to a multiple of 8 octets (RFC 6275 §6.1.1, §6.2)."""
+    out = bytearray()
+    for option in options:
+        x, y = option.align
+        offset = start + len(out)
+        out += _padding((y - offset) % x)
+        out += option.encode()
+    out += _padding(-(start + len(out)) % 8)
+    return bytes(out)
+
+
+def mobility_header(mh_type: int, data: bytes, options: Sequence[MobilityOption], *,
+                    checksum_src: bytes, checksum_dst: bytes) -> bytes:
+    """RFC 6275 §6.1.1: payload proto 59, length in 8-octet units excluding the first 8,
+    type, reserved, checksum over the pseudo-header (``checksum_src``/``dst``, the home
+    address where RFC 6275 §6.1.1 asks for it), message data and options."""
+    body = data + _options(6 + len(data), options)
+    length = 6 + len(body)
+    header = struct.pack("!BBBBH", PROTO_NO_NEXT, length // 8 - 1, mh_type, 0, 0)
+    checksum = internet_checksum(pseudo_header(checksum_src, checksum_dst, PROTO_MH, length)
+                                 + header + body)
+    return header[:4] + struct.pack("!H", checksum) + body
+
+
+# MH types (RFC 6275 §6.1, RFC 5142 §5.1, RFC 6705 §10)
+MH_BRR, MH_HOTI, MH_COTI, MH_HOT, MH_COT, MH_BU, MH_BA, MH_BE = 0, 1, 2, 3, 4, 5, 6, 7
+MH_HAS = 12
+MH_LRI, MH_LRA = 17, 18
+
+# Mobility option types (RFC 6275 §6.2, RFC 4283, RFC 5213 §8, RFC 6705 §11)
+OPT_NONCE_INDICES = 4
+OPT_AUTH_DATA = 5
+OPT_MN_ID = 8
+OPT_HNP = 22
+OPT_HANDOFF = 23
+OPT_ATT = 24
+OPT_TIMESTAMP = 27
+OPT_MAG_IPV6 = 51
+
+# Binding Update flags (RFC 6275 §6.1.7, RFC 5380 §6.1.1, RFC 5213 §8.1)
+BU_A, BU_H, BU_L, BU_K, BU_M, BU_R, BU_P = 0x8000, 0x4000, 0x2000, 0x1000, 0x0800, 0x0400, 0x0200
+BA_P = 0x20  # RFC 5213 §8.2 proxy registration flag in the BA flags octet
+
+HANDOFF_NEW_INTERFACE = 1  # RFC 5213 §8.4 Handoff Indicator values
+HANDOFF_BETWEEN_MAGS = 3
+HANDOFF_NOT_CHANGED = 5
+ATT_IEEE_80211 = 4  # RFC 5213 §8.5 Access Technology Type: IEEE 802.11a/b/g
+
+DOMAIN = "dmmemu.example"  # RFC 2606 name for the NAI realm
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageContext:
+    """Who sends one signaling message to whom, about which MN, and when.
+
+    ``src``/``dst`` are the IP header's addresses (IPv6, or IPv4 for IPv4 transports).
+    ``home_address`` is the MN's address the message is about (HoA, RCoA, or its address
+    from ``prefix``); ``care_of_address`` its address at its current PoA. ``peer_*`` name the
+    other MN of a localized-routing pair, and its MAG when that is another MAG.
+    """
+
+    src: bytes
+    dst: bytes
+    mn: int = 0
+    home_address: bytes = bytes(16)
+    care_of_address: bytes = bytes(16)
+    prefix: bytes = bytes(16)
+    sequence: int = 0
+    lifetime_s: int = 60
+    time_ns: int = 0
+    handoff: int = HANDOFF_NEW_INTERFACE
+    peer_mn: int = 1
+    peer_prefix: bytes = bytes(16)
+    peer_mag: bytes | None = None  # the other MAG, when the two MNs are on different MAGs
+    new_home_agent: bytes = bytes(16)
+
+
+def nai(mn: int) -> bytes:
+    """RFC 4282 NAI of an MN, fixed width (25 octets) so every PBU has the same size."""
+    return f"mn{mn & 0xFFFFFFFF:08x}@{DOMAIN}".encode("ascii")
+
+
+def _token(ctx: MessageContext, salt: int) -> bytes:
+    """Eight deterministic bytes standing for a cookie, token or authenticator."""
+    return struct.pack("!IHH", ctx.mn & 0xFFFFFFFF, ctx.sequence & 0xFFFF, salt)
+
+
+def _lifetime_units(ctx: MessageContext) -> int:
+    """RFC 6275 §6.1.7: lifetime in units of 4 seconds, saturated."""
+    return min(ctx.lifetime_s // 4, 0xFFFF)
+
+
+def _mn_id(mn: int) -> MobilityOption:
+    return MobilityOption(OPT_MN_ID, bytes([1]) + nai(mn))  # RFC 4283 §3, subtype 1 = NAI
+
+
+def _hnp(prefix: bytes) -> MobilityOption:
+    return MobilityOption(OPT_HNP, struct.pack("!xB16s", 64, prefix), (8, 4))  # RFC 5213 §8.3
+
+
+def _timestamp(time_ns: int) -> MobilityOption:
+    """RFC 5213 §8.8: 48-bit seconds since 1970 and 16-bit 1/65536 fractions."""
+    seconds, rest = divmod(time_ns, 1_000_000_000)
+    value = (seconds << 16) | (rest * 65536 // 1_000_000_000)
+    return MobilityOption(OPT_TIMESTAMP, struct.pack("!Q", value), (8, 2))
+
+
+def _pmip_options(ctx: MessageContext) -> list[MobilityOption]:
+    """RFC 5213 §8.1: handoff indicator, access technology type, home network prefix,
+    timestamp and the MN's NAI, in the order that needs 2 bytes of padding in all."""
+    return [
+        MobilityOption(OPT_HANDOFF, struct.pack("!xB", ctx.handoff)),
+        MobilityOption(OPT_ATT, struct.pack("!xB", ATT_IEEE_80211)),
+        _hnp(ctx.prefix),
+        _timestamp(ctx.time_ns),
+        _mn_id(ctx.mn),
+    ]
+
+
+def _mh_packet(src: bytes, dst: bytes, mh: bytes, *, ext: bytes = b"",
+               ext_type: int = PROTO_MH) -> bytes:
+    """The Mobility Header in an IPv6 packet, after the extension header ``ext`` (of type
+    ``ext_type``) if any."""
+    return ipv6(src, dst, ext_type, ext + mh)
+
+
+def _bu_data(ctx: MessageContext, flags: int) -> bytes:
+    return struct.pack("!HHH", ctx.sequence & 0xFFFF, flags, _lifetime_units(ctx))
+
+
+def _ba_data(ctx: MessageContext, flags: int = 0) -> bytes:
+    return struct.pack("!BBHH", 0, flags, ctx.sequence & 0xFFFF, _lifetime_units(ctx))
+
+
+def binding_refresh_request(ctx: MessageContext) -> bytes:
+    """RFC 6275 §6.1.2 BRR from the HA or CN to the MN's home address: 48 bytes."""
+    mh = mobility_header(MH_BRR, bytes(2), [], checksum_src=ctx.src, checksum_dst=ctx.dst)
+    return _mh_packet(ctx.src, ctx.dst, mh)
+
+
+def home_test_init(ctx: MessageContext) -> bytes:
+    """RFC 6275 §6.1.3 HoTI from the home address (reverse-tunnelled via the HA): 56 bytes."""
+    mh = mobility_header(MH_HOTI, bytes(2) + _token(ctx, 1), [],
+                         checksum_src=ctx.src, checksum_dst=ctx.dst)
+    return _mh_packet(ctx.src, ctx.dst, mh)
+
+
+def care_of_test_init(ctx: MessageContext) -> bytes:
+    """RFC 6275 §6.1.4 CoTI from the care-of address: 56 bytes."""
+    mh = mobility_header(MH_COTI, bytes(2) + _token(ctx, 2), [],
+                         checksum_src=ctx.src, checksum_dst=ctx.dst)
+    return _mh_packet(ctx.src, ctx.dst, mh)
+
+
+def home_test(ctx: MessageContext) -> bytes:
+    """RFC 6275 §6.1.5 HoT: home nonce index, the HoTI's cookie, home keygen token: 64."""
+    data = struct.pack("!H", ctx.sequence & 0xFFFF) + _token(ctx, 1) + _token(ctx, 3)
+    mh = mobility_header(MH_HOT, data, [], checksum_src=ctx.src, checksum_dst=ctx.dst)
+    return _mh_packet(ctx.src, ctx.dst, mh)
+
+
+def care_of_test(ctx: MessageContext) -> bytes:
+    """RFC 6275 §6.1.6 CoT: care-of nonce index, the CoTI's cookie, keygen token: 64."""
+    data = struct.pack("!H", ctx.sequence & 0xFFFF) + _token(ctx, 2) + _token(ctx, 4)
+    mh = mobility_header(MH_COT, data, [], checksum_src=ctx.src, checksum_dst=ctx.dst)
+    return _mh_packet(ctx.src, ctx.dst, mh)
+
+
+def _bu_with_hao(ctx: MessageContext, flags: int, options: Sequence[MobilityOption]) -> bytes:
+    """A BU from the care-of address ``src`` carrying the home address in a destination
+    option; the MH checksum uses the home address as source (RFC 6275 §6.1.1)."""
+    mh = mobility_header(MH_BU, _bu_data(ctx, flags), options,
+                         checksum_src=ctx.home_address, checksum_dst=ctx.dst)
+    return _mh_packet(ctx.src, ctx.dst, mh,
+                      ext=destination_options_hao(PROTO_MH, ctx.home_address),
+                      ext_type=PROTO_DSTOPTS)
+
+
+def binding_update_home(ctx: MessageContext) -> bytes:
+    """RFC 6275 §6.1.7/§11.7.1 home registration (A, H flags) with the home address option,
+    one PadN to the 8-octet boundary: 80 bytes."""
+    return _bu_with_hao(ctx, BU_A | BU_H, [])
+
+
+def binding_update_correspondent(ctx: MessageContext) -> bytes:
+    """RFC 6275 §11.7.2 BU to a CN after return routability: home address option, nonce
+    indices (§6.2.6) and binding authorization data (§6.2.7, 96-bit authenticator): 96."""
+    options = [
+        MobilityOption(OPT_NONCE_INDICES, struct.pack("!HH", ctx.sequence & 0xFFFF,
+                                                      ctx.sequence & 0xFFFF), (2, 0)),
+        MobilityOption(OPT_AUTH_DATA, _token(ctx, 5) + _token(ctx, 6)[:4], (8, 2)),
+    ]
+    return _bu_with_hao(ctx, BU_A, options)
+
+
+def local_binding_update(ctx: MessageContext) -> bytes:
+    """RFC 5380 §6.1.1/§10.1 local BU to the MAP (A, H and M flags) from the LCoA ``src``,
+    the RCoA in the home address option: 80 bytes."""
+    return _bu_with_hao(ctx, BU_A | BU_H | BU_M, [])
+
+
+def binding_acknowledgement(ctx: MessageContext) -> bytes:
+    """RFC 6275 §6.1.8 BA (status 0) to the care-of address ``dst`` with a type 2 routing
+    header holding the home address, which is also the checksum's destination: 80 bytes."""
+    mh = mobility_header(MH_BA, _ba_data(ctx), [],
+                         checksum_src=ctx.src, checksum_dst=ctx.home_address)
+    return _mh_packet(ctx.src, ctx.dst, mh,
+                      ext=routing_header_type2(PROTO_MH, ctx.home_address),
+                      ext_type=PROTO_ROUTING)
+
+
+def binding_error(ctx: MessageContext) -> bytes:
+    """RFC 6275 §6.1.9 Binding Error (status 1: unknown binding for home address destination
+    option) naming the home address: 64 bytes."""
+    data = struct.pack("!Bx16s", 1, ctx.home_address)
+    mh = mobility_header(MH_BE, data, [], checksum_src=ctx.src, checksum_dst=ctx.dst)
+    return _mh_packet(ctx.src, ctx.dst, mh)
+
+
+def home_agent_switch(ctx: MessageContext) -> bytes:
+    """RFC 5142 §5.1 Home Agent Switch (MH type 12) listing one new home agent: 64 bytes."""
+    data = struct.pack("!Bx16s", 1, ctx.new_home_agent)
+    mh = mobility_header(MH_HAS, data, [], checksum_src=ctx.src, checksum_dst=ctx.dst)
+    return _mh_packet(ctx.src, ctx.dst, mh)
+
+
+def proxy_binding_update(ctx: MessageContext) -> bytes:
+    """RFC 5213 §8.1 PBU from the MAG (A, H, P flags) with the options of ``_pmip_options``:
+    12 + 4 + 4 + 20 + 2 (PadN) + 10 + 28 = 80 octets of MH, 120 bytes in all."""
+    mh = mobility_header(MH_BU, _bu_data(ctx, BU_A | BU_H | BU_P), _pmip_options(ctx),
+                         checksum_src=ctx.src, checksum_dst=ctx.dst)
+    return _mh_packet(ctx.src, ctx.dst, mh)
+
+
+def proxy_binding_acknowledgement(ctx: MessageContext) -> bytes:
+    """RFC 5213 §8.2 PBA (status 0, P flag) echoing the PBU's options: 120 bytes."""
+    mh = mobility_header(MH_BA, _ba_data(ctx, BA_P), _pmip_options(ctx),
+                         checksum_src=ctx.src, checksum_dst=ctx.dst)
+    return _mh_packet(ctx.src, ctx.dst, mh)
+
+
+def _ipv4_mapped(address: bytes) -> bytes:
+    return bytes(10) + b"\xff\xff" + address
+
+
+def _over_ipv4(ctx: MessageContext, build: Callable[[MessageContext], bytes]) -> bytes:
+    """RFC 5844 §4.1: the Mobility Header of an IPv6 build, carried in UDP port 5436 over
+    IPv4 (its checksum over the IPv4-mapped addresses)."""
+    v6 = build(replace(ctx, src=_ipv4_mapped(ctx.src), dst=_ipv4_mapped(ctx.dst)))
+    return udp(ctx.src, ctx.dst, PORT_PMIP6_CONTROL, PORT_PMIP6_CONTROL, v6[IPV6_HEADER:])
+
+
+def proxy_binding_update_ipv4(ctx: MessageContext) -> bytes:
+    """The PBU over IPv4 transport (RFC 5844 §4.1): the IPv6 header becomes IPv4 + UDP."""
+    return _over_ipv4(ctx, proxy_binding_update)
+
+
+def proxy_binding_acknowledgement_ipv4(ctx: MessageContext) -> bytes:
+    """The PBA over IPv4 transport (RFC 5844 §4.1)."""
+    return _over_ipv4(ctx, proxy_binding_acknowledgement)
+
+
+def _mag_ipv6(address: bytes) -> MobilityOption:
+    return MobilityOption(OPT_MAG_IPV6, struct.pack("!xB16s", 128, address), (8, 4))
+
+
+def _lr_options(ctx: MessageContext) -> list[MobilityOption]:
+    """RFC 6705 §6: both MNs' NAI and home network prefix; when the MNs are on different
+    MAGs, the other MAG's address (MAG IPv6 Address option, §11.1: length 18). Wireshark 4.0
+    expects that option's length to be 16 while it dissects 18 octets, so it flags every
+    RFC-conformant one; the same-MAG messages (no such option) dissect cleanly."""
+    options = [_mn_id(ctx.mn), _hnp(ctx.prefix), _mn_id(ctx.peer_mn), _hnp(ctx.peer_prefix)]
+    if ctx.peer_mag is not None:
+        options.append(_mag_ipv6(ctx.peer_mag))
+    return options
+
+
+def localized_routing_initiation(ctx: MessageContext) -> bytes:
+    """RFC 6705 §10.1 LRI (MH type 17) from the LMA to a MAG about two of its MNs."""
+    data = struct.pack("!HxxH", ctx.sequence & 0xFFFF, _lifetime_units(ctx))
+    mh = mobility_header(MH_LRI, data, _lr_options(ctx), checksum_src=ctx.src,
+                         checksum_dst=ctx.dst)
+    return _mh_packet(ctx.src, ctx.dst, mh)
+
+
+def localized_routing_acknowledgement(ctx: MessageContext) -> bytes:
+    """RFC 6705 §10.2 LRA (MH type 18, status 0) from the MAG to the LMA."""
+    data = struct.pack("!HBBH", ctx.sequence & 0xFFFF, 0, 0, _lifetime_units(ctx))
+    mh = mobility_header(MH_LRA, data, _lr_options(ctx), checksum_src=ctx.src,
+                         checksum_dst=ctx.dst)
+    return _mh_packet(ctx.src, ctx.dst, mh)
+
+
+# ================================================================ GTPv2-C (TS 29.274)
+GTPV2_CREATE_SESSION_REQUEST = 32  # TS 29.274 §6.1 message types
+GTPV2_CREATE_SESSION_RESPONSE = 33
+GTPV2_MODIFY_BEARER_REQUEST = 34
+GTPV2_MODIFY_BEARER_RESPONSE = 35
+GTPV2_DELETE_SESSION_REQUEST = 36
+GTPV2_DELETE_SESSION_RESPONSE = 37
+
+# IE types (TS 29.274 §8.1)
+IE_IMSI = 1
+IE_CAUSE = 2
+IE_RECOVERY = 3
+IE_APN = 71
+IE_AMBR = 72
+IE_EBI = 73
+IE_IP_ADDRESS = 74
+IE_MEI = 75
+IE_MSISDN = 76
+IE_INDICATION = 77
+IE_PCO = 78
+IE_PAA = 79
+IE_BEARER_QOS = 80
+IE_RAT_TYPE = 82
+IE_SERVING_NETWORK = 83
+IE_ULI = 86
+IE_FTEID = 87
+IE_BEARER_CONTEXT = 93
+IE_CHARGING_ID = 94
+IE_CHARGING_CHARACTERISTICS = 95
+IE_PDN_TYPE = 99
+IE_UE_TIME_ZONE = 114
+IE_APN_RESTRICTION = 127
+IE_SELECTION_MODE = 128
+IE_CHANGE_REPORTING_ACTION = 131
+
+# F-TEID interface types (TS 29.274 §8.22)
+IF_S5S8_SGW_GTPU, IF_S5S8_PGW_GTPU, IF_S5S8_SGW_GTPC, IF_S5S8_PGW_GTPC = 4, 5, 6, 7
+
+CAUSE_REQUEST_ACCEPTED = 16  # TS 29.274 §8.4
+RAT_EUTRAN = 6  # TS 29.274 §8.17
+PDN_IPV4V6 = 3  # TS 29.274 §8.34
+DEFAULT_EBI = 5  # the default bearer's EPS bearer id
+PLMN_TEST = bytes([0x00, 0xF1, 0x10])  # MCC 001, MNC 01 (TS 24.008 §10.5.1.13 order)
+APN = b"\x08internet"  # one label (TS 23.003 §9.1)
+DNS4 = (bytes([192, 0, 2, 53]), bytes([192, 0, 2, 54]))  # RFC 5737 documentation addresses
+DNS6 = bytes.fromhex("20010db8000000000000000000000053")
+PCSCF4 = bytes([192, 0, 2, 60])
+
+# TEID roles: one TEID per node and plane for each MN (top nibble = role).
+TEID_SGW_C, TEID_PGW_C, TEID_SGW_U, TEID_PGW_U = 1, 2, 3, 4
+
+
+def teid(role: int, mn: int) -> int:
+    return (role << 28) | (mn & 0x0FFFFFFF)
+
+
+def _ie(ie_type: int, value: bytes, instance: int = 0) -> bytes:
+    """TS 29.274 §8.2.1: type, length, spare and instance, value."""
+    return struct.pack("!BHB", ie_type, len(value), instance & 0x0F) + value
+
+
+def _tbcd(digits: str) -> bytes:
+    """TS 29.274 §8.3 TBCD: two digits per octet, low nibble first, filler 0xF."""
+    if len(digits) % 2:
+        digits += "f"
+    return bytes(int(digits[i + 1], 16) << 4 | int(digits[i], 16) for i in range(0, len(digits), 2))
+
+
+def _fteid(interface: int, tunnel: int, address: bytes, instance: int = 0) -> bytes:
+    """TS 29.274 §8.22 F-TEID with the address of the node's family."""
+    flag = 0x80 if len(address) == 4 else 0x40
+    return _ie(IE_FTEID, struct.pack("!BI", flag | interface, tunnel) + address, instance)
+
+
+def _ebi(instance: int = 0) -> bytes:
+    return _ie(IE_EBI, bytes([DEFAULT_EBI]), instance)
+
+
+def _cause() -> bytes:
+    return _ie(IE_CAUSE, bytes([CAUSE_REQUEST_ACCEPTED, 0]))
+
+
+def _recovery() -> bytes:
+    return _ie(IE_RECOVERY, bytes([1]))
+
+
+def _uli(mn: int) -> bytes:
+    """TS 29.274 §8.21: TAI and ECGI present (flags 0x18)."""
+    tai = PLMN_TEST + struct.pack("!H", 1)
+    ecgi = PLMN_TEST + struct.pack("!I", (mn & 0xFFF) << 8)
+    return _ie(IE_ULI, bytes([0x18]) + tai + ecgi)
+
+
+def _msisdn(mn: int) -> bytes:
+    return _ie(IE_MSISDN, _tbcd(f"4917{mn % 10**10:010d}"))  # 14 digits, 7 octets
+
+
+def _bearer_qos() -> bytes:
+    """TS 29.274 §8.15: PCI set, priority level 9, QCI 9, no MBR/GBR (non-GBR bearer)."""
+    return _ie(IE_BEARER_QOS, bytes([0x40 | 9 << 2, 9]) + bytes(20))
+
+
+def _pco(containers: Sequence[tuple[int, bytes]]) -> bytes:
+    """TS 24.008 §10.5.6.3 PCO: configuration protocol 0 (ext bit set), then containers."""
+    value = b"\x80" + b"".join(struct.pack("!HB", cid, len(c)) + c for cid, c in containers)
+    return _ie(IE_PCO, value)
+
+
+def _gtpv2(ctx: MessageContext, message_type: int, tunnel: int, ies: Sequence[bytes]) -> bytes:
+    """TS 29.274 §5.1 header with TEID (T flag), 24-bit sequence number, in UDP port 2123."""
+    body = b"".join(ies)
+    header = struct.pack("!BBHII", 0x48, message_type, 8 + len(body), tunnel & 0xFFFFFFFF,
+                         (ctx.sequence & 0xFFFFFF) << 8)
+    return udp(ctx.src, ctx.dst, PORT_GTPC, PORT_GTPC, header + body)
+
+
+def create_session_request(ctx: MessageContext) -> bytes:
+    """S5/S8 Create Session Request, SGW ``src`` → PGW ``dst`` (TS 29.274 §7.2.1), IPv4v6
+    PDN; the IEs of a real S5/S8 capture: 275 bytes over IPv4."""
+    mn = ctx.mn
+    pco = [(0x000D, b""), (0x0003, b""), (0x000A, b""), (0x0010, b""), (0x0001, b"")]
+    bearer = [_ebi(), _fteid(IF_S5S8_SGW_GTPU, teid(TEID_SGW_U, mn), ctx.src, 2), _bearer_qos()]
+    ies = [
+        _ie(IE_IMSI, _tbcd(f"00101{mn % 10**10:010d}")),
+        _msisdn(mn),
+        _ie(IE_MEI, _tbcd(f"35{mn % 10**14:014d}")),
+        _uli(mn),
+        _ie(IE_SERVING_NETWORK, PLMN_TEST),
+        _ie(IE_RAT_TYPE, bytes([RAT_EUTRAN])),
+        _ie(IE_INDICATION, bytes(3)),
+        _fteid(IF_S5S8_SGW_GTPC, teid(TEID_SGW_C, mn), ctx.src),
+        _ie(IE_APN, APN),
+        _ie(IE_SELECTION_MODE, bytes([0])),
+        _ie(IE_PDN_TYPE, bytes([PDN_IPV4V6])),
+        _ie(IE_PAA, bytes([PDN_IPV4V6, 64]) + bytes(20)),
+        _ie(IE_APN_RESTRICTION, bytes([0])),
+        _ie(IE_AMBR, struct.pack("!II", 50_000, 100_000)),
+        _pco(pco),
+        _ie(IE_BEARER_CONTEXT, b"".join(bearer)),
+        _recovery(),
+        _ie(IE_UE_TIME_ZONE, bytes(2)),
+        _ie(IE_CHARGING_CHARACTERISTICS, struct.pack("!H", 0x0800)),
+    ]
+    return _gtpv2(ctx, GTPV2_CREATE_SESSION_REQUEST, 0, ies)
+
+
+def create_session_response(ctx: MessageContext) -> bytes:
+    """S5/S8 Create Session Response, PGW ``src`` → SGW ``dst`` (TS 29.274 §7.2.2): the
+    PGW's F-TEIDs, the allocated IPv6 prefix and IPv4 address, DNS and P-CSCF in the PCO,
+    the created default bearer: 240 bytes over IPv4."""
+    mn = ctx.mn
+    ipcp = struct.pack("!BBH", 3, 0, 16) + b"\x81\x06" + DNS4[0] + b"\x83\x06" + DNS4[1]
+    pco = [(0x8021, ipcp), (0x000D, DNS4[0]), (0x000D, DNS4[1]), (0x0003, DNS6),
+           (0x000C, PCSCF4), (0x0005, b"\x01"), (0x000A, b"")]
+    ue4 = struct.pack("!I", 0x64400000 | (mn & 0x3FFFFF))  # 100.64.0.0/10
+    bearer = [_ebi(), _cause(), _fteid(IF_S5S8_PGW_GTPU, teid(TEID_PGW_U, mn), ctx.src, 2),
+              _bearer_qos(), _ie(IE_CHARGING_ID, struct.pack("!I", mn & 0xFFFFFFFF))]
+    ies = [
+        _cause(),
+        _fteid(IF_S5S8_PGW_GTPC, teid(TEID_PGW_C, mn), ctx.src, 1),
+        _ie(IE_PAA, bytes([PDN_IPV4V6, 64]) + ctx.prefix + ue4),
+        _ie(IE_APN_RESTRICTION, bytes([0])),
+        _ie(IE_AMBR, struct.pack("!II", 50_000, 100_000)),
+        _pco(pco),
+        _ie(IE_BEARER_CONTEXT, b"".join(bearer)),
+        _recovery(),
+    ]
+    return _gtpv2(ctx, GTPV2_CREATE_SESSION_RESPONSE, teid(TEID_SGW_C, mn), ies)
+
+
+def modify_bearer_request(ctx: MessageContext) -> bytes:
+    """S5/S8 Modify Bearer Request after an SGW relocation, new SGW ``src`` → PGW ``dst``
+    (TS 29.274 §7.2.7): location, indication flags (4 octets), the new SGW's control and
+    user plane F-TEIDs: 100 bytes over IPv4."""
+    mn = ctx.mn
+    bearer = [_ebi(), _fteid(IF_S5S8_SGW_GTPU, teid(TEID_SGW_U, mn), ctx.src, 1)]
+    ies = [
+        _uli(mn),
+        _ie(IE_INDICATION, bytes(4)),
+        _fteid(IF_S5S8_SGW_GTPC, teid(TEID_SGW_C, mn), ctx.src),
+        _ie(IE_BEARER_CONTEXT, b"".join(bearer)),
+    ]
+    return _gtpv2(ctx, GTPV2_MODIFY_BEARER_REQUEST, teid(TEID_PGW_C, mn), ies)
+
+
+def modify_bearer_response(ctx: MessageContext) -> bytes:
+    """S5/S8 Modify Bearer Response, PGW → SGW (TS 29.274 §7.2.8): cause, MSISDN, linked
+    bearer, APN restriction, change reporting action, recovery, the modified bearer with its
+    charging id: 100 bytes over IPv4."""
+    mn = ctx.mn
+    bearer = [_ebi(), _cause(), _ie(IE_CHARGING_ID, struct.pack("!I", mn & 0xFFFFFFFF))]
+    ies = [
+        _cause(),
+        _msisdn(mn),
+        _ebi(),
+        _ie(IE_APN_RESTRICTION, bytes([0])),
+        _ie(IE_CHANGE_REPORTING_ACTION, bytes([0])),
+        _recovery(),
+        _ie(IE_BEARER_CONTEXT, b"".join(bearer)),
+    ]
+    return _gtpv2(ctx, GTPV2_MODIFY_BEARER_RESPONSE, teid(TEID_SGW_C, mn), ies)
+
+
+def delete_session_request(ctx: MessageContext) -> bytes:
+    """S5/S8 Delete Session Request, SGW → PGW (TS 29.274 §7.2.9.1): linked EPS bearer id
+    and user location: 62 bytes over IPv4."""
+    ies = [_ebi(), _uli(ctx.mn)]
+    return _gtpv2(ctx, GTPV2_DELETE_SESSION_REQUEST, teid(TEID_PGW_C, ctx.mn), ies)
+
+
+def delete_session_response(ctx: MessageContext) -> bytes:
+    """S5/S8 Delete Session Response, PGW → SGW (TS 29.274 §7.2.10.1): cause and recovery:
+    51 bytes over IPv4."""
+    ies = [_cause(), _recovery()]
+    return _gtpv2(ctx, GTPV2_DELETE_SESSION_RESPONSE, teid(TEID_SGW_C, ctx.mn), ies)

@@ -1,0 +1,185 @@
+"""Header and message sizes in bytes: the one source of truth for every practice.
+
+Every size here is measured once, at import, on a packet built by ``dmmemu.wire.packets`` (for an
+encapsulation: the built packet minus the packet it carries). ``dmmemu.report.pcap`` writes the same
+builders to capture files, so the bytes a practice counts are the bytes Wireshark shows. The
+compositions match the reference table of sizes of real captures (``docs/sizes.md``; IP packet
+bytes, no link layer, no IPsec); ``tests/test_wire.py`` holds that table and checks it.
+
+``ENCAPSULATIONS`` and ``MESSAGES`` map a name to its size and builder; the constants below
+are the sizes the practices import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from dmmemu.wire import packets as wire
+
+Encapsulate = Callable[[bytes, bytes, bytes], bytes]  # (inner, outer src, outer dst) -> packet
+Build = Callable[[wire.MessageContext], bytes]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Encapsulation:
+    """What a tunnel (or route-optimisation header) adds to every user packet."""
+
+    bytes: int  # added to the inner packet
+    build: Encapsulate
+    outer: int  # address family of the outer addresses: 6 or 4
+    inner: int  # family of the inner packet the name describes (the builder takes both)
+    reference: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message:
+    """One signaling message: its size as one IP packet, and its builder."""
+
+    bytes: int
+    build: Build
+    transport: int  # address family of the message's IP header: 6 or 4
+    reference: str
+
+
+# Documentation addresses (RFC 3849, RFC 5737) the sizes are measured with.
+_V6 = (bytes.fromhex("20010db8000000000000000000000001"),
+       bytes.fromhex("20010db8000000000000000000000002"))
+_V4 = (bytes([192, 0, 2, 1]), bytes([192, 0, 2, 2]))
+_SAMPLE_BYTES = 1000
+
+
+def _encapsulation(build: Encapsulate, *, outer: int, inner: int,
+                   reference: str) -> Encapsulation:
+    ends = _V6 if outer == 6 else _V4
+    size = _SAMPLE_BYTES if inner == 6 else 30  # data_packet's IPv4 range is 20..39 bytes
+    packet = wire.data_packet(size, src=(_V6[0], _V4[0]), dst=(_V6[1], _V4[1]), sport=1, dport=2)
+    size = len(build(packet, *ends)) - len(packet)
+    return Encapsulation(bytes=size, build=build, outer=outer, inner=inner, reference=reference)
+
+
+def _message(build: Build, *, transport: int, reference: str) -> Message:
+    ends = _V6 if transport == 6 else _V4
+    ctx = wire.MessageContext(src=ends[0], dst=ends[1])
+    return Message(bytes=len(build(ctx)), build=build, transport=transport, reference=reference)
+
+
+# Order matters where sizes collide: a practice that names no encapsulation gets the first
+# entry of its size (dmmemu.report.pcap), so the common case of each size comes first.
+ENCAPSULATIONS: dict[str, Encapsulation] = {
+    "ipv6-in-ipv6": _encapsulation(wire.ip_in_ipv6, outer=6, inner=6,
+                                   reference="RFC 2473: HA-CoA, LMA-MAG, MAP-LCoA tunnels"),
+    "nested-ipv6-in-ipv6": _encapsulation(wire.nested_ip_in_ipv6, outer=6, inner=6,
+                                          reference="RFC 5380 §6.2: HA-RCoA inside MAP-LCoA"),
+    "ipv6-in-ipv4": _encapsulation(wire.ip_in_ipv4, outer=4, inner=6,
+                                   reference="RFC 4213 §3.5, RFC 5555 §4.1"),
+    "ipv4-in-ipv4": _encapsulation(wire.ip_in_ipv4, outer=4, inner=4, reference="RFC 2003"),
+    "ipv4-in-ipv6": _encapsulation(wire.ip_in_ipv6, outer=6, inner=4,
+                                   reference="RFC 2473 §5, RFC 5844"),
+    "ipv6-in-udp-ipv4": _encapsulation(wire.ip_in_udp, outer=4, inner=6,
+                                       reference="RFC 5555 §4.1 NAT traversal, UDP port 4191"),
+    "pmip-udp-ipv4": _encapsulation(partial(wire.ip_in_udp, port=wire.PORT_PMIP6_DATA),
+                                    outer=4, inner=6,
+                                    reference="RFC 5844 §4.2 UDP tunnel, UDP port 5437"),
+    "gre-ipv4": _encapsulation(wire.gre, outer=4, inner=6, reference="RFC 2784, RFC 5845"),
+    "gre-key-ipv4": _encapsulation(partial(wire.gre, key=1), outer=4, inner=6,
+                                   reference="RFC 2890 §2.1, RFC 5845"),
+    "gre-ipv6": _encapsulation(wire.gre, outer=6, inner=6, reference="RFC 2784, RFC 5845"),
+    "gre-key-ipv6": _encapsulation(partial(wire.gre, key=1), outer=6, inner=6,
+                                   reference="RFC 2890 §2.1, RFC 5845"),
+    "gtpu-ipv4": _encapsulation(wire.gtpu, outer=4, inner=6,
+                                reference="TS 29.281 §5.1: S1-U, S5/S8, N3, N9"),
+    "gtpu-seq-ipv4": _encapsulation(partial(wire.gtpu, sequence=0), outer=4, inner=6,
+                                    reference="TS 29.281 §5.1 with sequence number"),
+    "gtpu-ext-ipv4": _encapsulation(partial(wire.gtpu, qfi=9), outer=4, inner=6,
+                                    reference="TS 29.281 §5.2, PDU session container (N3)"),
+    "gtpu-ipv6": _encapsulation(wire.gtpu, outer=6, inner=6, reference="TS 29.281 §5.1"),
+    "ro-routing-header": _encapsulation(wire.type2_routing, outer=6, inner=6,
+                                        reference="RFC 6275 §6.4: MIPv6 RO downlink"),
+    "ro-home-address": _encapsulation(wire.home_address_option, outer=6, inner=6,
+                                      reference="RFC 6275 §6.3: MIPv6 RO uplink"),
+}
+
+MESSAGES: dict[str, Message] = {
+    "BRR": _message(wire.binding_refresh_request, transport=6, reference="RFC 6275 §6.1.2"),
+    "HoTI": _message(wire.home_test_init, transport=6, reference="RFC 6275 §6.1.3"),
+    "CoTI": _message(wire.care_of_test_init, transport=6, reference="RFC 6275 §6.1.4"),
+    "HoT": _message(wire.home_test, transport=6, reference="RFC 6275 §6.1.5"),
+    "CoT": _message(wire.care_of_test, transport=6, reference="RFC 6275 §6.1.6"),
+    "BU": _message(wire.binding_update_home, transport=6,
+                   reference="RFC 6275 §6.1.7 to the HA, home address option"),
+    "BU-CN": _message(wire.binding_update_correspondent, transport=6,
+                      reference="RFC 6275 §6.1.7 to a CN, nonce indices, authorization data"),
+    "BA": _message(wire.binding_acknowledgement, transport=6,
+                   reference="RFC 6275 §6.1.8, type 2 routing header"),
+    "BE": _message(wire.binding_error, transport=6, reference="RFC 6275 §6.1.9"),
+    "LBU": _message(wire.local_binding_update, transport=6,
+                    reference="RFC 5380 §6.1.1 local BU to the MAP"),
+    "HAS": _message(wire.home_agent_switch, transport=6, reference="RFC 5142 §5.1"),
+    "PBU": _message(wire.proxy_binding_update, transport=6, reference="RFC 5213 §8.1"),
+    "PBA": _message(wire.proxy_binding_acknowledgement, transport=6,
+                    reference="RFC 5213 §8.2"),
+    "PBU-IPv4": _message(wire.proxy_binding_update_ipv4, transport=4,
+                         reference="RFC 5844 §4.1, UDP port 5436"),
+    "PBA-IPv4": _message(wire.proxy_binding_acknowledgement_ipv4, transport=4,
+                         reference="RFC 5844 §4.1, UDP port 5436"),
+    "LRI": _message(wire.localized_routing_initiation, transport=6,
+                    reference="RFC 6705 §10.1, two MNs on one MAG"),
+    "LRA": _message(wire.localized_routing_acknowledgement, transport=6,
+                    reference="RFC 6705 §10.2, two MNs on one MAG"),
+    "CSReq": _message(wire.create_session_request, transport=4, reference="TS 29.274 §7.2.1"),
+    "CSResp": _message(wire.create_session_response, transport=4,
+                       reference="TS 29.274 §7.2.2"),
+    "MBReq": _message(wire.modify_bearer_request, transport=4, reference="TS 29.274 §7.2.7"),
+    "MBResp": _message(wire.modify_bearer_response, transport=4, reference="TS 29.274 §7.2.8"),
+    "DSReq": _message(wire.delete_session_request, transport=4, reference="TS 29.274 §7.2.9"),
+    "DSResp": _message(wire.delete_session_response, transport=4,
+                       reference="TS 29.274 §7.2.10"),
+}
+
+# Encapsulation added to the user's packet.
+IPV6_IN_IPV6_BYTES = ENCAPSULATIONS["ipv6-in-ipv6"].bytes  # 40
+NESTED_IPV6_IN_IPV6_BYTES = ENCAPSULATIONS["nested-ipv6-in-ipv6"].bytes  # 80
+IPV6_IN_IPV4_BYTES = ENCAPSULATIONS["ipv6-in-ipv4"].bytes  # 20
+IPV4_IN_IPV4_BYTES = ENCAPSULATIONS["ipv4-in-ipv4"].bytes  # 20
+IPV4_IN_IPV6_BYTES = ENCAPSULATIONS["ipv4-in-ipv6"].bytes  # 40
+IPV6_IN_UDP_IPV4_BYTES = ENCAPSULATIONS["ipv6-in-udp-ipv4"].bytes  # 28
+GRE_IPV4_BYTES = ENCAPSULATIONS["gre-ipv4"].bytes  # 24
+GRE_KEY_IPV4_BYTES = ENCAPSULATIONS["gre-key-ipv4"].bytes  # 28
+GRE_IPV6_BYTES = ENCAPSULATIONS["gre-ipv6"].bytes  # 44
+GRE_KEY_IPV6_BYTES = ENCAPSULATIONS["gre-key-ipv6"].bytes  # 48
+GTPU_UDP_IPV4_BYTES = ENCAPSULATIONS["gtpu-ipv4"].bytes  # 36
+GTPU_SEQ_UDP_IPV4_BYTES = ENCAPSULATIONS["gtpu-seq-ipv4"].bytes  # 40
+GTPU_EXT_UDP_IPV4_BYTES = ENCAPSULATIONS["gtpu-ext-ipv4"].bytes  # 44
+GTPU_UDP_IPV6_BYTES = ENCAPSULATIONS["gtpu-ipv6"].bytes  # 56
+RO_ROUTING_HEADER_BYTES = ENCAPSULATIONS["ro-routing-header"].bytes  # 24
+RO_HOME_ADDRESS_BYTES = ENCAPSULATIONS["ro-home-address"].bytes  # 24
+
+# Mobility signaling.
+BRR_BYTES = MESSAGES["BRR"].bytes  # 48
+HOTI_BYTES = MESSAGES["HoTI"].bytes  # 56, +40 on the HA tunnel leg
+COTI_BYTES = MESSAGES["CoTI"].bytes  # 56
+HOT_BYTES = MESSAGES["HoT"].bytes  # 64, +40 on the HA tunnel leg
+COT_BYTES = MESSAGES["CoT"].bytes  # 64
+BU_HA_BYTES = MESSAGES["BU"].bytes  # 80
+BU_CN_BYTES = MESSAGES["BU-CN"].bytes  # 96
+BA_BYTES = MESSAGES["BA"].bytes  # 80
+BE_BYTES = MESSAGES["BE"].bytes  # 64
+LOCAL_BU_BYTES = MESSAGES["LBU"].bytes  # 80
+HAS_BYTES = MESSAGES["HAS"].bytes  # 64
+# PBU/PBA with NAI, HNP, handoff indicator, access technology type and timestamp: 112 to 120
+# bytes in captures; the composition in dmmemu.wire.packets gives the upper end.
+PBU_BYTES = MESSAGES["PBU"].bytes  # 120
+PBA_BYTES = MESSAGES["PBA"].bytes  # 120
+PBU_IPV4_BYTES = MESSAGES["PBU-IPv4"].bytes  # PBU + 28 - 40 = 108
+PBA_IPV4_BYTES = MESSAGES["PBA-IPv4"].bytes  # 108
+# RFC 6705 for two MNs on one MAG; +24 with the other MAG's address when they are on two.
+LRI_BYTES = MESSAGES["LRI"].bytes  # 152
+LRA_BYTES = MESSAGES["LRA"].bytes  # 152
+CREATE_SESSION_REQUEST_BYTES = MESSAGES["CSReq"].bytes  # 275
+CREATE_SESSION_RESPONSE_BYTES = MESSAGES["CSResp"].bytes  # 240
+MODIFY_BEARER_REQUEST_BYTES = MESSAGES["MBReq"].bytes  # 100
+MODIFY_BEARER_RESPONSE_BYTES = MESSAGES["MBResp"].bytes  # 100
+DELETE_SESSION_REQUEST_BYTES = MESSAGES["DSReq"].bytes  # 62
+DELETE_SESSION_RESPONSE_BYTES = MESSAGES["DSResp"].bytes  # 51
