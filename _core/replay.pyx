@@ -10,6 +10,8 @@ from libc.stdint cimport INT64_MAX, INT64_MIN, int8_t, int32_t, int64_t, uint8_t
 from libc.stdlib cimport free, malloc, realloc
 
 cdef extern from *:
+    # 1 when setup.py built this module with bounds checks (DMMEMU_CHECKED=1), else 0.
+    int DMMEMU_CHECKED_BUILD
     # GCC/Clang builtin: a hint that never faults; the loop asks for flows a few rows ahead.
     void __builtin_prefetch(const void* addr) noexcept nogil
 
@@ -42,6 +44,8 @@ assert (SELECT_CENTRAL, SELECT_AT_ATTACH, SELECT_PER_FLOW) == (
 assert MIN_PACKET_BYTES == _io.MIN_PACKET_BYTES
 
 _INT32_MAX = 2**31 - 1
+
+CHECKED = bool(DMMEMU_CHECKED_BUILD)  # built with bounds checks (setup.py, DMMEMU_CHECKED=1)
 
 cdef enum:
     PREFETCH_AHEAD = 8  # packet rows ahead whose flow state the loop prefetches (dense ids)

@@ -93,3 +93,14 @@ def test_row_errors_agree(case: Case) -> None:
             replay_with(engine_cls, bad)
         errors.append((info.value.column, info.value.row))
     assert errors[0] == errors[1] == ("size", b.first_row + len(b) - 1)
+
+
+def test_checked_build_when_asked() -> None:
+    """CI sets DMMEMU_EXPECT_CHECKED=1 when it runs this suite against the checked build, so a
+    build that silently lost its bounds checks fails here instead of passing unchecked."""
+    import os
+
+    if os.environ.get("DMMEMU_EXPECT_CHECKED") == "1":
+        assert core.CHECKED
+    else:
+        assert isinstance(core.CHECKED, bool)

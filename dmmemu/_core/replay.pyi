@@ -1,7 +1,9 @@
 """Typed stub of the compiled replay core (``_core/replay.pyx``); rules: docs/semantics.md."""
 
-from dmmemu.policy import PolicyTables
-from dmmemu.replay_io import PacketBatch, RawCounters, ReplayInput
+from dmmemu.engine.policy import PolicyTables
+from dmmemu.engine.replay_io import PacketBatch, RawCounters, ReplayInput
+
+CHECKED: bool  # built with bounds checks (DMMEMU_CHECKED=1)
 
 class Replay:
     """One replay of a trace under one practice: ``feed`` packet batches, then ``finish``.
