@@ -98,6 +98,7 @@ cdef struct Address:
     flow_t refcount         # flows bound to it that have not ended
     uint8_t bound           # the anchor holds a binding for it
     uint8_t live            # still in the MN's list
+    uint8_t ever_bound      # the anchor has had a binding for it (no first-ack hold again)
     node_t reg_poa          # PoA of the last registration
     time_t reg_t            # time of the last registration (ns)
 

@@ -86,8 +86,9 @@ cdef class Replay:
     cdef count_t req_bytes
     cdef count_t ack_bytes
     cdef time_t lifetime_ns
-    cdef time_t l2_ns
-    cdef time_t detect_ns
+    cdef time_t pre_attach_ns           # Σ interruption components before signaling, attach
+    cdef time_t pre_handover_ns         # the same for a handover
+    cdef time_t first_ack_hold_ns       # anchor's hold before acknowledging a new binding
 
     # topology
     cdef Py_ssize_t n_nodes
@@ -155,6 +156,7 @@ cdef class Replay:
     cdef int32_t[::1] ho_to
     cdef int64_t[::1] ho_interruption_ns
     cdef int64_t[::1] ho_signaling_ns
+    cdef int64_t[::1] ho_hold_ns
     cdef int64_t[::1] ho_msgs
     cdef int64_t[::1] ho_bytes
     cdef int64_t[::1] ho_lost
@@ -224,8 +226,11 @@ cdef class Replay:
         self.req_bytes = policy.req_bytes
         self.ack_bytes = policy.ack_bytes
         self.lifetime_ns = policy.lifetime_ns
-        self.l2_ns = policy.l2_ns
-        self.detect_ns = policy.detect_ns
+        self.pre_attach_ns = policy.pre_signaling_ns(_policy.ON_ATTACH)
+        self.pre_handover_ns = policy.pre_signaling_ns(_policy.ON_HANDOVER)
+        self.first_ack_hold_ns = policy.first_ack_hold_ns
+        if self.pre_attach_ns < 0 or self.pre_handover_ns < 0 or self.first_ack_hold_ns < 0:
+            raise ValueError("policy interruption components must be >= 0")
 
         # Topology.
         hops = _array(replay.hops, "replay.hops", np.uint16, (n, n))
@@ -333,6 +338,7 @@ cdef class Replay:
         self.ho_to = counters.ho_to
         self.ho_interruption_ns = counters.ho_interruption_ns
         self.ho_signaling_ns = counters.ho_signaling_ns
+        self.ho_hold_ns = counters.ho_hold_ns
         self.ho_msgs = counters.ho_msgs
         self.ho_bytes = counters.ho_bytes
         self.ho_lost = counters.ho_lost
@@ -727,7 +733,7 @@ cdef class Replay:
         cdef addr_t x, nxt
         cdef int8_t kind
         cdef int cause
-        cdef time_t signaling = 0, rtt
+        cdef time_t signaling = 0, rtt, hold, held = 0
         cdef count_t msgs = 0, nbytes = 0
         if p == old:  # 1
             self.ho_kind[r] = HO_NOOP
@@ -770,14 +776,19 @@ cdef class Replay:
         while x >= 0:
             a = self.addrs[x].anchor
             if self._needs_binding(a, p):
+                hold = 0 if self.addrs[x].ever_bound else self.first_ack_hold_ns
                 self._register(x, p, t, cause)
-                rtt = 2 * self.delay[p, a]
+                rtt = 2 * self.delay[p, a] + hold
                 if rtt > signaling:
                     signaling = rtt
+                    held = hold
                 msgs += 2
                 nbytes += self.req_bytes + self.ack_bytes
             x = self.addrs[x].next
-        mn.until = t + self.l2_ns + self.detect_ns + signaling  # 10
+        if kind == HO_ATTACH:  # 10
+            mn.until = t + self.pre_attach_ns + signaling
+        else:
+            mn.until = t + self.pre_handover_ns + signaling
         mn.window_row = r
         mn.poa = p
         self.ho_kind[r] = kind
@@ -785,6 +796,7 @@ cdef class Replay:
         self.ho_to[r] = p
         self.ho_interruption_ns[r] = mn.until - t
         self.ho_signaling_ns[r] = signaling
+        self.ho_hold_ns[r] = held
         self.ho_msgs[r] = msgs
         self.ho_bytes[r] = nbytes
         return 0
@@ -856,7 +868,7 @@ cdef class Replay:
             self.addr_used += 1
         self.addrs[x] = Address(
             anchor=anchor, prev=mn.tail, next=-1, refcount=0, bound=0, live=1,
-            reg_poa=-1, reg_t=0,
+            reg_poa=-1, reg_t=0, ever_bound=0,
         )
         if mn.tail >= 0:
             self.addrs[mn.tail].next = x
@@ -914,6 +926,7 @@ cdef class Replay:
         self.timeline_sig_msgs[self._bin_now(t), a] += 2
         self._bin_binding_time(a, t)
         ad.bound = 1
+        ad.ever_bound = 1
         ad.reg_t = t
         ad.reg_poa = p
         self.bindings[a] += 1

@@ -15,7 +15,12 @@ import time
 import numpy as np
 
 from dmmemu._core.replay import Replay
-from dmmemu.engine.policy import SELECT_CENTRAL, SELECT_PER_FLOW, PolicyTables
+from dmmemu.engine.policy import (
+    SELECT_CENTRAL,
+    SELECT_PER_FLOW,
+    PolicyTables,
+    interruption_table,
+)
 from dmmemu.engine.replay_io import (
     EV_FLOW_END,
     EV_FLOW_START,
@@ -55,7 +60,8 @@ def workload(args):
         "serving": serving, "second": np.full(n, -1, np.int32),
         "scope": np.ones((n, n), np.uint8), "local_non_continuity": False, "buffering": False,
         "encap1": 40, "encap2": 0, "req_bytes": 72, "ack_bytes": 56, "lifetime_ns": 10**9,
-        "l2_ns": 50_000, "detect_ns": 100_000,
+        "interruption_ns": interruption_table(l2_attach=50_000, movement_detection=100_000),
+        "first_ack_hold_ns": 0,
     }
     if args.practice == "dmm":
         policy = PolicyTables(select=SELECT_PER_FLOW, central=-1, always_registered=False,

@@ -8,6 +8,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from dmmemu.engine.policy import (
+    INTERRUPTION_COMPONENTS,
     SELECT_AT_ATTACH,
     SELECT_CENTRAL,
     SELECT_PER_FLOW,
@@ -75,8 +76,10 @@ def policies(draw: st.DrawFn, topology: Topology) -> PolicyTables:
         encap2=draw(st.sampled_from([0, 36, 40])), req_bytes=draw(st.integers(40, 130)),
         ack_bytes=draw(st.integers(40, 130)),
         lifetime_ns=draw(st.sampled_from([0, 1_000, 25_000, 400_000])),
-        l2_ns=draw(st.integers(0, 3) .map(lambda x: x * 10_000)),
-        detect_ns=draw(st.integers(0, 3).map(lambda x: x * 5_000)),
+        interruption_ns=np.array(
+            [[draw(st.integers(0, 3)) * 5_000 for _ in range(2)]
+             for _ in INTERRUPTION_COMPONENTS], np.int64),
+        first_ack_hold_ns=draw(st.sampled_from([0, 0, 7_000, 60_000])),
     )
 
 

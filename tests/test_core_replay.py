@@ -18,6 +18,7 @@ from dmmemu.engine.policy import (
     SELECT_CENTRAL,
     SELECT_PER_FLOW,
     PolicyTables,
+    interruption_table,
 )
 from dmmemu.engine.replay_io import (
     CAUSE_ATTACH,
@@ -52,7 +53,8 @@ def policy(n: int, **kw) -> PolicyTables:
         "scope": np.ones((n, n), np.uint8),
         "always_registered": False, "native_at_home": False, "local_non_continuity": False,
         "buffering": False, "mn_originated": False, "encap1": 40, "encap2": 0,
-        "req_bytes": 56, "ack_bytes": 40, "lifetime_ns": 0, "l2_ns": 500, "detect_ns": 300,
+        "req_bytes": 56, "ack_bytes": 40, "lifetime_ns": 0, "first_ack_hold_ns": 0,
+        "interruption_ns": interruption_table(l2_attach=500, movement_detection=300),
     }
     base.update(kw)
     for name in ("serving", "second"):
@@ -294,7 +296,7 @@ def test_chain_scope_death_and_detach():
     scope = np.ones((5, 5), np.uint8)
     scope[1, 4] = 0
     pol = policy(5, central=1, serving=[-1, 1, 1, 1, 1], second=[-1, -1, -1, 2, 2],
-                 scope=scope, encap2=20, l2_ns=0, detect_ns=0)
+                 scope=scope, encap2=20, interruption_ns=interruption_table())
     rin = trace(5, 1, flows=[(0, 0, 0, 400, 1), (0, 0, 300, 9000, 1)],
                 moves=[(0, 0, 3), (100, 0, 4), (600, 0, -1), (700, 0, 4)])
     rows = [(10, 0, 500, 0), (200, 0, 500, 1), (300, 1, 500, 0), (650, 1, 500, 0),

@@ -115,7 +115,7 @@ def test_report_comparison_and_metadata(report: Path, results_dir: Path) -> None
     for key in dmmemu.PRACTICES:
         assert f">{key}<" in metadata
     assert f">{dmmemu.__version__}<" in metadata and ">core<" in metadata and ">1<" in metadata
-    assert "lifetime_s = 60.0" in metadata and "l2_attach_ms = 50.0" in metadata
+    assert "lifetime_s = 60.0" in metadata and "l2_attach_ms = 651.0" in metadata
 
 
 def test_report_from_tables_in_memory(trace: dmmemu.Trace, tmp_path: Path) -> None:

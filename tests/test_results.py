@@ -46,8 +46,8 @@ ANCHORS_COLUMNS = (
 )
 SIGNALING_COLUMNS = ("message", "cause", "msgs", "bytes", "byte_hops", "practice", "trace")
 HANDOVERS_COLUMNS = (
-    "row", "t", "mn", "kind", "from_poa", "to_poa", "interruption_us", "l2_us", "detection_us",
-    "signaling_us", "msgs", "bytes", "lost", "delayed", "practice", "trace",
+    "row", "t", "mn", "kind", "from_poa", "to_poa", "interruption_us", "link_loss_us", "l2_attach_us",
+    "movement_detection_us", "dad_us", "signaling_us", "anchor_hold_us", "msgs", "bytes", "lost", "delayed", "practice", "trace",
 )
 TIMELINE_COLUMNS = (
     "t", "t_s", "anchor", "name", "packets", "bytes", "signaling_msgs", "mean_bindings",
@@ -229,7 +229,9 @@ def test_cross_table_consistency(result, trace: Trace) -> None:
     assert ho["lost"].sum() <= s["lost_packets"]
     handover_rows = ho.filter(pl.col("kind") == "handover")
     assert s["mean_interruption_us"] == pytest.approx(handover_rows["interruption_us"].mean())
-    recomposed = ho["l2_us"] + ho["detection_us"] + ho["signaling_us"]
+    recomposed = (ho["link_loss_us"] + ho["l2_attach_us"] + ho["movement_detection_us"]
+                  + ho["dad_us"] + ho["signaling_us"])
+    assert (ho["anchor_hold_us"] <= ho["signaling_us"]).all()
     assert (ho["interruption_us"] - recomposed).abs().max() < 1e-6
     # Anchors: shares, anchors used, the busiest share.
     assert anchors["share"].sum() == pytest.approx(1.0)

@@ -30,6 +30,7 @@ from dmmemu.engine.policy import (
     SELECT_CENTRAL,
     SELECT_PER_FLOW,
     PolicyTables,
+    interruption_table,
 )
 from dmmemu.engine.reference import ReferenceReplay
 from dmmemu.engine.replay_io import (
@@ -108,8 +109,8 @@ def engine(request):
 # Fields both scenario policies share; each policy below states only how it differs.
 _COMMON = dict(
     second=[-1] * 6, scope=np.ones((6, 6)), local_non_continuity=False, buffering=False,
-    encap1=40, encap2=0, req_bytes=80, ack_bytes=56, lifetime_ns=0, l2_ns=1 * MS,
-    detect_ns=2 * MS,
+    encap1=40, encap2=0, req_bytes=80, ack_bytes=56, lifetime_ns=0, first_ack_hold_ns=0,
+    interruption_ns=interruption_table(l2_attach=1 * MS, movement_detection=2 * MS),
 )
 
 

@@ -18,6 +18,21 @@ SELECT_AT_ATTACH = 2
 SELECT_PER_FLOW = 3
 SELECT_NAMES = {SELECT_CENTRAL: "central", SELECT_AT_ATTACH: "at-attach", SELECT_PER_FLOW: "per-flow"}
 
+# Interruption components that precede a move's signaling (docs/semantics.md §5.10), in the
+# order of the rows of PolicyTables.interruption_ns; its columns are ATTACH and HANDOVER.
+INTERRUPTION_COMPONENTS = ("link_loss", "l2_attach", "movement_detection", "dad")
+ON_ATTACH = 0
+ON_HANDOVER = 1
+
+
+def interruption_table(*, link_loss: int = 0, l2_attach: int = 0, movement_detection: int = 0,
+                       dad: int = 0) -> np.ndarray:
+    """``PolicyTables.interruption_ns`` from per-component durations (ns): every component
+    applies to attaches and handovers alike, but link-loss detection only to handovers (an MN
+    attaching after a detach has no old link to lose)."""
+    return np.array([[0, link_loss], [l2_attach, l2_attach],
+                     [movement_detection, movement_detection], [dad, dad]], np.int64)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PolicyTables:
@@ -38,8 +53,8 @@ class PolicyTables:
     req_bytes: int
     ack_bytes: int
     lifetime_ns: int
-    l2_ns: int
-    detect_ns: int
+    interruption_ns: np.ndarray  # int64 (len(INTERRUPTION_COMPONENTS), 2): [component, kind]
+    first_ack_hold_ns: int  # the anchor's hold before acknowledging a new binding (§5.9)
 
     def __post_init__(self) -> None:
         n = self.serving.shape[0]
@@ -51,6 +66,8 @@ class PolicyTables:
             ("serving", self.serving, np.int32, (n,)),
             ("second", self.second, np.int32, (n,)),
             ("scope", self.scope, np.uint8, (n, n)),
+            ("interruption_ns", self.interruption_ns, np.int64,
+             (len(INTERRUPTION_COMPONENTS), 2)),
         ]
         for name, arr, dtype, shape in checks:
             if arr.dtype != dtype or arr.shape != shape or not arr.flags.c_contiguous:
@@ -59,10 +76,18 @@ class PolicyTables:
                     f"{shape}, got {arr.dtype} {arr.shape}"
                 )
             arr.setflags(write=False)
-        for name in ("encap1", "encap2", "req_bytes", "ack_bytes", "lifetime_ns", "l2_ns", "detect_ns"):
+        for name in ("encap1", "encap2", "req_bytes", "ack_bytes", "lifetime_ns",
+                     "first_ack_hold_ns"):
             if int(getattr(self, name)) < 0:
                 raise PracticeError(f"policy field {name!r} must be >= 0")
+        if bool(np.any(self.interruption_ns < 0)):
+            raise PracticeError("policy table 'interruption_ns' must hold durations >= 0")
 
     @property
     def n_nodes(self) -> int:
         return int(self.serving.shape[0])
+
+    def pre_signaling_ns(self, on: int) -> int:
+        """Σ of the interruption components before the signaling of a move (``ON_ATTACH`` or
+        ``ON_HANDOVER``)."""
+        return int(self.interruption_ns[:, on].sum())

@@ -15,6 +15,9 @@ from typing import Protocol
 import numpy as np
 
 from dmmemu.engine.policy import (
+    INTERRUPTION_COMPONENTS,
+    ON_ATTACH,
+    ON_HANDOVER,
     SELECT_AT_ATTACH,
     SELECT_CENTRAL,
     SELECT_PER_FLOW,
@@ -78,6 +81,7 @@ class Address:
     reg_t: int = 0  # time of the last registration
     reg_poa: int = -1  # PoA of the last registration
     live: bool = True  # still in the MN's list
+    ever_registered: bool = False  # the anchor has had a binding for it (§5.9: no hold again)
 
 
 @dataclass(slots=True)
@@ -148,6 +152,7 @@ class MobilityRow:
     to_poa: int = -1
     interruption_ns: int = 0
     signaling_ns: int = 0
+    hold_ns: int = 0
     msgs: int = 0
     bytes: int = 0
     lost: int = 0
@@ -182,8 +187,10 @@ class ReferenceReplay:
         self.req_bytes = int(policy.req_bytes)
         self.ack_bytes = int(policy.ack_bytes)
         self.lifetime_ns = int(policy.lifetime_ns)
-        self.l2_ns = int(policy.l2_ns)
-        self.detect_ns = int(policy.detect_ns)
+        # §1 interruption components: [component][ON_ATTACH / ON_HANDOVER] in ns.
+        self.components: list[list[int]] = policy.interruption_ns.tolist()
+        assert len(self.components) == len(INTERRUPTION_COMPONENTS)
+        self.first_ack_hold_ns = int(policy.first_ack_hold_ns)
 
         # §1 topology matrices: H[u][v] hops, D[u][v] one-way delay in ns.
         self.H: list[list[int]] = replay.hops.tolist()
@@ -340,6 +347,7 @@ class ReferenceReplay:
         """§4 register(x, p, t, cause)."""
         self._count_registration(x.anchor, p, cause, t, x.mn)
         x.bound = True
+        x.ever_registered = True
         x.reg_t = t
         x.reg_poa = p
         a = self.anchors[x.anchor]
@@ -412,16 +420,23 @@ class ReferenceReplay:
         # §5.9
         cause = CAUSE_ATTACH if kind == HO_ATTACH else CAUSE_HANDOVER
         signaling_ns = 0
+        hold_ns = 0
         msgs = 0
         sent_bytes = 0
         for x in m.addresses:
             if self._needs_binding(x, p):
+                # The anchor holds its first acknowledgement of a new binding (§5.9).
+                hold = 0 if x.ever_registered else self.first_ack_hold_ns
                 self._register(x, p, t, cause)
-                signaling_ns = max(signaling_ns, 2 * self.D[p][x.anchor])
+                candidate = 2 * self.D[p][x.anchor] + hold
+                if candidate > signaling_ns:  # the first address in list order on ties
+                    signaling_ns = candidate
+                    hold_ns = hold
                 msgs += 2
                 sent_bytes += self.req_bytes + self.ack_bytes
         # §5.10
-        interruption = self.l2_ns + self.detect_ns + signaling_ns
+        on = ON_ATTACH if kind == HO_ATTACH else ON_HANDOVER
+        interruption = sum(component[on] for component in self.components) + signaling_ns
         m.until = t + interruption
         m.window_row = r
         m.poa = p
@@ -430,6 +445,7 @@ class ReferenceReplay:
         row.to_poa = p
         row.interruption_ns = interruption
         row.signaling_ns = signaling_ns
+        row.hold_ns = hold_ns
         row.msgs = msgs
         row.bytes = sent_bytes
 
@@ -607,6 +623,7 @@ class ReferenceReplay:
             "ho_to": "to_poa",
             "ho_interruption_ns": "interruption_ns",
             "ho_signaling_ns": "signaling_ns",
+            "ho_hold_ns": "hold_ns",
             "ho_msgs": "msgs",
             "ho_bytes": "bytes",
             "ho_lost": "lost",

@@ -123,6 +123,7 @@ class RawCounters:
     ho_to: np.ndarray  # int32
     ho_interruption_ns: np.ndarray
     ho_signaling_ns: np.ndarray
+    ho_hold_ns: np.ndarray  # the anchor's hold (first_ack_hold_ns) inside ho_signaling_ns
     ho_msgs: np.ndarray
     ho_bytes: np.ndarray
     ho_lost: np.ndarray
@@ -173,7 +174,7 @@ _NODE_I64 = (
     "anchor_sig_msgs", "anchor_sig_bytes",
 )
 _HO_I64 = (
-    "ho_interruption_ns", "ho_signaling_ns", "ho_msgs", "ho_bytes", "ho_lost", "ho_delayed",
+    "ho_interruption_ns", "ho_signaling_ns", "ho_hold_ns", "ho_msgs", "ho_bytes", "ho_lost", "ho_delayed",
 )
 _TIMELINE_I64 = (
     "timeline_packets", "timeline_bytes", "timeline_sig_msgs", "timeline_binding_ns",

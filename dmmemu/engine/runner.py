@@ -75,7 +75,7 @@ def run(
         node_names=[node.name for node in topology.nodes],
         anchor_ids=topology.nodes_with_role("anchor"),
         mobility_t=mobility["t"].to_numpy(), mobility_mn=mobility["mn"].to_numpy(),
-        l2_ns=tables.l2_ns, detect_ns=tables.detect_ns,
+        interruption_ns=tables.interruption_ns,
     )
 
 

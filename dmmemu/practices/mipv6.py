@@ -15,18 +15,28 @@ from dmmemu.wire.sizes import BA_BYTES, BU_HA_BYTES, IPV6_IN_IPV6_BYTES
 class MIPv6(Practice):
     """Central HA anchors the home address; every move sends BU/BA between MN and HA.
 
-    ``lifetime_s``: RFC 6275 fixes no default home-registration lifetime; 420 s equals
-    MAX_RR_BINDING_LIFETIME (§12) so home and correspondent bindings refresh alike.
-    ``detection_ms``: router-advertisement-based movement detection, modelled as 50 ms
-    (RFC 6275 §7.5 allows MinRtrAdvInterval 30 ms, MaxRtrAdvInterval 70 ms).
+    ``lifetime_s``: RFC 6275 fixes no default home-registration lifetime (MAX_RR_BINDING_LIFETIME
+    bounds correspondent bindings, not this one); 3600 s is INET's
+    MIPv6_MAX_HA_BINDING_LIFETIME (UMIP's default is the field's largest, 262,140 s).
+    ``detection_ms``: movement detection by router solicitation and advertisement; 396 ms as
+    INET's MIPv6 showcase measures it (RFC 4861 §6.3.7 delays the first RS by a random 0 to
+    MAX_RTR_SOLICITATION_DELAY = 1 s; RFC 6275 §7.5 allows RAs every 30–70 ms).
+    ``dad_ms``: duplicate address detection of the new care-of address, RetransTimer 1 s ×
+    DupAddrDetectTransmits 1 (RFC 4862 §5.1; its random 0–1 s delay before the first probe is
+    left out); ``optimistic_dad`` makes it 0 (RFC 4429: the address is usable at once).
+    ``ha_dad_ms``: the HA defends the home address by DAD on the home link before its first
+    BA for a new binding cache entry (RFC 6275 §10.3.1); INET holds that BA 1.000 s.
     """
 
     key: ClassVar[str] = "mipv6"
     summary: ClassVar[str] = "Mobile IPv6, bidirectional tunnel via one central home agent (RFC 6275)"
     messages: ClassVar[tuple[str, str]] = ("BU", "BA")
 
-    detection_ms: float = 50.0
-    lifetime_s: float = 420.0
+    detection_ms: float = 396.0
+    lifetime_s: float = 3600.0
+    dad_ms: float = 1000.0
+    optimistic_dad: bool = False
+    ha_dad_ms: float = 1000.0
     home_agent: str | None = None
     bu_bytes: int = BU_HA_BYTES
     ba_bytes: int = BA_BYTES
@@ -40,4 +50,5 @@ class MIPv6(Practice):
             always_registered=True, native_at_home=False, local_non_continuity=False,
             mn_originated=True, encap1=self.encap_bytes, encap2=0,
             req_bytes=self.bu_bytes, ack_bytes=self.ba_bytes,
+            dad_ms=0.0 if self.optimistic_dad else self.dad_ms, first_ack_hold_ms=self.ha_dad_ms,
         )

@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
+from dmmemu.engine.policy import INTERRUPTION_COMPONENTS, ON_ATTACH, ON_HANDOVER
 from dmmemu.engine.replay_io import (
     CAUSE_NAMES,
     DEFAULT_TIMELINE_BIN_NS,
@@ -143,7 +144,7 @@ def stretch_stats(hist: np.ndarray) -> tuple[float, float]:
 def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
                  messages: tuple[str, str], node_names: list[str], anchor_ids: np.ndarray,
                  mobility_t: np.ndarray, mobility_mn: np.ndarray,
-                 l2_ns: int, detect_ns: int) -> RunResult:
+                 interruption_ns: np.ndarray) -> RunResult:
     """All result tables of one run from its counters (schemas in docs/results.md); the
     timeline's bins are ``meta.timeline_bin_ns`` wide, as the engine's were."""
     c = counters
@@ -199,6 +200,10 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
     }).filter(pl.col("msgs") > 0).with_columns(**{k: pl.lit(v) for k, v in label.items()})
 
     rows = np.flatnonzero((c.ho_kind == HO_ATTACH) | (c.ho_kind == HO_HANDOVER))
+    # The practice's interruption components of each row, by the row's kind (semantics §5.10).
+    on = np.where(c.ho_kind[rows] == HO_ATTACH, ON_ATTACH, ON_HANDOVER)
+    components = {f"{name}_us": interruption_ns[i, on] / 1000.0
+                  for i, name in enumerate(INTERRUPTION_COMPONENTS)}
     handovers = pl.DataFrame({
         "row": rows.astype(np.int64),
         "t": mobility_t[rows],
@@ -207,9 +212,9 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
         "from_poa": c.ho_from[rows],
         "to_poa": c.ho_to[rows],
         "interruption_us": c.ho_interruption_ns[rows] / 1000.0,
-        "l2_us": np.full(rows.size, l2_ns / 1000.0),
-        "detection_us": np.full(rows.size, detect_ns / 1000.0),
+        **components,
         "signaling_us": c.ho_signaling_ns[rows] / 1000.0,
+        "anchor_hold_us": c.ho_hold_ns[rows] / 1000.0,
         "msgs": c.ho_msgs[rows],
         "bytes": c.ho_bytes[rows],
         "lost": c.ho_lost[rows],
