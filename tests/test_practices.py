@@ -265,3 +265,10 @@ def test_inet_pmipv6_showcase_interruption(tmp_path, engine):
     assert handover["signaling_us"] == pytest.approx(10_002)  # 2 × (ar2–core 1 µs + 5 ms)
     assert handover["interruption_us"] == pytest.approx(996_002)
     assert handover["lost"] == 20 and summary_row(result)["lost_packets"] == 20
+
+
+def test_interruption_components_are_bounded(handover_trace):
+    """An L2 attach of 11 days is no handover: refused before anything runs, not replayed."""
+    with pytest.raises(PracticeError, match="more than the 3600 s a handover may take"):
+        dmmemu.run(handover_trace, PMIPv6(l2_attach_ms=11 * 86_400_000))
+    assert summary_row(dmmemu.run(handover_trace, PMIPv6(l2_attach_ms=3_000_000)))["handovers"] == 1

@@ -23,6 +23,7 @@ SELECT_NAMES = {SELECT_CENTRAL: "central", SELECT_AT_ATTACH: "at-attach", SELECT
 INTERRUPTION_COMPONENTS = ("link_loss", "l2_attach", "movement_detection", "dad")
 ON_ATTACH = 0
 ON_HANDOVER = 1
+MAX_INTERRUPTION_NS = 3600 * 10**9  # components + hold of one move, at most an hour
 
 
 def interruption_table(*, link_loss: int = 0, l2_attach: int = 0, movement_detection: int = 0,
@@ -82,6 +83,15 @@ class PolicyTables:
                 raise PracticeError(f"policy field {name!r} must be >= 0")
         if bool(np.any(self.interruption_ns < 0)):
             raise PracticeError("policy table 'interruption_ns' must hold durations >= 0")
+        # An interruption longer than this means nothing as a handover; the bound also keeps
+        # t + interruption far inside int64 for every trace time.
+        longest = max(self.pre_signaling_ns(ON_ATTACH), self.pre_signaling_ns(ON_HANDOVER))
+        if longest + int(self.first_ack_hold_ns) > MAX_INTERRUPTION_NS:
+            raise PracticeError(
+                f"the interruption components and the anchor's hold add up to "
+                f"{(longest + int(self.first_ack_hold_ns)) / 1e9:g} s, more than the "
+                f"{MAX_INTERRUPTION_NS // 10**9} s a handover may take; check the link-loss, "
+                "L2 attach, detection, DAD and hold parameters")
 
     @property
     def n_nodes(self) -> int:
