@@ -34,6 +34,52 @@ cdef enum:
     CAUSE_HANDOVER = 1
     CAUSE_FLOW = 2
     CAUSE_REFRESH = 3
+    CAUSE_DEREGISTRATION = 4
+    N_CAUSES = 5
+
+# Signaling programs (dmmemu.engine.signaling): roles, scopes, origins, flags, columns.
+cdef enum:
+    ROLE_MN = 0
+    ROLE_POA = 1
+    ROLE_PREV_POA = 2
+    ROLE_ANCHOR = 3
+    ROLE_SERVING = 4
+    ROLE_THIRD = 5
+
+cdef enum:
+    ONCE = 0
+    PER_ADDRESS = 1
+    AT_SIGNALING_START = -1
+    AT_MOVE = -2
+    FLAG_ENDS = 1
+    FLAG_HOLD = 2
+    MAX_LEGS_PER_CAUSE = 16
+
+cdef enum:
+    LEG_CAUSE = 0
+    LEG_SCOPE = 1
+    LEG_KIND = 2
+    LEG_SRC = 3
+    LEG_DST = 4
+    LEG_BYTES = 5
+    LEG_BYTES_PER_ADDRESS = 6
+    LEG_AFTER = 7
+    LEG_OFFSET_NS = 8
+    LEG_GATE = 9
+    LEG_GATE_CAP_NS = 10
+    LEG_FLAGS = 11
+    LEG_COLUMNS = 12
+
+# Which addresses of the MN a program runs over.
+cdef enum:
+    SIGNAL_NEEDS_BINDING = 0  # live addresses that need a binding at the PoA (moves)
+    SIGNAL_BOUND = 1          # bound addresses (a de-registration)
+    SIGNAL_ONE = 2            # one given address (a new address, a refresh)
+
+# Timer kinds (§12).
+cdef enum:
+    TIMER_EXPIRE = 0   # a binding that outlived a detach reaches the end of its lifetime
+    TIMER_RELEASE = 1  # a detached MN's addresses die
 
 cdef enum:
     SELECT_CENTRAL = 1
@@ -101,6 +147,7 @@ cdef struct Address:
     uint8_t ever_bound      # the anchor has had a binding for it (no first-ack hold again)
     node_t reg_poa          # PoA of the last registration
     time_t reg_t            # time of the last registration (ns)
+    count_t expiry          # seq of its pending expiry timer (§12), 0 = none
 
 
 cdef struct MobileNode:
@@ -112,6 +159,15 @@ cdef struct MobileNode:
     count_t epoch           # bumped whenever poa changes: the paths of its flows are stale
     addr_t head             # oldest live address, -1 = empty list
     addr_t tail             # newest live address, -1 = empty list
+    count_t release         # seq of its pending release timer (§12), 0 = none
+
+
+cdef struct Timer:
+    # One entry of the timer heap (§12), ordered by (due, seq).
+    time_t due
+    count_t seq
+    int32_t target          # address slot (TIMER_EXPIRE) or MN (TIMER_RELEASE)
+    int8_t kind
 
 
 cdef struct FlowState:
@@ -152,3 +208,6 @@ cdef struct FlowTotals:
     count_t direct_delay_sum  # Σ direct delay (flushed runs)
     count_t moves_at_start  # MN handovers when the flow started
     count_t moves           # MN handovers during the flow (set at its end)
+    count_t renumbered      # times it took a new local address (§7.3)
+    time_t resume           # a renumbered flow's packets before this are lost (§7.3)
+    node_t local_anchor     # anchor of its local address at its last packet, -1 = none

@@ -19,17 +19,24 @@ from _types cimport (
     addr_t, bin_t, count_t, flow_id_t, flow_t, hops_t, mn_t, node_t, psize_t, row_t, time_t,
 )
 from replay cimport (
-    CAUSE_ATTACH, CAUSE_FLOW, CAUSE_HANDOVER, CAUSE_REFRESH, ERR_DIR, ERR_FLOW, ERR_NONE,
-    ERR_SIZE, ERR_T_ORDER, ERR_T_SPAN, EV_FLOW_END, EV_FLOW_START, EV_MOVE, EV_PACKET,
+    AT_MOVE, AT_SIGNALING_START, CAUSE_ATTACH, CAUSE_DEREGISTRATION, CAUSE_FLOW,
+    CAUSE_HANDOVER, CAUSE_REFRESH, ERR_DIR, ERR_FLOW, ERR_NONE, ERR_SIZE, ERR_T_ORDER,
+    ERR_T_SPAN, EV_FLOW_END, EV_FLOW_START, EV_MOVE, EV_PACKET, FLAG_ENDS, FLAG_HOLD,
     FLOW_BOUND, FLOW_LOCAL, FLOW_UNBOUND, HO_ATTACH, HO_DETACH, HO_HANDOVER, HO_NOOP,
-    MIN_PACKET_BYTES, SELECT_AT_ATTACH, SELECT_CENTRAL, SELECT_PER_FLOW, STATE_FAILED,
-    STATE_FINISHED, STATE_NEW, STATE_READY, Address, FlowState, FlowTotals, MobileNode,
+    LEG_AFTER, LEG_BYTES, LEG_BYTES_PER_ADDRESS, LEG_CAUSE, LEG_COLUMNS, LEG_DST, LEG_FLAGS,
+    LEG_GATE, LEG_GATE_CAP_NS, LEG_KIND, LEG_OFFSET_NS, LEG_SCOPE, LEG_SRC,
+    MAX_LEGS_PER_CAUSE, MIN_PACKET_BYTES, N_CAUSES, ONCE, PER_ADDRESS, ROLE_ANCHOR, ROLE_MN,
+    ROLE_POA, ROLE_PREV_POA, ROLE_SERVING, ROLE_THIRD, SELECT_AT_ATTACH, SELECT_CENTRAL,
+    SELECT_PER_FLOW, SIGNAL_BOUND, SIGNAL_NEEDS_BINDING, SIGNAL_ONE, STATE_FAILED,
+    STATE_FINISHED, STATE_NEW, STATE_READY, TIMER_EXPIRE, TIMER_RELEASE, Address, FlowState,
+    FlowTotals, MobileNode, Timer,
 )
 
 import numpy as np
 
 from dmmemu.engine import policy as _policy
 from dmmemu.engine import replay_io as _io
+from dmmemu.engine import signaling as _sig
 from dmmemu.errors import PacketRowError
 
 # The C enums of replay.pxd must say what the Python contract says.
@@ -37,8 +44,21 @@ assert (EV_MOVE, EV_FLOW_START, EV_PACKET, EV_FLOW_END) == (
     _io.EV_MOVE, _io.EV_FLOW_START, _io.EV_PACKET, _io.EV_FLOW_END)
 assert (HO_NOOP, HO_DETACH, HO_ATTACH, HO_HANDOVER) == (
     _io.HO_NOOP, _io.HO_DETACH, _io.HO_ATTACH, _io.HO_HANDOVER)
-assert (CAUSE_ATTACH, CAUSE_HANDOVER, CAUSE_FLOW, CAUSE_REFRESH) == (
-    _io.CAUSE_ATTACH, _io.CAUSE_HANDOVER, _io.CAUSE_FLOW, _io.CAUSE_REFRESH)
+assert (CAUSE_ATTACH, CAUSE_HANDOVER, CAUSE_FLOW, CAUSE_REFRESH, CAUSE_DEREGISTRATION) == (
+    _sig.CAUSE_ATTACH, _sig.CAUSE_HANDOVER, _sig.CAUSE_FLOW, _sig.CAUSE_REFRESH,
+    _sig.CAUSE_DEREGISTRATION) and N_CAUSES == len(_sig.CAUSE_NAMES)
+assert (ROLE_MN, ROLE_POA, ROLE_PREV_POA, ROLE_ANCHOR, ROLE_SERVING, ROLE_THIRD) == (
+    _sig.ROLE_MN, _sig.ROLE_POA, _sig.ROLE_PREV_POA, _sig.ROLE_ANCHOR, _sig.ROLE_SERVING,
+    _sig.ROLE_THIRD)
+assert (ONCE, PER_ADDRESS, AT_SIGNALING_START, AT_MOVE, FLAG_ENDS, FLAG_HOLD,
+        MAX_LEGS_PER_CAUSE) == (_sig.ONCE, _sig.PER_ADDRESS, _sig.AT_SIGNALING_START,
+                                _sig.AT_MOVE, _sig.FLAG_ENDS, _sig.FLAG_HOLD,
+                                _sig.MAX_LEGS_PER_CAUSE)
+assert (LEG_CAUSE, LEG_SCOPE, LEG_KIND, LEG_SRC, LEG_DST, LEG_BYTES, LEG_BYTES_PER_ADDRESS,
+        LEG_AFTER, LEG_OFFSET_NS, LEG_GATE, LEG_GATE_CAP_NS, LEG_FLAGS, LEG_COLUMNS) == (
+    _sig.LEG_CAUSE, _sig.LEG_SCOPE, _sig.LEG_KIND, _sig.LEG_SRC, _sig.LEG_DST, _sig.LEG_BYTES,
+    _sig.LEG_BYTES_PER_ADDRESS, _sig.LEG_AFTER, _sig.LEG_OFFSET_NS, _sig.LEG_GATE,
+    _sig.LEG_GATE_CAP_NS, _sig.LEG_FLAGS, _sig.LEG_COLUMNS)
 assert (SELECT_CENTRAL, SELECT_AT_ATTACH, SELECT_PER_FLOW) == (
     _policy.SELECT_CENTRAL, _policy.SELECT_AT_ATTACH, _policy.SELECT_PER_FLOW)
 assert MIN_PACKET_BYTES == _io.MIN_PACKET_BYTES
@@ -80,12 +100,15 @@ cdef class Replay:
     cdef bint native_at_home
     cdef bint local_non_continuity
     cdef bint buffering
-    cdef count_t mn_originated          # 1 if signaling starts at the MN (one more hop)
     cdef count_t encap1
     cdef count_t encap2
-    cdef count_t req_bytes
-    cdef count_t ack_bytes
     cdef time_t lifetime_ns
+    cdef const int64_t[:, ::1] legs     # (L, LEG_COLUMNS) signaling programs (§4)
+    cdef Py_ssize_t leg_first[N_CAUSES] # first leg row of each cause
+    cdef Py_ssize_t leg_count[N_CAUSES] # its number of legs
+    cdef node_t third                   # node of the third role, -1 none
+    cdef bint outlives_detach           # a detach leaves bindings to their lifetime (§5.3)
+    cdef time_t release_ns              # a detached MN's addresses die this long after, -1 never
     cdef time_t pre_attach_ns           # Σ interruption components before signaling, attach
     cdef time_t pre_handover_ns         # the same for a handover
     cdef time_t first_ack_hold_ns       # anchor's hold before acknowledging a new binding
@@ -114,6 +137,12 @@ cdef class Replay:
     cdef addr_t addr_used               # slots ever handed out (high-water mark)
     cdef addr_t free_head               # first free slot below addr_used, -1 none
     cdef count_t* bindings              # (N,) bindings held by each anchor now
+
+    # timers (§12): a binary heap ordered by (due, seq)
+    cdef Timer* timers
+    cdef Py_ssize_t n_timers
+    cdef Py_ssize_t timer_capacity
+    cdef count_t timer_seq              # seq of the latest timer scheduled
 
     # control events (§2), consumed in order
     cdef const int64_t[::1] ev_t
@@ -175,6 +204,7 @@ cdef class Replay:
         self.bindings = NULL
         self.held_since = NULL
         self.held_bin = NULL
+        self.timers = NULL
         self.state = STATE_NEW
 
     def __dealloc__(self):
@@ -185,6 +215,7 @@ cdef class Replay:
         free(self.bindings)
         free(self.held_since)
         free(self.held_bin)
+        free(self.timers)
 
     def __init__(self, policy, replay, *, timeline_bin_ns=_io.DEFAULT_TIMELINE_BIN_NS):
         if self.state != STATE_NEW:
@@ -220,12 +251,27 @@ cdef class Replay:
         self.native_at_home = bool(policy.native_at_home)
         self.local_non_continuity = bool(policy.local_non_continuity)
         self.buffering = bool(policy.buffering)
-        self.mn_originated = 1 if policy.mn_originated else 0
         self.encap1 = policy.encap1
         self.encap2 = policy.encap2
-        self.req_bytes = policy.req_bytes
-        self.ack_bytes = policy.ack_bytes
         self.lifetime_ns = policy.lifetime_ns
+        n_kinds = len(policy.message_kinds)
+        legs = np.ascontiguousarray(policy.legs)
+        _sig.check_program(legs, n_kinds)
+        cdef Py_ssize_t c
+        for c in range(N_CAUSES):
+            own = np.flatnonzero(legs[:, LEG_CAUSE] == c)
+            self.leg_first[c] = int(own[0]) if own.size else 0
+            self.leg_count[c] = int(own.size)
+            if own.size > MAX_LEGS_PER_CAUSE:
+                raise ValueError("too many signaling legs for one cause")
+        self.legs = legs
+        self.third = policy.third_node
+        if bool(np.any(legs[:, [LEG_SRC, LEG_DST]] == ROLE_THIRD)) and not 0 <= self.third < n:
+            raise ValueError("policy.third_node must be a node id when a leg names it")
+        self.outlives_detach = bool(policy.binding_outlives_detach)
+        self.release_ns = policy.detach_release_ns
+        if self.release_ns < -1:
+            raise ValueError("policy.detach_release_ns must be >= -1")
         self.pre_attach_ns = policy.pre_signaling_ns(_policy.ON_ATTACH)
         self.pre_handover_ns = policy.pre_signaling_ns(_policy.ON_HANDOVER)
         self.first_ack_hold_ns = policy.first_ack_hold_ns
@@ -322,7 +368,7 @@ cdef class Replay:
 
         # Results.
         max_hops = int(hops.max()) if n > 0 else 0
-        counters = _io.RawCounters.zeros(n_flows, n, n_rows, max_hops, n_bins)
+        counters = _io.RawCounters.zeros(n_flows, n, n_rows, max_hops, n_bins, n_kinds)
         self.counters = counters
         self.anchor_packets = counters.anchor_packets
         self.anchor_bytes = counters.anchor_bytes
@@ -359,9 +405,13 @@ cdef class Replay:
         self.held_bin = <bin_t*> malloc(max(n, 1) * sizeof(bin_t))
         self.addr_capacity = max(n_mns, 16)
         self.addrs = <Address*> malloc(self.addr_capacity * sizeof(Address))
+        self.timer_capacity = 64
+        self.timers = <Timer*> malloc(self.timer_capacity * sizeof(Timer))
+        self.n_timers = 0
+        self.timer_seq = 0
         if (self.flows == NULL or self.totals == NULL or self.mns == NULL
                 or self.bindings == NULL or self.held_since == NULL or self.held_bin == NULL
-                or self.addrs == NULL):
+                or self.addrs == NULL or self.timers == NULL):
             raise MemoryError("cannot allocate the replay state")
         self.addr_used = 0
         self.free_head = -1
@@ -374,7 +424,7 @@ cdef class Replay:
         for i in range(n_mns):
             self.mns[i] = MobileNode(
                 poa=-1, home=home, until=INT64_MIN, window_row=-1, moves=0, epoch=0,
-                head=-1, tail=-1,
+                head=-1, tail=-1, release=0,
             )
         cdef const int32_t[::1] mn_v = flow_mn
         cdef const int32_t[::1] peer_v = flow_peer
@@ -392,7 +442,7 @@ cdef class Replay:
                 path_delay=0, path_direct_delay=0, path_overhead=0, path_overhead_bh=0,
                 delivered=0, lost=0, delayed=0, overhead_bytes=0, overhead_byte_hops=0,
                 hops_sum=0, direct_hops_sum=0, delay_sum=0, direct_delay_sum=0,
-                moves_at_start=0, moves=0,
+                moves_at_start=0, moves=0, renumbered=0, resume=INT64_MIN, local_anchor=-1,
             )
         self._advance(INT64_MIN, False)  # sets ev_due; handles nothing
         self.state = STATE_READY
@@ -443,6 +493,7 @@ cdef class Replay:
         cdef int32_t[::1] anchor = c.flow_anchor
         cdef uint8_t[::1] broken = c.flow_broken
         cdef int64_t[::1] moves = c.flow_moves
+        cdef int64_t[::1] renumbered = c.flow_renumbered
         with nogil:
             self._advance(INT64_MAX, True)
             self._close_all(self.t_end)
@@ -464,6 +515,7 @@ cdef class Replay:
                 anchor[f] = ft.anchor
                 broken[f] = fs.broken
                 moves[f] = ft.moves
+                renumbered[f] = ft.renumbered
         self.state = STATE_FINISHED
         return c
 
@@ -644,12 +696,28 @@ cdef class Replay:
                 x = self._find(fs.mn, a)
                 if x < 0:
                     x = self._append(fs.mn, a)
-                    if self._needs_binding(a, p):
-                        self._register(x, p, t, CAUSE_FLOW)
+                    if self._needs_binding(a, p):  # the flow's packets are not held for it
+                        self._run_program(CAUSE_FLOW, fs.mn, p, -1, SIGNAL_ONE, x, t, 0, 1,
+                                          NULL)
+                        self._register(x, p, t)
                 self.addrs[x].refcount += 1
                 fs.addr = x
                 fs.binding = FLOW_BOUND
             ft.anchor = a
+        if fs.binding == FLOW_LOCAL:
+            # Step 3, renumber: a new local address when the serving anchor changed since the
+            # flow's last packet; packets before the re-establishment are lost, and the path
+            # is not cached until then, so every one of them comes back here.
+            if a != ft.local_anchor:
+                if ft.local_anchor >= 0:
+                    ft.renumbered += 1
+                    ft.resume = mn.until + 2 * self.delay[ft.peer, p]
+                ft.local_anchor = a
+            if t < ft.resume:
+                ft.lost += 1
+                if mn.window_row >= 0:
+                    self.ho_lost[mn.window_row] += 1
+                return 0
         # Step 5: the path from the peer through the anchor chain to the PoA.
         c = ft.peer
         b = self.second[p]
@@ -698,7 +766,8 @@ cdef class Replay:
     # ------------------------------------------------------------------ control events
 
     cdef int _advance(self, time_t t, bint everything) except -1 nogil:
-        """Handle the control events due before a packet at ``t`` (§2), or all of them."""
+        """Handle the control events due before a packet at ``t`` (§2), or all of them, each
+        after the timers due by its time (§12); then the timers due by ``t`` (by t_end)."""
         cdef Py_ssize_t i, n = self.ev_t.shape[0]
         cdef time_t te
         cdef int8_t kind
@@ -709,13 +778,16 @@ cdef class Replay:
             if not everything and not (te < t or (te == t and kind < EV_PACKET)):
                 break
             self.ev_next = i + 1
+            self._fire_timers(te)
             if kind == EV_MOVE:
                 self._move(self.ev_a[i], self.ev_b[i], self.ev_row[i], te)
             elif kind == EV_FLOW_START:
                 self._flow_start(self.ev_a[i])
             else:
                 self._flow_end(self.ev_a[i], te)
-        # The next event is due for packets at t >= its time (moves, starts) or > it (ends).
+        self._fire_timers(self.t_end if everything else t)
+        # The next event is due for packets at t >= its time (moves, starts) or > it (ends);
+        # a timer for packets at t >= its due time.
         if self.ev_next >= n:
             self.ev_due = INT64_MAX
         else:
@@ -724,37 +796,140 @@ cdef class Replay:
                 self.ev_due = te
             else:
                 self.ev_due = te + 1
+        if self.n_timers > 0 and self.timers[0].due < self.ev_due:
+            self.ev_due = self.timers[0].due
+        return 0
+
+    # ------------------------------------------------------------------ timers (§12)
+
+    cdef count_t _schedule(self, time_t due, int8_t kind, int32_t target) except -1 nogil:
+        """Push a timer; returns its seq (>= 1)."""
+        cdef Timer* grown
+        cdef Py_ssize_t i, parent
+        cdef Timer entry
+        if self.n_timers == self.timer_capacity:
+            grown = <Timer*> realloc(self.timers, 2 * self.timer_capacity * sizeof(Timer))
+            if grown == NULL:
+                with gil:
+                    raise MemoryError("cannot grow the timer heap")
+            self.timers = grown
+            self.timer_capacity *= 2
+        self.timer_seq += 1
+        entry = Timer(due=due, seq=self.timer_seq, target=target, kind=kind)
+        i = self.n_timers
+        self.n_timers += 1
+        while i > 0:  # sift up
+            parent = (i - 1) // 2
+            if not self._timer_before(&entry, &self.timers[parent]):
+                break
+            self.timers[i] = self.timers[parent]
+            i = parent
+        self.timers[i] = entry
+        return self.timer_seq
+
+    cdef inline bint _timer_before(self, Timer* u, Timer* v) noexcept nogil:
+        return u.due < v.due or (u.due == v.due and u.seq < v.seq)
+
+    cdef Timer _pop_timer(self) noexcept nogil:
+        cdef Timer top = self.timers[0], last
+        cdef Py_ssize_t i = 0, child, n
+        self.n_timers -= 1
+        n = self.n_timers
+        if n > 0:
+            last = self.timers[n]
+            while True:  # sift down
+                child = 2 * i + 1
+                if child >= n:
+                    break
+                if child + 1 < n and self._timer_before(&self.timers[child + 1],
+                                                        &self.timers[child]):
+                    child += 1
+                if not self._timer_before(&self.timers[child], &last):
+                    break
+                self.timers[i] = self.timers[child]
+                i = child
+            self.timers[i] = last
+        return top
+
+    cdef int _fire_timers(self, time_t t) except -1 nogil:
+        """§12: every timer due at or before t, in (due, seq) order; stale ones do nothing."""
+        cdef Timer e
+        cdef MobileNode* mn
+        cdef addr_t x, nxt
+        while self.n_timers > 0 and self.timers[0].due <= t:
+            e = self._pop_timer()
+            if e.kind == TIMER_EXPIRE:
+                if self.addrs[e.target].expiry == e.seq:  # still bound, not closed since
+                    self._close(e.target, e.due)
+            else:
+                mn = &self.mns[e.target]
+                if mn.release == e.seq:  # still detached since
+                    mn.release = 0
+                    x = mn.head
+                    while x >= 0:
+                        nxt = self.addrs[x].next
+                        if self.addrs[x].bound:
+                            self._close(x, e.due)
+                        self._leave(e.target, x)
+                        x = nxt
         return 0
 
     cdef int _move(self, mn_t m, node_t p, row_t r, time_t t) except -1 nogil:
         """§5: MN ``m`` moves to PoA ``p`` (-1 = detach) at ``t``; mobility row ``r``."""
         cdef MobileNode* mn = &self.mns[m]
-        cdef node_t old = mn.poa, a
+        cdef node_t old = mn.poa
         cdef addr_t x, nxt
         cdef int8_t kind
         cdef int cause
-        cdef time_t signaling = 0, rtt, hold, held = 0
-        cdef count_t msgs = 0, nbytes = 0
+        cdef time_t pre, n_refreshed
+        cdef time_t out[4]  # signaling, hold, messages, bytes of the program
         if p == old:  # 1
             self.ho_kind[r] = HO_NOOP
+            return 0
+        mn.release = 0  # §12: a pending release no longer applies
+        mn.epoch += 1
+        if p < 0:  # 2, 3: detach
+            # The de-registration runs over the bindings it ends (none when they outlive the
+            # detach: SIGNAL_ONE of no address), then they close.
+            self._run_program(CAUSE_DEREGISTRATION, m, old, old,
+                              SIGNAL_ONE if self.outlives_detach else SIGNAL_BOUND, -1, t, 0, 1,
+                              out)
+            x = mn.head
+            while x >= 0:
+                if self.addrs[x].bound:
+                    if not self.outlives_detach:
+                        self._close(x, t)
+                    elif self.lifetime_ns > 0:  # §12: it ends with the lifetime of its last refresh
+                        n_refreshed = 0
+                        if t > self.addrs[x].reg_t:
+                            n_refreshed = (t - self.addrs[x].reg_t - 1) // self.lifetime_ns
+                        self.addrs[x].expiry = self._schedule(
+                            self.addrs[x].reg_t + (n_refreshed + 1) * self.lifetime_ns,
+                            TIMER_EXPIRE, x)
+                x = self.addrs[x].next
+            self.ho_kind[r] = HO_DETACH
+            self.ho_from[r] = old
+            self.ho_signaling_ns[r] = out[0]
+            self.ho_msgs[r] = out[2]
+            self.ho_bytes[r] = out[3]
+            if self.release_ns >= 0:
+                mn.release = self._schedule(t + self.release_ns, TIMER_RELEASE, m)
+            mn.poa = -1
+            mn.window_row = -1
             return 0
         x = mn.head  # 2
         while x >= 0:
             if self.addrs[x].bound:
                 self._close(x, t)
             x = self.addrs[x].next
-        mn.epoch += 1
-        if p < 0:  # 3
-            self.ho_kind[r] = HO_DETACH
-            mn.poa = -1
-            mn.window_row = -1
-            return 0
         if old < 0:  # 4
             kind = HO_ATTACH
             cause = CAUSE_ATTACH
+            pre = self.pre_attach_ns
         else:
             kind = HO_HANDOVER
             cause = CAUSE_HANDOVER
+            pre = self.pre_handover_ns
             mn.moves += 1
         x = mn.head  # 5: after a detach too
         while x >= 0:
@@ -772,33 +947,24 @@ cdef class Replay:
             if not self._pinned(m, x):
                 self._leave(m, x)
             x = nxt
-        x = mn.head  # 9
+        # 9: the program runs over the addresses that need a binding, then they register.
+        self._run_program(cause, m, p, old, SIGNAL_NEEDS_BINDING, -1, t, pre, 1, out)
+        x = mn.head
         while x >= 0:
-            a = self.addrs[x].anchor
-            if self._needs_binding(a, p):
-                hold = 0 if self.addrs[x].ever_bound else self.first_ack_hold_ns
-                self._register(x, p, t, cause)
-                rtt = 2 * self.delay[p, a] + hold
-                if rtt > signaling:
-                    signaling = rtt
-                    held = hold
-                msgs += 2
-                nbytes += self.req_bytes + self.ack_bytes
+            if self._needs_binding(self.addrs[x].anchor, p):
+                self._register(x, p, t)
             x = self.addrs[x].next
-        if kind == HO_ATTACH:  # 10
-            mn.until = t + self.pre_attach_ns + signaling
-        else:
-            mn.until = t + self.pre_handover_ns + signaling
+        mn.until = t + pre + out[0]  # 10
         mn.window_row = r
         mn.poa = p
         self.ho_kind[r] = kind
         self.ho_from[r] = old
         self.ho_to[r] = p
         self.ho_interruption_ns[r] = mn.until - t
-        self.ho_signaling_ns[r] = signaling
-        self.ho_hold_ns[r] = held
-        self.ho_msgs[r] = msgs
-        self.ho_bytes[r] = nbytes
+        self.ho_signaling_ns[r] = out[0]
+        self.ho_hold_ns[r] = out[1]
+        self.ho_msgs[r] = out[2]
+        self.ho_bytes[r] = out[3]
         return 0
 
     cdef void _flow_start(self, flow_t f) noexcept nogil:
@@ -868,7 +1034,7 @@ cdef class Replay:
             self.addr_used += 1
         self.addrs[x] = Address(
             anchor=anchor, prev=mn.tail, next=-1, refcount=0, bound=0, live=1,
-            reg_poa=-1, reg_t=0, ever_bound=0,
+            reg_poa=-1, reg_t=0, ever_bound=0, expiry=0,
         )
         if mn.tail >= 0:
             self.addrs[mn.tail].next = x
@@ -918,17 +1084,16 @@ cdef class Replay:
         """§3: an address needs no binding at its own anchor's PoA when that is native."""
         return not (self.native_at_home and self.serving[p] == anchor)
 
-    cdef void _register(self, addr_t x, node_t p, time_t t, int cause) noexcept nogil:
-        """§4 register: one request and one acknowledgement, then the binding is held."""
+    cdef void _register(self, addr_t x, node_t p, time_t t) noexcept nogil:
+        """§4 register: the anchor now holds a binding for ``x`` (its program has run)."""
         cdef Address* ad = &self.addrs[x]
         cdef node_t a = ad.anchor
-        self._signal(a, p, cause, 1)
-        self.timeline_sig_msgs[self._bin_now(t), a] += 2
         self._bin_binding_time(a, t)
         ad.bound = 1
         ad.ever_bound = 1
         ad.reg_t = t
         ad.reg_poa = p
+        ad.expiry = 0
         self.bindings[a] += 1
         if self.bindings[a] > self.anchor_peak_bindings[a]:
             self.anchor_peak_bindings[a] = self.bindings[a]
@@ -942,25 +1107,169 @@ cdef class Replay:
         if self.lifetime_ns > 0 and held > 0:
             refreshes = (held - 1) // self.lifetime_ns
         if refreshes > 0:
-            self._signal(a, ad.reg_poa, CAUSE_REFRESH, refreshes)
-            self._bin_refreshes(a, ad.reg_t, refreshes)
+            # The refresh program at reg_poa (its MN is not read: the program runs over x).
+            self._run_program(CAUSE_REFRESH, -1, ad.reg_poa, -1, SIGNAL_ONE, x, ad.reg_t, 0,
+                              refreshes, NULL)
         self._bin_binding_time(a, t)
         self.anchor_binding_ns[a] += held
         self.bindings[a] -= 1
         ad.bound = 0
+        ad.expiry = 0
 
-    cdef void _signal(self, node_t anchor, node_t p, int cause, count_t n) noexcept nogil:
-        """``n`` request/acknowledgement pairs between PoA ``p`` and ``anchor``."""
-        cdef count_t h = self.hops[p, anchor] + self.mn_originated
-        cdef count_t req = n * self.req_bytes, ack = n * self.ack_bytes
-        self.sig_msgs[cause, 0] += n
-        self.sig_msgs[cause, 1] += n
-        self.sig_bytes[cause, 0] += req
-        self.sig_bytes[cause, 1] += ack
-        self.sig_byte_hops[cause, 0] += req * h
-        self.sig_byte_hops[cause, 1] += ack * h
-        self.anchor_sig_msgs[anchor] += 2 * n
-        self.anchor_sig_bytes[anchor] += req + ack
+    cdef inline bint _selected(self, int select, addr_t x, addr_t one, node_t poa) noexcept nogil:
+        if select == SIGNAL_ONE:
+            return x == one
+        if select == SIGNAL_BOUND:
+            return self.addrs[x].bound
+        return self._needs_binding(self.addrs[x].anchor, poa)
+
+    cdef inline node_t _role_node(self, int64_t role, addr_t x, node_t poa,
+                                  node_t prev) noexcept nogil:
+        """The node a role names (§4); -1 for the MN itself."""
+        if role == ROLE_MN:
+            return -1
+        if role == ROLE_POA:
+            return poa
+        if role == ROLE_PREV_POA:
+            return prev
+        if role == ROLE_ANCHOR:
+            return self.addrs[x].anchor
+        if role == ROLE_SERVING:
+            return self.serving[poa]
+        return self.third
+
+    cdef time_t _leg(self, int cause, Py_ssize_t i, addr_t x, node_t poa, node_t prev,
+                     count_t k, time_t t, count_t times) noexcept nogil:
+        """Count ``times`` messages of leg row ``i`` (for address ``x``, -1 for a leg run once)
+        among ``k`` addresses; returns its one-way delay."""
+        cdef node_t src = self._role_node(self.legs[i, LEG_SRC], x, poa, prev)
+        cdef node_t dst = self._role_node(self.legs[i, LEG_DST], x, poa, prev)
+        cdef node_t u = poa if src < 0 else src, v = poa if dst < 0 else dst
+        cdef count_t size = self.legs[i, LEG_BYTES] + self.legs[i, LEG_BYTES_PER_ADDRESS] * k
+        cdef count_t hops = self.hops[u, v] + (src < 0) + (dst < 0)
+        cdef int64_t kind = self.legs[i, LEG_KIND]
+        cdef node_t node
+        cdef int end
+        self.sig_msgs[cause, kind] += times
+        self.sig_bytes[cause, kind] += times * size
+        self.sig_byte_hops[cause, kind] += times * size * hops
+        for end in range(2):
+            node = src if end == 0 else dst
+            if node < 0:
+                continue
+            self.anchor_sig_msgs[node] += times
+            self.anchor_sig_bytes[node] += times * size
+            if cause == CAUSE_REFRESH:
+                self._bin_refreshes(node, t, times)
+            else:
+                self.timeline_sig_msgs[self._bin(t), node] += times
+        return self.delay[u, v]
+
+    cdef void _run_program(self, int cause, mn_t m, node_t poa, node_t prev, int select,
+                           addr_t one, time_t t, time_t pre, count_t times,
+                           time_t* out) noexcept nogil:
+        """§4: run the program of ``cause`` for MN ``m`` at ``poa`` over its addresses chosen
+        by ``select``, triggered at ``t``, signaling starting at t + ``pre``; ``times`` runs
+        at once (refreshes, at t + k * lifetime). ``out`` (or NULL) gets signaling_ns,
+        hold_ns, messages and bytes of one run."""
+        cdef Py_ssize_t first = self.leg_first[cause], n_legs = self.leg_count[cause]
+        cdef Py_ssize_t i, j, run_end, row, ref, gate
+        cdef time_t sync[MAX_LEGS_PER_CAUSE]
+        cdef time_t arrival[MAX_LEGS_PER_CAUSE]
+        cdef uint8_t executed[MAX_LEGS_PER_CAUSE]
+        cdef time_t send, g, done = INT64_MIN, hold_ns = 0
+        cdef count_t k = 0, msgs = 0, nbytes = 0
+        cdef addr_t x
+        cdef bint first_address
+        x = self.mns[m].head if select != SIGNAL_ONE else one
+        while x >= 0:  # k: the addresses the program runs over
+            if self._selected(select, x, one, poa):
+                k += 1
+            x = -1 if select == SIGNAL_ONE else self.addrs[x].next
+        i = 0
+        while i < n_legs:
+            row = first + i
+            if self.legs[row, LEG_SCOPE] == ONCE:
+                ref = self.legs[row, LEG_AFTER]
+                if ref == AT_SIGNALING_START:
+                    send = pre
+                elif ref == AT_MOVE:
+                    send = 0
+                else:
+                    send = sync[ref - first]
+                send += self.legs[row, LEG_OFFSET_NS]
+                gate = self.legs[row, LEG_GATE]
+                if gate >= 0 and executed[gate - first]:
+                    g = sync[gate - first]
+                    if g > send:
+                        send = g if g < send + self.legs[row, LEG_GATE_CAP_NS] else (
+                            send + self.legs[row, LEG_GATE_CAP_NS])
+                sync[i] = send + self._leg(cause, row, -1, poa, prev, k, t, times)
+                executed[i] = 1
+                msgs += 1
+                nbytes += self.legs[row, LEG_BYTES] + self.legs[row, LEG_BYTES_PER_ADDRESS] * k
+                if self.legs[row, LEG_FLAGS] & FLAG_ENDS and sync[i] > done:
+                    done = sync[i]
+                i += 1
+                continue
+            # A run of legs per address [i, run_end): each address goes through it in turn.
+            run_end = i
+            while run_end < n_legs and self.legs[first + run_end, LEG_SCOPE] == PER_ADDRESS:
+                run_end += 1
+            for j in range(i, run_end):
+                executed[j] = k > 0
+            first_address = True
+            x = self.mns[m].head if select != SIGNAL_ONE else one
+            while x >= 0:
+                if self._selected(select, x, one, poa):
+                    for j in range(i, run_end):
+                        row = first + j
+                        ref = self.legs[row, LEG_AFTER]
+                        if ref == AT_SIGNALING_START:
+                            send = pre
+                        elif ref == AT_MOVE:
+                            send = 0
+                        elif ref - first >= i:  # a leg of this run: this address's arrival
+                            send = arrival[ref - first]
+                        else:
+                            send = sync[ref - first]
+                        send += self.legs[row, LEG_OFFSET_NS]
+                        if self.legs[row, LEG_FLAGS] & FLAG_HOLD and not self.addrs[x].ever_bound:
+                            send += self.first_ack_hold_ns
+                            if self.first_ack_hold_ns > hold_ns:
+                                hold_ns = self.first_ack_hold_ns
+                        gate = self.legs[row, LEG_GATE]
+                        if gate >= 0 and executed[gate - first]:
+                            g = arrival[gate - first] if gate - first >= i else sync[gate - first]
+                            if g > send:
+                                send = g if g < send + self.legs[row, LEG_GATE_CAP_NS] else (
+                                    send + self.legs[row, LEG_GATE_CAP_NS])
+                        arrival[j] = send + self._leg(cause, row, x, poa, prev, k, t, times)
+                        if first_address or arrival[j] > sync[j]:
+                            sync[j] = arrival[j]
+                        msgs += 1
+                        nbytes += self.legs[row, LEG_BYTES] + (
+                            self.legs[row, LEG_BYTES_PER_ADDRESS] * k)
+                    first_address = False
+                x = -1 if select == SIGNAL_ONE else self.addrs[x].next
+            for j in range(i, run_end):
+                row = first + j
+                if k == 0:  # a leg that runs for no address takes no time
+                    ref = self.legs[row, LEG_AFTER]
+                    if ref == AT_SIGNALING_START:
+                        sync[j] = pre
+                    elif ref == AT_MOVE:
+                        sync[j] = 0
+                    else:
+                        sync[j] = sync[ref - first]
+                elif self.legs[row, LEG_FLAGS] & FLAG_ENDS and sync[j] > done:
+                    done = sync[j]
+            i = run_end
+        if out != NULL:
+            out[0] = 0 if done == INT64_MIN or done < pre else done - pre
+            out[1] = hold_ns
+            out[2] = msgs
+            out[3] = nbytes
 
     # ------------------------------------------------------------------ timeline (§11)
 
@@ -977,8 +1286,9 @@ cdef class Replay:
         return self.now_bin
 
     cdef void _bin_refreshes(self, node_t a, time_t reg_t, count_t n) noexcept nogil:
-        """2 messages in the bin of each refresh k = 1..n (at reg_t + k * lifetime), one bin
-        per step: every refresh before the end of the k-th refresh's bin is counted at once."""
+        """1 message at node ``a`` in the bin of each refresh k = 1..n (at reg_t + k *
+        lifetime), one bin per step: every refresh before the end of the k-th refresh's bin is
+        counted at once."""
         cdef time_t life = self.lifetime_ns
         cdef count_t k = 1, last
         cdef bin_t i
@@ -988,7 +1298,7 @@ cdef class Replay:
             last = (self.t_begin + (i + 1) * self.bin_ns - 1 - reg_t) // life
             if last > n:
                 last = n
-            self.timeline_sig_msgs[i, a] += 2 * (last - k + 1)
+            self.timeline_sig_msgs[i, a] += last - k + 1
             k = last + 1
 
     cdef void _bin_binding_time(self, node_t a, time_t t) noexcept nogil:

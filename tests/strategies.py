@@ -15,6 +15,21 @@ from dmmemu.engine.policy import (
     PolicyTables,
 )
 from dmmemu.engine.replay_io import PacketBatch, ReplayInput, control_events
+from dmmemu.engine.signaling import (
+    AT_MOVE,
+    AT_SIGNALING_START,
+    CAUSE_DEREGISTRATION,
+    CAUSE_HANDOVER,
+    CAUSE_NAMES,
+    ONCE,
+    PER_ADDRESS,
+    ROLE_ANCHOR,
+    ROLE_NAMES,
+    ROLE_PREV_POA,
+    Leg,
+    MessageKind,
+    program_table,
+)
 from dmmemu.topology.graph import Link, Node, Topology
 
 
@@ -50,6 +65,42 @@ def topologies(draw: st.DrawFn) -> Topology:
 
 
 @st.composite
+def programs(draw: st.DrawFn, n_kinds: int) -> list[Leg]:
+    """Random signaling programs (semantics.md §4): up to 5 legs per cause, between any
+    roles the cause has, once or per address, in series, in parallel (several legs after the
+    same one) and gated, with offsets and caps on the 25 µs grid of the traces."""
+    legs: list[Leg] = []
+    for cause in range(len(CAUSE_NAMES)):
+        scopes: list[int] = []
+        moving = cause in (CAUSE_HANDOVER, CAUSE_DEREGISTRATION)
+        for i in range(draw(st.integers(0, 5))):
+            scope = draw(st.sampled_from([ONCE, PER_ADDRESS]))
+            roles = [r for r in range(len(ROLE_NAMES))
+                     if (r != ROLE_ANCHOR or scope == PER_ADDRESS)
+                     and (r != ROLE_PREV_POA or moving)]
+            src = draw(st.sampled_from(roles))
+            dst = draw(st.sampled_from([r for r in roles if r != src]))
+
+            def reachable(j: int) -> bool:
+                return not (scope == PER_ADDRESS and scopes[j] == PER_ADDRESS
+                            and ONCE in scopes[j + 1:])
+
+            earlier = [j for j in range(i) if reachable(j)]
+            origins = [AT_SIGNALING_START] + ([AT_MOVE] if moving else [])
+            after = draw(st.sampled_from(origins + earlier))
+            gate = draw(st.sampled_from([-1] + earlier))
+            legs.append(Leg(
+                cause=cause, kind=draw(st.integers(0, n_kinds - 1)), src=src, dst=dst,
+                nbytes=draw(st.integers(40, 130)), scope=scope,
+                bytes_per_address=draw(st.sampled_from([0, 0, 36])), after=after,
+                offset_ns=draw(st.sampled_from([0, 0, 5_000, 25_000])), gate=gate,
+                gate_cap_ns=draw(st.sampled_from([0, 10_000, 100_000])),
+                ends=draw(st.booleans()), hold=scope == PER_ADDRESS and draw(st.booleans())))
+            scopes.append(scope)
+    return legs
+
+
+@st.composite
 def policies(draw: st.DrawFn, topology: Topology) -> PolicyTables:
     """Any combination of the mechanisms, not only the registered practices."""
     n = topology.n_nodes
@@ -67,14 +118,18 @@ def policies(draw: st.DrawFn, topology: Topology) -> PolicyTables:
             for p in poas:
                 scope[a, p] = draw(st.sampled_from([0, 1, 1]))
     select = draw(st.sampled_from([SELECT_CENTRAL, SELECT_AT_ATTACH, SELECT_PER_FLOW]))
+    n_kinds = draw(st.integers(1, 3))
+    kinds = tuple(MessageKind(f"m{k}", f"m{k}", reply=k % 2 == 1) for k in range(n_kinds))
     return PolicyTables(
         select=select, central=draw(anchor) if select == SELECT_CENTRAL else -1,
         serving=serving, second=second, scope=scope,
         always_registered=draw(st.booleans()), native_at_home=draw(st.booleans()),
         local_non_continuity=draw(st.booleans()), buffering=draw(st.booleans()),
-        mn_originated=draw(st.booleans()), encap1=draw(st.sampled_from([0, 20, 40])),
-        encap2=draw(st.sampled_from([0, 36, 40])), req_bytes=draw(st.integers(40, 130)),
-        ack_bytes=draw(st.integers(40, 130)),
+        encap1=draw(st.sampled_from([0, 20, 40])), encap2=draw(st.sampled_from([0, 36, 40])),
+        message_kinds=kinds, legs=program_table(draw(programs(n_kinds)), n_kinds),
+        third_node=draw(st.integers(0, n - 1)),
+        binding_outlives_detach=draw(st.booleans()),
+        detach_release_ns=draw(st.sampled_from([-1, 0, 50_000, 300_000])),
         lifetime_ns=draw(st.sampled_from([0, 1_000, 25_000, 400_000])),
         interruption_ns=np.array(
             [[draw(st.integers(0, 3)) * 5_000 for _ in range(2)]
@@ -84,8 +139,10 @@ def policies(draw: st.DrawFn, topology: Topology) -> PolicyTables:
 
 
 @st.composite
-def cases(draw: st.DrawFn) -> Case:
-    """A topology, a policy and a short trace with clustered times (ties are common)."""
+def cases(draw: st.DrawFn, crowded: bool = False) -> Case:
+    """A topology, a policy and a short trace with clustered times (ties are common);
+    ``crowded``: hundreds of flows on a few MNs, so that the address pool, the timer heap
+    and the per-address signaling grow past their first allocations."""
     topology = draw(topologies())
     policy = draw(policies(topology))
     poas = topology.nodes_with_role("poa").tolist()
@@ -102,16 +159,20 @@ def cases(draw: st.DrawFn) -> Case:
     mob_mn = np.array([m[1] for m in mob], np.int32)
     mob_poa = np.array([m[2] for m in mob], np.int32)
 
-    n_flows = draw(st.integers(1, 5))
-    flow_ids = np.array(sorted(draw(st.sets(st.integers(0, 50), min_size=n_flows,
-                                            max_size=n_flows))), np.uint64)
+    n_flows = draw(st.integers(150, 300) if crowded else st.integers(1, 5))
+    if crowded:  # evenly spaced ids (drawing hundreds of distinct ones is slow)
+        flow_ids = (np.arange(n_flows, dtype=np.uint64) * np.uint64(draw(st.integers(1, 3)))
+                    + np.uint64(draw(st.integers(0, 50))))
+    else:
+        flow_ids = np.array(sorted(draw(st.sets(st.integers(0, 50), min_size=n_flows,
+                                                max_size=n_flows))), np.uint64)
     spans = [sorted((draw(time), draw(time))) for _ in range(n_flows)]
     flow_start = np.array([s[0] for s in spans], np.int64)
     flow_end = np.array([s[1] for s in spans], np.int64)
 
     packets = []
     for f in range(n_flows):
-        for _ in range(draw(st.integers(0, 8))):
+        for _ in range(draw(st.integers(0, 2 if crowded else 8))):
             t = draw(st.integers(int(flow_start[f]), int(flow_end[f])))
             packets.append((t, int(flow_ids[f]), draw(st.integers(20, 1500)),
                             draw(st.integers(0, 1))))

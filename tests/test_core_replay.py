@@ -37,6 +37,13 @@ from dmmemu.engine.replay_io import (
     RawCounters,
     ReplayInput,
 )
+from dmmemu.engine.signaling import (
+    ROLE_MN,
+    ROLE_POA,
+    MessageKind,
+    program_table,
+    request_reply_program,
+)
 from dmmemu.errors import PacketRowError
 
 
@@ -46,14 +53,22 @@ def line(n: int) -> tuple[np.ndarray, np.ndarray]:
     return hops, hops.astype(np.int64) * 1000
 
 
+KINDS = (MessageKind("request", "request"), MessageKind("reply", "reply", reply=True))
+
+
+def request_reply(sender: int, sizes: tuple[int, int]) -> dict:
+    """PolicyTables fields of one request/reply pair from ``sender`` to the anchor."""
+    return {"message_kinds": KINDS, "legs": program_table(request_reply_program(sender, sizes), 2)}
+
+
 def policy(n: int, **kw) -> PolicyTables:
     base = {
         "select": SELECT_CENTRAL, "central": -1,
         "serving": np.full(n, -1, np.int32), "second": np.full(n, -1, np.int32),
         "scope": np.ones((n, n), np.uint8),
         "always_registered": False, "native_at_home": False, "local_non_continuity": False,
-        "buffering": False, "mn_originated": False, "encap1": 40, "encap2": 0,
-        "req_bytes": 56, "ack_bytes": 40, "lifetime_ns": 0, "first_ack_hold_ns": 0,
+        "buffering": False, "encap1": 40, "encap2": 0, **request_reply(ROLE_POA, (56, 40)),
+        "lifetime_ns": 0, "first_ack_hold_ns": 0,
         "interruption_ns": interruption_table(l2_attach=500, movement_detection=300),
     }
     base.update(kw)
@@ -142,14 +157,16 @@ def test_central_anchor_handover():
     assert c.sig_byte_hops[CAUSE_HANDOVER].tolist() == [112, 80]
     assert c.sig_msgs[CAUSE_ATTACH].tolist() == [0, 0] and c.sig_msgs[CAUSE_REFRESH].tolist() == [0, 0]
     assert c.anchor_packets.tolist() == [0, 3, 0, 0] and c.anchor_bytes[1] == 3000
-    assert c.anchor_sig_msgs.tolist() == [0, 4, 0, 0] and c.anchor_sig_bytes[1] == 192
+    # Each message counts at both its ends (§4): the anchor, and the PoA that sent it.
+    assert c.anchor_sig_msgs.tolist() == [0, 4, 2, 2] and c.anchor_sig_bytes[1] == 192
     # Bound 100..5000 and 5000..10000 (closed at the flow end).
     assert c.anchor_binding_ns.tolist() == [0, 9900, 0, 0]
     assert c.anchor_peak_bindings.tolist() == [0, 1, 0, 0]
 
 
 def test_mn_originated_and_refresh():
-    pol = policy(4, central=1, serving=[-1, 1, 1, 1], mn_originated=True, lifetime_ns=1000)
+    pol = policy(4, central=1, serving=[-1, 1, 1, 1], **request_reply(ROLE_MN, (56, 40)),
+                 lifetime_ns=1000)
     rin = trace(4, 1, flows=[(0, 0, 100, 10000, 1)], moves=[(0, 0, 2), (5000, 0, 3)])
     c = run(pol, rin, CENTRAL_ROWS)
     # One more hop on every registration byte*hops.
@@ -166,7 +183,7 @@ def test_always_registered_home_stays_bound_to_the_end():
     c = run(pol, central_case()[1], CENTRAL_ROWS)
     # The home address registers at the attach (rtt 2 us), and the flow reuses it.
     assert list(c.ho_signaling_ns) == [2000, 4000] and list(c.ho_interruption_ns) == [2800, 4800]
-    assert c.sig_msgs[:, 0].tolist() == [1, 1, 0, 0]
+    assert c.sig_msgs[:, 0].tolist() == [1, 1, 0, 0, 0]
     assert list(c.ho_lost) == [3, 3] and c.flow_lost[0] == 6 and c.flow_hops_sum[0] == 3
     # Pinned after the flow ends: bound 0..5000, then 5000..t_end = 10000.
     assert c.anchor_binding_ns[1] == 10000 and c.anchor_peak_bindings[1] == 1
@@ -205,9 +222,10 @@ def test_dmm_native_buffering_refresh():
     assert c.flow_anchor.tolist() == [2, 3] and c.flow_moves.tolist() == [1, 0]
     assert c.anchor_packets.tolist() == [0, 0, 4, 2] and c.anchor_bytes.tolist() == [0, 0, 400, 400]
     # Only the handover registers (from 3 to 2, 1 hop); held 3500..6000 -> 2 refreshes.
-    assert c.sig_msgs[:, 0].tolist() == [0, 1, 0, 2]
+    assert c.sig_msgs[:, 0].tolist() == [0, 1, 0, 2, 0]
     assert c.sig_byte_hops[CAUSE_REFRESH].tolist() == [112, 80]
-    assert c.anchor_sig_msgs.tolist() == [0, 0, 6, 0] and c.anchor_sig_bytes[2] == 288
+    # Anchor 2 and the PoA 3 that signals to it count every message (§4).
+    assert c.anchor_sig_msgs.tolist() == [0, 0, 6, 6] and c.anchor_sig_bytes[2] == 288
     assert c.anchor_binding_ns.tolist() == [0, 0, 2500, 0]
     assert c.anchor_peak_bindings.tolist() == [0, 0, 1, 0]
     assert c.stretch_hist[2, 2] == 2 and c.stretch_hist[3, 3] == 4
@@ -227,11 +245,12 @@ def test_dmm_timeline_in_one_us_bins():
     assert c.timeline_bytes[:, 3].tolist() == [0, 0, 0, 0, 0, 0, 0, 200, 200]
     # Registration at 3500 (bin 3); held to 6000: refreshes at 4500 and 5500 (bins 4, 5).
     assert c.timeline_sig_msgs[:, 2].tolist() == [0, 0, 0, 2, 2, 2, 0, 0, 0]
+    assert c.timeline_sig_msgs[:, 3].tolist() == c.timeline_sig_msgs[:, 2].tolist()  # the sender
     # Bound [3500, 6000): 500 ns of bin 3, all of bins 4 and 5, none of bin 6.
     assert c.timeline_binding_ns[:, 2].tolist() == [0, 0, 0, 500, 1000, 1000, 0, 0, 0]
     # Nodes 0 and 1 anchor nothing; anchor 3 never holds a binding.
     assert not c.timeline_packets[:, :2].any() and not c.timeline_bytes[:, :2].any()
-    assert not c.timeline_sig_msgs[:, [0, 1, 3]].any()
+    assert not c.timeline_sig_msgs[:, [0, 1]].any()
     assert not c.timeline_binding_ns[:, [0, 1, 3]].any()
     # Cutting the packets into batches anywhere does not move a packet to another bin.
     for cuts in [(1,), (2, 3), (1, 2, 3, 4, 5)]:
@@ -277,13 +296,17 @@ def test_local_flows_follow_the_mn_and_home_is_chosen_at_attach():
     rows = [(1000, 0, 100, 1), (1000, 1, 100, 1), (8000, 0, 100, 1), (8000, 1, 100, 1)]
     c = run(pol, rin, rows)
     # Flow 0 (no continuity) uses the local address: anchor 2, then 3, never tunnelled far.
+    # At 8000 it finds serving[3] = 3, not 2: renumbered (§7.3), it resumes one round trip
+    # to the peer after the window: 5000 + 2800 + 2 * D[0][3] = 13800, so 8000 is lost.
     # Flow 1 binds the home address at 2 (native there, no signaling), tunnelled 2 -> 3 later.
     assert c.flow_anchor.tolist() == [2, 2]
-    assert c.flow_hops_sum.tolist() == [2 + 3, 2 + 3]
-    assert c.flow_overhead_bytes.tolist() == [80, 80]
+    assert c.flow_renumbered.tolist() == [1, 0] and c.flow_lost.tolist() == [1, 0]
+    assert list(c.ho_lost) == [0, 1]
+    assert c.flow_hops_sum.tolist() == [2, 2 + 3]
+    assert c.flow_overhead_bytes.tolist() == [40, 80]
     assert c.flow_overhead_byte_hops.tolist() == [0, 40]
-    assert c.anchor_packets.tolist() == [0, 0, 3, 1]
-    assert c.sig_msgs[:, 0].tolist() == [0, 1, 0, 0]
+    assert c.anchor_packets.tolist() == [0, 0, 3, 0]
+    assert c.sig_msgs[:, 0].tolist() == [0, 1, 0, 0, 0]
     assert list(c.ho_interruption_ns) == [800, 2800]
     assert c.anchor_binding_ns.tolist() == [0, 0, 5000, 0]
     assert c.flow_broken.tolist() == [0, 0] and c.flow_moves.tolist() == [1, 1]
@@ -317,7 +340,7 @@ def test_chain_scope_death_and_detach():
     assert c.flow_overhead_byte_hops.tolist() == [60, 40 + 40]
     assert c.flow_direct_hops_sum.tolist() == [3, 4]
     # Flow 1 binds a new address at 1 from 4 (3 hops).
-    assert c.sig_msgs[:, 0].tolist() == [0, 0, 2, 0]
+    assert c.sig_msgs[:, 0].tolist() == [0, 0, 2, 0, 0]
     assert c.sig_byte_hops[CAUSE_FLOW, 0] == 56 * 2 + 56 * 3
     # Bound 10..100 and 300..600.
     assert c.anchor_binding_ns.tolist() == [0, 90 + 300, 0, 0, 0]

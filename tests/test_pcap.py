@@ -30,7 +30,7 @@ from tshark import (
 )
 
 from dmmemu.cli.report import pcap_command
-from dmmemu.engine.reference import REQUEST, ReferenceReplay
+from dmmemu.engine.reference import ReferenceReplay
 from dmmemu.practices import PRACTICES, get_practice
 from dmmemu.report import pcap
 from dmmemu.report.pcap import LINKTYPE_RAW, PcapError, export_pcap
@@ -84,19 +84,15 @@ class Expected:
     def __init__(self) -> None:
         self.data: list[tuple[int, int, int, int]] = []  # (time, flow, size, tunnel bytes)
         self.waited = 0  # packets delivered after a buffering wait
-        self.requests: list[tuple[int, int]] = []  # (time, size)
-        self.acks: list[int] = []  # size
+        self.messages: list[tuple[int, int, int]] = []  # (time sent, kind, size)
 
     def delivered(self, t, wait, flow, direction, size, segments):
         tunnel = next((encap for _, _, encap in segments if encap), 0)
         self.data.append((t + wait, flow, size, tunnel))
         self.waited += wait > 0
 
-    def message(self, t, cause, kind, src, dst, size, mn):
-        if kind == REQUEST:
-            self.requests.append((t, size))
-        else:
-            self.acks.append(size)
+    def message(self, t, cause, kind, src, dst, size, mn, poa, anchor):
+        self.messages.append((t, kind, size))
 
 
 def replay(trace: Trace, practice, observer=None):
@@ -113,9 +109,8 @@ def expected(trace: Trace, practice) -> Expected:
     return seen
 
 
-def message_name(practice, kind: int, size: int) -> str:
-    """The wire format of a practice's request (kind 0) or acknowledgement of ``size``."""
-    base = practice.messages[kind]
+def message_name(base: str, size: int) -> str:
+    """The wire format built as ``base`` (or a variant of it) that has ``size`` bytes."""
     return next(n for n in MESSAGES
                 if (n == base or n.startswith(base + "-")) and MESSAGES[n].bytes == size)
 
@@ -155,24 +150,26 @@ def test_every_packet_is_what_the_emulator_counted(trace, tmp_path, key, params)
     need_tshark()
     practice = get_practice(key, params)
     tables = practice.compile(trace.topology)
-    request = message_name(practice, 0, tables.req_bytes)
-    ack = message_name(practice, 1, tables.ack_bytes)
     seen = expected(trace, practice)
-    total = len(seen.data) + len(seen.requests) + len(seen.acks)
+    # Each counted message, as the wire format it must be written in.
+    counted = [(t, message_name(tables.message_kinds[kind].wire, size), size)
+               for t, kind, size in seen.messages]
+    formats = {name for _, name, _ in counted}
+    total = len(seen.data) + len(counted)
     summary = export_pcap(trace, practice, tmp_path / f"{key}.pcap", limit=total)
     assert (summary.packets, summary.truncated) == (total, False)
     packets = dissect(summary.path)
     assert len(packets) == total
 
-    data, requests, acks = [], [], []
+    data, messages = [], []
     for layers in packets:
         assert problems(layers) == [], (protocols(layers), problems(layers))
         frame = int(layers["frame"]["frame.len"])
         assert outer_ip_length(layers) == frame
         if is_message(layers):
-            assert dissected_as(layers, request) != dissected_as(layers, ack), protocols(layers)
-            kind = requests if dissected_as(layers, request) else acks
-            kind.append((frame_time_ns(layers), frame))
+            names = [name for name in formats if dissected_as(layers, name)]
+            assert len(names) == 1, (protocols(layers), names)
+            messages.append((frame_time_ns(layers), names[0], frame))
             continue
         inner = innermost_ip_length(layers)
         data.append((frame_time_ns(layers), inner, frame - inner))
@@ -181,15 +178,13 @@ def test_every_packet_is_what_the_emulator_counted(trace, tmp_path, key, params)
     # Data: one packet per delivered packet, at its time, of its size, with the bytes of the
     # first segment of its chain that has an outer header.
     assert Counter(data) == Counter((t, size, tunnel) for t, _, size, tunnel in seen.data)
-    # Messages: one per counted message, of the counted size; requests at the counted time.
-    assert Counter(requests) == Counter(seen.requests)
-    assert Counter(size for _, size in acks) == Counter(seen.acks)
-    assert all(size == tables.req_bytes for _, size in requests)
+    # Messages: one per counted message, in its wire format, of its size, when it was sent.
+    assert Counter(messages) == Counter(counted)
     times = [frame_time_ns(layers) for layers in packets]
     assert times == sorted(times)
     if params:  # the case exists to exercise refreshes and buffering
         assert seen.waited > 0
-        assert len(seen.requests) > len(expected(trace, get_practice(key)).requests)
+        assert len(seen.messages) > len(expected(trace, get_practice(key)).messages)
 
 
 @pytest.mark.parametrize("key", list(PRACTICES))

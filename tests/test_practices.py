@@ -91,9 +91,16 @@ def test_mipv6_central_home_agent(handover_trace, engine):
 def test_pmipv6_central_lma(handover_trace, engine):
     s = summary_row(dmmemu.run(handover_trace, "pmipv6", engine=engine))
     assert s["mean_stretch"] == pytest.approx(5 / 3) and s["overhead_bytes"] == 160
-    # PBU/PBA (120/120 B) from the MAG: 3 hops, no radio hop.
-    assert s["signaling_msgs"] == 4 and s["signaling_bytes"] == 480
-    assert s["signaling_byte_hops"] == 480 * 3
+    # PBU/PBA (120/120 B) from the MAG at the attach; at the handover the new MAG's PBU/PBA
+    # and the previous MAG's de-registration PBU/PBA (RFC 5213 §6.9.1.4): 3 hops each way.
+    assert s["signaling_msgs"] == 6 and s["signaling_bytes"] == 720
+    assert s["signaling_byte_hops"] == 720 * 3
+    sig = {(row["message"], row["cause"]): row["msgs"]
+           for row in dmmemu.run(handover_trace, "pmipv6", engine=engine).signaling.iter_rows(
+               named=True)}
+    assert sig == {("PBU", "attach"): 1, ("PBA", "attach"): 1, ("PBU", "handover"): 1,
+                   ("PBA", "handover"): 1, ("PBU de-registration", "handover"): 1,
+                   ("PBA de-registration", "handover"): 1}
     # Link-loss detection 335 ms + L2 651 ms + detection 10 ms + PBU/PBA round trip 6.2 ms;
     # no DAD (the prefix stays the MN's), no hold at the LMA.
     assert s["mean_interruption_us"] == pytest.approx(1_002_200)
@@ -109,8 +116,10 @@ def test_pmipv6_distributed_lma_nearest_at_attach(handover_trace, engine):
     # through the mesh, 4 hops (tunnel 2 hops).
     assert s["mean_stretch"] == pytest.approx((1 + 4 / 3) / 2)
     assert s["overhead_bytes"] == 160 and s["overhead_byte_hops"] == 2 * 40 * 1 + 2 * 40 * 2
-    # Attach PBU/PBA over 1 hop, handover PBU/PBA over 2 hops (ar0.1 -> gw0.1 -> gw0.0).
-    assert s["signaling_bytes"] == 480 and s["signaling_byte_hops"] == 240 * 1 + 240 * 2
+    # Attach PBU/PBA over 1 hop, handover PBU/PBA over 2 hops (ar0.1 -> gw0.1 -> gw0.0), the
+    # previous MAG's de-registration over 1 (ar0.0 -> gw0.0).
+    assert s["signaling_bytes"] == 720
+    assert s["signaling_byte_hops"] == 240 * 1 + 240 * 2 + 240 * 1
     # 335 + 651 + 10 ms, and the handover round trip 2 × (100 + 500) µs.
     assert s["mean_interruption_us"] == pytest.approx(997_200)
 
@@ -128,10 +137,14 @@ def test_dmm_per_flow_anchoring_and_connection_manager(handover_trace, engine):
     # Flow 2 needs no continuity: the local address at each AR, always the direct path.
     assert flows[2]["hops_sum"] == 3 + 3 and flows[2]["overhead_bytes"] == 0
     assert flows[2]["anchor"] == GW0 and not flows[2]["broken"]
-    # Only flow 1's address is signalled at the handover: PBU/PBA over 2 hops, round trip
-    # 1.2 ms; nothing at the attach.
-    assert s["signaling_msgs"] == 2 and s["signaling_byte_hops"] == 240 * 2
-    assert s["mean_interruption_us"] == pytest.approx(997_200)
+    # Flow 2 took the new local address at ar0.1: renumbered once; its packet at 15 s comes
+    # long after the re-establishment (10 s + 997 ms + one round trip to cn0).
+    assert flows[2]["renumbered"] == 1 and flows[1]["renumbered"] == 0
+    assert s["renumbered_flows"] == 1 and s["lost_packets"] == 0
+    # Only flow 1's address is signalled at the handover, by the serving MAAR gw0.1 to the
+    # anchoring MAAR gw0.0: PBU/PBA over 1 hop, round trip 2 × 500 µs; nothing at the attach.
+    assert s["signaling_msgs"] == 2 and s["signaling_byte_hops"] == 240 * 1
+    assert s["mean_interruption_us"] == pytest.approx(997_000)
     assert s["mean_stretch"] == pytest.approx((3 * 1 + 4 / 3) / 4)
     assert s["p99_stretch"] == pytest.approx(4 / 3)
     # gw0.0 holds the binding from the move (10 s) until flow 1 ends (20 s).

@@ -29,16 +29,17 @@ S = 1_000 * MS
 SUMMARY_COLUMNS = (
     "practice", "trace", "engine", "flows", "packets", "bytes", "delivered_packets",
     "overhead_bytes", "overhead_byte_hops", "mean_stretch", "p99_stretch", "mean_delay_us",
-    "mean_direct_delay_us", "handovers", "attaches", "signaling_msgs", "signaling_bytes",
+    "mean_direct_delay_us", "handovers", "attaches", "detaches", "signaling_msgs", "signaling_bytes",
     "signaling_byte_hops", "mean_interruption_us", "lost_packets", "delayed_packets",
-    "broken_flows", "anchors_used", "max_anchor_share", "peak_bindings", "timeline_bin_s",
-    "params", "seed",
+    "broken_flows", "renumbered_flows", "anchors_used", "max_anchor_share", "peak_bindings",
+    "timeline_bin_s", "params", "seed",
     "dmmemu_version",
 )
 FLOWS_COLUMNS = (
     "flow", "mn", "peer", "continuity", "anchor", "packets", "bytes", "delivered", "lost",
     "delayed", "overhead_bytes", "overhead_byte_hops", "hops_sum", "direct_hops_sum",
-    "delay_us_sum", "direct_delay_us_sum", "stretch", "broken", "moves", "practice", "trace",
+    "delay_us_sum", "direct_delay_us_sum", "stretch", "broken", "renumbered", "moves",
+    "practice", "trace",
 )
 ANCHORS_COLUMNS = (
     "anchor", "name", "packets", "bytes", "share", "peak_bindings", "mean_bindings",
@@ -212,27 +213,34 @@ def test_cross_table_consistency(result, trace: Trace) -> None:
     assert anchors["packets"].sum() == s["delivered_packets"]
     delivered_bytes = anchors["bytes"].sum()
     assert 0 < delivered_bytes <= s["bytes"]
-    # Signaling: the summary is the signaling table's total; each message has two ends, so
-    # per-anchor counts add up to all messages (every message is sent or received by one).
+    # Signaling: the summary is the signaling table's total. Each message counts at each of
+    # its ends that is a node (§4): every message here has an anchor at one end at least,
+    # and DMM's serving-to-anchoring MAAR messages have anchors at both.
     assert s["signaling_msgs"] == result.signaling["msgs"].sum()
     assert s["signaling_bytes"] == result.signaling["bytes"].sum()
     assert s["signaling_byte_hops"] == result.signaling["byte_hops"].sum()
-    assert anchors["signaling_msgs"].sum() == s["signaling_msgs"]
-    assert anchors["signaling_bytes"].sum() == s["signaling_bytes"]
-    # Handovers table: one row per attach or handover.
+    both_ends = result.meta.practice == "dmm"
+    assert anchors["signaling_msgs"].sum() == (2 if both_ends else 1) * s["signaling_msgs"]
+    assert anchors["signaling_bytes"].sum() == (2 if both_ends else 1) * s["signaling_bytes"]
+    # Handovers table: one row per attach, handover or detach.
     ho = result.handovers
-    assert ho.height == s["handovers"] + s["attaches"]
+    assert ho.height == s["handovers"] + s["attaches"] + s["detaches"]
     assert (ho["kind"] == "handover").sum() == s["handovers"]
     assert (ho["kind"] == "attach").sum() == s["attaches"]
-    assert ho["row"].to_list() == [0, 1, 2, 3, 4, 5]  # row 6 is a detach
-    assert ho["t"].to_list() == trace.mobility["t"].to_list()[:6]
+    assert (ho["kind"] == "detach").sum() == s["detaches"] == 1
+    assert ho["row"].to_list() == [0, 1, 2, 3, 4, 5, 6]
+    assert ho["t"].to_list() == trace.mobility["t"].to_list()[:7]
     assert ho["lost"].sum() <= s["lost_packets"]
     handover_rows = ho.filter(pl.col("kind") == "handover")
     assert s["mean_interruption_us"] == pytest.approx(handover_rows["interruption_us"].mean())
-    recomposed = (ho["link_loss_us"] + ho["l2_attach_us"] + ho["movement_detection_us"]
-                  + ho["dad_us"] + ho["signaling_us"])
+    moves = ho.filter(pl.col("kind") != "detach")
+    recomposed = (moves["link_loss_us"] + moves["l2_attach_us"] + moves["movement_detection_us"]
+                  + moves["dad_us"] + moves["signaling_us"])
     assert (ho["anchor_hold_us"] <= ho["signaling_us"]).all()
-    assert (ho["interruption_us"] - recomposed).abs().max() < 1e-6
+    assert (moves["interruption_us"] - recomposed).abs().max() < 1e-6
+    # A detach interrupts nothing; its signaling is the de-registration's.
+    detach = ho.filter(pl.col("kind") == "detach").row(0, named=True)
+    assert detach["interruption_us"] == 0 and detach["to_poa"] == -1
     # Anchors: shares, anchors used, the busiest share.
     assert anchors["share"].sum() == pytest.approx(1.0)
     assert s["max_anchor_share"] == pytest.approx(anchors["share"].max())

@@ -49,6 +49,13 @@ from dmmemu.engine.replay_io import (
     control_events,
     timeline_bins,
 )
+from dmmemu.engine.signaling import (
+    ROLE_MN,
+    ROLE_POA,
+    MessageKind,
+    program_table,
+    request_reply_program,
+)
 from dmmemu.errors import PacketRowError, PracticeError
 
 US = 1_000
@@ -109,7 +116,8 @@ def engine(request):
 # Fields both scenario policies share; each policy below states only how it differs.
 _COMMON = dict(
     second=[-1] * 6, scope=np.ones((6, 6)), local_non_continuity=False, buffering=False,
-    encap1=40, encap2=0, req_bytes=80, ack_bytes=56, lifetime_ns=0, first_ack_hold_ns=0,
+    encap1=40, encap2=0, lifetime_ns=0, first_ack_hold_ns=0,
+    message_kinds=(MessageKind("request", "request"), MessageKind("reply", "reply", reply=True)),
     interruption_ns=interruption_table(l2_attach=1 * MS, movement_detection=2 * MS),
 )
 
@@ -118,14 +126,16 @@ def central_policy(**changes) -> PolicyTables:
     """MIPv6-like: one central HA at node 5, home address always registered, BU from the MN."""
     return _policy({**_COMMON, "select": SELECT_CENTRAL, "central": HA,
                     "serving": [-1, -1, -1, HA, HA, -1], "always_registered": True,
-                    "native_at_home": False, "mn_originated": True, **changes})
+                    "native_at_home": False,
+                    "legs": program_table(request_reply_program(ROLE_MN, (80, 56)), 2), **changes})
 
 
 def dmm_policy(**changes) -> PolicyTables:
     """DMM-like: an anchor at every PoA, each flow anchored where it starts, native at home."""
     return _policy({**_COMMON, "select": SELECT_PER_FLOW, "central": -1,
                     "serving": [-1, -1, -1, POA_A, POA_B, -1], "always_registered": False,
-                    "native_at_home": True, "mn_originated": False, **changes})
+                    "native_at_home": True,
+                    "legs": program_table(request_reply_program(ROLE_POA, (80, 56)), 2), **changes})
 
 
 def _policy(fields: dict) -> PolicyTables:
@@ -198,7 +208,7 @@ def run(engine_cls, policy, replay, packets, cuts: list[int] = (),
 
 def zeros(replay: ReplayInput, timeline_bin_ns: int = DEFAULT_TIMELINE_BIN_NS) -> RawCounters:
     return RawCounters.zeros(replay.n_flows, replay.n_nodes, replay.n_mobility_rows, MAX_HOPS,
-                             timeline_bins(replay, timeline_bin_ns))
+                             timeline_bins(replay, timeline_bin_ns), 2)
 
 
 def in_one_bin(e: RawCounters) -> RawCounters:
@@ -354,11 +364,12 @@ def _dmm_common(replay: ReplayInput,
     # Handover to B at 50 ms: address @A (refcount 1) is not bound, so nothing closes;
     # moves = 1; it needs a binding at B (serving[B] = B != A): register(x, B, 50 ms, HANDOVER)
     # with h = H[B][A] + 0 = 2; signaling_ns = 2 * D[B][A] = 4 µs; interruption = 3.004 ms.
+    # Both ends of each message count it (§4): the PoA B and the anchor A.
     e.sig_msgs[CAUSE_HANDOVER] = [1, 1]
     e.sig_bytes[CAUSE_HANDOVER] = [80, 56]
     e.sig_byte_hops[CAUSE_HANDOVER] = [160, 112]
-    e.anchor_sig_msgs[POA_A] = 2
-    e.anchor_sig_bytes[POA_A] = 136
+    e.anchor_sig_msgs[[POA_A, POA_B]] = 2
+    e.anchor_sig_bytes[[POA_A, POA_B]] = 136
     e.anchor_peak_bindings[POA_A] = 1
     # Flow 7 ends at 100 ms: refcount 0, not pinned -> closed: bound 50..100 ms.
     e.anchor_binding_ns[POA_A] = 50 * MS
@@ -451,7 +462,7 @@ def test_timeline_packets_on_bin_edges_and_a_binding_across_bins(engine) -> None
     e.timeline_packets[60, POA_B] = 1
     e.timeline_bytes[:] = 1000 * e.timeline_packets
     # The handover registration at 50 ms: 2 messages @A in bin 50.
-    e.timeline_sig_msgs[50, POA_A] = 2
+    e.timeline_sig_msgs[50, [POA_A, POA_B]] = 2
     # @A bound [50, 100) ms: 1 ms in each of bins 50..99; bin 100 (t_end = 100 ms) gets
     # nothing.
     e.timeline_binding_ns[50:100, POA_A] = 1 * MS
@@ -503,9 +514,9 @@ def test_refresh_counted_lazily_at_close(engine) -> None:
     e.anchor_binding_ns[HA] = (250 + 240 + 150) * S
     for r, poa in ((0, POA_A), (1, POA_B), (2, POA_A)):
         set_row(e, r, HO_ATTACH, -1, poa, 3_016_000, 16_000, 2, 136)
-    # A detach records its kind only (§5.3 stops before §5.10 records from/to).
-    set_row(e, 3, HO_DETACH, -1, -1)
-    set_row(e, 4, HO_DETACH, -1, -1)
+    # A detach records its kind and the PoA it left, and its de-registration (none here).
+    set_row(e, 3, HO_DETACH, POA_A, -1)
+    set_row(e, 4, HO_DETACH, POA_B, -1)
     # Timeline (§11): t_begin = 0, t_end = 250 s, bins of 100 s -> 250 // 100 + 1 = 3 bins,
     # [0, 100), [100, 200), [200, 300) s. The k-th refresh is at reg_t + k * 60 s:
     #   MN 0 (reg 0 s):   60, 120, 180, 240 s -> bins 0, 1, 1, 2; bound [0, 250) s
@@ -584,7 +595,7 @@ def test_scope_applies_after_a_detach_too(engine) -> None:
 
     e = zeros(replay)
     set_row(e, 0, HO_ATTACH, -1, POA_A, 3 * MS, 0, 0, 0)
-    set_row(e, 1, HO_DETACH, -1, -1)
+    set_row(e, 1, HO_DETACH, POA_A, -1)
     # Attach at B at 30 ms: address @A is out of scope and dies; nothing registers.
     set_row(e, 2, HO_ATTACH, -1, POA_B, 3 * MS, 0, 0, 0)
     # 10 ms native at A (hops 3, 16 µs, 40 B, 0 byte-hops); 40 ms: the address is dead,
@@ -623,10 +634,13 @@ def test_local_non_continuity_flow_follows_mn_without_signaling(engine) -> None:
     e.sig_msgs[CAUSE_HANDOVER] = [1, 1]
     e.sig_bytes[CAUSE_HANDOVER] = [80, 56]
     e.sig_byte_hops[CAUSE_HANDOVER] = [160, 112]
-    e.anchor_sig_msgs[POA_A] = 2
-    e.anchor_sig_bytes[POA_A] = 136
+    e.anchor_sig_msgs[[POA_A, POA_B]] = 2
+    e.anchor_sig_bytes[[POA_A, POA_B]] = 136
     e.anchor_peak_bindings[POA_A] = 1
     e.anchor_binding_ns[POA_A] = 50 * MS  # 50 ms (handover) .. 100 ms (flow 8 ends)
+    # Flow 7's packet at 60 ms finds serving[B] = B, not the A of its last packet: it is
+    # renumbered (§7.3) and resumes at until + 2 * D[CN][B] = 53.004 + 0.032 ms, before 60 ms.
+    e.flow_renumbered[0] = 1
     # Flow 7: local; reported anchor = serving[A] at binding. At 10 ms: a = serving[A] = A,
     # (A -> A, 40): hops 3, 16 µs, overhead 40, byte-hops 0. At 60 ms (after the 53.004 ms
     # window) at B: a = serving[B] = B: hops 3, 16 µs, overhead 40. Never broken.
@@ -674,7 +688,7 @@ def test_detach_loses_packets_and_noop_changes_nothing(engine) -> None:
     # Attach at A: home address @HA registered (h = 4), window until 3.016 ms.
     set_row(e, 0, HO_ATTACH, -1, POA_A, 3_016_000, 16_000, 2, 136)
     # Detach at 30 ms: the binding (0..30 ms) closes; the address stays in the list (§5.3).
-    set_row(e, 1, HO_DETACH, -1, -1)
+    set_row(e, 1, HO_DETACH, POA_A, -1)
     # Attach at B at 40 ms: register the home address again (h = H[B][HA] + 1 = 4); window
     # until 43.016 ms. moves stays 0 (attach).
     set_row(e, 2, HO_ATTACH, -1, POA_B, 3_016_000, 16_000, 2, 136, lost=1)
@@ -709,7 +723,7 @@ def test_home_anchor_chosen_at_attach(engine) -> None:
     """AT_ATTACH (distributed LMAs): home = serving[PoA] at each attach, kept on handover."""
     policy = central_policy(
         select=SELECT_AT_ATTACH, central=-1, serving=[-1, -1, -1, HA, AGG, -1],
-        mn_originated=False,
+        legs=program_table(request_reply_program(ROLE_POA, (80, 56)), 2),
     )
     moves = [
         (0, 0, POA_B),  # row 0: attach at B -> home = serving[B] = AGG
@@ -727,7 +741,7 @@ def test_home_anchor_chosen_at_attach(engine) -> None:
     # Row 1: close (0..10 ms), register again at A: h = H[A][AGG] = 1, RTT 2 µs.
     set_row(e, 1, HO_HANDOVER, POA_B, POA_A, 3_002_000, 2_000, 2, 136)
     # Row 2: close (10..20 ms).
-    set_row(e, 2, HO_DETACH, -1, -1)
+    set_row(e, 2, HO_DETACH, POA_A, -1)
     # Row 3: home = HA; no live address @HA -> appended (§5.7); the old address @AGG is no
     # longer pinned and leaves (§5.8); register @HA at A: h = H[A][HA] = 3, RTT 16 µs.
     set_row(e, 3, HO_ATTACH, -1, POA_A, 3_016_000, 16_000, 2, 136)
@@ -746,6 +760,9 @@ def test_home_anchor_chosen_at_attach(engine) -> None:
     e.anchor_sig_bytes[HA] = 136
     e.anchor_peak_bindings[HA] = 1
     e.anchor_binding_ns[HA] = 10 * MS  # 30 ms .. t_end = 40 ms (§8)
+    # The MAG end of each pair counts it too: B at row 0, A at rows 1 and 3.
+    e.anchor_sig_msgs[POA_B], e.anchor_sig_msgs[POA_A] = 2, 4
+    e.anchor_sig_bytes[POA_B], e.anchor_sig_bytes[POA_A] = 136, 272
     assert_counters(got, in_one_bin(e))
 
 

@@ -22,7 +22,7 @@ EXIT_USAGE = 2
 COMPARISON_COLUMNS = (
     "practice", "packets", "mean_stretch", "p99_stretch", "mean_delay_us", "overhead_bytes",
     "handovers", "signaling_msgs", "signaling_bytes", "mean_interruption_us", "lost_packets",
-    "broken_flows", "anchors_used", "max_anchor_share",
+    "broken_flows", "renumbered_flows", "anchors_used", "max_anchor_share",
 )
 
 

@@ -10,6 +10,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dmmemu.engine.signaling import (
+    LEG_DST,
+    LEG_GATE_CAP_NS,
+    LEG_OFFSET_NS,
+    LEG_SRC,
+    ROLE_MN,
+    ROLE_THIRD,
+    MessageKind,
+    check_program,
+)
 from dmmemu.errors import PracticeError
 
 # Anchor selection for a new address (docs/semantics.md §1).
@@ -48,14 +58,16 @@ class PolicyTables:
     native_at_home: bool
     local_non_continuity: bool
     buffering: bool
-    mn_originated: bool
     encap1: int
     encap2: int
-    req_bytes: int
-    ack_bytes: int
     lifetime_ns: int
     interruption_ns: np.ndarray  # int64 (len(INTERRUPTION_COMPONENTS), 2): [component, kind]
     first_ack_hold_ns: int  # the anchor's hold before acknowledging a new binding (§5.9)
+    message_kinds: tuple[MessageKind, ...]  # the kinds the legs count (signaling table rows)
+    legs: np.ndarray  # int64 (L, LEG_COLUMNS): the signaling programs (§4)
+    third_node: int = -1  # node of the third role (CMD, MME), -1 = none
+    binding_outlives_detach: bool = False  # a detach leaves bindings to their lifetime (§5.3)
+    detach_release_ns: int = -1  # a detached MN's addresses die this long after (§5.3), -1 never
 
     def __post_init__(self) -> None:
         n = self.serving.shape[0]
@@ -77,21 +89,39 @@ class PolicyTables:
                     f"{shape}, got {arr.dtype} {arr.shape}"
                 )
             arr.setflags(write=False)
-        for name in ("encap1", "encap2", "req_bytes", "ack_bytes", "lifetime_ns",
-                     "first_ack_hold_ns"):
+        if not self.message_kinds or not all(
+                isinstance(k, MessageKind) for k in self.message_kinds):
+            raise PracticeError("policy field 'message_kinds' must be a non-empty tuple of "
+                                "MessageKind")
+        check_program(self.legs, len(self.message_kinds))
+        self.legs.setflags(write=False)
+        uses_third = bool(np.any(self.legs[:, [LEG_SRC, LEG_DST]] == ROLE_THIRD))
+        if uses_third and not 0 <= self.third_node < n:
+            raise PracticeError("a signaling program names the third role (CMD, MME) but the "
+                                "policy has no third node")
+        if self.detach_release_ns < -1:
+            raise PracticeError("policy field 'detach_release_ns' must be >= 0, or -1 for never")
+        for name in ("encap1", "encap2", "lifetime_ns", "first_ack_hold_ns"):
             if int(getattr(self, name)) < 0:
                 raise PracticeError(f"policy field {name!r} must be >= 0")
         if bool(np.any(self.interruption_ns < 0)):
             raise PracticeError("policy table 'interruption_ns' must hold durations >= 0")
         # An interruption longer than this means nothing as a handover; the bound also keeps
         # t + interruption far inside int64 for every trace time.
-        longest = max(self.pre_signaling_ns(ON_ATTACH), self.pre_signaling_ns(ON_HANDOVER))
-        if longest + int(self.first_ack_hold_ns) > MAX_INTERRUPTION_NS:
+        longest = (max(self.pre_signaling_ns(ON_ATTACH), self.pre_signaling_ns(ON_HANDOVER))
+                   + int(self.first_ack_hold_ns) + int(self.legs[:, LEG_OFFSET_NS].sum())
+                   + int(self.legs[:, LEG_GATE_CAP_NS].sum()))
+        if longest > MAX_INTERRUPTION_NS:
             raise PracticeError(
-                f"the interruption components and the anchor's hold add up to "
-                f"{(longest + int(self.first_ack_hold_ns)) / 1e9:g} s, more than the "
-                f"{MAX_INTERRUPTION_NS // 10**9} s a handover may take; check the link-loss, "
-                "L2 attach, detection, DAD and hold parameters")
+                f"the interruption components, the anchor's hold and the signaling waits add "
+                f"up to {longest / 1e9:g} s, more than the {MAX_INTERRUPTION_NS // 10**9} s a "
+                "handover may take; check the link-loss, L2 attach, detection, DAD, hold and "
+                "detection-delay parameters")
+
+    @property
+    def mn_signals(self) -> bool:
+        """The MN itself takes part in the signaling (MIPv6): its tunnels end at the MN."""
+        return bool(np.any(self.legs[:, [LEG_SRC, LEG_DST]] == ROLE_MN))
 
     @property
     def n_nodes(self) -> int:

@@ -9,6 +9,7 @@ ints, lists, dicts and small dataclasses, no numpy in the loop.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,8 +26,10 @@ from dmmemu.engine.policy import (
 )
 from dmmemu.engine.replay_io import (
     CAUSE_ATTACH,
+    CAUSE_DEREGISTRATION,
     CAUSE_FLOW,
     CAUSE_HANDOVER,
+    CAUSE_NAMES,
     CAUSE_REFRESH,
     DEFAULT_TIMELINE_BIN_NS,
     EV_FLOW_END,
@@ -43,14 +46,26 @@ from dmmemu.engine.replay_io import (
     ReplayInput,
     timeline_bins,
 )
+from dmmemu.engine.signaling import (
+    AT_SIGNALING_START,
+    FLAG_ENDS,
+    FLAG_HOLD,
+    ONCE,
+    ROLE_ANCHOR,
+    ROLE_MN,
+    ROLE_POA,
+    ROLE_PREV_POA,
+    ROLE_SERVING,
+    ROLE_THIRD,
+)
 from dmmemu.errors import PacketRowError
 
 # §3: an MN's `until` starts at −∞. Any int64 time is larger than this integer.
 MINUS_INFINITY = -(1 << 63) - 1
 
-# §4: message index in the (cause, message) signaling counters.
-REQUEST = 0
-ACKNOWLEDGEMENT = 1
+# §12 timer kinds.
+TIMER_EXPIRE = 0  # a binding that outlived a detach reaches the end of its lifetime
+TIMER_RELEASE = 1  # a detached MN's addresses die
 
 
 class ReplayObserver(Protocol):
@@ -59,15 +74,17 @@ class ReplayObserver(Protocol):
     ``delivered``: a packet of trace flow ``flow`` at time ``t`` (waiting ``wait`` ns in a
     buffer first), direction ``direction``, ``size`` bytes, along the §7.5 chain segments
     ``(from node, to node, encapsulation bytes)`` from its anchor to the MN's PoA.
-    ``message``: one §4 signaling message at time ``t``, ``kind`` REQUEST or ACKNOWLEDGEMENT,
-    from node ``src`` to node ``dst`` (the PoA and the anchor), ``size`` bytes, about MN ``mn``.
+    ``message``: one §4 signaling message sent at time ``t``, of message kind ``kind`` (an
+    index into the practice's kinds), from node ``src`` to node ``dst`` (−1 for the MN
+    itself), ``size`` bytes, about MN ``mn`` at PoA ``poa`` and its address at ``anchor``
+    (−1 for a leg run once per trigger).
     """
 
     def delivered(self, t: int, wait: int, flow: int, direction: int, size: int,
                   segments: list[tuple[int, int, int]]) -> None: ...
 
     def message(self, t: int, cause: int, kind: int, src: int, dst: int, size: int,
-                mn: int) -> None: ...
+                mn: int, poa: int, anchor: int) -> None: ...
 
 
 @dataclass(slots=True)
@@ -82,6 +99,7 @@ class Address:
     reg_poa: int = -1  # PoA of the last registration
     live: bool = True  # still in the MN's list
     ever_registered: bool = False  # the anchor has had a binding for it (§5.9: no hold again)
+    expiry: int | None = None  # §12: seq of its pending expiry timer, None if none
 
 
 @dataclass(slots=True)
@@ -95,6 +113,7 @@ class MobileNode:
     window_row: int = -1  # mobility row of that interruption, -1 if none
     moves: int = 0  # handovers so far
     addresses: list[Address] = field(default_factory=list)  # live addresses, creation order
+    release: int | None = None  # §12: seq of its pending release timer, None if none
 
 
 @dataclass(slots=True)
@@ -109,6 +128,8 @@ class Flow:
     continuity: bool
     addr: Address | None = None  # None while unbound (and for a local flow)
     local: bool = False  # uses the local address of the current PoA
+    local_anchor: int = -1  # anchor of its local address at its last packet (§7.3)
+    resume: int = MINUS_INFINITY  # its packets before this are lost (renumbered, §7.3)
     broken: bool = False
     moves_at_start: int = 0
     # counters (RawCounters.flow_*)
@@ -124,6 +145,7 @@ class Flow:
     direct_delay_ns_sum: int = 0
     anchor: int = -1  # anchor bound when the flow was bound (-1 = never bound)
     moves: int = 0
+    renumbered: int = 0
 
     @property
     def is_bound(self) -> bool:
@@ -181,12 +203,28 @@ class ReferenceReplay:
         self.native_at_home = bool(policy.native_at_home)
         self.local_non_continuity = bool(policy.local_non_continuity)
         self.buffering = bool(policy.buffering)
-        self.mn_originated = bool(policy.mn_originated)
         self.encap1 = int(policy.encap1)
         self.encap2 = int(policy.encap2)
-        self.req_bytes = int(policy.req_bytes)
-        self.ack_bytes = int(policy.ack_bytes)
         self.lifetime_ns = int(policy.lifetime_ns)
+        # §4 signaling programs: per cause, its legs as dicts with cause-local indices.
+        self.n_kinds = len(policy.message_kinds)
+        self.programs: list[list[dict[str, int]]] = [[] for _ in CAUSE_NAMES]
+        first_row: dict[int, int] = {}
+        for i, row in enumerate(policy.legs.tolist()):
+            (cause, scope, kind, src, dst, nbytes, per_address, after, offset, gate, cap,
+             flags) = row
+            base = first_row.setdefault(cause, i)
+            self.programs[cause].append(dict(
+                scope=scope, kind=kind, src=src, dst=dst, bytes=nbytes,
+                bytes_per_address=per_address, after=after if after < 0 else after - base,
+                offset=offset, gate=gate if gate < 0 else gate - base, cap=cap,
+                ends=bool(flags & FLAG_ENDS), hold=bool(flags & FLAG_HOLD)))
+        self.third = int(policy.third_node)
+        self.binding_outlives_detach = bool(policy.binding_outlives_detach)
+        self.detach_release_ns = int(policy.detach_release_ns)
+        # §12 timers: a heap of (due, seq, kind, target); seq orders equal due times.
+        self.timers: list[tuple[int, int, int, object]] = []
+        self.timer_seq = 0
         # §1 interruption components: [component][ON_ATTACH / ON_HANDOVER] in ns.
         self.components: list[list[int]] = policy.interruption_ns.tolist()
         assert len(self.components) == len(INTERRUPTION_COMPONENTS)
@@ -232,9 +270,9 @@ class ReferenceReplay:
         # Counters that are not per flow.
         self.anchors: list[Anchor] = [Anchor() for _ in range(self.n_nodes)]
         self.rows: list[MobilityRow] = [MobilityRow() for _ in range(replay.n_mobility_rows)]
-        self.sig_msgs = [[0, 0] for _ in range(4)]  # [cause][request/acknowledgement]
-        self.sig_bytes = [[0, 0] for _ in range(4)]
-        self.sig_byte_hops = [[0, 0] for _ in range(4)]
+        self.sig_msgs = [[0] * self.n_kinds for _ in CAUSE_NAMES]  # [cause][message kind]
+        self.sig_bytes = [[0] * self.n_kinds for _ in CAUSE_NAMES]
+        self.sig_byte_hops = [[0] * self.n_kinds for _ in CAUSE_NAMES]
         self.stretch_hist = [[0] * (self.max_hops + 1) for _ in range(3 * self.max_hops + 1)]
 
         # §11 timeline: [bin][node] counters; bin i covers [t_begin + i·w, t_begin + (i+1)·w).
@@ -271,10 +309,14 @@ class ReferenceReplay:
         if self.finished:
             raise RuntimeError("finish() called twice")
         self.finished = True
-        # §2: after the last packet, the remaining control events are handled.
+        # §2: after the last packet, the remaining control events are handled, each after
+        # the timers due by its time (§12); then the timers due by t_end.
         while self.next_event < len(self.events):
-            self._handle_event(self.events[self.next_event])
+            event = self.events[self.next_event]
+            self._fire_timers(event[0])
+            self._handle_event(event)
             self.next_event += 1
+        self._fire_timers(self.t_end)
         # §8: at t_end, every bound live address of every MN (MN order, list order) is closed.
         for m in self.mns:
             for x in m.addresses:
@@ -291,8 +333,34 @@ class ReferenceReplay:
             t_ev, kind_ev = event[0], event[1]
             if not (t_ev, kind_ev) < (t, kind):
                 break
+            self._fire_timers(t_ev)
             self._handle_event(event)
             self.next_event += 1
+        self._fire_timers(t)
+
+    # ------------------------------------------------------------------ §12 timers
+
+    def _schedule(self, due: int, kind: int, target: object) -> int:
+        self.timer_seq += 1
+        heapq.heappush(self.timers, (due, self.timer_seq, kind, target))
+        return self.timer_seq
+
+    def _fire_timers(self, t: int) -> None:
+        """§12: every timer due at or before t, in (due, seq) order; stale ones do nothing."""
+        while self.timers and self.timers[0][0] <= t:
+            due, seq, kind, target = heapq.heappop(self.timers)
+            if kind == TIMER_EXPIRE:
+                x = target
+                if x.expiry == seq:  # still bound, not closed since
+                    self._close(x, due)
+            else:
+                m = target
+                if m.release == seq:  # still detached since
+                    m.release = None
+                    for x in list(m.addresses):
+                        if x.bound:
+                            self._close(x, due)
+                        self._leave_list(m, x)
 
     def _handle_event(self, event: tuple[int, int, int, int, int]) -> None:
         t, kind, a, b, row = event
@@ -328,28 +396,115 @@ class ReferenceReplay:
         """§11 bin(t)."""
         return (t - self.t_begin) // self.w
 
-    def _count_registration(self, anchor: int, p: int, cause: int, t: int, mn: int) -> None:
-        """§4 register, counting part: one request and one acknowledgement at time t."""
-        h = self.H[p][anchor] + (1 if self.mn_originated else 0)
-        for message, size in ((REQUEST, self.req_bytes), (ACKNOWLEDGEMENT, self.ack_bytes)):
-            self.sig_msgs[cause][message] += 1
-            self.sig_bytes[cause][message] += size
-            self.sig_byte_hops[cause][message] += size * h
-            if self.observer is not None:
-                src, dst = (p, anchor) if message == REQUEST else (anchor, p)
-                self.observer.message(t, cause, message, src, dst, size, mn)
-        a = self.anchors[anchor]
-        a.sig_msgs += 2
-        a.sig_bytes += self.req_bytes + self.ack_bytes
-        self.timeline_sig_msgs[self._bin(t)][anchor] += 2  # §11
+    def _run_program(self, cause: int, m: MobileNode, poa: int, prev: int,
+                     addresses: list[Address], t: int, pre: int) -> tuple[int, int, int, int]:
+        """§4 run the signaling program of ``cause`` for MN m at PoA ``poa`` (``prev`` the PoA
+        it left) over ``addresses``, triggered at time t, signaling starting at t + pre.
 
-    def _register(self, x: Address, p: int, t: int, cause: int) -> None:
-        """§4 register(x, p, t, cause)."""
-        self._count_registration(x.anchor, p, cause, t, x.mn)
+        Counts every message; returns (signaling_ns, hold_ns, messages, bytes), signaling_ns
+        measured from t + pre to the arrival of the last leg that ends the program.
+        """
+        legs = self.programs[cause]
+        k = len(addresses)
+        sync: list[int] = []  # per leg: its arrival (once), or the latest over the addresses
+        arrival: list[list[int]] = []  # per leg run per address: arrival per address
+        executed: list[bool] = []
+        done = None  # the latest arrival of a leg that ends the program
+        hold_ns = msgs = sent = 0
+
+        def origin(ref: int) -> int:
+            return pre if ref == AT_SIGNALING_START else 0
+
+        def ends_of(leg: dict[str, int], x: Address | None) -> tuple[int, int, int]:
+            """(source node, destination node, hops) of a leg; the MN is −1, at the PoA."""
+            nodes = []
+            for role in (leg["src"], leg["dst"]):
+                if role == ROLE_MN:
+                    nodes.append(-1)
+                elif role == ROLE_POA:
+                    nodes.append(poa)
+                elif role == ROLE_PREV_POA:
+                    nodes.append(prev)
+                elif role == ROLE_ANCHOR:
+                    nodes.append(x.anchor)
+                elif role == ROLE_SERVING:
+                    nodes.append(self.serving[poa])
+                else:
+                    assert role == ROLE_THIRD
+                    nodes.append(self.third)
+            u, v = (poa if n < 0 else n for n in nodes)
+            return nodes[0], nodes[1], self.H[u][v] + nodes.count(-1)
+
+        def count(leg: dict[str, int], x: Address | None, send: int) -> tuple[int, int]:
+            src, dst, hops = ends_of(leg, x)
+            size = leg["bytes"] + leg["bytes_per_address"] * k
+            self.sig_msgs[cause][leg["kind"]] += 1
+            self.sig_bytes[cause][leg["kind"]] += size
+            self.sig_byte_hops[cause][leg["kind"]] += size * hops
+            for node in (src, dst):
+                if node >= 0:  # the load of each node the message leaves or reaches
+                    self.anchors[node].sig_msgs += 1
+                    self.anchors[node].sig_bytes += size
+                    self.timeline_sig_msgs[self._bin(t)][node] += 1  # §11: the trigger's bin
+            if self.observer is not None:
+                self.observer.message(t + send, cause, leg["kind"], src, dst, size, m.id, poa,
+                                      -1 if x is None else x.anchor)
+            u, v = (poa if n < 0 else n for n in (src, dst))
+            return size, self.D[u][v]
+
+        for i, leg in enumerate(legs):
+            if leg["scope"] == ONCE:
+                ref = leg["after"]
+                send = (origin(ref) if ref < 0 else sync[ref]) + leg["offset"]
+                gate = leg["gate"]
+                if gate >= 0 and executed[gate]:
+                    send = max(send, min(sync[gate], send + leg["cap"]))
+                size, delay = count(leg, None, send)
+                sync.append(send + delay)
+                arrival.append([])
+                executed.append(True)
+                msgs += 1
+                sent += size
+            else:
+                ref = leg["after"]
+                own: list[int] = []
+                for j, x in enumerate(addresses):
+                    if ref < 0:
+                        send = origin(ref)
+                    elif legs[ref]["scope"] == ONCE:
+                        send = sync[ref]
+                    else:
+                        send = arrival[ref][j]
+                    send += leg["offset"]
+                    if leg["hold"] and not x.ever_registered:
+                        send += self.first_ack_hold_ns
+                        hold_ns = max(hold_ns, self.first_ack_hold_ns)
+                    gate = leg["gate"]
+                    if gate >= 0 and executed[gate]:
+                        g = sync[gate] if legs[gate]["scope"] == ONCE else arrival[gate][j]
+                        send = max(send, min(g, send + leg["cap"]))
+                    size, delay = count(leg, x, send)
+                    own.append(send + delay)
+                    msgs += 1
+                    sent += size
+                arrival.append(own)
+                executed.append(k > 0)
+                if own:
+                    sync.append(max(own))
+                else:  # a leg that runs for no address takes no time
+                    sync.append(origin(ref) if ref < 0 else sync[ref])
+            if leg["ends"] and executed[i]:
+                done = sync[i] if done is None else max(done, sync[i])
+        signaling_ns = 0 if done is None else max(done - pre, 0)
+        return signaling_ns, hold_ns, msgs, sent
+
+    def _register(self, x: Address, p: int, t: int) -> None:
+        """§4 register(x, p, t): the anchor now holds a binding for x."""
         x.bound = True
         x.ever_registered = True
         x.reg_t = t
         x.reg_poa = p
+        x.expiry = None
         a = self.anchors[x.anchor]
         a.bindings += 1
         a.peak_bindings = max(a.peak_bindings, a.bindings)
@@ -361,11 +516,12 @@ class ReferenceReplay:
             n = (t - x.reg_t - 1) // self.lifetime_ns
         else:
             n = 0
+        m = self.mns[x.mn]
         for k in range(1, n + 1):
-            # A refresh counts as a register with cause refresh, at reg_poa, changing no state;
-            # the k-th one happens at reg_t + k·lifetime (§11).
-            self._count_registration(
-                x.anchor, x.reg_poa, CAUSE_REFRESH, x.reg_t + k * self.lifetime_ns, x.mn)
+            # The k-th refresh runs the refresh program at reg_poa, at reg_t + k·lifetime,
+            # changing no state (§4, §11).
+            self._run_program(CAUSE_REFRESH, m, x.reg_poa, -1, [x],
+                              x.reg_t + k * self.lifetime_ns, 0)
         a = self.anchors[x.anchor]
         a.binding_ns += t - x.reg_t
         # §11: the overlap of [reg_t, t) with every bin it touches.
@@ -376,6 +532,7 @@ class ReferenceReplay:
                 self.timeline_binding_ns[i][x.anchor] += overlap
         a.bindings -= 1
         x.bound = False
+        x.expiry = None
 
     # ------------------------------------------------------------------ §5 move
 
@@ -386,18 +543,36 @@ class ReferenceReplay:
         if p == m.poa:
             row.kind = HO_NOOP
             return
+        old_poa = m.poa
+        m.release = None  # §12: a pending release no longer applies
         # §5.2
-        for x in m.addresses:
-            if x.bound:
-                self._close(x, t)
-        # §5.3
         if p == -1:
+            closed = []
+            for x in m.addresses:
+                if not x.bound:
+                    continue
+                if self.binding_outlives_detach:
+                    if self.lifetime_ns > 0:  # §12: it ends with the lifetime of its last refresh
+                        n = (t - x.reg_t - 1) // self.lifetime_ns if t > x.reg_t else 0
+                        x.expiry = self._schedule(x.reg_t + (n + 1) * self.lifetime_ns,
+                                                  TIMER_EXPIRE, x)
+                else:
+                    self._close(x, t)
+                    closed.append(x)
+            # §5.3
             row.kind = HO_DETACH
+            row.from_poa = old_poa
+            row.signaling_ns, _, row.msgs, row.bytes = self._run_program(
+                CAUSE_DEREGISTRATION, m, old_poa, old_poa, closed, t, 0)
+            if self.detach_release_ns >= 0:
+                m.release = self._schedule(t + self.detach_release_ns, TIMER_RELEASE, m)
             m.poa = -1
             m.window_row = -1
             return
+        for x in m.addresses:
+            if x.bound:
+                self._close(x, t)
         # §5.4
-        old_poa = m.poa
         if m.poa == -1:
             kind = HO_ATTACH
         else:
@@ -417,26 +592,17 @@ class ReferenceReplay:
         for x in list(m.addresses):
             if not self._pinned(m, x):
                 self._leave_list(m, x)
-        # §5.9
+        # §5.9: the program runs over the addresses that need a binding, then they register.
         cause = CAUSE_ATTACH if kind == HO_ATTACH else CAUSE_HANDOVER
-        signaling_ns = 0
-        hold_ns = 0
-        msgs = 0
-        sent_bytes = 0
-        for x in m.addresses:
-            if self._needs_binding(x, p):
-                # The anchor holds its first acknowledgement of a new binding (§5.9).
-                hold = 0 if x.ever_registered else self.first_ack_hold_ns
-                self._register(x, p, t, cause)
-                candidate = 2 * self.D[p][x.anchor] + hold
-                if candidate > signaling_ns:  # the first address in list order on ties
-                    signaling_ns = candidate
-                    hold_ns = hold
-                msgs += 2
-                sent_bytes += self.req_bytes + self.ack_bytes
-        # §5.10
         on = ON_ATTACH if kind == HO_ATTACH else ON_HANDOVER
-        interruption = sum(component[on] for component in self.components) + signaling_ns
+        pre = sum(component[on] for component in self.components)
+        signalled = [x for x in m.addresses if self._needs_binding(x, p)]
+        signaling_ns, hold_ns, msgs, sent_bytes = self._run_program(
+            cause, m, p, old_poa, signalled, t, pre)
+        for x in signalled:
+            self._register(x, p, t)
+        # §5.10
+        interruption = pre + signaling_ns
         m.until = t + interruption
         m.window_row = r
         m.poa = p
@@ -518,6 +684,19 @@ class ReferenceReplay:
         # §7.3 bind
         if not f.is_bound:
             self._bind(f, m, p, t)
+        if f.local:
+            # §7.3 renumber: a new local address when the serving anchor changed since the
+            # flow's last packet; the flow resumes one round trip after the address is usable.
+            if self.serving[p] != f.local_anchor:
+                if f.local_anchor >= 0:
+                    f.renumbered += 1
+                    f.resume = m.until + 2 * self.D[f.peer][p]
+                f.local_anchor = self.serving[p]
+            if t < f.resume:
+                f.lost += 1
+                if m.window_row >= 0:
+                    self.rows[m.window_row].lost += 1
+                return
         # §7.4 interruption
         wait = 0
         if t < m.until:
@@ -582,8 +761,9 @@ class ReferenceReplay:
         if x is None:
             x = Address(anchor=anchor, mn=m.id)
             m.addresses.append(x)
-            if self._needs_binding(x, p):
-                self._register(x, p, t, CAUSE_FLOW)
+            if self._needs_binding(x, p):  # the flow's packets are not held for it
+                self._run_program(CAUSE_FLOW, m, p, -1, [x], t, 0)
+                self._register(x, p, t)
         x.refcount += 1
         f.addr = x
         f.anchor = anchor
@@ -593,7 +773,7 @@ class ReferenceReplay:
     def _counters(self) -> RawCounters:
         """Copy the Python counters into RawCounters arrays."""
         out = RawCounters.zeros(len(self.flows), self.n_nodes, len(self.rows), self.max_hops,
-                                self.n_bins)
+                                self.n_bins, self.n_kinds)
         flow_fields = {
             "flow_packets": "packets",
             "flow_bytes": "bytes",
@@ -608,6 +788,7 @@ class ReferenceReplay:
             "flow_anchor": "anchor",
             "flow_broken": "broken",
             "flow_moves": "moves",
+            "flow_renumbered": "renumbered",
         }
         node_fields = {
             "anchor_packets": "packets",

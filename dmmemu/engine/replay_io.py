@@ -11,6 +11,14 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from dmmemu.engine.signaling import (  # noqa: F401  (the causes are part of this contract)
+    CAUSE_ATTACH,
+    CAUSE_DEREGISTRATION,
+    CAUSE_FLOW,
+    CAUSE_HANDOVER,
+    CAUSE_NAMES,
+    CAUSE_REFRESH,
+)
 from dmmemu.errors import PracticeError
 
 # Control event kinds; packets sit between flow starts and flow ends (kind 2).
@@ -26,12 +34,6 @@ HO_ATTACH = 2
 HO_HANDOVER = 3
 HO_KIND_NAMES = ("noop", "detach", "attach", "handover")
 
-# Signaling causes.
-CAUSE_ATTACH = 0
-CAUSE_HANDOVER = 1
-CAUSE_FLOW = 2
-CAUSE_REFRESH = 3
-CAUSE_NAMES = ("attach", "handover", "flow", "refresh")
 
 # Smallest IP packet a packet row may carry (an IPv4 header alone).
 MIN_PACKET_BYTES = 20
@@ -106,6 +108,7 @@ class RawCounters:
     flow_anchor: np.ndarray  # int32, -1 = never bound
     flow_broken: np.ndarray  # uint8
     flow_moves: np.ndarray
+    flow_renumbered: np.ndarray  # times the flow took a new local address (§7.3)
     # per node (N,); only anchors are ever non-zero
     anchor_packets: np.ndarray
     anchor_bytes: np.ndarray
@@ -113,7 +116,7 @@ class RawCounters:
     anchor_binding_ns: np.ndarray
     anchor_sig_msgs: np.ndarray
     anchor_sig_bytes: np.ndarray
-    # per (cause, 0 = request / 1 = acknowledgement): shape (4, 2)
+    # per (cause, message kind): shape (len(CAUSE_NAMES), len(PolicyTables.message_kinds))
     sig_msgs: np.ndarray
     sig_bytes: np.ndarray
     sig_byte_hops: np.ndarray
@@ -138,7 +141,7 @@ class RawCounters:
 
     @classmethod
     def zeros(cls, n_flows: int, n_nodes: int, n_rows: int, max_hops: int,
-              n_bins: int) -> "RawCounters":
+              n_bins: int, n_kinds: int) -> "RawCounters":
         """All-zero counters of the right shapes (flow_anchor -1, ho_from/ho_to -1)."""
         i64 = np.int64
         return cls(
@@ -146,7 +149,7 @@ class RawCounters:
             flow_anchor=np.full(n_flows, -1, np.int32),
             flow_broken=np.zeros(n_flows, np.uint8),
             **{name: np.zeros(n_nodes, i64) for name in _NODE_I64},
-            **{name: np.zeros((4, 2), i64) for name in ("sig_msgs", "sig_bytes", "sig_byte_hops")},
+            **{name: np.zeros((len(CAUSE_NAMES), n_kinds), i64) for name in ("sig_msgs", "sig_bytes", "sig_byte_hops")},
             ho_kind=np.zeros(n_rows, np.int8),
             ho_from=np.full(n_rows, -1, np.int32),
             ho_to=np.full(n_rows, -1, np.int32),
@@ -167,7 +170,7 @@ class RawCounters:
 _FLOW_I64 = (
     "flow_packets", "flow_bytes", "flow_lost", "flow_delayed", "flow_overhead_bytes",
     "flow_overhead_byte_hops", "flow_hops_sum", "flow_direct_hops_sum", "flow_delay_ns_sum",
-    "flow_direct_delay_ns_sum", "flow_moves",
+    "flow_direct_delay_ns_sum", "flow_moves", "flow_renumbered",
 )
 _NODE_I64 = (
     "anchor_packets", "anchor_bytes", "anchor_peak_bindings", "anchor_binding_ns",

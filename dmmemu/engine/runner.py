@@ -71,7 +71,7 @@ def run(
                    version=__version__, timeline_bin_ns=bin_ns)
     mobility = trace.mobility
     return build_result(
-        counters, replay, meta=meta, messages=practice.messages,
+        counters, replay, meta=meta, messages=tuple(k.name for k in tables.message_kinds),
         node_names=[node.name for node in topology.nodes],
         anchor_ids=topology.nodes_with_role("anchor"),
         mobility_t=mobility["t"].to_numpy(), mobility_mn=mobility["mn"].to_numpy(),

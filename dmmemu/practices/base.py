@@ -10,6 +10,7 @@ from typing import Any, Callable, ClassVar, Mapping
 import numpy as np
 
 from dmmemu.engine.policy import PolicyTables, interruption_table
+from dmmemu.engine.signaling import Leg, MessageKind, program_table
 from dmmemu.errors import PracticeError, TopologyError
 from dmmemu.model_params import seconds_to_ns
 from dmmemu.topology.graph import Topology
@@ -31,7 +32,6 @@ class Practice:
 
     key: ClassVar[str] = ""
     summary: ClassVar[str] = ""
-    messages: ClassVar[tuple[str, str]] = ("request", "ack")
 
     link_loss_ms: float = 335.0
     l2_attach_ms: float = 651.0
@@ -76,12 +76,18 @@ class Practice:
     def compile(self, topology: Topology) -> PolicyTables:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _ms(self, value: float, name: str) -> int:
+        """A parameter in ms as whole ns (checked: finite, in range)."""
+        return seconds_to_ns(value, what=f"{self.key}: {name}", error=PracticeError, unit="ms")
+
     # ---- helpers for subclasses: one mechanism, parameterised
     def _tables(self, topology: Topology, *, select: int, central: int, serving: np.ndarray,
                 second: np.ndarray | None = None, always_registered: bool,
-                native_at_home: bool, local_non_continuity: bool, mn_originated: bool,
-                encap1: int, encap2: int, req_bytes: int, ack_bytes: int,
-                dad_ms: float = 0.0, first_ack_hold_ms: float = 0.0) -> PolicyTables:
+                native_at_home: bool, local_non_continuity: bool, encap1: int, encap2: int,
+                message_kinds: tuple[MessageKind, ...], legs: list[Leg],
+                third_node: int = -1, binding_outlives_detach: bool = False,
+                detach_release_ns: int = -1, dad_ms: float = 0.0,
+                first_ack_hold_ms: float = 0.0) -> PolicyTables:
         n = topology.n_nodes
         link_loss, l2, detection, dad, hold = (
             seconds_to_ns(value, what=f"{self.key}: {name}", error=PracticeError, unit="ms")
@@ -97,8 +103,10 @@ class Practice:
                     else np.ascontiguousarray(second, np.int32)),
             scope=np.ones((n, n), np.uint8), always_registered=always_registered,
             native_at_home=native_at_home, local_non_continuity=local_non_continuity,
-            buffering=self.buffering, mn_originated=mn_originated, encap1=encap1,
-            encap2=encap2, req_bytes=req_bytes, ack_bytes=ack_bytes,
+            buffering=self.buffering, encap1=encap1, encap2=encap2,
+            message_kinds=message_kinds, legs=program_table(legs, len(message_kinds)),
+            third_node=third_node, binding_outlives_detach=binding_outlives_detach,
+            detach_release_ns=detach_release_ns,
             lifetime_ns=seconds_to_ns(self.lifetime_s, what=f"{self.key}: lifetime_s",
                                       error=PracticeError),
             interruption_ns=interruption, first_ack_hold_ns=hold,

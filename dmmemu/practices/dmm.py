@@ -7,38 +7,105 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from dmmemu.engine.policy import SELECT_PER_FLOW, PolicyTables
+from dmmemu.engine.signaling import (
+    CAUSE_ATTACH,
+    CAUSE_FLOW,
+    CAUSE_HANDOVER,
+    CAUSE_REFRESH,
+    ONCE,
+    ROLE_ANCHOR,
+    ROLE_SERVING,
+    ROLE_THIRD,
+    Leg,
+    MessageKind,
+    request_reply,
+)
+from dmmemu.errors import PracticeError, TopologyError
 from dmmemu.practices.base import Practice, anchor_set
 from dmmemu.topology.graph import Topology
 from dmmemu.wire.sizes import IPV6_IN_IPV6_BYTES, PBA_BYTES, PBU_BYTES
 
+PBU, PBA = 0, 1  # indices into DMM.message_kinds
+# RFC 8885 §4 mobility options, type and length included: Serving MAAR (IPv6) 8n+6 = 18 B,
+# Previous MAAR (IPv6, with the anchored prefix) 8n+4 = 36 B.
+SERVING_MAAR_OPTION_BYTES = 18
+PREVIOUS_MAAR_OPTION_BYTES = 36
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DMM(Practice):
-    """An anchor at (or next to) every AR. Each flow is anchored at the anchor serving the PoA
-    where it sends its first packet and is delivered natively while the MN stays there. After a move, only
-    addresses still used by active flows are kept reachable, by a tunnel from their anchor to
-    the anchor now serving the MN (PBU/PBA from the serving to each anchoring MAAR, as in
-    RFC 8885); the last hop is native. With ``connection_manager``, flows that need no
-    continuity use the current local address (RFC 8653) and take a new one after a move.
+    """An anchor (MAAR) at (or next to) every AR. Each flow is anchored at the MAAR serving the
+    PoA where it sends its first packet and is delivered natively while the MN stays there.
+    After a move, only addresses still used by active flows are kept reachable, by a tunnel
+    from their anchor to the MAAR now serving the MN; the last hop is native. With
+    ``connection_manager``, flows that need no continuity use the current local address
+    (RFC 8653) and take a new one after a move, paying its re-establishment.
+
+    Signaling starts at the serving MAAR (the tunnel's end). ``cmd = None`` (the default) is
+    the fully distributed target of RFC 7429 §5 (RFC 8885 defines no such mode): the serving
+    MAAR sends a PBU to each previous MAAR anchoring an address in use and gets a PBA back,
+    2k messages for k previous MAARs. ``cmd`` names the node of RFC 8885's central mobility
+    database in relay mode (§3.1, §3.3): one PBU/PBA between the serving MAAR and the CMD at
+    every attach; on a handover the serving MAAR's PBU to the CMD, the CMD's PBU (with a
+    Serving MAAR option) to every previous MAAR, their PBAs, and one PBA to the serving MAAR
+    with a Previous MAAR option per old anchor: 2k + 2 messages, latency
+    2·D(S, CMD) + 2·maxᵢ D(CMD, Pᵢ). Previous MAARs never de-register; a detached MN's
+    sessions end with their lifetime (RFC 8885 §3), and so do its prefixes.
     """
 
     key: ClassVar[str] = "dmm"
     summary: ClassVar[str] = (
         "Distributed mobility management: each flow anchored at the AR where it starts sending")
-    messages: ClassVar[tuple[str, str]] = ("PBU", "PBA")
+    message_kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind("PBU", "PBU"),
+                                                         MessageKind("PBA", "PBA", reply=True))
 
     anchors: tuple[str, ...] = ()
     connection_manager: bool = True
+    cmd: str | None = None
     pbu_bytes: int = PBU_BYTES
     pba_bytes: int = PBA_BYTES
     encap_bytes: int = IPV6_IN_IPV6_BYTES
 
     def compile(self, topology: Topology) -> PolicyTables:
         serving = topology.serving_anchors(anchor_set(topology, self.anchors, self.key))
+        lifetime = self._ms(self.lifetime_s * 1000.0, "lifetime_s")
+        third = -1
+        if self.cmd is not None:
+            try:
+                third = topology.node_id(self.cmd)
+            except TopologyError as exc:
+                raise PracticeError(f"{self.key}: cmd: {exc}") from None
         return self._tables(
             topology, select=SELECT_PER_FLOW, central=-1, serving=serving, second=serving,
             always_registered=False, native_at_home=True,
-            local_non_continuity=self.connection_manager, mn_originated=False,
-            encap1=self.encap_bytes, encap2=0, req_bytes=self.pbu_bytes,
-            ack_bytes=self.pba_bytes,
+            local_non_continuity=self.connection_manager, encap1=self.encap_bytes, encap2=0,
+            message_kinds=self.message_kinds, legs=self._legs(), third_node=third,
+            binding_outlives_detach=True, detach_release_ns=lifetime if lifetime else -1,
         )
+
+    def _legs(self) -> list[Leg]:
+        sizes = (self.pbu_bytes, self.pba_bytes)
+        if self.cmd is None:
+            return [leg for cause in (CAUSE_HANDOVER, CAUSE_FLOW, CAUSE_REFRESH)
+                    for leg in request_reply(cause, (PBU, PBA), ROLE_SERVING, sizes)]
+        with_cmd = [
+            Leg(cause=CAUSE_ATTACH, kind=PBU, src=ROLE_SERVING, dst=ROLE_THIRD, nbytes=sizes[0],
+                scope=ONCE),
+            Leg(cause=CAUSE_ATTACH, kind=PBA, src=ROLE_THIRD, dst=ROLE_SERVING, nbytes=sizes[1],
+                scope=ONCE, after=0, ends=True),
+            Leg(cause=CAUSE_HANDOVER, kind=PBU, src=ROLE_SERVING, dst=ROLE_THIRD,
+                nbytes=sizes[0], scope=ONCE),
+            Leg(cause=CAUSE_HANDOVER, kind=PBU, src=ROLE_THIRD, dst=ROLE_ANCHOR,
+                nbytes=sizes[0] + SERVING_MAAR_OPTION_BYTES, after=0),
+            Leg(cause=CAUSE_HANDOVER, kind=PBA, src=ROLE_ANCHOR, dst=ROLE_THIRD,
+                nbytes=sizes[1], after=1),
+            Leg(cause=CAUSE_HANDOVER, kind=PBA, src=ROLE_THIRD, dst=ROLE_SERVING,
+                nbytes=sizes[1], bytes_per_address=PREVIOUS_MAAR_OPTION_BYTES, scope=ONCE,
+                after=2, ends=True),
+        ]
+        # A new address is registered with the CMD by its MAAR (§3.1), as is its refresh.
+        return with_cmd + [
+            leg for cause in (CAUSE_FLOW, CAUSE_REFRESH) for leg in (
+                Leg(cause=cause, kind=PBU, src=ROLE_SERVING, dst=ROLE_THIRD, nbytes=sizes[0]),
+                Leg(cause=cause, kind=PBA, src=ROLE_THIRD, dst=ROLE_SERVING, nbytes=sizes[1],
+                    after=0, ends=True))]

@@ -6,9 +6,12 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from dmmemu.engine.policy import SELECT_CENTRAL, PolicyTables
+from dmmemu.engine.signaling import ROLE_MN, MessageKind, request_reply_program
 from dmmemu.practices.base import Practice, named_anchor
 from dmmemu.topology.graph import Topology
 from dmmemu.wire.sizes import BA_BYTES, BU_HA_BYTES, IPV6_IN_IPV6_BYTES
+
+BU, BA = 0, 1  # indices into MIPv6.message_kinds
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -26,11 +29,17 @@ class MIPv6(Practice):
     left out); ``optimistic_dad`` makes it 0 (RFC 4429: the address is usable at once).
     ``ha_dad_ms``: the HA defends the home address by DAD on the home link before its first
     BA for a new binding cache entry (RFC 6275 §10.3.1); INET holds that BA 1.000 s.
+
+    Signaling (RFC 6275 §11.7.1, §10.3.1): the MN sends a BU to the HA and the HA answers with
+    a BA, on every attach, handover and refresh. A detached MN sends nothing: its binding
+    stays at the HA until the lifetime of its last BU runs out, and its home address is
+    permanent (never lost).
     """
 
     key: ClassVar[str] = "mipv6"
     summary: ClassVar[str] = "Mobile IPv6, bidirectional tunnel via one central home agent (RFC 6275)"
-    messages: ClassVar[tuple[str, str]] = ("BU", "BA")
+    message_kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind("BU", "BU"),
+                                                         MessageKind("BA", "BA", reply=True))
 
     detection_ms: float = 396.0
     lifetime_s: float = 3600.0
@@ -45,10 +54,12 @@ class MIPv6(Practice):
     def compile(self, topology: Topology) -> PolicyTables:
         ha = named_anchor(topology, self.home_agent, self.key)
         serving = topology.serving_anchors()
+        legs = request_reply_program(ROLE_MN, (self.bu_bytes, self.ba_bytes), hold=True,
+                                     kinds=(BU, BA))
         return self._tables(
             topology, select=SELECT_CENTRAL, central=ha, serving=serving,
             always_registered=True, native_at_home=False, local_non_continuity=False,
-            mn_originated=True, encap1=self.encap_bytes, encap2=0,
-            req_bytes=self.bu_bytes, ack_bytes=self.ba_bytes,
+            encap1=self.encap_bytes, encap2=0, message_kinds=self.message_kinds, legs=legs,
+            binding_outlives_detach=True, detach_release_ns=-1,
             dad_ms=0.0 if self.optimistic_dad else self.dad_ms, first_ack_hold_ms=self.ha_dad_ms,
         )

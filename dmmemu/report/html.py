@@ -81,6 +81,7 @@ COMPARISON: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("mean_interruption_us", "mean interruption (ms)", _ms),
     ("lost_packets", "lost packets", _count),
     ("broken_flows", "broken flows", _count),
+    ("renumbered_flows", "renumbered flows", _count),
     ("anchors_used", "anchors used", _count),
     ("max_anchor_share", "busiest anchor share (%)", _percent),
 )

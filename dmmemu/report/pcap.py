@@ -9,9 +9,9 @@ segment, with that segment's outer headers; a signaling message as one whole IP 
 File format: classic libpcap, nanosecond timestamps (magic ``0xa1b23c4d``), link type
 LINKTYPE_RAW (101): each record is one IP packet, IPv4 or IPv6, with no link-layer header.
 Timestamps are the trace's times (ns since the epoch of the trace, 1970 for a trace that
-starts at 0): a data packet at its trace time plus any buffering wait (§7.4), a request at
-the time the engine counts it, its acknowledgement one round trip (2·D[PoA][anchor]) later.
-Refreshes are at ``reg_t + k·lifetime``.
+starts at 0): a data packet at its trace time plus any buffering wait (§7.4), a signaling
+message when its program sends it (§4: after the interruption components that precede the
+signaling, and after the legs it follows). Refreshes start at ``reg_t + k·lifetime``.
 
 Addresses (all from documentation ranges, so nothing in the file routes anywhere):
 
@@ -25,7 +25,7 @@ Addresses (all from documentation ranges, so nothing in the file routes anywhere
 ``2001:db8:1:<a>::/64``, or its local address at the anchor serving its PoA.
 
 The end of a segment at the PoA is the MN's care-of address when the MN runs the protocol
-itself (``mn_originated``: MIPv6 tunnels end at the MN), else the PoA node (the MAG).
+itself (``PolicyTables.mn_signals``: MIPv6 tunnels end at the MN), else the PoA node (the MAG).
 A data packet of ``s`` bytes carries a user packet of exactly ``s`` bytes: IPv6/UDP from the
 correspondent port 34900 to the MN port ``32768 + flow mod 2048`` (from 48 bytes; smaller
 packets as ``dmmemu.wire.packets.data_packet`` says). UDP-tunnelled packets need Wireshark's
@@ -41,9 +41,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dmmemu.engine.reference import REQUEST, ReferenceReplay
+from dmmemu.engine.reference import ReferenceReplay
 from dmmemu.engine.replay_io import (
     CAUSE_ATTACH,
+    CAUSE_DEREGISTRATION,
     CAUSE_FLOW,
     CAUSE_HANDOVER,
     CAUSE_REFRESH,
@@ -74,7 +75,8 @@ RO_BY_DIRECTION = {"ro-routing-header": ("ro-home-address", "ro-routing-header")
 HANDOFF_BY_CAUSE = {CAUSE_ATTACH: wire.HANDOFF_NEW_INTERFACE,
                     CAUSE_HANDOVER: wire.HANDOFF_BETWEEN_MAGS,
                     CAUSE_FLOW: wire.HANDOFF_NEW_INTERFACE,
-                    CAUSE_REFRESH: wire.HANDOFF_NOT_CHANGED}
+                    CAUSE_REFRESH: wire.HANDOFF_NOT_CHANGED,
+                    CAUSE_DEREGISTRATION: wire.HANDOFF_NOT_CHANGED}
 
 
 class PcapError(DmmemuError):
@@ -137,10 +139,12 @@ class _Delivered:
 class _Signal:
     cause: int
     kind: int
-    poa: int
-    anchor: int
+    src: int  # node, -1 = the MN itself
+    dst: int
     size: int
     mn: int
+    poa: int
+    anchor: int  # the address's anchor, -1 for a message sent once per trigger
 
 
 @dataclass(slots=True)
@@ -177,14 +181,11 @@ class _Sampler:
         self._keep(t + wait, _Delivered(wait, flow, direction, size, tuple(segments)))
 
     def message(self, t: int, cause: int, kind: int, src: int, dst: int, size: int,
-                mn: int) -> None:
+                mn: int, poa: int, anchor: int) -> None:
         if self.mns is not None and mn not in self.mns:
             return
-        poa, anchor = (src, dst) if kind == REQUEST else (dst, src)
-        if kind != REQUEST:
-            t += 2 * int(self.delay_ns[poa][anchor])  # the acknowledgement's round trip
-        if not self._later_than_kept(t):
-            self._keep(t, _Signal(cause, kind, poa, anchor, size, mn))
+        if not self._later_than_kept(t):  # stamped when sent
+            self._keep(t, _Signal(cause, kind, src, dst, size, mn, poa, anchor))
 
     def complete_before(self, t: int) -> bool:
         """True when the sample is full and holds only records earlier than ``t``: then no
@@ -293,7 +294,7 @@ class _PacketMaker:
     sequence: dict[tuple[int, int], int] = field(default_factory=dict)
     message_counts: dict[str, int] = field(default_factory=dict)
     encap_counts: dict[str, int] = field(default_factory=dict)
-    _formats: dict[tuple[int, int], tuple[str, Message]] = field(default_factory=dict)
+    _formats: dict[tuple[str, int], tuple[str, Message]] = field(default_factory=dict)
 
     def build(self, t: int, record: Any) -> bytes:
         if isinstance(record, _Delivered):
@@ -370,46 +371,52 @@ class _PacketMaker:
     def _address(self, node: int, family: int, mn: int, poa: int) -> bytes:
         """A node's address; the PoA end is the MN itself when the MN runs the protocol."""
         if family == 6:
-            if node == poa and self.tables.mn_originated:
+            if node == poa and self.tables.mn_signals:
                 return care_of_address(mn, poa)
             return node_ipv6(node)
         return node_ipv4(node)
 
     # ---- signaling
     def _message(self, t: int, r: _Signal) -> bytes:
-        name, message = self._format(r.kind, r.size)
+        kind = self.tables.message_kinds[r.kind]
+        name, message = self._format(kind.wire, r.size)
         self._count(self.message_counts, name)
-        key = (r.mn, r.anchor)
-        if r.kind == REQUEST:
+        anchor = r.anchor if r.anchor >= 0 else int(self.tables.serving[r.poa])
+        key = (r.mn, anchor)
+        if not kind.reply:
             self.sequence[key] = (self.sequence.get(key, 0) + 1) & 0xFFFF
-        poa_end = self._address(r.poa, message.transport, r.mn, r.poa)
-        anchor_end = self._address(r.anchor, message.transport, r.mn, r.poa)
-        src, dst = (poa_end, anchor_end) if r.kind == REQUEST else (anchor_end, poa_end)
+        src, dst = (self._end(node, message.transport, r.mn, r.poa) for node in (r.src, r.dst))
+        lifetime_s = 0 if kind.deregistration else int(self.tables.lifetime_ns) // 1_000_000_000
         ctx = wire.MessageContext(
-            src=src, dst=dst, mn=r.mn, home_address=mn_address(r.mn, r.anchor),
-            care_of_address=care_of_address(r.mn, r.poa), prefix=anchor_prefix(r.anchor),
-            sequence=self.sequence.get(key, 0),
-            lifetime_s=int(self.tables.lifetime_ns) // 1_000_000_000, time_ns=t,
+            src=src, dst=dst, mn=r.mn, home_address=mn_address(r.mn, anchor),
+            care_of_address=care_of_address(r.mn, r.poa), prefix=anchor_prefix(anchor),
+            sequence=self.sequence.get(key, 0), lifetime_s=lifetime_s, time_ns=t,
             handoff=HANDOFF_BY_CAUSE[r.cause], peer_mag=node_ipv6(r.poa),
-            new_home_agent=node_ipv6(r.anchor),
+            new_home_agent=node_ipv6(anchor),
         )
         return message.build(ctx)
 
-    def _format(self, kind: int, size: int) -> tuple[str, Message]:
-        """The wire format of the practice's request or acknowledgement of ``size`` bytes:
-        the message its ``messages`` names, or a variant of it (``BU-CN``, ``PBU-IPv4``)."""
-        cached = self._formats.get((kind, size))
+    @staticmethod
+    def _end(node: int, family: int, mn: int, poa: int) -> bytes:
+        """A message's source or destination: a node, or the MN at its care-of address."""
+        if node < 0:
+            return care_of_address(mn, poa) if family == 6 else mn_ipv4(mn)
+        return node_ipv6(node) if family == 6 else node_ipv4(node)
+
+    def _format(self, base: str, size: int) -> tuple[str, Message]:
+        """The wire format of ``size`` bytes for a message kind built as ``base``: that
+        format, or a variant of it (``BU-CN``, ``PBU-IPv4``)."""
+        cached = self._formats.get((base, size))
         if cached is not None:
             return cached
-        base = self.practice.messages[0 if kind == REQUEST else 1]
         candidates = [n for n in MESSAGES if n == base or n.startswith(base + "-")]
         if not candidates:
-            raise PcapError(f"practice {self.practice.key!r} names its messages {base!r}, and "
+            raise PcapError(f"practice {self.practice.key!r} builds a message as {base!r}, and "
                             f"dmmemu.wire.sizes.MESSAGES has no wire format of that name "
                             f"(known: {', '.join(MESSAGES)})")
         for name in candidates:
             if MESSAGES[name].bytes == size:
-                self._formats[(kind, size)] = (name, MESSAGES[name])
+                self._formats[(base, size)] = (name, MESSAGES[name])
                 return name, MESSAGES[name]
         known = ", ".join(f"{n} {MESSAGES[n].bytes} B" for n in candidates)
         raise PcapError(f"practice {self.practice.key!r} counts {size} bytes for a {base}, and "

@@ -24,8 +24,10 @@ from dmmemu.engine.replay_io import (
     CAUSE_NAMES,
     DEFAULT_TIMELINE_BIN_NS,
     HO_ATTACH,
+    HO_DETACH,
     HO_HANDOVER,
     HO_KIND_NAMES,
+    HO_NOOP,
     RawCounters,
     ReplayInput,
 )
@@ -142,7 +144,7 @@ def stretch_stats(hist: np.ndarray) -> tuple[float, float]:
 
 
 def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
-                 messages: tuple[str, str], node_names: list[str], anchor_ids: np.ndarray,
+                 messages: tuple[str, ...], node_names: list[str], anchor_ids: np.ndarray,
                  mobility_t: np.ndarray, mobility_mn: np.ndarray,
                  interruption_ns: np.ndarray) -> RunResult:
     """All result tables of one run from its counters (schemas in docs/results.md); the
@@ -173,6 +175,7 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
         "direct_delay_us_sum": c.flow_direct_delay_ns_sum / 1000.0,
         "stretch": flow_stretch,
         "broken": c.flow_broken.astype(bool),
+        "renumbered": c.flow_renumbered,
         "moves": c.flow_moves,
     }).with_columns(**{k: pl.lit(v) for k, v in label.items()})
 
@@ -190,7 +193,8 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
         "signaling_bytes": c.anchor_sig_bytes[anchor_ids],
     }).with_columns(**{k: pl.lit(v) for k, v in label.items()})
 
-    cause_idx, kind_idx = np.meshgrid(np.arange(len(CAUSE_NAMES)), np.arange(2), indexing="ij")
+    cause_idx, kind_idx = np.meshgrid(np.arange(len(CAUSE_NAMES)), np.arange(len(messages)),
+                                      indexing="ij")
     signaling = pl.DataFrame({
         "message": [messages[k] for k in kind_idx.ravel()],
         "cause": [CAUSE_NAMES[i] for i in cause_idx.ravel()],
@@ -199,10 +203,12 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
         "byte_hops": c.sig_byte_hops.ravel(),
     }).filter(pl.col("msgs") > 0).with_columns(**{k: pl.lit(v) for k, v in label.items()})
 
-    rows = np.flatnonzero((c.ho_kind == HO_ATTACH) | (c.ho_kind == HO_HANDOVER))
-    # The practice's interruption components of each row, by the row's kind (semantics §5.10).
-    on = np.where(c.ho_kind[rows] == HO_ATTACH, ON_ATTACH, ON_HANDOVER)
-    components = {f"{name}_us": interruption_ns[i, on] / 1000.0
+    rows = np.flatnonzero(c.ho_kind != HO_NOOP)
+    # The practice's interruption components of each row, by the row's kind (semantics §5.10);
+    # a detach has none (its row carries the de-registration).
+    kinds = c.ho_kind[rows]
+    on = np.where(kinds == HO_ATTACH, ON_ATTACH, ON_HANDOVER)
+    components = {f"{name}_us": np.where(kinds == HO_DETACH, 0, interruption_ns[i, on]) / 1000.0
                   for i, name in enumerate(INTERRUPTION_COMPONENTS)}
     handovers = pl.DataFrame({
         "row": rows.astype(np.int64),
@@ -256,6 +262,7 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
                                  if n_delivered else float("nan")),
         "handovers": n_ho,
         "attaches": int((c.ho_kind == HO_ATTACH).sum()),
+        "detaches": int((c.ho_kind == HO_DETACH).sum()),
         "signaling_msgs": int(c.sig_msgs.sum()),
         "signaling_bytes": int(c.sig_bytes.sum()),
         "signaling_byte_hops": int(c.sig_byte_hops.sum()),
@@ -264,6 +271,7 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
         "lost_packets": int(c.flow_lost.sum()),
         "delayed_packets": int(c.flow_delayed.sum()),
         "broken_flows": int(c.flow_broken.sum()),
+        "renumbered_flows": int((c.flow_renumbered > 0).sum()),
         "anchors_used": int(used.sum()),
         "max_anchor_share": (float(c.anchor_packets[anchor_ids].max()) / anchored_packets
                              if anchored_packets else float("nan")),

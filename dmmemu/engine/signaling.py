@@ -1,0 +1,174 @@
+"""Signaling programs: which messages a trigger sends, between which roles, in what order.
+
+A practice describes its signaling as legs (``Leg``); ``program_table`` packs them into the
+int64 table both engines execute (``PolicyTables.legs``), and checks that every reference
+between legs can be evaluated in one pass. Rules: ``docs/semantics.md`` §4.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dmmemu.errors import PracticeError
+
+# Triggers of a program, which are also the causes signaling is counted under.
+CAUSE_ATTACH = 0
+CAUSE_HANDOVER = 1
+CAUSE_FLOW = 2
+CAUSE_REFRESH = 3
+CAUSE_DEREGISTRATION = 4
+CAUSE_NAMES = ("attach", "handover", "flow", "refresh", "deregistration")
+
+# Roles a leg runs between, resolved to nodes when the leg runs (semantics.md §4).
+ROLE_MN = 0  # the mobile node itself: at its PoA, one radio hop further, no extra delay
+ROLE_POA = 1  # the PoA (MAG) the MN is at; at a de-registration, the one it left
+ROLE_PREV_POA = 2  # the PoA it left (handover and de-registration only)
+ROLE_ANCHOR = 3  # the anchor of the address signalled (legs once per address only)
+ROLE_SERVING = 4  # the anchor serving the PoA (the tunnel's end, the serving MAAR)
+ROLE_THIRD = 5  # the practice's third node (CMD, MME): PolicyTables.third_node
+ROLE_NAMES = ("mn", "poa", "prev-poa", "anchor", "serving", "third")
+
+# How often a leg runs per trigger.
+ONCE = 0  # once per trigger
+PER_ADDRESS = 1  # once per address the trigger signals for
+
+# Where a leg's send time comes from when it follows no other leg.
+AT_SIGNALING_START = -1  # after the interruption components before signaling (§5.10)
+AT_MOVE = -2  # at the move itself (a previous MAG that notices the MN left)
+
+# Leg flags.
+FLAG_ENDS = 1  # the signaling is complete when every such leg has arrived
+FLAG_HOLD = 2  # sent after the anchor's first-ack hold when the address is new (§5.9)
+
+# Columns of PolicyTables.legs.
+(LEG_CAUSE, LEG_SCOPE, LEG_KIND, LEG_SRC, LEG_DST, LEG_BYTES, LEG_BYTES_PER_ADDRESS, LEG_AFTER,
+ LEG_OFFSET_NS, LEG_GATE, LEG_GATE_CAP_NS, LEG_FLAGS) = range(12)
+LEG_COLUMNS = 12
+MAX_LEGS_PER_CAUSE = 16  # the core evaluates one trigger's legs in fixed-size arrays
+
+
+@dataclass(frozen=True, slots=True)
+class MessageKind:
+    """One kind of message a practice counts: its name in the signaling table, the
+    ``dmmemu.wire.sizes.MESSAGES`` format pcap export builds it with, whether it answers a
+    request (and so echoes its sequence number), and whether it carries lifetime 0 (a
+    de-registration)."""
+
+    name: str
+    wire: str
+    reply: bool = False
+    deregistration: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Leg:
+    """One message of a program: ``kind`` (index into the practice's message kinds) from role
+    ``src`` to role ``dst``, ``nbytes`` long plus ``bytes_per_address`` for each address the
+    trigger signals (one option per address), sent ``offset_ns`` after the leg ``after``
+    arrives (an index in the same cause's legs, or ``AT_SIGNALING_START``/``AT_MOVE``); with
+    a ``gate``, not before that leg arrives either, but waiting for it at most ``gate_cap_ns``.
+    """
+
+    cause: int
+    kind: int
+    src: int
+    dst: int
+    nbytes: int
+    scope: int = PER_ADDRESS
+    bytes_per_address: int = 0
+    after: int = AT_SIGNALING_START
+    offset_ns: int = 0
+    gate: int = -1
+    gate_cap_ns: int = 0
+    ends: bool = False
+    hold: bool = False
+
+
+def request_reply(cause: int, kinds: tuple[int, int], sender: int, sizes: tuple[int, int], *,
+                  hold: bool = False) -> list[Leg]:
+    """The common program: a request from ``sender`` to the address's anchor, then its reply
+    (which completes the signaling); ``hold`` makes the reply wait for the anchor's hold."""
+    return [Leg(cause=cause, kind=kinds[0], src=sender, dst=ROLE_ANCHOR, nbytes=sizes[0]),
+            Leg(cause=cause, kind=kinds[1], src=ROLE_ANCHOR, dst=sender, nbytes=sizes[1],
+                after=0, ends=True, hold=hold)]
+
+
+def request_reply_program(sender: int, sizes: tuple[int, int], *, hold: bool = False,
+                          kinds: tuple[int, int] = (0, 1)) -> list[Leg]:
+    """``request_reply`` on every attach, handover, new address and refresh, and nothing on
+    a detach: the program of Mobile IPv6's home registration (the MN as ``sender``)."""
+    return [leg for cause in (CAUSE_ATTACH, CAUSE_HANDOVER, CAUSE_FLOW, CAUSE_REFRESH)
+            for leg in request_reply(cause, kinds, sender, sizes, hold=hold)]
+
+
+def program_table(legs: list[Leg], n_kinds: int) -> np.ndarray:
+    """``legs`` grouped by cause as PolicyTables.legs; ``after``/``gate`` indices are local to
+    each cause's legs in the order given, and become rows of the table."""
+    rows = []
+    for cause in range(len(CAUSE_NAMES)):
+        own = [leg for leg in legs if leg.cause == cause]
+        if len(own) > MAX_LEGS_PER_CAUSE:
+            raise PracticeError(f"a {CAUSE_NAMES[cause]} program has {len(own)} legs, more than "
+                                f"{MAX_LEGS_PER_CAUSE}")
+        base = len(rows)
+        for leg in own:
+            rows.append([
+                leg.cause, leg.scope, leg.kind, leg.src, leg.dst, leg.nbytes,
+                leg.bytes_per_address, leg.after if leg.after < 0 else base + leg.after,
+                leg.offset_ns, leg.gate if leg.gate < 0 else base + leg.gate, leg.gate_cap_ns,
+                (FLAG_ENDS if leg.ends else 0) | (FLAG_HOLD if leg.hold else 0),
+            ])
+    table = np.array(rows, np.int64).reshape(len(rows), LEG_COLUMNS)
+    check_program(table, n_kinds)
+    return table
+
+
+def check_program(table: np.ndarray, n_kinds: int) -> None:
+    """Refuse a leg table the engines could not run in one pass (semantics.md §4)."""
+    if table.dtype != np.int64 or table.ndim != 2 or table.shape[1] != LEG_COLUMNS:
+        raise PracticeError(f"policy table 'legs' must be int64 of shape (L, {LEG_COLUMNS})")
+    causes = table[:, LEG_CAUSE]
+    if table.shape[0] and (np.any(np.diff(causes) < 0)):
+        raise PracticeError("policy table 'legs' must be grouped by cause, in cause order")
+    for i, row in enumerate(table.tolist()):
+        (cause, scope, kind, src, dst, nbytes, per_address, after, offset, gate, cap,
+         flags) = row
+        where = f"signaling leg {i}"
+        if not 0 <= cause < len(CAUSE_NAMES):
+            raise PracticeError(f"{where}: unknown cause {cause}")
+        if scope not in (ONCE, PER_ADDRESS):
+            raise PracticeError(f"{where}: unknown scope {scope}")
+        if not 0 <= kind < n_kinds:
+            raise PracticeError(f"{where}: message kind {kind} is not one of the {n_kinds} kinds")
+        for role in (src, dst):
+            if not 0 <= role < len(ROLE_NAMES):
+                raise PracticeError(f"{where}: unknown role {role}")
+        if src == dst:
+            raise PracticeError(f"{where}: a message from {ROLE_NAMES[src]} to itself")
+        if ROLE_ANCHOR in (src, dst) and scope != PER_ADDRESS:
+            raise PracticeError(f"{where}: the anchor role exists only in legs run per address")
+        if ROLE_PREV_POA in (src, dst) and cause not in (CAUSE_HANDOVER, CAUSE_DEREGISTRATION):
+            raise PracticeError(f"{where}: a {CAUSE_NAMES[cause]} has no previous PoA")
+        if after == AT_MOVE and cause not in (CAUSE_HANDOVER, CAUSE_DEREGISTRATION):
+            raise PracticeError(f"{where}: only a handover or a de-registration starts at the move")
+        if min(nbytes, per_address, offset, cap) < 0 or nbytes > 65535 or per_address > 65535:
+            raise PracticeError(f"{where}: sizes, offsets and caps must be >= 0 (sizes <= 65535)")
+        if flags & ~(FLAG_ENDS | FLAG_HOLD):
+            raise PracticeError(f"{where}: unknown flags {flags}")
+        if flags & FLAG_HOLD and scope != PER_ADDRESS:
+            raise PracticeError(f"{where}: only a leg run per address can wait for the hold")
+        for ref, name in ((after, "after"), (gate, "gate")):
+            if ref in (AT_SIGNALING_START, AT_MOVE) and name == "after":
+                continue
+            if ref == -1 and name == "gate":
+                continue
+            if not 0 <= ref < i or causes[ref] != cause:
+                raise PracticeError(f"{where}: {name} must name an earlier leg of the same cause")
+            if scope == PER_ADDRESS and table[ref, LEG_SCOPE] == PER_ADDRESS:
+                between = table[ref + 1:i, LEG_SCOPE]
+                if np.any(between == ONCE):
+                    raise PracticeError(
+                        f"{where}: a leg run per address may follow only per-address legs of "
+                        "its own run (no leg run once in between)")
