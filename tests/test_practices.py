@@ -278,6 +278,163 @@ def test_inet_pmipv6_showcase_interruption(tmp_path, engine):
     assert handover["signaling_us"] == pytest.approx(10_002)  # 2 × (ar2–core 1 µs + 5 ms)
     assert handover["interruption_us"] == pytest.approx(996_002)
     assert handover["lost"] == 20 and summary_row(result)["lost_packets"] == 20
+    # The handover is 4 messages (RFC 5213 §6.9.1.4): the new MAG's PBU/PBA and the previous
+    # MAG's de-registration PBU/PBA, which reaches the LMA first and delays nothing.
+    assert handover["msgs"] == 4 and handover["bytes"] == 4 * 120
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("previous_mag_ms, signaling_us", [
+    (10, 10_002),  # the de-registration arrives first: no wait
+    (1200, 1205_001 + 5_001 - 996_000),  # waited for: PBA sent when it arrives
+    (3000, 1500_000 + 10_002),  # MaxDelayBeforeNewBCEAssign (1.5 s) runs out first
+])
+def test_pmipv6_handoff_state_unknown_waits_for_the_deregistration(tmp_path, engine,
+                                                                   previous_mag_ms,
+                                                                   signaling_us):
+    """Handoff Indicator 4 (RFC 5213 §5.4.1, §9.1): the LMA holds its PBA for the previous
+    MAG's de-registration, at most 1.5 s. On the INET topology the new PBU leaves at
+    335 + 651 + 10 = 996 ms and reaches the LMA 5.001 ms later; the previous MAG's
+    de-registration leaves ``previous_mag_ms`` after the move and takes 5.001 ms too."""
+    practice = PMIPv6(lifetime_s=3600, handoff_state_unknown=True,
+                      previous_mag_detection_ms=previous_mag_ms)
+    result = dmmemu.run(inet_pmipv6_trace(tmp_path), practice, engine=engine)
+    handover = result.handovers.filter(pl.col("kind") == "handover").row(0, named=True)
+    assert handover["signaling_us"] == pytest.approx(signaling_us)
+    assert handover["interruption_us"] == pytest.approx(996_000 + signaling_us)
+
+
+@pytest.fixture(scope="module")
+def coverage_hole_trace(tmp_path_factory) -> Path:
+    """Two MNs at ar0.0 from 0 s, both detached at 10 s: MN 0 for 15 s (back at ar0.1 at
+    25 s), MN 1 for 5 s (back at 15 s). Flow 1 (MN 0) and flow 2 (MN 1) run 1..40 s with a
+    downlink packet at 5 s and at 30 s."""
+    topology = FlatWifi(rows=1, cols=2, correspondents=1).build()
+    return write_trace(
+        tmp_path_factory.mktemp("holes") / "holes", name="holes", topology=topology,
+        mobility={"t": np.array([0, 0, 10 * S, 10 * S, 15 * S, 25 * S]),
+                  "mn": np.array([0, 1, 0, 1, 1, 0]),
+                  "poa": np.array([AR0, AR0, -1, -1, AR0, AR1])},
+        flows={"flow": np.array([1, 2]), "mn": np.array([0, 1]), "peer": np.array([CN, CN]),
+               "start": np.array([1 * S, 1 * S]), "end": np.array([40 * S, 40 * S])},
+        packets={"t": np.array([5 * S, 5 * S, 30 * S, 30 * S]), "flow": np.array([1, 2, 1, 2]),
+                 "size": np.array([1000] * 4), "dir": np.array([1] * 4)},
+    )
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_pmipv6_prefix_lost_after_min_delay_before_bce_delete(coverage_hole_trace, engine):
+    """RFC 5213 §5.3.5: after the de-registration the LMA keeps the entry 10 s. MN 1, back
+    within it, keeps its prefix and flow 2 goes on; MN 0, detached 15 s, loses it: flow 1
+    is broken and its packet at 30 s lost. Each detach sends the de-registration PBU/PBA."""
+    r = dmmemu.run(coverage_hole_trace, "pmipv6", engine=engine)
+    flows = {row["flow"]: row for row in r.flows.iter_rows(named=True)}
+    assert flows[1]["broken"] and flows[1]["lost"] == 1 and flows[1]["delivered"] == 1
+    assert not flows[2]["broken"] and flows[2]["delivered"] == 2
+    s = summary_row(r)
+    assert s["broken_flows"] == 1 and s["detaches"] == 2
+    detaches = r.handovers.filter(pl.col("kind") == "detach")
+    assert detaches["msgs"].to_list() == [2, 2] and detaches["from_poa"].to_list() == [AR0, AR0]
+    # From ar0.0 to the central LMA: 3 hops, 3 100 µs each way, after the 10 ms detection.
+    assert detaches["signaling_us"].to_list() == [pytest.approx(10_000 + 6_200)] * 2
+    sig = r.signaling.filter(pl.col("cause") == "deregistration")
+    assert sorted(sig["message"].to_list()) == ["PBA de-registration", "PBU de-registration"]
+    assert sig["msgs"].to_list() == [2, 2]
+    # Kept 20 s instead, the entry outlives MN 0's hole too.
+    kept = dmmemu.run(coverage_hole_trace, PMIPv6(bce_delete_delay_ms=20_000), engine=engine)
+    assert summary_row(kept)["broken_flows"] == 0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_mipv6_binding_outlives_a_detach_until_its_lifetime(coverage_hole_trace, engine):
+    """A detached MN cannot de-register: its home binding lasts until the lifetime of its last
+    BU runs out; the home address is permanent, so no flow breaks. Lifetime 4 s: MN 0's
+    binding (BU at 0 s, refreshes at 4 and 8 s) expires at 12 s, then lasts 25..40 s; MN 1's
+    also expires at 12 s, before it is back at 15 s, then lasts 15..40 s."""
+    r = dmmemu.run(coverage_hole_trace, MIPv6(lifetime_s=4), engine=engine)
+    s = summary_row(r)
+    assert s["broken_flows"] == 0 and s["detaches"] == 2
+    ha = r.anchors.filter(pl.col("anchor") == CENTRAL).row(0, named=True)
+    assert ha["mean_bindings"] == pytest.approx((12 + 15 + 12 + 25) / 40)
+    # Refreshes: 2 before each expiry, then (15 s - 1 ns) // 4 s = 3 and (25 s - 1 ns) // 4 s = 6.
+    refresh = r.signaling.filter(pl.col("cause") == "refresh")
+    assert refresh["msgs"].to_list() == [2 + 2 + 3 + 6] * 2
+    # The HA's hold is paid once per MN: the entry was new at the first attach only.
+    attaches = r.handovers.filter(pl.col("kind") == "attach")
+    assert attaches["anchor_hold_us"].to_list() == [1_000_000, 1_000_000, 0, 0]
+
+
+@pytest.fixture(scope="module")
+def three_maar_trace(tmp_path_factory) -> Path:
+    """``FlatWifi(rows=1, cols=3)``: 0 core, 1 central-anchor, 2 cn0, 3 gw0.0, 4 ar0.0,
+    5 gw0.1, 6 ar0.1, 7 gw0.2, 8 ar0.2. One MN attaches at ar0.0 at 0 s, hands over to ar0.1
+    at 10 s and to ar0.2 at 20 s; flow 1 (continuity) sends at 1 s (anchored at gw0.0),
+    flow 2 (continuity) at 11 s (anchored at gw0.1); both send again at 25 s."""
+    topology = FlatWifi(rows=1, cols=3, correspondents=1).build()
+    return write_trace(
+        tmp_path_factory.mktemp("maars") / "maars", name="maars", topology=topology,
+        mobility={"t": np.array([0, 10 * S, 20 * S]), "mn": np.array([0, 0, 0]),
+                  "poa": np.array([4, 6, 8])},
+        flows={"flow": np.array([1, 2]), "mn": np.array([0, 0]), "peer": np.array([CN, CN]),
+               "start": np.array([1 * S, 11 * S]), "end": np.array([30 * S, 30 * S])},
+        packets={"t": np.array([1 * S, 11 * S, 11 * S, 25 * S, 25 * S]),
+                 "flow": np.array([1, 1, 2, 1, 2]), "size": np.array([1000] * 5),
+                 "dir": np.array([1] * 5)},
+    )
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_dmm_cmd_relay_mode(three_maar_trace, engine):
+    """RFC 8885 §3.1, §3.3 (relay mode), CMD at the central anchor (3 000 µs from every gw):
+    the attach registers with the CMD (2 messages, 2 × 3 ms); a handover with k previous
+    MAARs is 2k + 2 messages with latency 2·D(S, CMD) + 2·maxᵢ D(CMD, Pᵢ) = 12 ms, the CMD's
+    PBUs carrying a Serving MAAR option (+18 B) and its PBA one Previous MAAR option (+36 B)
+    per previous MAAR."""
+    r = dmmemu.run(three_maar_trace, DMM(cmd="central-anchor"), engine=engine)
+    rows = r.handovers.sort("row")
+    assert rows["msgs"].to_list() == [2, 2 * 1 + 2, 2 * 2 + 2]
+    assert rows["signaling_us"].to_list() == [pytest.approx(v) for v in (6_000, 12_000, 12_000)]
+    assert rows["bytes"].to_list() == [240, 120 + 138 + 120 + 156,
+                                       120 + 2 * 138 + 2 * 120 + (120 + 2 * 36)]
+    # Every message has the CMD at one end.
+    cmd = r.anchors.filter(pl.col("anchor") == CENTRAL).row(0, named=True)
+    assert cmd["signaling_msgs"] == 2 + 4 + 6
+    assert summary_row(r)["signaling_msgs"] == 12
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_dmm_fully_distributed_signals_from_the_serving_maar(three_maar_trace, engine):
+    """Without a CMD the serving MAAR signals each anchoring MAAR (2k messages): at 20 s gw0.2
+    sends to gw0.1 (500 µs) and gw0.0 (1 000 µs, over gw0.1) in parallel: 2 × 1 ms."""
+    r = dmmemu.run(three_maar_trace, "dmm", engine=engine)
+    rows = r.handovers.sort("row")
+    assert rows["msgs"].to_list() == [0, 2, 4]
+    assert rows["signaling_us"].to_list() == [0, pytest.approx(1_000), pytest.approx(2_000)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_renumbered_flow_pays_its_re_establishment(tmp_path, engine):
+    """A flow without continuity under DMM's connection manager pings every 50 ms from 9 s to
+    12 s; the MN hands over at 10 s. No address needs signaling, so the interruption is
+    335 + 651 + 10 ms: the new local address is usable at 10.996 s, and the flow resumes one
+    round trip to cn0 later (2 × 11.1 ms): the 20 pings of the interruption and the one at
+    11.000 s are lost."""
+    topology = FlatWifi(rows=1, cols=2, correspondents=1).build()
+    pings = np.arange(9 * S, 12 * S, 50_000_000, dtype=np.int64)
+    trace = write_trace(
+        tmp_path / "renumber", name="renumber", topology=topology,
+        mobility={"t": np.array([0, 10 * S]), "mn": np.array([0, 0]), "poa": np.array([AR0, AR1])},
+        flows={"flow": np.array([3]), "mn": np.array([0]), "peer": np.array([CN]),
+               "start": np.array([9 * S]), "end": np.array([12 * S]),
+               "continuity": np.array([False])},
+        packets={"t": pings, "flow": np.full(pings.size, 3, np.uint64),
+                 "size": np.full(pings.size, 100), "dir": np.ones(pings.size, np.uint8)},
+    )
+    r = dmmemu.run(trace, "dmm", engine=engine)
+    flow = r.flows.row(0, named=True)
+    assert flow["renumbered"] == 1 and flow["lost"] == 21 and not flow["broken"]
+    handover = r.handovers.filter(pl.col("kind") == "handover").row(0, named=True)
+    assert handover["interruption_us"] == pytest.approx(996_000) and handover["lost"] == 21
 
 
 def test_interruption_components_are_bounded(handover_trace):
