@@ -3,6 +3,13 @@
     python bench/throughput.py                     # 20M-packet synthetic trace (generated once)
     python bench/throughput.py --packets 5000000 --repeat 5
     python bench/throughput.py --trace traces/big  # an existing trace
+    python bench/throughput.py --packets 60000000 --mns 60000 --flows 600000  # a city
+    python bench/throughput.py --compare-with /path/to/other/checkout  # before/after
+
+``--flows`` builds the city load shape of ``bench/city.py`` (flow ids shuffled, about 30
+moves per MN-hour) instead of the synthetic generator's trace. ``--compare-with`` measures a
+second dmmemu source tree (built in place: ``python setup.py build_ext --inplace``) end to
+end on the same trace in the same run, interleaved with this one, and reports the ratio.
 
 Every measurement runs in a fresh process (so peak RSS is that measurement's own) and is
 repeated; medians are reported. Ratios are against baselines measured in the same run:
@@ -50,14 +57,17 @@ def measure_scan(trace_dir: str) -> dict:
     return {"seconds": time.perf_counter() - start, "packets": rows, "rss_mib": _peak_rss_mib()}
 
 
-def measure_run(trace_dir: str, practice: str, engine: str) -> dict:
+def measure_run(trace_dir: str, practice: str, engine: str, source: str | None = None) -> dict:
     """One dmmemu.run, from opening the trace to the result tables (modules imported first,
-    as the scan imports pyarrow before its clock starts)."""
+    as the scan imports pyarrow before its clock starts); ``source``: the dmmemu tree to
+    import instead of the installed one."""
+    if source is not None:
+        sys.path.insert(0, source)
     import dmmemu
-    import dmmemu.engine.runner  # noqa: F401
-    from dmmemu.engine.runner import ENGINES
+    import dmmemu._core.replay  # noqa: F401
 
-    ENGINES[engine]()
+    if source is not None:
+        assert Path(dmmemu.__file__).resolve().is_relative_to(Path(source).resolve())
     start = time.perf_counter()
     result = dmmemu.run(trace_dir, practice, engine=engine)
     seconds = time.perf_counter() - start
@@ -111,10 +121,28 @@ def ensure_trace(path: Path, packets: int, mns: int, seed: int) -> Path:
     return path
 
 
+def ensure_city(path: Path, packets: int, mns: int, flows: int, seed: int) -> Path:
+    from city import city_trace
+
+    if not (path / "trace.toml").is_file():
+        print(f"generating {path} ({packets:,} packets, {mns:,} MNs, {flows:,} flows) ...",
+              file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        city_trace(path, packets=packets, mns=mns, flows=flows, seed=seed)
+        print(f"  generated in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--packets", type=int, default=20_000_000)
     parser.add_argument("--mns", type=int, default=2000)
+    parser.add_argument("--flows", type=int, default=None,
+                        help="build the city load shape (bench/city.py) with this many flows")
+    parser.add_argument("--compare-with", type=Path, default=None,
+                        help="another dmmemu source tree to measure end to end beside this one")
+    parser.add_argument("--no-reference", action="store_true",
+                        help="skip the core/reference comparison on the small trace")
     parser.add_argument("--trace", type=Path, default=None)
     parser.add_argument("--ratio-packets", type=int, default=300_000,
                         help="size of the trace for the core/reference comparison")
@@ -126,10 +154,16 @@ def main(argv: list[str] | None = None) -> int:
     from dmmemu.practices import PRACTICES
 
     practices = args.practice or list(PRACTICES)
-    trace = args.trace or ensure_trace(DATA / f"synthetic-{args.packets}", args.packets,
-                                       args.mns, seed=1)
-    small = ensure_trace(DATA / f"synthetic-{args.ratio_packets}", args.ratio_packets,
-                         max(args.mns // 10, 50), seed=2)
+    if args.trace:
+        trace = args.trace
+    elif args.flows:
+        trace = ensure_city(DATA / f"city-{args.packets}-{args.mns}-{args.flows}", args.packets,
+                            args.mns, args.flows, seed=3)
+    else:
+        trace = ensure_trace(DATA / f"synthetic-{args.packets}", args.packets, args.mns, seed=1)
+    small = None if args.no_reference else ensure_trace(
+        DATA / f"synthetic-{args.ratio_packets}", args.ratio_packets, max(args.mns // 10, 50),
+        seed=2)
 
     report: dict = {"trace": str(trace), "repeat": args.repeat}
     scan = repeated(args.repeat, measure_scan, str(trace))
@@ -137,22 +171,31 @@ def main(argv: list[str] | None = None) -> int:
     print(f"pyarrow scan   {scan['packets']:>12,} packets  {scan['pps'] / 1e6:7.1f} M/s  "
           f"peak RSS {scan['rss_mib']:7.0f} MiB", flush=True)
     report["practices"] = {}
+    other = str(args.compare_with.resolve()) if args.compare_with else None
     for key in practices:
         end_to_end = repeated(args.repeat, measure_run, str(trace), key, "core")
-        core_small = repeated(args.repeat, measure_engine, str(small), key, "core")
-        reference_small = repeated(1, measure_engine, str(small), key, "reference")
-        ratio_scan = end_to_end["pps"] / scan["pps"]
-        speedup = reference_small["seconds"] / core_small["seconds"]
-        report["practices"][key] = {
-            "end_to_end": end_to_end, "core_small": core_small,
-            "reference_small": reference_small, "vs_scan": ratio_scan,
-            "core_vs_reference": speedup,
-        }
-        print(f"{key:<14} {end_to_end['packets']:>12,} packets  "
-              f"{end_to_end['pps'] / 1e6:7.1f} M/s  peak RSS {end_to_end['rss_mib']:7.0f} MiB  "
-              f"= {ratio_scan:4.2f} x scan   replay core {core_small['pps'] / 1e6:6.1f} M/s "
-              f"reference {reference_small['pps'] / 1e6:5.2f} M/s = {speedup:4.0f} x "
-              f"({core_small['packets']:,} packets)", flush=True)
+        entry = {"end_to_end": end_to_end, "vs_scan": end_to_end["pps"] / scan["pps"]}
+        line = (f"{key:<14} {end_to_end['packets']:>12,} packets  "
+                f"{end_to_end['pps'] / 1e6:7.1f} M/s  peak RSS {end_to_end['rss_mib']:7.0f} MiB  "
+                f"= {entry['vs_scan']:4.2f} x scan")
+        if other:
+            before = repeated(args.repeat, measure_run, str(trace), key, "core", other)
+            entry["compared"] = before
+            entry["compared_vs_scan"] = before["pps"] / scan["pps"]
+            line += (f"   {args.compare_with.name}: {before['pps'] / 1e6:6.1f} M/s "
+                     f"{before['rss_mib']:6.0f} MiB = {entry['compared_vs_scan']:4.2f} x scan")
+        if not args.no_reference:
+            core_small = repeated(args.repeat, measure_engine, str(small), key, "core")
+            reference_small = repeated(1, measure_engine, str(small), key, "reference")
+            entry.update(core_small=core_small, reference_small=reference_small,
+                         core_vs_reference=reference_small["seconds"] / core_small["seconds"])
+            line += (f"   replay core {core_small['pps'] / 1e6:6.1f} M/s reference "
+                     f"{reference_small['pps'] / 1e6:5.2f} M/s = "
+                     f"{entry['core_vs_reference']:4.0f} x ({core_small['packets']:,} packets)")
+        report["practices"][key] = entry
+        print(line, flush=True)
+        print(json.dumps({"practice": key, **{k: v for k, v in entry.items()
+                                               if isinstance(v, float)}}), flush=True)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0

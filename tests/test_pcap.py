@@ -14,7 +14,6 @@ from __future__ import annotations
 import struct
 from collections import Counter
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 from test_wire import MESSAGE_DISSECTION
@@ -34,48 +33,18 @@ from dmmemu.engine.reference import ReferenceReplay
 from dmmemu.practices import PRACTICES, get_practice
 from dmmemu.report import pcap
 from dmmemu.report.pcap import LINKTYPE_RAW, PcapError, export_pcap
-from dmmemu.topology.generators import FlatWifi
 from dmmemu.trace.reader import Trace
-from dmmemu.trace.writer import write_trace
 from dmmemu.wire.sizes import MESSAGES
+from traces import grid_trace
 
 S = 1_000_000_000
 POAS = (5, 7, 9, 11, 13, 15)  # FlatWifi(rows=2, cols=3, correspondents=2)
 CNS = (2, 3)
-SIZES = (1400, 52, 20, 27, 28, 39, 40, 47, 48, 200)
 
 
 @pytest.fixture(scope="module")
 def trace(tmp_path_factory) -> Trace:
-    rng = np.random.default_rng(7)
-    moves: list[tuple[int, int, int]] = []
-    for mn in range(5):
-        t, poa = int(rng.integers(0, 2 * S)), int(rng.choice(POAS))
-        while t < 40 * S:
-            moves.append((t, mn, poa))
-            t += int(rng.integers(2 * S, 6 * S))
-            poa = int(rng.choice([p for p in POAS if p != poa]))
-    moves += [(30 * S, 4, -1), (33 * S, 4, POAS[0])]  # MN 4 detaches and comes back
-    moves.sort()
-    flows = []  # (id, mn, peer, start, end, continuity)
-    for mn in range(5):
-        flows += [(10 * mn + 1, mn, CNS[0], 1 * S + mn, 38 * S, True),
-                  (10 * mn + 2, mn, CNS[1], 5 * S, 25 * S, False),
-                  (10 * mn + 3, mn, CNS[1], 20 * S, 39 * S, True)]
-    packets = []  # (t, flow, size, dir)
-    for fid, _, _, start, end, _ in flows:
-        for k, t in enumerate(range(start, end + 1, S // 5)):
-            packets.append((t, fid, SIZES[(k + fid) % len(SIZES)], (k + 1) % 2))
-    packets.sort()
-    topology = FlatWifi(rows=2, cols=3, correspondents=2).build()
-    path = write_trace(
-        tmp_path_factory.mktemp("pcap") / "grid", name="pcap-grid", topology=topology,
-        mobility={k: np.array(v) for k, v in zip(("t", "mn", "poa"), zip(*moves))},
-        flows={k: np.array(v) for k, v in zip(
-            ("flow", "mn", "peer", "start", "end", "continuity"), zip(*flows))},
-        packets={k: np.array(v) for k, v in zip(("t", "flow", "size", "dir"), zip(*packets))},
-    )
-    return Trace.open(path)
+    return Trace.open(grid_trace(tmp_path_factory.mktemp("pcap") / "grid"))
 
 
 class Expected:

@@ -1,0 +1,96 @@
+"""Result tables recomputed apart from ``build_result``: polars over the reference engine's
+per-packet and per-message records (its ``ReplayObserver``), against the tables a core run
+returns. What both engines share (the counters' meaning, the table assembly) is checked here
+against an independent reading of the same run (DESIGN.md "Correctness")."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+import dmmemu
+from dmmemu.engine.reference import ReferenceReplay
+from dmmemu.engine.replay_io import CAUSE_NAMES
+from dmmemu.practices import PRACTICES, get_practice
+from dmmemu.trace.reader import Trace
+from traces import grid_trace
+
+pytest.importorskip("dmmemu._core.replay", reason="the compiled core is not built")
+
+
+class Records:
+    """Every delivered packet and every message, as plain rows."""
+
+    def __init__(self, hops, peer_of: dict[int, int]) -> None:
+        self.hops, self.peer_of = hops, peer_of
+        self.packets: list[tuple] = []
+        self.messages: list[tuple] = []
+
+    def delivered(self, t, wait, flow, direction, size, segments):
+        peer, anchor, poa = self.peer_of[flow], segments[0][0], segments[-1][1]
+        hops = int(self.hops[peer, anchor]) + sum(int(self.hops[u, v]) for u, v, _ in segments)
+        overhead = sum(encap for _, _, encap in segments)
+        overhead_hops = sum(encap * int(self.hops[u, v]) for u, v, encap in segments)
+        self.packets.append((flow, anchor, size, hops, int(self.hops[peer, poa]), overhead,
+                             overhead_hops))
+
+    def message(self, t, cause, kind, src, dst, size, mn, poa, anchor):
+        u, v = (poa if n < 0 else n for n in (src, dst))
+        hops = int(self.hops[u, v]) + (src < 0) + (dst < 0)
+        self.messages.append((cause, kind, size, size * hops, src, dst))
+
+
+@pytest.fixture(scope="module")
+def trace(tmp_path_factory) -> Trace:
+    return Trace.open(grid_trace(tmp_path_factory.mktemp("assembly") / "grid"))
+
+
+@pytest.mark.parametrize("key", list(PRACTICES))
+def test_tables_recomputed_from_the_reference_records(trace, key):
+    practice = get_practice(key)
+    tables = practice.compile(trace.topology)
+    peer_of = dict(zip(trace.flows["flow"].to_list(), trace.flows["peer"].to_list()))
+    records = Records(trace.topology.hops, peer_of)
+    engine = ReferenceReplay(tables, trace.replay_input(), observer=records)
+    for batch in trace.packet_batches():
+        engine.feed(batch)
+    engine.finish()
+    result = dmmemu.run(trace, practice, engine="core")
+
+    packets = pl.DataFrame(records.packets, orient="row", schema=[
+        "flow", "anchor", "size", "hops", "direct", "overhead", "overhead_hops"])
+    per_flow = packets.group_by("flow").agg(
+        delivered=pl.len(), hops_sum=pl.col("hops").sum(), direct_hops_sum=pl.col("direct").sum(),
+        overhead_bytes=pl.col("overhead").sum(),
+        overhead_byte_hops=pl.col("overhead_hops").sum())
+    got = result.flows.select(per_flow.columns).filter(pl.col("delivered") > 0)
+    assert got.sort("flow").equals(per_flow.sort("flow").cast(dict(got.schema)))
+
+    per_anchor = packets.group_by("anchor").agg(packets=pl.len(), bytes=pl.col("size").sum())
+    anchors = result.anchors.filter(pl.col("packets") > 0).select("anchor", "packets", "bytes")
+    assert anchors.sort("anchor").equals(per_anchor.sort("anchor").cast(dict(anchors.schema)))
+
+    s = result.summary.row(0, named=True)
+    assert s["delivered_packets"] == packets.height
+    assert s["lost_packets"] == trace.packet_count() - packets.height
+    stretch = (packets["hops"] / packets["direct"]).mean()
+    assert s["mean_stretch"] == pytest.approx(stretch, rel=1e-12)
+
+    kinds = [k.name for k in tables.message_kinds]
+    messages = pl.DataFrame(records.messages, orient="row", schema=[
+        "cause", "kind", "bytes", "byte_hops", "src", "dst"])
+    per_message = messages.group_by("kind", "cause").agg(
+        msgs=pl.len(), bytes=pl.col("bytes").sum(), byte_hops=pl.col("byte_hops").sum()
+    ).with_columns(message=pl.col("kind").map_elements(kinds.__getitem__, pl.String),
+                   cause=pl.col("cause").map_elements(CAUSE_NAMES.__getitem__, pl.String))
+    columns = ["message", "cause", "msgs", "bytes", "byte_hops"]
+    signaling = result.signaling.select(columns).sort("message", "cause")
+    assert signaling.equals(per_message.select(columns).sort("message", "cause")
+                            .cast(dict(signaling.schema)))
+    assert s["signaling_msgs"] == messages.height > 0
+    # A node's load: the messages it sent or received.
+    ends = np.array(records.messages, np.int64).reshape(-1, 6)[:, 4:].ravel()
+    load = np.bincount(ends[ends >= 0], minlength=trace.topology.n_nodes)
+    assert result.anchors["signaling_msgs"].to_list() == load[
+        result.anchors["anchor"].to_numpy()].tolist()
