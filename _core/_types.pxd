@@ -7,7 +7,7 @@
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint16_t, uint64_t
 
 ctypedef int64_t time_t     # nanoseconds (packet, event and delay times)
-ctypedef int32_t node_t     # topology node id; -1 = none (detached, no anchor, no second anchor)
+ctypedef int32_t node_t     # topology node id; -1 = none (detached, no anchor, no relay)
 ctypedef int32_t mn_t       # mobile node id, 0 .. n_mns-1
 ctypedef int32_t flow_t     # dense flow index, 0 .. F-1; -1 = unknown trace id
 ctypedef int32_t addr_t     # slot in the address pool; -1 = none (end of a list, unbound)

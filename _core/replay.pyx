@@ -94,14 +94,14 @@ cdef class Replay:
     cdef int select                     # SELECT_CENTRAL / SELECT_AT_ATTACH / SELECT_PER_FLOW
     cdef node_t central                 # central anchor, -1 unless SELECT_CENTRAL
     cdef const int32_t[::1] serving     # (N,) serving anchor of each PoA
-    cdef const int32_t[::1] second      # (N,) second chain anchor of each PoA, -1 none
+    cdef const int32_t[::1] relay       # (N,) relay of each PoA (chain node before it), -1 none
     cdef const uint8_t[:, ::1] scope    # (N, N) scope[anchor, poa]
     cdef bint always_registered
-    cdef bint native_at_home
-    cdef bint local_non_continuity
+    cdef bint native_at_anchor
+    cdef bint local_without_continuity
     cdef bint buffering
-    cdef count_t encap1
-    cdef count_t encap2
+    cdef count_t tunnel_bytes
+    cdef count_t relay_bytes
     cdef time_t lifetime_ns
     cdef const int64_t[:, ::1] legs     # (L, LEG_COLUMNS) signaling programs (§4)
     cdef Py_ssize_t leg_first[N_CAUSES] # first leg row of each cause
@@ -234,10 +234,10 @@ cdef class Replay:
 
         # Policy (§1). Every node id used as an index is checked here, once.
         serving = _array(policy.serving, "policy.serving", np.int32, (n,))
-        second = _array(policy.second, "policy.second", np.int32, (n,))
+        relay = _array(policy.relay, "policy.relay", np.int32, (n,))
         scope = _array(policy.scope, "policy.scope", np.uint8, (n, n))
-        if not (_in_range(serving, -1, n) and _in_range(second, -1, n)):
-            raise ValueError("policy.serving and policy.second must hold node ids or -1")
+        if not (_in_range(serving, -1, n) and _in_range(relay, -1, n)):
+            raise ValueError("policy.serving and policy.relay must hold node ids or -1")
         if policy.select not in (SELECT_CENTRAL, SELECT_AT_ATTACH, SELECT_PER_FLOW):
             raise ValueError(f"unknown anchor selection code {policy.select}")
         if policy.select == SELECT_CENTRAL and not 0 <= policy.central < n:
@@ -245,14 +245,14 @@ cdef class Replay:
         self.select = policy.select
         self.central = policy.central if policy.select == SELECT_CENTRAL else -1
         self.serving = serving
-        self.second = second
+        self.relay = relay
         self.scope = scope
         self.always_registered = bool(policy.always_registered)
-        self.native_at_home = bool(policy.native_at_home)
-        self.local_non_continuity = bool(policy.local_non_continuity)
+        self.native_at_anchor = bool(policy.native_at_anchor)
+        self.local_without_continuity = bool(policy.local_without_continuity)
         self.buffering = bool(policy.buffering)
-        self.encap1 = policy.encap1
-        self.encap2 = policy.encap2
+        self.tunnel_bytes = policy.tunnel_bytes
+        self.relay_bytes = policy.relay_bytes
         self.lifetime_ns = policy.lifetime_ns
         n_kinds = len(policy.message_kinds)
         legs = np.ascontiguousarray(policy.legs)
@@ -664,7 +664,7 @@ cdef class Replay:
         cdef MobileNode* mn = &self.mns[fs.mn]
         cdef node_t p = mn.poa, a, b, c
         cdef addr_t x
-        cdef count_t e1 = self.encap1, e2 = self.encap2
+        cdef count_t e1 = self.tunnel_bytes, e2 = self.relay_bytes
         if fs.run_packets > 0:
             self._flush(f)
         if p < 0:  # step 1: detached
@@ -683,7 +683,7 @@ cdef class Replay:
         elif fs.binding == FLOW_LOCAL:
             a = self.serving[p]
         else:  # step 3: bind
-            if self.local_non_continuity and not fs.continuity:
+            if self.local_without_continuity and not fs.continuity:
                 fs.binding = FLOW_LOCAL
                 a = self.serving[p]
             else:
@@ -720,7 +720,7 @@ cdef class Replay:
                 return 0
         # Step 5: the path from the peer through the anchor chain to the PoA.
         c = ft.peer
-        b = self.second[p]
+        b = self.relay[p]
         ft.path_anchor = a
         if b < 0 or b == a:
             ft.path_hops = self.hops[a, p]
@@ -1082,7 +1082,7 @@ cdef class Replay:
 
     cdef bint _needs_binding(self, node_t anchor, node_t p) noexcept nogil:
         """§3: an address needs no binding at its own anchor's PoA when that is native."""
-        return not (self.native_at_home and self.serving[p] == anchor)
+        return not (self.native_at_anchor and self.serving[p] == anchor)
 
     cdef void _register(self, addr_t x, node_t p, time_t t) noexcept nogil:
         """§4 register: the anchor now holds a binding for ``x`` (its program has run)."""

@@ -57,18 +57,18 @@ def workload(args):
     serving[poas] = anchors[np.argmin(delay[np.ix_(poas, anchors)], axis=1)]
     serving[anchors] = anchors
     common = {
-        "serving": serving, "second": np.full(n, -1, np.int32),
-        "scope": np.ones((n, n), np.uint8), "local_non_continuity": False, "buffering": False,
-        "encap1": 40, "encap2": 0, "req_bytes": 72, "ack_bytes": 56, "lifetime_ns": 10**9,
+        "serving": serving, "relay": np.full(n, -1, np.int32),
+        "scope": np.ones((n, n), np.uint8), "local_without_continuity": False, "buffering": False,
+        "tunnel_bytes": 40, "relay_bytes": 0, "req_bytes": 72, "ack_bytes": 56, "lifetime_ns": 10**9,
         "interruption_ns": interruption_table(l2_attach=50_000, movement_detection=100_000),
         "first_ack_hold_ns": 0,
     }
     if args.practice == "dmm":
         policy = PolicyTables(select=SELECT_PER_FLOW, central=-1, always_registered=False,
-                              native_at_home=True, mn_originated=False, **common)
+                              native_at_anchor=True, mn_originated=False, **common)
     else:
         policy = PolicyTables(select=SELECT_CENTRAL, central=int(anchors[0]), always_registered=True,
-                              native_at_home=False, mn_originated=True, **common)
+                              native_at_anchor=False, mn_originated=True, **common)
 
     n_mns, n_flows, n_packets, n_moves = args.mns, args.flows, args.packets, args.moves
     t_end = n_packets * 1000  # one packet per us on average

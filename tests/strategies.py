@@ -108,10 +108,10 @@ def policies(draw: st.DrawFn, topology: Topology) -> PolicyTables:
     poas = topology.nodes_with_role("poa")
     anchor = st.sampled_from(anchors.tolist())
     serving = np.full(n, -1, np.int32)
-    second = np.full(n, -1, np.int32)
+    relay = np.full(n, -1, np.int32)
     for p in poas:
         serving[p] = draw(anchor)
-        second[p] = draw(st.one_of(st.just(-1), st.just(int(serving[p])), anchor))
+        relay[p] = draw(st.one_of(st.just(-1), st.just(int(serving[p])), anchor))
     scope = np.ones((n, n), np.uint8)
     if draw(st.booleans()):
         for a in anchors:
@@ -122,10 +122,10 @@ def policies(draw: st.DrawFn, topology: Topology) -> PolicyTables:
     kinds = tuple(MessageKind(f"m{k}", f"m{k}", reply=k % 2 == 1) for k in range(n_kinds))
     return PolicyTables(
         select=select, central=draw(anchor) if select == SELECT_CENTRAL else -1,
-        serving=serving, second=second, scope=scope,
-        always_registered=draw(st.booleans()), native_at_home=draw(st.booleans()),
-        local_non_continuity=draw(st.booleans()), buffering=draw(st.booleans()),
-        encap1=draw(st.sampled_from([0, 20, 40])), encap2=draw(st.sampled_from([0, 36, 40])),
+        serving=serving, relay=relay, scope=scope,
+        always_registered=draw(st.booleans()), native_at_anchor=draw(st.booleans()),
+        local_without_continuity=draw(st.booleans()), buffering=draw(st.booleans()),
+        tunnel_bytes=draw(st.sampled_from([0, 20, 40])), relay_bytes=draw(st.sampled_from([0, 36, 40])),
         message_kinds=kinds, legs=program_table(draw(programs(n_kinds)), n_kinds),
         third_node=draw(st.integers(0, n - 1)),
         binding_outlives_detach=draw(st.booleans()),

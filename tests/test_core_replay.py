@@ -64,15 +64,15 @@ def request_reply(sender: int, sizes: tuple[int, int]) -> dict:
 def policy(n: int, **kw) -> PolicyTables:
     base = {
         "select": SELECT_CENTRAL, "central": -1,
-        "serving": np.full(n, -1, np.int32), "second": np.full(n, -1, np.int32),
+        "serving": np.full(n, -1, np.int32), "relay": np.full(n, -1, np.int32),
         "scope": np.ones((n, n), np.uint8),
-        "always_registered": False, "native_at_home": False, "local_non_continuity": False,
-        "buffering": False, "encap1": 40, "encap2": 0, **request_reply(ROLE_POA, (56, 40)),
+        "always_registered": False, "native_at_anchor": False, "local_without_continuity": False,
+        "buffering": False, "tunnel_bytes": 40, "relay_bytes": 0, **request_reply(ROLE_POA, (56, 40)),
         "lifetime_ns": 0, "first_ack_hold_ns": 0,
         "interruption_ns": interruption_table(l2_attach=500, movement_detection=300),
     }
     base.update(kw)
-    for name in ("serving", "second"):
+    for name in ("serving", "relay"):
         base[name] = np.asarray(base[name], np.int32)
     base["scope"] = np.ascontiguousarray(base["scope"], np.uint8)
     return PolicyTables(**base)
@@ -196,7 +196,7 @@ DMM_ROWS = [(1000, 0, 100, 1), (3000, 0, 100, 0), (3600, 0, 100, 1), (6000, 0, 1
 
 
 def dmm_case():
-    pol = policy(4, select=SELECT_PER_FLOW, serving=[-1, -1, 2, 3], native_at_home=True,
+    pol = policy(4, select=SELECT_PER_FLOW, serving=[-1, -1, 2, 3], native_at_anchor=True,
                  buffering=True, lifetime_ns=1000)
     rin = trace(4, 1, flows=[(0, 0, 1000, 6000, 1), (0, 0, 7000, 8000, 0)],
                 moves=[(0, 0, 2), (3500, 0, 3), (3600, 0, 3)])
@@ -209,7 +209,7 @@ def test_dmm_native_buffering_refresh():
     assert list(c.ho_interruption_ns) == [800, 2800, 0]
     assert list(c.ho_signaling_ns) == [0, 2000, 0]
     assert list(c.ho_delayed) == [0, 2, 0] and c.ho_lost.sum() == 0
-    # Flow 0: native at 2 (0-hop segment, still 40 bytes of encap1), then tunnelled 2 -> 3.
+    # Flow 0: native at 2 (0-hop segment, still 40 bytes of tunnel_bytes), then tunnelled 2 -> 3.
     assert c.flow_packets.tolist() == [4, 2] and c.flow_bytes.tolist() == [400, 400]
     assert c.flow_delayed.tolist() == [2, 0] and c.flow_lost.tolist() == [0, 0]
     assert c.flow_hops_sum.tolist() == [2 + 2 + 3 + 3, 3 + 3]
@@ -289,8 +289,8 @@ def test_timeline_event_handled_for_a_later_packet_keeps_its_own_bin():
 
 
 def test_local_flows_follow_the_mn_and_home_is_chosen_at_attach():
-    pol = policy(4, select=SELECT_AT_ATTACH, serving=[-1, -1, 2, 3], native_at_home=True,
-                 local_non_continuity=True)
+    pol = policy(4, select=SELECT_AT_ATTACH, serving=[-1, -1, 2, 3], native_at_anchor=True,
+                 local_without_continuity=True)
     rin = trace(4, 1, flows=[(0, 0, 100, 10000, 0), (0, 0, 100, 10000, 1)],
                 moves=[(0, 0, 2), (5000, 0, 3)])
     rows = [(1000, 0, 100, 1), (1000, 1, 100, 1), (8000, 0, 100, 1), (8000, 1, 100, 1)]
@@ -318,8 +318,8 @@ def test_chain_scope_death_and_detach():
     # 0 cn - 1 HA - 2 MAP - 3 PoA - 4 PoA; the HA's addresses cannot follow the MN to 4.
     scope = np.ones((5, 5), np.uint8)
     scope[1, 4] = 0
-    pol = policy(5, central=1, serving=[-1, 1, 1, 1, 1], second=[-1, -1, -1, 2, 2],
-                 scope=scope, encap2=20, interruption_ns=interruption_table())
+    pol = policy(5, central=1, serving=[-1, 1, 1, 1, 1], relay=[-1, -1, -1, 2, 2],
+                 scope=scope, relay_bytes=20, interruption_ns=interruption_table())
     rin = trace(5, 1, flows=[(0, 0, 0, 400, 1), (0, 0, 300, 9000, 1)],
                 moves=[(0, 0, 3), (100, 0, 4), (600, 0, -1), (700, 0, 4)])
     rows = [(10, 0, 500, 0), (200, 0, 500, 1), (300, 1, 500, 0), (650, 1, 500, 0),

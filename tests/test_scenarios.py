@@ -115,8 +115,8 @@ def engine(request):
 
 # Fields both scenario policies share; each policy below states only how it differs.
 _COMMON = dict(
-    second=[-1] * 6, scope=np.ones((6, 6)), local_non_continuity=False, buffering=False,
-    encap1=40, encap2=0, lifetime_ns=0, first_ack_hold_ns=0,
+    relay=[-1] * 6, scope=np.ones((6, 6)), local_without_continuity=False, buffering=False,
+    tunnel_bytes=40, relay_bytes=0, lifetime_ns=0, first_ack_hold_ns=0,
     message_kinds=(MessageKind("request", "request"), MessageKind("reply", "reply", reply=True)),
     interruption_ns=interruption_table(l2_attach=1 * MS, movement_detection=2 * MS),
 )
@@ -126,7 +126,7 @@ def central_policy(**changes) -> PolicyTables:
     """MIPv6-like: one central HA at node 5, home address always registered, BU from the MN."""
     return _policy({**_COMMON, "select": SELECT_CENTRAL, "central": HA,
                     "serving": [-1, -1, -1, HA, HA, -1], "always_registered": True,
-                    "native_at_home": False,
+                    "native_at_anchor": False,
                     "legs": program_table(request_reply_program(ROLE_MN, (80, 56)), 2), **changes})
 
 
@@ -134,13 +134,13 @@ def dmm_policy(**changes) -> PolicyTables:
     """DMM-like: an anchor at every PoA, each flow anchored where it starts, native at home."""
     return _policy({**_COMMON, "select": SELECT_PER_FLOW, "central": -1,
                     "serving": [-1, -1, -1, POA_A, POA_B, -1], "always_registered": False,
-                    "native_at_home": True,
+                    "native_at_anchor": True,
                     "legs": program_table(request_reply_program(ROLE_POA, (80, 56)), 2), **changes})
 
 
 def _policy(fields: dict) -> PolicyTables:
     fields["serving"] = np.array(fields["serving"], np.int32)
-    fields["second"] = np.array(fields["second"], np.int32)
+    fields["relay"] = np.array(fields["relay"], np.int32)
     fields["scope"] = np.ascontiguousarray(fields["scope"], np.uint8)
     return PolicyTables(**fields)
 
@@ -263,7 +263,7 @@ def test_central_anchor_one_tunnel_segment(engine) -> None:
     set_row(e, 0, HO_ATTACH, -1, POA_A, 3_016_000, 16_000, 2, 136)
     # Packets at 10, 12 and 20 ms (the one at 20 ms comes before the flow end at 20 ms, §2):
     # the flow binds to the existing home address @HA (§7.3, no registration). Path (§7.5):
-    # b = second[A] = -1 -> one segment (HA -> A, encap1 = 40).
+    # b = relay[A] = -1 -> one segment (HA -> A, tunnel_bytes = 40).
     # hops = H[CN][HA] + H[HA][A] = 2 + 3 = 5; delay = 12 + 8 = 20 µs;
     # overhead = 40; overhead byte-hops = 40 * 3 = 120; direct = H[CN][A] = 3, 16 µs.
     e.flow_packets[0] = 3
@@ -285,8 +285,8 @@ def test_central_anchor_one_tunnel_segment(engine) -> None:
 
 
 def test_two_segment_chain_and_second_equal_to_anchor(engine) -> None:
-    """second[A] = AGG (MAP) gives two segments; second[B] = HA (the anchor) gives one."""
-    policy = central_policy(second=[-1, -1, -1, AGG, HA, -1], encap1=40, encap2=36)
+    """relay[A] = AGG (MAP) gives two segments; relay[B] = HA (the anchor) gives one."""
+    policy = central_policy(relay=[-1, -1, -1, AGG, HA, -1], tunnel_bytes=40, relay_bytes=36)
     packets = [(10 * MS, 7, 1000, 1), (10 * MS, 9, 1000, 1), (11 * MS, 7, 500, 0)]
     replay = make_replay(
         2,
@@ -320,7 +320,7 @@ def test_two_segment_chain_and_second_equal_to_anchor(engine) -> None:
     e.flow_overhead_bytes[0] = 152
     e.flow_overhead_byte_hops[0] = 232
     e.flow_anchor[0] = HA
-    # Flow 9 (MN 1 at B): a = HA = b -> one segment (HA -> B, encap2 = 36).
+    # Flow 9 (MN 1 at B): a = HA = b -> one segment (HA -> B, relay_bytes = 36).
     # hops = 2 + 3 = 5; delay = 12 + 8 = 20 µs; overhead 36; byte-hops 36*3 = 108.
     e.flow_packets[1] = 1
     e.flow_bytes[1] = 1000
@@ -358,8 +358,8 @@ def _dmm_common(replay: ReplayInput,
     # registers, signaling_ns = 0, interruption = 1 + 2 ms (§5.9, §5.10).
     set_row(e, 0, HO_ATTACH, -1, POA_A, 3 * MS, 0, 0, 0)
     # First packet of flow 7 at 10 ms: anchor = serving[A] = A; new address @A; it does not
-    # need a binding at A (native_at_home, serving[A] == A), so no FLOW registration (§7.3).
-    # Path: b = -1 -> (A -> A, encap1 = 40): hops = H[CN][A] + 0 = 3, delay 16 µs,
+    # need a binding at A (native_at_anchor, serving[A] == A), so no FLOW registration (§7.3).
+    # Path: b = -1 -> (A -> A, tunnel_bytes = 40): hops = H[CN][A] + 0 = 3, delay 16 µs,
     # overhead 40 (the page has no native exception for encapsulation), byte-hops 40 * 0 = 0.
     # Handover to B at 50 ms: address @A (refcount 1) is not bound, so nothing closes;
     # moves = 1; it needs a binding at B (serving[B] = B != A): register(x, B, 50 ms, HANDOVER)
@@ -617,7 +617,7 @@ def test_scope_applies_after_a_detach_too(engine) -> None:
 
 
 def test_local_non_continuity_flow_follows_mn_without_signaling(engine) -> None:
-    policy = dmm_policy(local_non_continuity=True)
+    policy = dmm_policy(local_without_continuity=True)
     flows = [
         (7, 0, CN, 10 * MS, 100 * MS, False),  # no continuity -> local address
         (8, 0, CN, 10 * MS, 100 * MS, True),  # continuity -> address @A, registered at B

@@ -52,14 +52,14 @@ class PolicyTables:
     select: int
     central: int
     serving: np.ndarray  # int32 (N,): serving anchor of each PoA, -1 elsewhere
-    second: np.ndarray  # int32 (N,): second chain anchor at each PoA, -1 for none
+    relay: np.ndarray  # int32 (N,): the chain node between anchor and PoA (MAP, SGW), -1 none
     scope: np.ndarray  # uint8 (N, N): scope[anchor, poa]
     always_registered: bool
-    native_at_home: bool
-    local_non_continuity: bool
+    native_at_anchor: bool
+    local_without_continuity: bool
     buffering: bool
-    encap1: int
-    encap2: int
+    tunnel_bytes: int
+    relay_bytes: int
     lifetime_ns: int
     interruption_ns: np.ndarray  # int64 (len(INTERRUPTION_COMPONENTS), 2): [component, kind]
     first_ack_hold_ns: int  # the anchor's hold before acknowledging a new binding (§5.9)
@@ -77,7 +77,7 @@ class PolicyTables:
             raise PracticeError("central anchor selection needs a central anchor node")
         checks = [
             ("serving", self.serving, np.int32, (n,)),
-            ("second", self.second, np.int32, (n,)),
+            ("relay", self.relay, np.int32, (n,)),
             ("scope", self.scope, np.uint8, (n, n)),
             ("interruption_ns", self.interruption_ns, np.int64,
              (len(INTERRUPTION_COMPONENTS), 2)),
@@ -101,7 +101,7 @@ class PolicyTables:
                                 "policy has no third node")
         if self.detach_release_ns < -1:
             raise PracticeError("policy field 'detach_release_ns' must be >= 0, or -1 for never")
-        for name in ("encap1", "encap2", "lifetime_ns", "first_ack_hold_ns"):
+        for name in ("tunnel_bytes", "relay_bytes", "lifetime_ns", "first_ack_hold_ns"):
             if int(getattr(self, name)) < 0:
                 raise PracticeError(f"policy field {name!r} must be >= 0")
         if bool(np.any(self.interruption_ns < 0)):

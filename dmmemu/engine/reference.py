@@ -197,14 +197,14 @@ class ReferenceReplay:
         self.select = int(policy.select)
         self.central = int(policy.central)
         self.serving: list[int] = policy.serving.tolist()
-        self.second: list[int] = policy.second.tolist()
+        self.relay: list[int] = policy.relay.tolist()
         self.scope: list[list[int]] = policy.scope.tolist()
         self.always_registered = bool(policy.always_registered)
-        self.native_at_home = bool(policy.native_at_home)
-        self.local_non_continuity = bool(policy.local_non_continuity)
+        self.native_at_anchor = bool(policy.native_at_anchor)
+        self.local_without_continuity = bool(policy.local_without_continuity)
         self.buffering = bool(policy.buffering)
-        self.encap1 = int(policy.encap1)
-        self.encap2 = int(policy.encap2)
+        self.tunnel_bytes = int(policy.tunnel_bytes)
+        self.relay_bytes = int(policy.relay_bytes)
         self.lifetime_ns = int(policy.lifetime_ns)
         # §4 signaling programs: per cause, its legs as dicts with cause-local indices.
         self.n_kinds = len(policy.message_kinds)
@@ -380,8 +380,8 @@ class ReferenceReplay:
         return x.refcount > 0 or (self.always_registered and x.anchor == m.home)
 
     def _needs_binding(self, x: Address, p: int) -> bool:
-        """§3: unless native_at_home and serving[p] == anchor."""
-        return not (self.native_at_home and self.serving[p] == x.anchor)
+        """§3: unless native_at_anchor and serving[p] == anchor."""
+        return not (self.native_at_anchor and self.serving[p] == x.anchor)
 
     def _live_address_at(self, m: MobileNode, anchor: int) -> Address | None:
         """§3: one live address per (MN, anchor) at most."""
@@ -713,13 +713,13 @@ class ReferenceReplay:
         # §7.5 path
         a = self.serving[p] if f.local else f.addr.anchor
         c = f.peer
-        b = self.second[p]
+        b = self.relay[p]
         if b < 0:
-            segments = [(a, p, self.encap1)]
+            segments = [(a, p, self.tunnel_bytes)]
         elif b == a:
-            segments = [(a, p, self.encap2)]
+            segments = [(a, p, self.relay_bytes)]
         else:
-            segments = [(a, b, self.encap1), (b, p, self.encap2)]
+            segments = [(a, b, self.tunnel_bytes), (b, p, self.relay_bytes)]
         hops = self.H[c][a] + sum(self.H[u][v] for u, v, _ in segments)
         delay = self.D[c][a] + sum(self.D[u][v] for u, v, _ in segments) + wait
         overhead = sum(encap for _, _, encap in segments)
@@ -742,7 +742,7 @@ class ReferenceReplay:
 
     def _bind(self, f: Flow, m: MobileNode, p: int, t: int) -> None:
         """§7.3 bind an unbound flow of MN m, attached at p."""
-        if self.local_non_continuity and not f.continuity:
+        if self.local_without_continuity and not f.continuity:
             f.local = True
             f.anchor = self.serving[p]
             return

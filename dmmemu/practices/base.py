@@ -82,8 +82,8 @@ class Practice:
 
     # ---- helpers for subclasses: one mechanism, parameterised
     def _tables(self, topology: Topology, *, select: int, central: int, serving: np.ndarray,
-                second: np.ndarray | None = None, always_registered: bool,
-                native_at_home: bool, local_non_continuity: bool, encap1: int, encap2: int,
+                relay: np.ndarray | None = None, always_registered: bool,
+                native_at_anchor: bool, local_without_continuity: bool, tunnel_bytes: int, relay_bytes: int,
                 message_kinds: tuple[MessageKind, ...], legs: list[Leg],
                 third_node: int = -1, binding_outlives_detach: bool = False,
                 detach_release_ns: int = -1, dad_ms: float = 0.0,
@@ -99,11 +99,11 @@ class Practice:
                                           movement_detection=detection, dad=dad)
         return PolicyTables(
             select=select, central=central, serving=np.ascontiguousarray(serving, np.int32),
-            second=(np.full(n, -1, np.int32) if second is None
-                    else np.ascontiguousarray(second, np.int32)),
+            relay=(np.full(n, -1, np.int32) if relay is None
+                    else np.ascontiguousarray(relay, np.int32)),
             scope=np.ones((n, n), np.uint8), always_registered=always_registered,
-            native_at_home=native_at_home, local_non_continuity=local_non_continuity,
-            buffering=self.buffering, encap1=encap1, encap2=encap2,
+            native_at_anchor=native_at_anchor, local_without_continuity=local_without_continuity,
+            buffering=self.buffering, tunnel_bytes=tunnel_bytes, relay_bytes=relay_bytes,
             message_kinds=message_kinds, legs=program_table(legs, len(message_kinds)),
             third_node=third_node, binding_outlives_detach=binding_outlives_detach,
             detach_release_ns=detach_release_ns,

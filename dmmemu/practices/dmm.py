@@ -76,9 +76,9 @@ class DMM(Practice):
             except TopologyError as exc:
                 raise PracticeError(f"{self.key}: cmd: {exc}") from None
         return self._tables(
-            topology, select=SELECT_PER_FLOW, central=-1, serving=serving, second=serving,
-            always_registered=False, native_at_home=True,
-            local_non_continuity=self.connection_manager, encap1=self.encap_bytes, encap2=0,
+            topology, select=SELECT_PER_FLOW, central=-1, serving=serving, relay=serving,
+            always_registered=False, native_at_anchor=True,
+            local_without_continuity=self.connection_manager, tunnel_bytes=self.encap_bytes, relay_bytes=0,
             message_kinds=self.message_kinds, legs=self._legs(), third_node=third,
             binding_outlives_detach=True, detach_release_ns=lifetime if lifetime else -1,
         )

@@ -58,8 +58,8 @@ class MIPv6(Practice):
                                      kinds=(BU, BA))
         return self._tables(
             topology, select=SELECT_CENTRAL, central=ha, serving=serving,
-            always_registered=True, native_at_home=False, local_non_continuity=False,
-            encap1=self.encap_bytes, encap2=0, message_kinds=self.message_kinds, legs=legs,
+            always_registered=True, native_at_anchor=False, local_without_continuity=False,
+            tunnel_bytes=self.encap_bytes, relay_bytes=0, message_kinds=self.message_kinds, legs=legs,
             binding_outlives_detach=True, detach_release_ns=-1,
             dad_ms=0.0 if self.optimistic_dad else self.dad_ms, first_ack_hold_ms=self.ha_dad_ms,
         )

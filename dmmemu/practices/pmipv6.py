@@ -74,8 +74,8 @@ class PMIPv6(Practice):
     def _pmip_tables(self, topology: Topology, select: int, central: int, serving) -> PolicyTables:
         return self._tables(
             topology, select=select, central=central, serving=serving,
-            always_registered=True, native_at_home=False, local_non_continuity=False,
-            encap1=self.encap_bytes, encap2=0, message_kinds=self.message_kinds,
+            always_registered=True, native_at_anchor=False, local_without_continuity=False,
+            tunnel_bytes=self.encap_bytes, relay_bytes=0, message_kinds=self.message_kinds,
             legs=self._legs(), binding_outlives_detach=False,
             detach_release_ns=self._ms(self.bce_delete_delay_ms, "bce_delete_delay_ms"),
         )

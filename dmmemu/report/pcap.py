@@ -345,13 +345,13 @@ class _PacketMaker:
     def _encapsulation_name(self, segments: Sequence[tuple[int, int, int]], index: int,
                             nbytes: int) -> str:
         """The practice's named encapsulation of this segment (its ``encapsulations``
-        attribute: names for encap1 and encap2), else the first of that size."""
+        attribute: names for tunnel_bytes and relay_bytes), else the first of that size."""
         named = getattr(self.practice, "encapsulations", None)
         if named:
             a, p = segments[0][0], segments[-1][1]
-            second = int(self.tables.second[p])
-            uses_encap2 = index == 1 or (len(segments) == 1 and second == a)
-            name = named[1 if uses_encap2 else 0]
+            relay = int(self.tables.relay[p])
+            on_relay_segment = index == 1 or (len(segments) == 1 and relay == a)
+            name = named[1 if on_relay_segment else 0]
             if name not in ENCAPSULATIONS:
                 raise PcapError(f"practice {self.practice.key!r} names encapsulation {name!r}, "
                                 f"which dmmemu.wire.sizes.ENCAPSULATIONS does not have")
