@@ -693,3 +693,14 @@ def test_packets_not_parquet(trace_dir: Path) -> None:
     (trace_dir / "packets.parquet").write_bytes(b"not parquet")
     with pytest.raises(TraceError, match=names("packets.parquet") + ".*not a readable Parquet"):
         Trace.open(trace_dir)
+
+
+@pytest.mark.parametrize("name, what", [("faults.parquet", "faults"),
+                                        ("networks.parquet", "mobile networks")])
+def test_inputs_of_later_mechanisms_are_refused_not_ignored(trace_dir: Path, name, what):
+    """A trace that carries faults or mobile networks is refused by name: replaying it as if
+    they were not there would show a wrong picture without a word."""
+    (trace_dir / name).write_bytes(b"")
+    with pytest.raises(TraceError, match=f"{what} are not supported") as err:
+        Trace.open(trace_dir)
+    assert name in str(err.value)

@@ -55,6 +55,7 @@ MOBILITY_FILE = "mobility.parquet"
 FLOWS_FILE = "flows.parquet"
 PACKETS_FILE = "packets.parquet"
 FAULTS_FILE = "faults.parquet"
+NETWORKS_FILE = "networks.parquet"
 
 # trace.toml: key -> accepted Python type (from tomllib).
 MANIFEST_KEYS: dict[str, type] = {
@@ -251,6 +252,12 @@ def _load(path: Path, *, shown: Path | None = None, topology: Topology | None = 
             "faults are not supported by this version of dmmemu; remove faults.parquet "
             "(or move it aside) to replay the trace without failures",
             file=str(shown / FAULTS_FILE),
+        )
+    if (path / NETWORKS_FILE).exists():
+        raise TraceError(
+            "mobile networks are not supported by this version of dmmemu; remove "
+            "networks.parquet (or move it aside) to replay every MN on its own",
+            file=str(shown / NETWORKS_FILE),
         )
     if topology is None:
         if not (path / TOPOLOGY_TOML).is_file():
