@@ -68,7 +68,8 @@ _INT32_MAX = 2**31 - 1
 CHECKED = bool(DMMEMU_CHECKED_BUILD)  # built with bounds checks (setup.py, DMMEMU_CHECKED=1)
 
 cdef enum:
-    PREFETCH_AHEAD = 8  # packet rows ahead whose flow state the loop prefetches (dense ids)
+    PREFETCH_AHEAD = 8  # rows ahead whose MN state the loop prefetches (dense ids), twice
+                        # that for flow state
 
 
 def _array(value, name, dtype, shape):
@@ -568,8 +569,12 @@ cdef class Replay:
         cdef bint buffering = self.buffering
         cdef int err = ERR_NONE
         for i in range(n):
+            # Two stages ahead: the flow state of a later row, and the MN of a nearer one
+            # (whose flow state the first stage already asked for).
+            if dense and i + 2 * PREFETCH_AHEAD < n and ids[i + 2 * PREFETCH_AHEAD] < n_flows:
+                __builtin_prefetch(&flows[ids[i + 2 * PREFETCH_AHEAD]])
             if dense and i + PREFETCH_AHEAD < n and ids[i + PREFETCH_AHEAD] < n_flows:
-                __builtin_prefetch(&flows[ids[i + PREFETCH_AHEAD]])
+                __builtin_prefetch(&mns[flows[ids[i + PREFETCH_AHEAD]].mn])
             t = ts[i]
             fid = ids[i]
             if dense:
@@ -1139,9 +1144,10 @@ cdef class Replay:
         return self.third
 
     cdef time_t _leg(self, int cause, Py_ssize_t i, addr_t x, node_t poa, node_t prev,
-                     count_t k, time_t t, count_t times) noexcept nogil:
+                     count_t k, time_t t, bin_t b, count_t times) noexcept nogil:
         """Count ``times`` messages of leg row ``i`` (for address ``x``, -1 for a leg run once)
-        among ``k`` addresses; returns its one-way delay."""
+        among ``k`` addresses, triggered at ``t`` (timeline bin ``b``); returns its one-way
+        delay."""
         cdef node_t src = self._role_node(self.legs[i, LEG_SRC], x, poa, prev)
         cdef node_t dst = self._role_node(self.legs[i, LEG_DST], x, poa, prev)
         cdef node_t u = poa if src < 0 else src, v = poa if dst < 0 else dst
@@ -1162,7 +1168,7 @@ cdef class Replay:
             if cause == CAUSE_REFRESH:
                 self._bin_refreshes(node, t, times)
             else:
-                self.timeline_sig_msgs[self._bin(t), node] += times
+                self.timeline_sig_msgs[b, node] += times
         return self.delay[u, v]
 
     cdef void _run_program(self, int cause, mn_t m, node_t poa, node_t prev, int select,
@@ -1181,6 +1187,7 @@ cdef class Replay:
         cdef count_t k = 0, msgs = 0, nbytes = 0
         cdef addr_t x
         cdef bint first_address
+        cdef bin_t b = 0 if cause == CAUSE_REFRESH else self._bin(t)  # refreshes bin their own
         x = self.mns[m].head if select != SIGNAL_ONE else one
         while x >= 0:  # k: the addresses the program runs over
             if self._selected(select, x, one, poa):
@@ -1204,7 +1211,7 @@ cdef class Replay:
                     if g > send:
                         send = g if g < send + self.legs[row, LEG_GATE_CAP_NS] else (
                             send + self.legs[row, LEG_GATE_CAP_NS])
-                sync[i] = send + self._leg(cause, row, -1, poa, prev, k, t, times)
+                sync[i] = send + self._leg(cause, row, -1, poa, prev, k, t, b, times)
                 executed[i] = 1
                 msgs += 1
                 nbytes += self.legs[row, LEG_BYTES] + self.legs[row, LEG_BYTES_PER_ADDRESS] * k
@@ -1244,7 +1251,7 @@ cdef class Replay:
                             if g > send:
                                 send = g if g < send + self.legs[row, LEG_GATE_CAP_NS] else (
                                     send + self.legs[row, LEG_GATE_CAP_NS])
-                        arrival[j] = send + self._leg(cause, row, x, poa, prev, k, t, times)
+                        arrival[j] = send + self._leg(cause, row, x, poa, prev, k, t, b, times)
                         if first_address or arrival[j] > sync[j]:
                             sync[j] = arrival[j]
                         msgs += 1

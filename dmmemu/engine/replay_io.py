@@ -248,5 +248,7 @@ def control_events(
     ev_a = np.concatenate([mobility_mn, flow_rows, flow_rows]).astype(np.int32)
     ev_b = np.concatenate([mobility_poa, np.zeros(2 * n_flows, np.int32)]).astype(np.int32)
     ev_row = np.concatenate([np.arange(n_mob, dtype=np.int64), flow_rows, flow_rows])
-    order = np.lexsort((ev_row, ev_kind, ev_t))
+    # One stable sort by t: equal times keep the concatenation's order, which is by kind
+    # (moves, starts, ends) and by row within a kind, i.e. the (t, kind, row) order.
+    order = np.argsort(ev_t, kind="stable")
     return tuple(np.ascontiguousarray(arr[order]) for arr in (ev_t, ev_kind, ev_a, ev_b, ev_row))

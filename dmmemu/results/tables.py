@@ -207,14 +207,15 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
     # The practice's interruption components of each row, by the row's kind (semantics §5.10);
     # a detach has none (its row carries the de-registration).
     kinds = c.ho_kind[rows]
-    on = np.where(kinds == HO_ATTACH, ON_ATTACH, ON_HANDOVER)
-    components = {f"{name}_us": np.where(kinds == HO_DETACH, 0, interruption_ns[i, on]) / 1000.0
+    per_row = interruption_ns[:, np.where(kinds == HO_ATTACH, ON_ATTACH, ON_HANDOVER)]
+    per_row[:, kinds == HO_DETACH] = 0
+    components = {f"{name}_us": per_row[i] / 1000.0
                   for i, name in enumerate(INTERRUPTION_COMPONENTS)}
     handovers = pl.DataFrame({
         "row": rows.astype(np.int64),
         "t": mobility_t[rows],
         "mn": mobility_mn[rows].astype(np.uint32),
-        "kind": [HO_KIND_NAMES[k] for k in c.ho_kind[rows]],
+        "kind": pl.Series(HO_KIND_NAMES, dtype=pl.String).gather(kinds),
         "from_poa": c.ho_from[rows],
         "to_poa": c.ho_to[rows],
         "interruption_us": c.ho_interruption_ns[rows] / 1000.0,
@@ -225,7 +226,7 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
         "bytes": c.ho_bytes[rows],
         "lost": c.ho_lost[rows],
         "delayed": c.ho_delayed[rows],
-    }, schema_overrides={"kind": pl.String}).with_columns(
+    }).with_columns(
         **{k: pl.lit(v) for k, v in label.items()})
 
     # Anchors that carried a packet or held a binding (a binding comes with its signaling).
