@@ -148,12 +148,15 @@ cdef struct Address:
     node_t reg_poa          # PoA of the last registration
     time_t reg_t            # time of the last registration (ns)
     count_t expiry          # seq of its pending expiry timer (§12), 0 = none
+    time_t until            # end of its interruption at the MN's last move (§5.10)
+    time_t hold             # the anchor's hold inside it
 
 
 cdef struct MobileNode:
     node_t poa              # current PoA, -1 = detached
     node_t home             # anchor of the home address, -1 = none
-    time_t until            # end of the current interruption (ns); INT64_MIN = none yet
+    time_t until            # end of the longest interruption of its addresses (ns), INT64_MIN none
+    time_t ready            # end of the components before signaling at its last move
     row_t window_row        # mobility row of that interruption, -1 = none
     count_t moves           # handovers so far
     count_t epoch           # bumped whenever poa changes: the paths of its flows are stale

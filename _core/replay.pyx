@@ -424,7 +424,8 @@ cdef class Replay:
         cdef node_t home = self.central  # -1 unless CENTRAL: the home is known from the start
         for i in range(n_mns):
             self.mns[i] = MobileNode(
-                poa=-1, home=home, until=INT64_MIN, window_row=-1, moves=0, epoch=0,
+                poa=-1, home=home, until=INT64_MIN, ready=INT64_MIN, window_row=-1, moves=0,
+                epoch=0,
                 head=-1, tail=-1, release=0,
             )
         cdef const int32_t[::1] mn_v = flow_mn
@@ -554,7 +555,7 @@ cdef class Replay:
                    const psize_t[::1] sizes, const uint8_t[::1] dirs) except -1 nogil:
         """Row checks and §7 for each packet; returns 1 (err_* set) at the first bad row."""
         cdef Py_ssize_t i, n = ts.shape[0]
-        cdef time_t t, last_t = self.last_t, due = self.ev_due
+        cdef time_t t, last_t = self.last_t, due = self.ev_due, wait_end
         cdef time_t next_bin_t = self.now_bin_end
         cdef bin_t cur_bin = self.now_bin
         cdef flow_id_t fid
@@ -614,14 +615,18 @@ cdef class Replay:
             if fs.run_epoch != mn.epoch:
                 if not self._prepare(f, t):
                     continue
-            if t < mn.until:  # step 4
-                if not buffering:
-                    self.totals[f].lost += 1
-                    self.ho_lost[mn.window_row] += 1
-                    continue
-                self.totals[f].delayed += 1
-                self.totals[f].delay_sum += mn.until - t
-                self.ho_delayed[mn.window_row] += 1
+            if t < mn.until:  # step 4: inside the MN's window; the flow's own end of it
+                wait_end = mn.ready
+                if fs.binding == FLOW_BOUND and self.addrs[fs.addr].until > wait_end:
+                    wait_end = self.addrs[fs.addr].until
+                if t < wait_end:
+                    if not buffering:
+                        self.totals[f].lost += 1
+                        self.ho_lost[mn.window_row] += 1
+                        continue
+                    self.totals[f].delayed += 1
+                    self.totals[f].delay_sum += wait_end - t
+                    self.ho_delayed[mn.window_row] += 1
             if fs.run_bin != cur_bin:  # a run stays in one timeline bin
                 if fs.run_packets > 0:
                     self._flush(f)
@@ -703,7 +708,7 @@ cdef class Replay:
                     x = self._append(fs.mn, a)
                     if self._needs_binding(a, p):  # the flow's packets are not held for it
                         self._run_program(CAUSE_FLOW, fs.mn, p, -1, SIGNAL_ONE, x, t, 0, 1,
-                                          NULL)
+                                          NULL, False)
                         self._register(x, p, t)
                 self.addrs[x].refcount += 1
                 fs.addr = x
@@ -716,7 +721,7 @@ cdef class Replay:
             if a != ft.local_anchor:
                 if ft.local_anchor >= 0:
                     ft.renumbered += 1
-                    ft.resume = mn.until + 2 * self.delay[ft.peer, p]
+                    ft.resume = mn.ready + 2 * self.delay[ft.peer, p]
                 ft.local_anchor = a
             if t < ft.resume:
                 ft.lost += 1
@@ -888,6 +893,7 @@ cdef class Replay:
         cdef int cause
         cdef time_t pre, n_refreshed
         cdef time_t out[4]  # signaling, hold, messages, bytes of the program
+        cdef addr_t active
         if p == old:  # 1
             self.ho_kind[r] = HO_NOOP
             return 0
@@ -898,7 +904,7 @@ cdef class Replay:
             # detach: SIGNAL_ONE of no address), then they close.
             self._run_program(CAUSE_DEREGISTRATION, m, old, old,
                               SIGNAL_ONE if self.outlives_detach else SIGNAL_BOUND, -1, t, 0, 1,
-                              out)
+                              out, False)
             x = mn.head
             while x >= 0:
                 if self.addrs[x].bound:
@@ -952,20 +958,36 @@ cdef class Replay:
             if not self._pinned(m, x):
                 self._leave(m, x)
             x = nxt
-        # 9: the program runs over the addresses that need a binding, then they register.
-        self._run_program(cause, m, p, old, SIGNAL_NEEDS_BINDING, -1, t, pre, 1, out)
+        # 9: every live address waits for the components; the program runs over the
+        # addresses that need a binding, extending their own wait, then they register.
+        x = mn.head
+        while x >= 0:
+            self.addrs[x].until = t + pre
+            self.addrs[x].hold = 0
+            x = self.addrs[x].next
+        self._run_program(cause, m, p, old, SIGNAL_NEEDS_BINDING, -1, t, pre, 1, out, True)
+        mn.ready = t + pre  # 10
+        mn.until = mn.ready
+        active = -1  # the address with active flows that waits longest (first on ties)
         x = mn.head
         while x >= 0:
             if self._needs_binding(self.addrs[x].anchor, p):
                 self._register(x, p, t)
+            if self.addrs[x].until > mn.until:
+                mn.until = self.addrs[x].until
+            if self.addrs[x].refcount > 0 and (
+                    active < 0 or self.addrs[x].until > self.addrs[active].until):
+                active = x
             x = self.addrs[x].next
-        mn.until = t + pre + out[0]  # 10
+        if active >= 0:  # the row: the longest wait of an address with active flows
+            out[0] = self.addrs[active].until - mn.ready
+            out[1] = self.addrs[active].hold
         mn.window_row = r
         mn.poa = p
         self.ho_kind[r] = kind
         self.ho_from[r] = old
         self.ho_to[r] = p
-        self.ho_interruption_ns[r] = mn.until - t
+        self.ho_interruption_ns[r] = pre + out[0]
         self.ho_signaling_ns[r] = out[0]
         self.ho_hold_ns[r] = out[1]
         self.ho_msgs[r] = out[2]
@@ -1039,7 +1061,7 @@ cdef class Replay:
             self.addr_used += 1
         self.addrs[x] = Address(
             anchor=anchor, prev=mn.tail, next=-1, refcount=0, bound=0, live=1,
-            reg_poa=-1, reg_t=0, ever_bound=0, expiry=0,
+            reg_poa=-1, reg_t=0, ever_bound=0, expiry=0, until=INT64_MIN, hold=0,
         )
         if mn.tail >= 0:
             self.addrs[mn.tail].next = x
@@ -1114,7 +1136,7 @@ cdef class Replay:
         if refreshes > 0:
             # The refresh program at reg_poa (its MN is not read: the program runs over x).
             self._run_program(CAUSE_REFRESH, -1, ad.reg_poa, -1, SIGNAL_ONE, x, ad.reg_t, 0,
-                              refreshes, NULL)
+                              refreshes, NULL, False)
         self._bin_binding_time(a, t)
         self.anchor_binding_ns[a] += held
         self.bindings[a] -= 1
@@ -1172,18 +1194,20 @@ cdef class Replay:
         return self.delay[u, v]
 
     cdef void _run_program(self, int cause, mn_t m, node_t poa, node_t prev, int select,
-                           addr_t one, time_t t, time_t pre, count_t times,
-                           time_t* out) noexcept nogil:
+                           addr_t one, time_t t, time_t pre, count_t times, time_t* out,
+                           bint set_until) noexcept nogil:
         """§4: run the program of ``cause`` for MN ``m`` at ``poa`` over its addresses chosen
         by ``select``, triggered at ``t``, signaling starting at t + ``pre``; ``times`` runs
         at once (refreshes, at t + k * lifetime). ``out`` (or NULL) gets signaling_ns,
-        hold_ns, messages and bytes of one run."""
+        hold_ns, messages and bytes of one run. With ``set_until`` (an attach or handover)
+        each address signalled also gets its own end of the interruption: ``until`` = t + the
+        latest arrival of an ending leg for it, and its own hold (§5.10)."""
         cdef Py_ssize_t first = self.leg_first[cause], n_legs = self.leg_count[cause]
         cdef Py_ssize_t i, j, run_end, row, ref, gate
         cdef time_t sync[MAX_LEGS_PER_CAUSE]
         cdef time_t arrival[MAX_LEGS_PER_CAUSE]
         cdef uint8_t executed[MAX_LEGS_PER_CAUSE]
-        cdef time_t send, g, done = INT64_MIN, hold_ns = 0
+        cdef time_t send, g, done = INT64_MIN, done_once = INT64_MIN, hold_ns = 0
         cdef count_t k = 0, msgs = 0, nbytes = 0
         cdef addr_t x
         cdef bint first_address
@@ -1215,8 +1239,11 @@ cdef class Replay:
                 executed[i] = 1
                 msgs += 1
                 nbytes += self.legs[row, LEG_BYTES] + self.legs[row, LEG_BYTES_PER_ADDRESS] * k
-                if self.legs[row, LEG_FLAGS] & FLAG_ENDS and sync[i] > done:
-                    done = sync[i]
+                if self.legs[row, LEG_FLAGS] & FLAG_ENDS:
+                    if sync[i] > done:
+                        done = sync[i]
+                    if sync[i] > done_once:
+                        done_once = sync[i]
                 i += 1
                 continue
             # A run of legs per address [i, run_end): each address goes through it in turn.
@@ -1245,6 +1272,8 @@ cdef class Replay:
                             send += self.first_ack_hold_ns
                             if self.first_ack_hold_ns > hold_ns:
                                 hold_ns = self.first_ack_hold_ns
+                            if set_until:
+                                self.addrs[x].hold += self.first_ack_hold_ns
                         gate = self.legs[row, LEG_GATE]
                         if gate >= 0 and executed[gate - first]:
                             g = arrival[gate - first] if gate - first >= i else sync[gate - first]
@@ -1254,6 +1283,9 @@ cdef class Replay:
                         arrival[j] = send + self._leg(cause, row, x, poa, prev, k, t, b, times)
                         if first_address or arrival[j] > sync[j]:
                             sync[j] = arrival[j]
+                        if (set_until and self.legs[row, LEG_FLAGS] & FLAG_ENDS
+                                and t + arrival[j] > self.addrs[x].until):
+                            self.addrs[x].until = t + arrival[j]
                         msgs += 1
                         nbytes += self.legs[row, LEG_BYTES] + (
                             self.legs[row, LEG_BYTES_PER_ADDRESS] * k)
@@ -1272,6 +1304,12 @@ cdef class Replay:
                 elif self.legs[row, LEG_FLAGS] & FLAG_ENDS and sync[j] > done:
                     done = sync[j]
             i = run_end
+        if set_until and done_once != INT64_MIN and k > 0:  # ending legs run once
+            x = self.mns[m].head if select != SIGNAL_ONE else one
+            while x >= 0:
+                if self._selected(select, x, one, poa) and t + done_once > self.addrs[x].until:
+                    self.addrs[x].until = t + done_once
+                x = -1 if select == SIGNAL_ONE else self.addrs[x].next
         if out != NULL:
             out[0] = 0 if done == INT64_MIN or done < pre else done - pre
             out[1] = hold_ns

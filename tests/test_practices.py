@@ -442,3 +442,28 @@ def test_interruption_components_are_bounded(handover_trace):
     with pytest.raises(PracticeError, match="more than the 3600 s a handover may take"):
         dmmemu.run(handover_trace, PMIPv6(l2_attach_ms=11 * 86_400_000))
     assert summary_row(dmmemu.run(handover_trace, PMIPv6(l2_attach_ms=3_000_000)))["handovers"] == 1
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_interruption_applies_per_address(tmp_path, engine):
+    """semantics.md §5.10: beyond the components (335 + 651 + 10 ms), a flow waits only for
+    its own address's signaling. The MN hands over from ar0.0 to ar0.1 at 10 s under DMM;
+    flow 1 (anchored at gw0.0 since 5 s) waits for gw0.1's PBU/PBA with gw0.0 (2 × 500 µs),
+    to 10.997 s; flow 3 starts at 10.5 s on a new address at gw0.1, native there, and waits
+    only to 10.996 s. At 10.9965 s flow 1's packet is lost and flow 3's delivered."""
+    topology = FlatWifi(rows=1, cols=2, correspondents=1).build()
+    between = 10 * S + 996_500_000
+    trace = write_trace(
+        tmp_path / "per-address", name="per-address", topology=topology,
+        mobility={"t": np.array([0, 10 * S]), "mn": np.array([0, 0]), "poa": np.array([AR0, AR1])},
+        flows={"flow": np.array([1, 3]), "mn": np.array([0, 0]), "peer": np.array([CN, CN]),
+               "start": np.array([1 * S, 10 * S + S // 2]), "end": np.array([20 * S, 20 * S])},
+        packets={"t": np.array([5 * S, between, between]), "flow": np.array([1, 1, 3]),
+                 "size": np.array([1000] * 3), "dir": np.array([1] * 3)},
+    )
+    r = dmmemu.run(trace, "dmm", engine=engine)
+    flows = {row["flow"]: row for row in r.flows.iter_rows(named=True)}
+    assert (flows[1]["lost"], flows[1]["delivered"]) == (1, 1)
+    assert (flows[3]["lost"], flows[3]["delivered"]) == (0, 1)
+    handover = r.handovers.filter(pl.col("kind") == "handover").row(0, named=True)
+    assert handover["interruption_us"] == pytest.approx(997_000) and handover["lost"] == 1

@@ -100,6 +100,8 @@ class Address:
     live: bool = True  # still in the MN's list
     ever_registered: bool = False  # the anchor has had a binding for it (§5.9: no hold again)
     expiry: int | None = None  # §12: seq of its pending expiry timer, None if none
+    until: int = MINUS_INFINITY  # §5.10: end of its interruption at the MN's last move
+    hold: int = 0  # the anchor's hold inside it
 
 
 @dataclass(slots=True)
@@ -109,7 +111,8 @@ class MobileNode:
     id: int  # its MN id
     home: int  # anchor of its home address, -1 if none
     poa: int = -1  # -1 = detached; every MN starts detached
-    until: int = MINUS_INFINITY  # end of the current interruption
+    until: int = MINUS_INFINITY  # end of the longest interruption of its addresses
+    ready: int = MINUS_INFINITY  # end of the components before signaling at its last move
     window_row: int = -1  # mobility row of that interruption, -1 if none
     moves: int = 0  # handovers so far
     addresses: list[Address] = field(default_factory=list)  # live addresses, creation order
@@ -397,12 +400,14 @@ class ReferenceReplay:
         return (t - self.t_begin) // self.w
 
     def _run_program(self, cause: int, m: MobileNode, poa: int, prev: int,
-                     addresses: list[Address], t: int, pre: int) -> tuple[int, int, int, int]:
+                     addresses: list[Address], t: int, pre: int,
+                     set_until: bool = False) -> tuple[int, int, int, int]:
         """§4 run the signaling program of ``cause`` for MN m at PoA ``poa`` (``prev`` the PoA
         it left) over ``addresses``, triggered at time t, signaling starting at t + pre.
 
         Counts every message; returns (signaling_ns, hold_ns, messages, bytes), signaling_ns
-        measured from t + pre to the arrival of the last leg that ends the program.
+        measured from t + pre to the arrival of the last leg that ends the program. With
+        ``set_until`` (§5.9) each address also gets its own end of the interruption and hold.
         """
         legs = self.programs[cause]
         k = len(addresses)
@@ -410,6 +415,7 @@ class ReferenceReplay:
         arrival: list[list[int]] = []  # per leg run per address: arrival per address
         executed: list[bool] = []
         done = None  # the latest arrival of a leg that ends the program
+        done_once = None  # the latest arrival of such a leg run once
         hold_ns = msgs = sent = 0
 
         def origin(ref: int) -> int:
@@ -465,6 +471,8 @@ class ReferenceReplay:
                 executed.append(True)
                 msgs += 1
                 sent += size
+                if leg["ends"]:
+                    done_once = sync[i] if done_once is None else max(done_once, sync[i])
             else:
                 ref = leg["after"]
                 own: list[int] = []
@@ -479,12 +487,16 @@ class ReferenceReplay:
                     if leg["hold"] and not x.ever_registered:
                         send += self.first_ack_hold_ns
                         hold_ns = max(hold_ns, self.first_ack_hold_ns)
+                        if set_until:
+                            x.hold += self.first_ack_hold_ns
                     gate = leg["gate"]
                     if gate >= 0 and executed[gate]:
                         g = sync[gate] if legs[gate]["scope"] == ONCE else arrival[gate][j]
                         send = max(send, min(g, send + leg["cap"]))
                     size, delay = count(leg, x, send)
                     own.append(send + delay)
+                    if set_until and leg["ends"]:
+                        x.until = max(x.until, t + send + delay)
                     msgs += 1
                     sent += size
                 arrival.append(own)
@@ -495,6 +507,9 @@ class ReferenceReplay:
                     sync.append(origin(ref) if ref < 0 else sync[ref])
             if leg["ends"] and executed[i]:
                 done = sync[i] if done is None else max(done, sync[i])
+        if set_until and done_once is not None:
+            for x in addresses:  # an ending leg run once completes every address signalled
+                x.until = max(x.until, t + done_once)
         signaling_ns = 0 if done is None else max(done - pre, 0)
         return signaling_ns, hold_ns, msgs, sent
 
@@ -592,18 +607,28 @@ class ReferenceReplay:
         for x in list(m.addresses):
             if not self._pinned(m, x):
                 self._leave_list(m, x)
-        # §5.9: the program runs over the addresses that need a binding, then they register.
+        # §5.9: every live address waits for the components; the program runs over the
+        # addresses that need a binding, extending their own wait; then they register.
         cause = CAUSE_ATTACH if kind == HO_ATTACH else CAUSE_HANDOVER
         on = ON_ATTACH if kind == HO_ATTACH else ON_HANDOVER
         pre = sum(component[on] for component in self.components)
+        for x in m.addresses:
+            x.until = t + pre
+            x.hold = 0
         signalled = [x for x in m.addresses if self._needs_binding(x, p)]
         signaling_ns, hold_ns, msgs, sent_bytes = self._run_program(
-            cause, m, p, old_poa, signalled, t, pre)
+            cause, m, p, old_poa, signalled, t, pre, set_until=True)
         for x in signalled:
             self._register(x, p, t)
-        # §5.10
+        # §5.10: the MN's window ends with its longest address wait; the row reports the
+        # longest wait of an address with active flows (the first on ties), if there is one.
+        m.ready = t + pre
+        m.until = max([m.ready] + [x.until for x in m.addresses])
+        active = [x for x in m.addresses if x.refcount > 0]
+        if active:
+            longest = max(active, key=lambda x: x.until)  # max keeps the first on ties
+            signaling_ns, hold_ns = longest.until - m.ready, longest.hold
         interruption = pre + signaling_ns
-        m.until = t + interruption
         m.window_row = r
         m.poa = p
         row.kind = kind
@@ -690,18 +715,19 @@ class ReferenceReplay:
             if self.serving[p] != f.local_anchor:
                 if f.local_anchor >= 0:
                     f.renumbered += 1
-                    f.resume = m.until + 2 * self.D[f.peer][p]
+                    f.resume = m.ready + 2 * self.D[f.peer][p]
                 f.local_anchor = self.serving[p]
             if t < f.resume:
                 f.lost += 1
                 if m.window_row >= 0:
                     self.rows[m.window_row].lost += 1
                 return
-        # §7.4 interruption
+        # §7.4 interruption: the flow's own wait (its address's, or the MN's components')
         wait = 0
-        if t < m.until:
+        wait_end = m.ready if f.addr is None else max(m.ready, f.addr.until)
+        if t < wait_end:
             if self.buffering:
-                wait = m.until - t
+                wait = wait_end - t
                 f.delayed += 1
                 if m.window_row >= 0:
                     self.rows[m.window_row].delayed += 1
