@@ -165,13 +165,6 @@ cdef struct MobileNode:
     count_t release         # seq of its pending release timer (§12), 0 = none
 
 
-cdef struct Timer:
-    # One entry of the timer heap (§12), ordered by (due, seq).
-    time_t due
-    count_t seq
-    int32_t target          # address slot (TIMER_EXPIRE) or MN (TIMER_RELEASE)
-    int8_t kind
-
 
 cdef struct FlowState:
     # What the packet loop reads and writes for every packet (one cache line).

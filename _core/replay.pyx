@@ -29,8 +29,10 @@ from replay cimport (
     ROLE_POA, ROLE_PREV_POA, ROLE_SERVING, ROLE_THIRD, SELECT_AT_ATTACH, SELECT_CENTRAL,
     SELECT_PER_FLOW, SIGNAL_BOUND, SIGNAL_NEEDS_BINDING, SIGNAL_ONE, STATE_FAILED,
     STATE_FINISHED, STATE_NEW, STATE_READY, TIMER_EXPIRE, TIMER_RELEASE, Address, FlowState,
-    FlowTotals, MobileNode, Timer,
+    FlowTotals, MobileNode,
 )
+from paths cimport Paths, path_delay, path_hops
+from timer_heap cimport Timer, TimerHeap, heap_due, heap_pop, heap_push
 
 import numpy as np
 
@@ -116,8 +118,9 @@ cdef class Replay:
 
     # topology
     cdef Py_ssize_t n_nodes
-    cdef const hops_t[:, ::1] hops      # (N, N) H
-    cdef const int64_t[:, ::1] delay    # (N, N) D (ns)
+    cdef const hops_t[:, ::1] hops      # (N, N) H, owned here, read through paths
+    cdef const int64_t[:, ::1] delay    # (N, N) D (ns), the same
+    cdef Paths paths                    # every lookup of H and D goes through it
 
     # flows
     cdef flow_t n_flows
@@ -139,11 +142,7 @@ cdef class Replay:
     cdef addr_t free_head               # first free slot below addr_used, -1 none
     cdef count_t* bindings              # (N,) bindings held by each anchor now
 
-    # timers (§12): a binary heap ordered by (due, seq)
-    cdef Timer* timers
-    cdef Py_ssize_t n_timers
-    cdef Py_ssize_t timer_capacity
-    cdef count_t timer_seq              # seq of the latest timer scheduled
+    cdef TimerHeap timers               # §12, entries malloc'd here
 
     # control events (§2), consumed in order
     cdef const int64_t[::1] ev_t
@@ -205,7 +204,7 @@ cdef class Replay:
         self.bindings = NULL
         self.held_since = NULL
         self.held_bin = NULL
-        self.timers = NULL
+        self.timers.entries = NULL
         self.state = STATE_NEW
 
     def __dealloc__(self):
@@ -216,7 +215,7 @@ cdef class Replay:
         free(self.bindings)
         free(self.held_since)
         free(self.held_bin)
-        free(self.timers)
+        free(self.timers.entries)
 
     def __init__(self, policy, replay, *, timeline_bin_ns=_io.DEFAULT_TIMELINE_BIN_NS):
         if self.state != STATE_NEW:
@@ -284,6 +283,10 @@ cdef class Replay:
         self.n_nodes = n
         self.hops = hops
         self.delay = _array(replay.delay_ns, "replay.delay_ns", np.int64, (n, n))
+        if n > 0:
+            self.paths = Paths(hops=&self.hops[0, 0], delay=&self.delay[0, 0], n=n)
+        else:
+            self.paths = Paths(hops=NULL, delay=NULL, n=0)
 
         # Flows.
         shape = (n_flows,)
@@ -406,13 +409,11 @@ cdef class Replay:
         self.held_bin = <bin_t*> malloc(max(n, 1) * sizeof(bin_t))
         self.addr_capacity = max(n_mns, 16)
         self.addrs = <Address*> malloc(self.addr_capacity * sizeof(Address))
-        self.timer_capacity = 64
-        self.timers = <Timer*> malloc(self.timer_capacity * sizeof(Timer))
-        self.n_timers = 0
-        self.timer_seq = 0
+        self.timers = TimerHeap(entries=<Timer*> malloc(64 * sizeof(Timer)), n=0, capacity=64,
+                                seq=0)
         if (self.flows == NULL or self.totals == NULL or self.mns == NULL
                 or self.bindings == NULL or self.held_since == NULL or self.held_bin == NULL
-                or self.addrs == NULL or self.timers == NULL):
+                or self.addrs == NULL or self.timers.entries == NULL):
             raise MemoryError("cannot allocate the replay state")
         self.addr_used = 0
         self.free_head = -1
@@ -721,7 +722,7 @@ cdef class Replay:
             if a != ft.local_anchor:
                 if ft.local_anchor >= 0:
                     ft.renumbered += 1
-                    ft.resume = mn.ready + 2 * self.delay[ft.peer, p]
+                    ft.resume = mn.ready + 2 * path_delay(&self.paths, ft.peer, p)
                 ft.local_anchor = a
             if t < ft.resume:
                 ft.lost += 1
@@ -733,22 +734,23 @@ cdef class Replay:
         b = self.relay[p]
         ft.path_anchor = a
         if b < 0 or b == a:
-            ft.path_hops = self.hops[a, p]
-            ft.path_delay = self.delay[a, p]
+            ft.path_hops = path_hops(&self.paths, a, p)
+            ft.path_delay = path_delay(&self.paths, a, p)
             if b < 0:
                 ft.path_overhead = e1
             else:
                 ft.path_overhead = e2
-            ft.path_overhead_bh = ft.path_overhead * self.hops[a, p]
+            ft.path_overhead_bh = ft.path_overhead * path_hops(&self.paths, a, p)
         else:
-            ft.path_hops = self.hops[a, b] + self.hops[b, p]
-            ft.path_delay = self.delay[a, b] + self.delay[b, p]
+            ft.path_hops = path_hops(&self.paths, a, b) + path_hops(&self.paths, b, p)
+            ft.path_delay = path_delay(&self.paths, a, b) + path_delay(&self.paths, b, p)
             ft.path_overhead = e1 + e2
-            ft.path_overhead_bh = e1 * self.hops[a, b] + e2 * self.hops[b, p]
-        ft.path_hops += self.hops[c, a]
-        ft.path_delay += self.delay[c, a]
-        ft.path_direct = self.hops[c, p]
-        ft.path_direct_delay = self.delay[c, p]
+            ft.path_overhead_bh = (e1 * path_hops(&self.paths, a, b)
+                                   + e2 * path_hops(&self.paths, b, p))
+        ft.path_hops += path_hops(&self.paths, c, a)
+        ft.path_delay += path_delay(&self.paths, c, a)
+        ft.path_direct = path_hops(&self.paths, c, p)
+        ft.path_direct_delay = path_delay(&self.paths, c, p)
         fs.run_epoch = mn.epoch
         return 1
 
@@ -806,68 +808,27 @@ cdef class Replay:
                 self.ev_due = te
             else:
                 self.ev_due = te + 1
-        if self.n_timers > 0 and self.timers[0].due < self.ev_due:
-            self.ev_due = self.timers[0].due
+        if self.timers.n > 0 and self.timers.entries[0].due < self.ev_due:
+            self.ev_due = self.timers.entries[0].due
         return 0
 
     # ------------------------------------------------------------------ timers (§12)
 
     cdef count_t _schedule(self, time_t due, int8_t kind, int32_t target) except -1 nogil:
-        """Push a timer; returns its seq (>= 1)."""
-        cdef Timer* grown
-        cdef Py_ssize_t i, parent
-        cdef Timer entry
-        if self.n_timers == self.timer_capacity:
-            grown = <Timer*> realloc(self.timers, 2 * self.timer_capacity * sizeof(Timer))
-            if grown == NULL:
-                with gil:
-                    raise MemoryError("cannot grow the timer heap")
-            self.timers = grown
-            self.timer_capacity *= 2
-        self.timer_seq += 1
-        entry = Timer(due=due, seq=self.timer_seq, target=target, kind=kind)
-        i = self.n_timers
-        self.n_timers += 1
-        while i > 0:  # sift up
-            parent = (i - 1) // 2
-            if not self._timer_before(&entry, &self.timers[parent]):
-                break
-            self.timers[i] = self.timers[parent]
-            i = parent
-        self.timers[i] = entry
-        return self.timer_seq
-
-    cdef inline bint _timer_before(self, Timer* u, Timer* v) noexcept nogil:
-        return u.due < v.due or (u.due == v.due and u.seq < v.seq)
-
-    cdef Timer _pop_timer(self) noexcept nogil:
-        cdef Timer top = self.timers[0], last
-        cdef Py_ssize_t i = 0, child, n
-        self.n_timers -= 1
-        n = self.n_timers
-        if n > 0:
-            last = self.timers[n]
-            while True:  # sift down
-                child = 2 * i + 1
-                if child >= n:
-                    break
-                if child + 1 < n and self._timer_before(&self.timers[child + 1],
-                                                        &self.timers[child]):
-                    child += 1
-                if not self._timer_before(&self.timers[child], &last):
-                    break
-                self.timers[i] = self.timers[child]
-                i = child
-            self.timers[i] = last
-        return top
+        """Push a timer (timer_heap.pxd); returns its seq (>= 1)."""
+        cdef count_t seq = heap_push(&self.timers, due, kind, target)
+        if seq == 0:
+            with gil:
+                raise MemoryError("cannot grow the timer heap")
+        return seq
 
     cdef int _fire_timers(self, time_t t) except -1 nogil:
         """§12: every timer due at or before t, in (due, seq) order; stale ones do nothing."""
         cdef Timer e
         cdef MobileNode* mn
         cdef addr_t x, nxt
-        while self.n_timers > 0 and self.timers[0].due <= t:
-            e = self._pop_timer()
+        while heap_due(&self.timers, t):
+            e = heap_pop(&self.timers)
             if e.kind == TIMER_EXPIRE:
                 if self.addrs[e.target].expiry == e.seq:  # still bound, not closed since
                     self._close(e.target, e.due)
@@ -1174,7 +1135,7 @@ cdef class Replay:
         cdef node_t dst = self._role_node(self.legs[i, LEG_DST], x, poa, prev)
         cdef node_t u = poa if src < 0 else src, v = poa if dst < 0 else dst
         cdef count_t size = self.legs[i, LEG_BYTES] + self.legs[i, LEG_BYTES_PER_ADDRESS] * k
-        cdef count_t hops = self.hops[u, v] + (src < 0) + (dst < 0)
+        cdef count_t hops = path_hops(&self.paths, u, v) + (src < 0) + (dst < 0)
         cdef int64_t kind = self.legs[i, LEG_KIND]
         cdef node_t node
         cdef int end
@@ -1191,7 +1152,7 @@ cdef class Replay:
                 self._bin_refreshes(node, t, times)
             else:
                 self.timeline_sig_msgs[b, node] += times
-        return self.delay[u, v]
+        return path_delay(&self.paths, u, v)
 
     cdef void _run_program(self, int cause, mn_t m, node_t poa, node_t prev, int select,
                            addr_t one, time_t t, time_t pre, count_t times, time_t* out,
