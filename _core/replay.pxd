@@ -75,6 +75,7 @@ cdef enum:
     SIGNAL_NEEDS_BINDING = 0  # live addresses that need a binding at the PoA (moves)
     SIGNAL_BOUND = 1          # bound addresses (a de-registration)
     SIGNAL_ONE = 2            # one given address (a new address, a refresh)
+    SIGNAL_RELEASED = 3       # addresses bound before the move that need no binding now
 
 # Timer kinds (§12).
 cdef enum:
@@ -145,6 +146,7 @@ cdef struct Address:
     uint8_t bound           # the anchor holds a binding for it
     uint8_t live            # still in the MN's list
     uint8_t ever_bound      # the anchor has had a binding for it (no first-ack hold again)
+    uint8_t was_bound       # it was bound when the MN's latest move began (§5.9)
     node_t reg_poa          # PoA of the last registration
     time_t reg_t            # time of the last registration (ns)
     count_t expiry          # seq of its pending expiry timer (§12), 0 = none

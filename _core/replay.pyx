@@ -27,7 +27,8 @@ from replay cimport (
     LEG_GATE, LEG_GATE_CAP_NS, LEG_KIND, LEG_OFFSET_NS, LEG_SCOPE, LEG_SRC,
     MAX_LEGS_PER_CAUSE, MIN_PACKET_BYTES, N_CAUSES, ONCE, PER_ADDRESS, ROLE_ANCHOR, ROLE_MN,
     ROLE_POA, ROLE_PREV_POA, ROLE_SERVING, ROLE_THIRD, SELECT_AT_ATTACH, SELECT_CENTRAL,
-    SELECT_PER_FLOW, SIGNAL_BOUND, SIGNAL_NEEDS_BINDING, SIGNAL_ONE, STATE_FAILED,
+    SELECT_PER_FLOW, SIGNAL_BOUND, SIGNAL_NEEDS_BINDING, SIGNAL_ONE, SIGNAL_RELEASED,
+    STATE_FAILED,
     STATE_FINISHED, STATE_NEW, STATE_READY, TIMER_EXPIRE, TIMER_RELEASE, Address, FlowState,
     FlowTotals, MobileNode,
 )
@@ -100,7 +101,7 @@ cdef class Replay:
     cdef const int32_t[::1] relay       # (N,) relay of each PoA (chain node before it), -1 none
     cdef const uint8_t[:, ::1] scope    # (N, N) scope[anchor, poa]
     cdef bint always_registered
-    cdef bint native_at_anchor
+    cdef const uint8_t[:, ::1] native   # (N, N) native[anchor, poa]
     cdef bint local_without_continuity
     cdef bint buffering
     cdef count_t tunnel_bytes
@@ -248,7 +249,7 @@ cdef class Replay:
         self.relay = relay
         self.scope = scope
         self.always_registered = bool(policy.always_registered)
-        self.native_at_anchor = bool(policy.native_at_anchor)
+        self.native = _array(policy.native, "policy.native", np.uint8, (n, n))
         self.local_without_continuity = bool(policy.local_without_continuity)
         self.buffering = bool(policy.buffering)
         self.tunnel_bytes = policy.tunnel_bytes
@@ -854,6 +855,7 @@ cdef class Replay:
         cdef int cause
         cdef time_t pre, n_refreshed
         cdef time_t out[4]  # signaling, hold, messages, bytes of the program
+        cdef time_t released[4]  # the same of the de-registration of released bindings
         cdef addr_t active
         if p == old:  # 1
             self.ho_kind[r] = HO_NOOP
@@ -891,6 +893,7 @@ cdef class Replay:
             return 0
         x = mn.head  # 2
         while x >= 0:
+            self.addrs[x].was_bound = self.addrs[x].bound
             if self.addrs[x].bound:
                 self._close(x, t)
             x = self.addrs[x].next
@@ -927,6 +930,14 @@ cdef class Replay:
             self.addrs[x].hold = 0
             x = self.addrs[x].next
         self._run_program(cause, m, p, old, SIGNAL_NEEDS_BINDING, -1, t, pre, 1, out, True)
+        # Addresses whose binding this move ends (native here now) are de-registered.
+        self._run_program(CAUSE_DEREGISTRATION, m, p, old, SIGNAL_RELEASED, -1, t, pre, 1,
+                          released, True)
+        if released[0] > out[0]:
+            out[0] = released[0]
+            out[1] = released[1]
+        out[2] += released[2]
+        out[3] += released[3]
         mn.ready = t + pre  # 10
         mn.until = mn.ready
         active = -1  # the address with active flows that waits longest (first on ties)
@@ -1022,7 +1033,7 @@ cdef class Replay:
             self.addr_used += 1
         self.addrs[x] = Address(
             anchor=anchor, prev=mn.tail, next=-1, refcount=0, bound=0, live=1,
-            reg_poa=-1, reg_t=0, ever_bound=0, expiry=0, until=INT64_MIN, hold=0,
+            reg_poa=-1, reg_t=0, ever_bound=0, was_bound=0, expiry=0, until=INT64_MIN, hold=0,
         )
         if mn.tail >= 0:
             self.addrs[mn.tail].next = x
@@ -1070,7 +1081,7 @@ cdef class Replay:
 
     cdef bint _needs_binding(self, node_t anchor, node_t p) noexcept nogil:
         """§3: an address needs no binding at its own anchor's PoA when that is native."""
-        return not (self.native_at_anchor and self.serving[p] == anchor)
+        return not self.native[anchor, p]
 
     cdef void _register(self, addr_t x, node_t p, time_t t) noexcept nogil:
         """§4 register: the anchor now holds a binding for ``x`` (its program has run)."""
@@ -1109,6 +1120,8 @@ cdef class Replay:
             return x == one
         if select == SIGNAL_BOUND:
             return self.addrs[x].bound
+        if select == SIGNAL_RELEASED:
+            return self.addrs[x].was_bound and not self._needs_binding(self.addrs[x].anchor, poa)
         return self._needs_binding(self.addrs[x].anchor, poa)
 
     cdef inline node_t _role_node(self, int64_t role, addr_t x, node_t poa,

@@ -20,6 +20,7 @@ from dmmemu.engine.policy import (
     SELECT_PER_FLOW,
     PolicyTables,
     interruption_table,
+    native_at_serving,
 )
 from dmmemu.engine.replay_io import (
     EV_FLOW_END,
@@ -27,6 +28,13 @@ from dmmemu.engine.replay_io import (
     EV_MOVE,
     PacketBatch,
     ReplayInput,
+)
+from dmmemu.engine.signaling import (
+    ROLE_MN,
+    ROLE_SERVING,
+    MessageKind,
+    program_table,
+    request_reply_program,
 )
 
 
@@ -56,19 +64,23 @@ def workload(args):
     serving = np.full(n, -1, np.int32)
     serving[poas] = anchors[np.argmin(delay[np.ix_(poas, anchors)], axis=1)]
     serving[anchors] = anchors
+    kinds = (MessageKind("PBU", "PBU"), MessageKind("PBA", "PBA", reply=True))
     common = {
         "serving": serving, "relay": np.full(n, -1, np.int32),
         "scope": np.ones((n, n), np.uint8), "local_without_continuity": False, "buffering": False,
-        "tunnel_bytes": 40, "relay_bytes": 0, "req_bytes": 72, "ack_bytes": 56, "lifetime_ns": 10**9,
+        "tunnel_bytes": 40, "relay_bytes": 0, "lifetime_ns": 10**9, "message_kinds": kinds,
         "interruption_ns": interruption_table(l2_attach=50_000, movement_detection=100_000),
         "first_ack_hold_ns": 0,
     }
     if args.practice == "dmm":
+        legs = program_table(request_reply_program(ROLE_SERVING, (72, 56)), len(kinds))
         policy = PolicyTables(select=SELECT_PER_FLOW, central=-1, always_registered=False,
-                              native_at_anchor=True, mn_originated=False, **common)
+                              native=native_at_serving(serving), legs=legs, **common)
     else:
-        policy = PolicyTables(select=SELECT_CENTRAL, central=int(anchors[0]), always_registered=True,
-                              native_at_anchor=False, mn_originated=True, **common)
+        legs = program_table(request_reply_program(ROLE_MN, (72, 56)), len(kinds))
+        policy = PolicyTables(select=SELECT_CENTRAL, central=int(anchors[0]),
+                              always_registered=True, native=np.zeros((n, n), np.uint8),
+                              legs=legs, **common)
 
     n_mns, n_flows, n_packets, n_moves = args.mns, args.flows, args.packets, args.moves
     t_end = n_packets * 1000  # one packet per us on average

@@ -13,6 +13,7 @@ from dmmemu.engine.policy import (
     SELECT_CENTRAL,
     SELECT_PER_FLOW,
     PolicyTables,
+    native_at_serving,
 )
 from dmmemu.engine.replay_io import PacketBatch, ReplayInput, control_events
 from dmmemu.engine.signaling import (
@@ -117,15 +118,22 @@ def policies(draw: st.DrawFn, topology: Topology) -> PolicyTables:
         for a in anchors:
             for p in poas:
                 scope[a, p] = draw(st.sampled_from([0, 1, 1]))
+    native_cells = np.zeros((n, n), np.uint8)  # any anchor native at any PoA
+    for a in anchors:
+        for p in poas:
+            native_cells[a, p] = draw(st.sampled_from([0, 0, 1]))
     select = draw(st.sampled_from([SELECT_CENTRAL, SELECT_AT_ATTACH, SELECT_PER_FLOW]))
     n_kinds = draw(st.integers(1, 3))
     kinds = tuple(MessageKind(f"m{k}", f"m{k}", reply=k % 2 == 1) for k in range(n_kinds))
     return PolicyTables(
         select=select, central=draw(anchor) if select == SELECT_CENTRAL else -1,
         serving=serving, relay=relay, scope=scope,
-        always_registered=draw(st.booleans()), native_at_anchor=draw(st.booleans()),
+        always_registered=draw(st.booleans()),
+        native=draw(st.sampled_from([np.zeros((n, n), np.uint8), native_at_serving(serving),
+                                     native_cells])),
         local_without_continuity=draw(st.booleans()), buffering=draw(st.booleans()),
-        tunnel_bytes=draw(st.sampled_from([0, 20, 40])), relay_bytes=draw(st.sampled_from([0, 36, 40])),
+        tunnel_bytes=draw(st.sampled_from([0, 20, 40])),
+        relay_bytes=draw(st.sampled_from([0, 36, 40])),
         message_kinds=kinds, legs=program_table(draw(programs(n_kinds)), n_kinds),
         third_node=draw(st.integers(0, n - 1)),
         binding_outlives_detach=draw(st.booleans()),

@@ -47,9 +47,16 @@ def test_mipv6(topology):
     assert t.relay.tolist() == [-1] * 7
     assert (t.tunnel_bytes, t.relay_bytes, t.lifetime_ns) == (40, 0, 3600 * 1000 * MS)
     # BU/BA (80/80) MN <-> HA on attach, handover, flow and refresh; the BA waits for the
-    # HA's DAD on a new entry; nothing at a detach.
+    # HA's DAD on a new entry; the de-registration BU/BA (kinds 2, 3) when a binding ends
+    # at home, nothing at a detach (no address: the binding outlives it).
     assert t.legs.tolist() == [row for cause in range(4)
-                               for row in pair(cause, 2 * cause, MN, (80, 80), END | HOLD)]
+                               for row in pair(cause, 2 * cause, MN, (80, 80), END | HOLD)] + [
+        [4, EACH, 2, MN, ANC, 80, 0, START, 0, -1, 0, 0],
+        [4, EACH, 3, ANC, MN, 80, 0, 8, 0, -1, 0, END]]
+    assert not t.native.any()  # no home link: never at home
+    home = MIPv6(home_link="ar0.0").compile(topology)
+    assert np.flatnonzero(home.native).tolist() == [1 * 7 + 4]  # the HA, at ar0.0
+    assert home.relay.tolist() == [-1, -1, -1, -1, 1, -1, -1]  # native last segment there
     assert t.binding_outlives_detach and t.detach_release_ns == -1
     assert t.interruption_ns.tolist() == [[0, 335 * MS], [651 * MS, 651 * MS],
                                           [396 * MS, 396 * MS], [1000 * MS, 1000 * MS]]
@@ -89,7 +96,10 @@ def test_dmm_with_and_without_cmd():
     assert (plain.select, plain.central) == (SELECT_PER_FLOW, -1)
     assert plain.serving.tolist() == [-1, -1, -1, -1, 3, -1, 5]
     assert plain.relay.tolist() == plain.serving.tolist()  # the last hop is native
-    assert plain.native_at_anchor and plain.local_without_continuity
+    assert plain.local_without_continuity
+    native = np.zeros((7, 7), np.uint8)
+    native[3, 4] = native[5, 6] = 1  # gw0.0 at ar0.0, gw0.1 at ar0.1
+    assert np.array_equal(plain.native, native)
     assert plain.legs.tolist() == [*pair(1, 0, SRV), *pair(2, 2, SRV), *pair(3, 4, SRV)]
     assert plain.third_node == -1
     assert plain.binding_outlives_detach and plain.detach_release_ns == 60_000 * MS

@@ -19,6 +19,7 @@ from dmmemu.engine.policy import (
     SELECT_PER_FLOW,
     PolicyTables,
     interruption_table,
+    native_at_serving,
 )
 from dmmemu.engine.replay_io import (
     CAUSE_ATTACH,
@@ -61,16 +62,22 @@ def request_reply(sender: int, sizes: tuple[int, int]) -> dict:
     return {"message_kinds": KINDS, "legs": program_table(request_reply_program(sender, sizes), 2)}
 
 
+# Anchors 2 and 3 are the first-hop routers of PoAs 2 and 3 (DMM-like).
+NATIVE_2_3 = native_at_serving(np.array([-1, -1, 2, 3], np.int32))
+
+
 def policy(n: int, **kw) -> PolicyTables:
     base = {
         "select": SELECT_CENTRAL, "central": -1,
         "serving": np.full(n, -1, np.int32), "relay": np.full(n, -1, np.int32),
         "scope": np.ones((n, n), np.uint8),
-        "always_registered": False, "native_at_anchor": False, "local_without_continuity": False,
-        "buffering": False, "tunnel_bytes": 40, "relay_bytes": 0, **request_reply(ROLE_POA, (56, 40)),
+        "always_registered": False, "local_without_continuity": False,
+        "buffering": False, "tunnel_bytes": 40, "relay_bytes": 0,
+        **request_reply(ROLE_POA, (56, 40)),
         "lifetime_ns": 0, "first_ack_hold_ns": 0,
         "interruption_ns": interruption_table(l2_attach=500, movement_detection=300),
     }
+    base.setdefault("native", np.zeros((n, n), np.uint8))
     base.update(kw)
     for name in ("serving", "relay"):
         base[name] = np.asarray(base[name], np.int32)
@@ -196,7 +203,7 @@ DMM_ROWS = [(1000, 0, 100, 1), (3000, 0, 100, 0), (3600, 0, 100, 1), (6000, 0, 1
 
 
 def dmm_case():
-    pol = policy(4, select=SELECT_PER_FLOW, serving=[-1, -1, 2, 3], native_at_anchor=True,
+    pol = policy(4, select=SELECT_PER_FLOW, serving=[-1, -1, 2, 3], native=NATIVE_2_3,
                  buffering=True, lifetime_ns=1000)
     rin = trace(4, 1, flows=[(0, 0, 1000, 6000, 1), (0, 0, 7000, 8000, 0)],
                 moves=[(0, 0, 2), (3500, 0, 3), (3600, 0, 3)])
@@ -289,7 +296,7 @@ def test_timeline_event_handled_for_a_later_packet_keeps_its_own_bin():
 
 
 def test_local_flows_follow_the_mn_and_home_is_chosen_at_attach():
-    pol = policy(4, select=SELECT_AT_ATTACH, serving=[-1, -1, 2, 3], native_at_anchor=True,
+    pol = policy(4, select=SELECT_AT_ATTACH, serving=[-1, -1, 2, 3], native=NATIVE_2_3,
                  local_without_continuity=True)
     rin = trace(4, 1, flows=[(0, 0, 100, 10000, 0), (0, 0, 100, 10000, 1)],
                 moves=[(0, 0, 2), (5000, 0, 3)])

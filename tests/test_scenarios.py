@@ -31,6 +31,7 @@ from dmmemu.engine.policy import (
     SELECT_PER_FLOW,
     PolicyTables,
     interruption_table,
+    native_at_serving,
 )
 from dmmemu.engine.reference import ReferenceReplay
 from dmmemu.engine.replay_io import (
@@ -126,7 +127,7 @@ def central_policy(**changes) -> PolicyTables:
     """MIPv6-like: one central HA at node 5, home address always registered, BU from the MN."""
     return _policy({**_COMMON, "select": SELECT_CENTRAL, "central": HA,
                     "serving": [-1, -1, -1, HA, HA, -1], "always_registered": True,
-                    "native_at_anchor": False,
+                    "native": np.zeros((6, 6), np.uint8),
                     "legs": program_table(request_reply_program(ROLE_MN, (80, 56)), 2), **changes})
 
 
@@ -134,7 +135,7 @@ def dmm_policy(**changes) -> PolicyTables:
     """DMM-like: an anchor at every PoA, each flow anchored where it starts, native at home."""
     return _policy({**_COMMON, "select": SELECT_PER_FLOW, "central": -1,
                     "serving": [-1, -1, -1, POA_A, POA_B, -1], "always_registered": False,
-                    "native_at_anchor": True,
+                    "native": native_at_serving(np.array([-1, -1, -1, POA_A, POA_B, -1])),
                     "legs": program_table(request_reply_program(ROLE_POA, (80, 56)), 2), **changes})
 
 
@@ -358,7 +359,7 @@ def _dmm_common(replay: ReplayInput,
     # registers, signaling_ns = 0, interruption = 1 + 2 ms (§5.9, §5.10).
     set_row(e, 0, HO_ATTACH, -1, POA_A, 3 * MS, 0, 0, 0)
     # First packet of flow 7 at 10 ms: anchor = serving[A] = A; new address @A; it does not
-    # need a binding at A (native_at_anchor, serving[A] == A), so no FLOW registration (§7.3).
+    # need a binding at A (native[A][A]), so no FLOW registration (§7.3).
     # Path: b = -1 -> (A -> A, tunnel_bytes = 40): hops = H[CN][A] + 0 = 3, delay 16 µs,
     # overhead 40 (the page has no native exception for encapsulation), byte-hops 40 * 0 = 0.
     # Handover to B at 50 ms: address @A (refcount 1) is not bound, so nothing closes;

@@ -45,6 +45,16 @@ def interruption_table(*, link_loss: int = 0, l2_attach: int = 0, movement_detec
                      [movement_detection, movement_detection], [dad, dad]], np.int64)
 
 
+def native_at_serving(serving: np.ndarray) -> np.ndarray:
+    """``PolicyTables.native`` where an address is native exactly at the PoAs its anchor
+    serves (DMM: the anchor is the MN's first-hop router there)."""
+    n = serving.shape[0]
+    native = np.zeros((n, n), np.uint8)
+    poas = np.flatnonzero(serving >= 0)
+    native[serving[poas], poas] = 1
+    return native
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PolicyTables:
     """Integer codes and per-node lookup arrays; arrays are C-contiguous and read-only."""
@@ -55,7 +65,7 @@ class PolicyTables:
     relay: np.ndarray  # int32 (N,): the chain node between anchor and PoA (MAP, SGW), -1 none
     scope: np.ndarray  # uint8 (N, N): scope[anchor, poa]
     always_registered: bool
-    native_at_anchor: bool
+    native: np.ndarray  # uint8 (N, N): native[anchor, poa], no binding and a native path
     local_without_continuity: bool
     buffering: bool
     tunnel_bytes: int
@@ -79,6 +89,7 @@ class PolicyTables:
             ("serving", self.serving, np.int32, (n,)),
             ("relay", self.relay, np.int32, (n,)),
             ("scope", self.scope, np.uint8, (n, n)),
+            ("native", self.native, np.uint8, (n, n)),
             ("interruption_ns", self.interruption_ns, np.int64,
              (len(INTERRUPTION_COMPONENTS), 2)),
         ]

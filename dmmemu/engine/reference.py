@@ -203,7 +203,7 @@ class ReferenceReplay:
         self.relay: list[int] = policy.relay.tolist()
         self.scope: list[list[int]] = policy.scope.tolist()
         self.always_registered = bool(policy.always_registered)
-        self.native_at_anchor = bool(policy.native_at_anchor)
+        self.native: list[list[int]] = policy.native.tolist()
         self.local_without_continuity = bool(policy.local_without_continuity)
         self.buffering = bool(policy.buffering)
         self.tunnel_bytes = int(policy.tunnel_bytes)
@@ -383,8 +383,8 @@ class ReferenceReplay:
         return x.refcount > 0 or (self.always_registered and x.anchor == m.home)
 
     def _needs_binding(self, x: Address, p: int) -> bool:
-        """§3: unless native_at_anchor and serving[p] == anchor."""
-        return not (self.native_at_anchor and self.serving[p] == x.anchor)
+        """§3: unless native[anchor][p]."""
+        return not self.native[x.anchor][p]
 
     def _live_address_at(self, m: MobileNode, anchor: int) -> Address | None:
         """§3: one live address per (MN, anchor) at most."""
@@ -584,9 +584,9 @@ class ReferenceReplay:
             m.poa = -1
             m.window_row = -1
             return
-        for x in m.addresses:
-            if x.bound:
-                self._close(x, t)
+        was_bound = [x for x in m.addresses if x.bound]
+        for x in was_bound:
+            self._close(x, t)
         # §5.4
         if m.poa == -1:
             kind = HO_ATTACH
@@ -620,6 +620,15 @@ class ReferenceReplay:
             cause, m, p, old_poa, signalled, t, pre, set_until=True)
         for x in signalled:
             self._register(x, p, t)
+        # §5.9: bindings this move ends (their address is native here now) are de-registered.
+        released = [x for x in m.addresses
+                    if any(x is y for y in was_bound) and not self._needs_binding(x, p)]
+        dereg_ns, dereg_hold, dereg_msgs, dereg_bytes = self._run_program(
+            CAUSE_DEREGISTRATION, m, p, old_poa, released, t, pre, set_until=True)
+        if dereg_ns > signaling_ns:
+            signaling_ns, hold_ns = dereg_ns, dereg_hold
+        msgs += dereg_msgs
+        sent_bytes += dereg_bytes
         # §5.10: the MN's window ends with its longest address wait; the row reports the
         # longest wait of an address with active flows (the first on ties), if there is one.
         m.ready = t + pre

@@ -149,7 +149,8 @@ class RawCounters:
             flow_anchor=np.full(n_flows, -1, np.int32),
             flow_broken=np.zeros(n_flows, np.uint8),
             **{name: np.zeros(n_nodes, i64) for name in _NODE_I64},
-            **{name: np.zeros((len(CAUSE_NAMES), n_kinds), i64) for name in ("sig_msgs", "sig_bytes", "sig_byte_hops")},
+            **{name: np.zeros((len(CAUSE_NAMES), n_kinds), i64)
+               for name in ("sig_msgs", "sig_bytes", "sig_byte_hops")},
             ho_kind=np.zeros(n_rows, np.int8),
             ho_from=np.full(n_rows, -1, np.int32),
             ho_to=np.full(n_rows, -1, np.int32),

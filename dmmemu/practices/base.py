@@ -83,7 +83,8 @@ class Practice:
     # ---- helpers for subclasses: one mechanism, parameterised
     def _tables(self, topology: Topology, *, select: int, central: int, serving: np.ndarray,
                 relay: np.ndarray | None = None, always_registered: bool,
-                native_at_anchor: bool, local_without_continuity: bool, tunnel_bytes: int, relay_bytes: int,
+                local_without_continuity: bool, tunnel_bytes: int, relay_bytes: int,
+                native: np.ndarray | None = None,
                 message_kinds: tuple[MessageKind, ...], legs: list[Leg],
                 third_node: int = -1, binding_outlives_detach: bool = False,
                 detach_release_ns: int = -1, dad_ms: float = 0.0,
@@ -102,7 +103,8 @@ class Practice:
             relay=(np.full(n, -1, np.int32) if relay is None
                     else np.ascontiguousarray(relay, np.int32)),
             scope=np.ones((n, n), np.uint8), always_registered=always_registered,
-            native_at_anchor=native_at_anchor, local_without_continuity=local_without_continuity,
+            native=np.zeros((n, n), np.uint8) if native is None else native,
+            local_without_continuity=local_without_continuity,
             buffering=self.buffering, tunnel_bytes=tunnel_bytes, relay_bytes=relay_bytes,
             message_kinds=message_kinds, legs=program_table(legs, len(message_kinds)),
             third_node=third_node, binding_outlives_detach=binding_outlives_detach,
@@ -140,6 +142,18 @@ def named_anchor(topology: Topology, name: str | None, what: str) -> int:
         raise PracticeError(f"{what}: {exc}") from None
     if topology.role_of(node) != "anchor":
         raise PracticeError(f"{what}: node {name!r} has role {topology.role_of(node)!r}, not anchor")
+    return node
+
+
+def named_node(topology: Topology, name: str, what: str, *, role: str) -> int:
+    """The node called ``name``, which must have ``role``."""
+    try:
+        node = topology.node_id(name)
+    except TopologyError as exc:
+        raise PracticeError(f"{what}: {exc}") from None
+    if topology.role_of(node) != role:
+        raise PracticeError(f"{what}: node {name!r} has role {topology.role_of(node)!r}, "
+                            f"not {role}")
     return node
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from dmmemu.engine.policy import SELECT_PER_FLOW, PolicyTables
+from dmmemu.engine.policy import SELECT_PER_FLOW, PolicyTables, native_at_serving
 from dmmemu.engine.signaling import (
     CAUSE_ATTACH,
     CAUSE_FLOW,
@@ -77,8 +77,9 @@ class DMM(Practice):
                 raise PracticeError(f"{self.key}: cmd: {exc}") from None
         return self._tables(
             topology, select=SELECT_PER_FLOW, central=-1, serving=serving, relay=serving,
-            always_registered=False, native_at_anchor=True,
-            local_without_continuity=self.connection_manager, tunnel_bytes=self.encap_bytes, relay_bytes=0,
+            always_registered=False, native=native_at_serving(serving),
+            local_without_continuity=self.connection_manager, tunnel_bytes=self.encap_bytes,
+            relay_bytes=0,
             message_kinds=self.message_kinds, legs=self._legs(), third_node=third,
             binding_outlives_detach=True, detach_release_ns=lifetime if lifetime else -1,
         )

@@ -5,13 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
+
 from dmmemu.engine.policy import SELECT_CENTRAL, PolicyTables
-from dmmemu.engine.signaling import ROLE_MN, MessageKind, request_reply_program
-from dmmemu.practices.base import Practice, named_anchor
+from dmmemu.engine.signaling import (
+    CAUSE_DEREGISTRATION,
+    ROLE_MN,
+    MessageKind,
+    request_reply,
+    request_reply_program,
+)
+from dmmemu.practices.base import Practice, named_anchor, named_node
 from dmmemu.topology.graph import Topology
 from dmmemu.wire.sizes import BA_BYTES, BU_HA_BYTES, IPV6_IN_IPV6_BYTES
 
-BU, BA = 0, 1  # indices into MIPv6.message_kinds
+BU, BA, DEREG_BU, DEREG_BA = range(4)  # indices into MIPv6.message_kinds
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,13 +41,18 @@ class MIPv6(Practice):
     Signaling (RFC 6275 §11.7.1, §10.3.1): the MN sends a BU to the HA and the HA answers with
     a BA, on every attach, handover and refresh. A detached MN sends nothing: its binding
     stays at the HA until the lifetime of its last BU runs out, and its home address is
-    permanent (never lost).
+    permanent (never lost). ``home_link`` names the PoA of the home link: there the MN is at
+    home, its packets go natively and it holds no binding; returning home it de-registers
+    with a BU of lifetime 0 and the HA's BA (§11.5.4, §10.3.2), and its first move away is a
+    new binding cache entry (the HA's DAD hold again).
     """
 
     key: ClassVar[str] = "mipv6"
     summary: ClassVar[str] = "Mobile IPv6, bidirectional tunnel via one central home agent (RFC 6275)"
-    message_kinds: ClassVar[tuple[MessageKind, ...]] = (MessageKind("BU", "BU"),
-                                                         MessageKind("BA", "BA", reply=True))
+    message_kinds: ClassVar[tuple[MessageKind, ...]] = (
+        MessageKind("BU", "BU"), MessageKind("BA", "BA", reply=True),
+        MessageKind("BU de-registration", "BU", deregistration=True),
+        MessageKind("BA de-registration", "BA", reply=True, deregistration=True))
 
     detection_ms: float = 396.0
     lifetime_s: float = 3600.0
@@ -47,6 +60,7 @@ class MIPv6(Practice):
     optimistic_dad: bool = False
     ha_dad_ms: float = 1000.0
     home_agent: str | None = None
+    home_link: str | None = None
     bu_bytes: int = BU_HA_BYTES
     ba_bytes: int = BA_BYTES
     encap_bytes: int = IPV6_IN_IPV6_BYTES
@@ -54,11 +68,19 @@ class MIPv6(Practice):
     def compile(self, topology: Topology) -> PolicyTables:
         ha = named_anchor(topology, self.home_agent, self.key)
         serving = topology.serving_anchors()
-        legs = request_reply_program(ROLE_MN, (self.bu_bytes, self.ba_bytes), hold=True,
-                                     kinds=(BU, BA))
+        n = topology.n_nodes
+        native = np.zeros((n, n), np.uint8)
+        relay = np.full(n, -1, np.int32)
+        if self.home_link is not None:
+            home = named_node(topology, self.home_link, f"{self.key}: home_link", role="poa")
+            native[ha, home] = 1
+            relay[home] = ha  # the HA is the home link's router: the last segment is native
+        sizes = (self.bu_bytes, self.ba_bytes)
+        legs = request_reply_program(ROLE_MN, sizes, hold=True, kinds=(BU, BA))
+        legs += request_reply(CAUSE_DEREGISTRATION, (DEREG_BU, DEREG_BA), ROLE_MN, sizes)
         return self._tables(
             topology, select=SELECT_CENTRAL, central=ha, serving=serving,
-            always_registered=True, native_at_anchor=False, local_without_continuity=False,
+            relay=relay, native=native, always_registered=True, local_without_continuity=False,
             tunnel_bytes=self.encap_bytes, relay_bytes=0, message_kinds=self.message_kinds, legs=legs,
             binding_outlives_detach=True, detach_release_ns=-1,
             dad_ms=0.0 if self.optimistic_dad else self.dad_ms, first_ack_hold_ms=self.ha_dad_ms,

@@ -74,7 +74,7 @@ class PMIPv6(Practice):
     def _pmip_tables(self, topology: Topology, select: int, central: int, serving) -> PolicyTables:
         return self._tables(
             topology, select=select, central=central, serving=serving,
-            always_registered=True, native_at_anchor=False, local_without_continuity=False,
+            always_registered=True, local_without_continuity=False,
             tunnel_bytes=self.encap_bytes, relay_bytes=0, message_kinds=self.message_kinds,
             legs=self._legs(), binding_outlives_detach=False,
             detach_release_ns=self._ms(self.bce_delete_delay_ms, "bce_delete_delay_ms"),
@@ -83,7 +83,8 @@ class PMIPv6(Practice):
     def _legs(self) -> list[Leg]:
         sizes = (self.pbu_bytes, self.pba_bytes)
         detect = self._ms(self.previous_mag_detection_ms, "previous_mag_detection_ms")
-        wait = self._ms(self.new_bce_wait_ms, "new_bce_wait_ms") if self.handoff_state_unknown else 0
+        wait = (self._ms(self.new_bce_wait_ms, "new_bce_wait_ms") if self.handoff_state_unknown
+                else 0)
         handover = [
             Leg(cause=CAUSE_HANDOVER, kind=PBU, src=ROLE_POA, dst=ROLE_ANCHOR, nbytes=sizes[0]),
             Leg(cause=CAUSE_HANDOVER, kind=DEREG_PBU, src=ROLE_PREV_POA, dst=ROLE_ANCHOR,
