@@ -518,3 +518,13 @@ def test_inet_mipv6_showcase_first_handover(tmp_path, engine):
     # the direct path itself; away, tunnelled from the HA (4 hops against 2).
     stretch = {row["path_hops"]: row["packets"] for row in r.stretch.iter_rows(named=True)}
     assert set(stretch) == {3, 4}
+
+
+def test_counters_that_could_overflow_are_refused_before_the_run():
+    """semantics.md §13: a binding refreshed every nanosecond over the 30-minute sample could
+    count more signaling byte-hops than an int64 holds; the run is refused at open with what
+    to change, instead of wrapping."""
+    sample = Path(__file__).resolve().parents[1] / "traces" / "sample"
+    with pytest.raises(PracticeError, match=r"signaling byte-hops .* lengthen the binding "
+                                            r"lifetime \(lifetime_s, now 1e-09 s\)"):
+        dmmemu.run(sample, PMIPv6(lifetime_s=1e-9))

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +19,10 @@ from dmmemu.engine.signaling import (  # noqa: F401  (the causes are part of thi
     CAUSE_HANDOVER,
     CAUSE_NAMES,
     CAUSE_REFRESH,
+    LEG_BYTES,
+    LEG_BYTES_PER_ADDRESS,
+    LEG_GATE_CAP_NS,
+    LEG_OFFSET_NS,
 )
 from dmmemu.errors import PracticeError
 
@@ -253,3 +258,49 @@ def control_events(
     # (moves, starts, ends) and by row within a kind, i.e. the (t, kind, row) order.
     order = np.argsort(ev_t, kind="stable")
     return tuple(np.ascontiguousarray(arr[order]) for arr in (ev_t, ev_kind, ev_a, ev_b, ev_row))
+
+
+def check_counter_limits(policy: Any, replay: ReplayInput, n_packets: int) -> None:
+    """Refuse a run whose counters could pass the largest int64 (semantics.md §13).
+
+    Each counter is bounded from the inputs alone, at open, before anything runs: packet
+    sums by the packet count and the longest path, signaling by the moves and flows (an MN
+    has at most one address per flow and a home address) and the refreshes a lifetime
+    allows, binding time by the addresses alive at once. A bound above the limit names the
+    counter and what to change, so no count ever wraps silently.
+    """
+    max_hops = int(replay.hops.max()) if replay.hops.size else 0
+    max_delay = int(replay.delay_ns.max()) if replay.delay_ns.size else 0
+    span = max(int(replay.t_end) - int(replay.t_begin), 1)
+    legs = policy.legs
+    per_mn = int(np.bincount(replay.flow_mn).max()) + 1 if replay.n_flows else 1
+    leg_bytes = (int(legs[:, LEG_BYTES].max() + legs[:, LEG_BYTES_PER_ADDRESS].max() * per_mn)
+                 if legs.shape[0] else 0)
+    lifetime = int(policy.lifetime_ns)
+    runs_per_binding = span // lifetime + 2 if lifetime > 0 else 2  # refreshes, and itself
+    triggers = replay.n_mobility_rows + replay.n_flows
+    messages = triggers * per_mn * legs.shape[0] * runs_per_binding
+    # A buffered packet waits at most the move's components, hold, offsets, caps and legs.
+    wait = 0
+    if policy.buffering:
+        wait = (max(policy.pre_signaling_ns(0), policy.pre_signaling_ns(1))
+                + int(policy.first_ack_hold_ns) + int(legs[:, LEG_OFFSET_NS].sum())
+                + int(legs[:, LEG_GATE_CAP_NS].sum()) + 2 * legs.shape[0] * max_delay)
+    bounds = {
+        "packet bytes": (n_packets * 65535, "split the trace (fewer packets per run)"),
+        "path hops": (n_packets * (3 * max_hops + 2), "split the trace"),
+        "encapsulation byte-hops": (n_packets * 2 * 65535 * max(max_hops, 1),
+                                    "split the trace"),
+        "path delays": (n_packets * (3 * max_delay + wait),
+                        "check the link delays of topology.toml, or split the trace"),
+        "signaling byte-hops": (messages * leg_bytes * (max_hops + 2),
+                                f"lengthen the binding lifetime (lifetime_s, now "
+                                f"{lifetime / 1e9:g} s), or split the trace"),
+        "binding time": ((replay.n_flows + replay.n_mns) * span,
+                         "split the trace into shorter periods"),
+    }
+    for name, (bound, what) in bounds.items():
+        if bound > _INT64_MAX:
+            raise PracticeError(
+                f"this run could count more {name} than a 64-bit counter holds (up to "
+                f"{bound:.3g}); {what}")

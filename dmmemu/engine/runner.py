@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from dmmemu import __version__
-from dmmemu.engine.replay_io import RawCounters
+from dmmemu.engine.replay_io import RawCounters, check_counter_limits
 from dmmemu.errors import PacketRowError, PracticeError
 from dmmemu.model_params import seconds_to_ns
 from dmmemu.practices import Practice, get_practice
@@ -57,6 +57,7 @@ def run(
         raise PracticeError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}") from None
     tables = practice.compile(trace.topology)
     replay = trace.replay_input()
+    check_counter_limits(tables, replay, trace.packet_count())
     replayer = make_engine()(tables, replay, timeline_bin_ns=bin_ns)
     try:
         for batch in trace.packet_batches(progress=progress):

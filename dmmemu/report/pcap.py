@@ -49,6 +49,7 @@ from dmmemu.engine.replay_io import (
     CAUSE_HANDOVER,
     CAUSE_REFRESH,
     PacketBatch,
+    check_counter_limits,
 )
 from dmmemu.errors import DmmemuError, PacketRowError
 from dmmemu.practices import Practice, get_practice
@@ -241,6 +242,7 @@ def export_pcap(
                         f"into 16-bit address groups, so it handles at most {MAX_NODE_ID + 1}")
     tables = practice.compile(topology)
     replay = trace.replay_input()
+    check_counter_limits(tables, replay, trace.packet_count())
     flow_mn = dict(zip(trace.flows["flow"].to_list(), trace.flows["mn"].to_list()))
     flow_peer = dict(zip(trace.flows["flow"].to_list(), trace.flows["peer"].to_list()))
     wanted_flows = wanted_mns = None
