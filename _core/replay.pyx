@@ -26,7 +26,8 @@ from replay cimport (
     LEG_AFTER, LEG_BYTES, LEG_BYTES_PER_ADDRESS, LEG_CAUSE, LEG_COLUMNS, LEG_DST, LEG_FLAGS,
     LEG_GATE, LEG_GATE_CAP_NS, LEG_KIND, LEG_OFFSET_NS, LEG_SCOPE, LEG_SRC,
     MAX_LEGS_PER_CAUSE, MIN_PACKET_BYTES, N_CAUSES, ONCE, PER_ADDRESS, ROLE_ANCHOR, ROLE_MN,
-    ROLE_POA, ROLE_PREV_POA, ROLE_SERVING, ROLE_THIRD, SELECT_AT_ATTACH, SELECT_CENTRAL,
+    ROLE_POA, ROLE_PREV_POA, ROLE_SERVING, ROLE_THIRD, SELECT_AT_ATTACH, SELECT_AT_BOOTSTRAP,
+    SELECT_CENTRAL, SELECT_HASHED, SELECT_LEAST_LOADED,
     SELECT_PER_FLOW, SIGNAL_BOUND, SIGNAL_NEEDS_BINDING, SIGNAL_ONE, SIGNAL_RELEASED,
     STATE_FAILED,
     STATE_FINISHED, STATE_NEW, STATE_READY, TIMER_EXPIRE, TIMER_RELEASE, Address, FlowState,
@@ -62,8 +63,10 @@ assert (LEG_CAUSE, LEG_SCOPE, LEG_KIND, LEG_SRC, LEG_DST, LEG_BYTES, LEG_BYTES_P
     _sig.LEG_CAUSE, _sig.LEG_SCOPE, _sig.LEG_KIND, _sig.LEG_SRC, _sig.LEG_DST, _sig.LEG_BYTES,
     _sig.LEG_BYTES_PER_ADDRESS, _sig.LEG_AFTER, _sig.LEG_OFFSET_NS, _sig.LEG_GATE,
     _sig.LEG_GATE_CAP_NS, _sig.LEG_FLAGS, _sig.LEG_COLUMNS)
-assert (SELECT_CENTRAL, SELECT_AT_ATTACH, SELECT_PER_FLOW) == (
-    _policy.SELECT_CENTRAL, _policy.SELECT_AT_ATTACH, _policy.SELECT_PER_FLOW)
+assert (SELECT_CENTRAL, SELECT_AT_ATTACH, SELECT_PER_FLOW, SELECT_AT_BOOTSTRAP, SELECT_HASHED,
+        SELECT_LEAST_LOADED) == (
+    _policy.SELECT_CENTRAL, _policy.SELECT_AT_ATTACH, _policy.SELECT_PER_FLOW,
+    _policy.SELECT_AT_BOOTSTRAP, _policy.SELECT_HASHED, _policy.SELECT_LEAST_LOADED)
 assert MIN_PACKET_BYTES == _io.MIN_PACKET_BYTES
 
 _INT32_MAX = 2**31 - 1
@@ -95,7 +98,8 @@ cdef class Replay:
     """One replay of a trace under one practice: ``feed`` packet batches, then ``finish``."""
 
     # policy (§1)
-    cdef int select                     # SELECT_CENTRAL / SELECT_AT_ATTACH / SELECT_PER_FLOW
+    cdef int select                     # SELECT_* (§1)
+    cdef const int32_t[::1] candidates  # (K,) anchors to hash over or compare loads of
     cdef node_t central                 # central anchor, -1 unless SELECT_CENTRAL
     cdef const int32_t[::1] serving     # (N,) serving anchor of each PoA
     cdef const int32_t[::1] relay       # (N,) relay of each PoA (chain node before it), -1 none
@@ -239,8 +243,14 @@ cdef class Replay:
         scope = _array(policy.scope, "policy.scope", np.uint8, (n, n))
         if not (_in_range(serving, -1, n) and _in_range(relay, -1, n)):
             raise ValueError("policy.serving and policy.relay must hold node ids or -1")
-        if policy.select not in (SELECT_CENTRAL, SELECT_AT_ATTACH, SELECT_PER_FLOW):
+        if policy.select not in _policy.SELECT_NAMES:
             raise ValueError(f"unknown anchor selection code {policy.select}")
+        candidates = _array(policy.candidates, "policy.candidates", np.int32,
+                            (np.asarray(policy.candidates).shape[0],))
+        if not _in_range(candidates, 0, n) or (
+                policy.select in _policy.SELECT_FROM_CANDIDATES and candidates.size == 0):
+            raise ValueError("policy.candidates must hold anchor node ids (some, to select from)")
+        self.candidates = candidates
         if policy.select == SELECT_CENTRAL and not 0 <= policy.central < n:
             raise ValueError("central anchor selection needs a central anchor node")
         self.select = policy.select
@@ -701,10 +711,10 @@ cdef class Replay:
             else:
                 if self.select == SELECT_CENTRAL:
                     a = self.central
-                elif self.select == SELECT_AT_ATTACH:
-                    a = mn.home
-                else:
+                elif self.select == SELECT_PER_FLOW:
                     a = self.serving[p]
+                else:  # chosen for the MN at attach
+                    a = mn.home
                 x = self._find(fs.mn, a)
                 if x < 0:
                     x = self._append(fs.mn, a)
@@ -912,8 +922,8 @@ cdef class Replay:
             if not self.scope[self.addrs[x].anchor, p]:
                 self._leave(m, x)
             x = nxt
-        if kind == HO_ATTACH and self.select == SELECT_AT_ATTACH:  # 6
-            mn.home = self.serving[p]
+        if kind == HO_ATTACH:  # 6
+            self._select_home(m, p)
         if self.always_registered and mn.home >= 0 and self._find(m, mn.home) < 0:  # 7
             self._append(m, mn.home)
         x = mn.head  # 8
@@ -965,6 +975,23 @@ cdef class Replay:
         self.ho_msgs[r] = out[2]
         self.ho_bytes[r] = out[3]
         return 0
+
+    cdef void _select_home(self, mn_t m, node_t p) noexcept nogil:
+        """§5.6: the MN's home anchor at an attach, by the selection policy."""
+        cdef MobileNode* mn = &self.mns[m]
+        cdef Py_ssize_t i, k = self.candidates.shape[0]
+        cdef node_t best
+        if self.select == SELECT_AT_ATTACH or (self.select == SELECT_AT_BOOTSTRAP
+                                               and mn.home < 0):
+            mn.home = self.serving[p]
+        elif self.select == SELECT_HASHED and mn.home < 0:
+            mn.home = self.candidates[m % k]
+        elif self.select == SELECT_LEAST_LOADED:
+            best = self.candidates[0]
+            for i in range(1, k):  # ascending ids: the lowest wins ties
+                if self.bindings[self.candidates[i]] < self.bindings[best]:
+                    best = self.candidates[i]
+            mn.home = best
 
     cdef void _flow_start(self, flow_t f) noexcept nogil:
         """§6 start: remember the MN's handovers; the address is bound by the first packet."""

@@ -9,9 +9,8 @@ from hypothesis import strategies as st
 
 from dmmemu.engine.policy import (
     INTERRUPTION_COMPONENTS,
-    SELECT_AT_ATTACH,
     SELECT_CENTRAL,
-    SELECT_PER_FLOW,
+    SELECT_NAMES,
     PolicyTables,
     native_at_serving,
 )
@@ -122,11 +121,13 @@ def policies(draw: st.DrawFn, topology: Topology) -> PolicyTables:
     for a in anchors:
         for p in poas:
             native_cells[a, p] = draw(st.sampled_from([0, 0, 1]))
-    select = draw(st.sampled_from([SELECT_CENTRAL, SELECT_AT_ATTACH, SELECT_PER_FLOW]))
+    select = draw(st.sampled_from(sorted(SELECT_NAMES)))
+    candidates = np.array(sorted(draw(st.sets(anchor, min_size=1))), np.int32)
     n_kinds = draw(st.integers(1, 3))
     kinds = tuple(MessageKind(f"m{k}", f"m{k}", reply=k % 2 == 1) for k in range(n_kinds))
     return PolicyTables(
         select=select, central=draw(anchor) if select == SELECT_CENTRAL else -1,
+        candidates=candidates,
         serving=serving, relay=relay, scope=scope,
         always_registered=draw(st.booleans()),
         native=draw(st.sampled_from([np.zeros((n, n), np.uint8), native_at_serving(serving),

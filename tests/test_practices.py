@@ -25,7 +25,7 @@ from polars.testing import assert_frame_equal
 
 import dmmemu
 from dmmemu.errors import PracticeError
-from dmmemu.practices import DMM, PRACTICES, MIPv6, PMIPv6, get_practice
+from dmmemu.practices import DMM, PRACTICES, MIPv6, PMIPv6, PMIPv6DistributedLMA, get_practice
 from dmmemu.topology.generators import FlatWifi, Hierarchical
 from dmmemu.trace.writer import write_trace
 
@@ -528,3 +528,26 @@ def test_counters_that_could_overflow_are_refused_before_the_run():
     with pytest.raises(PracticeError, match=r"signaling byte-hops .* lengthen the binding "
                                             r"lifetime \(lifetime_s, now 1e-09 s\)"):
         dmmemu.run(sample, PMIPv6(lifetime_s=1e-9))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_anchor_selection_policies(coverage_hole_trace, engine):
+    """semantics.md §5.6 on the coverage-hole trace (MNs 0 and 1 attach at ar0.0 at 0 s, in
+    that order; MN 0 attaches again at ar0.1 at 25 s). LMAs gw0.0 (3) and gw0.1 (5)."""
+    def run(selection):
+        r = dmmemu.run(coverage_hole_trace, PMIPv6DistributedLMA(selection=selection),
+                       engine=engine)
+        peaks = {row["anchor"]: row["peak_bindings"] for row in r.anchors.iter_rows(named=True)}
+        return r.flows["anchor"].to_list(), peaks
+    # Hashed by MN id over (3, 5): MN 0 -> 3, MN 1 -> 5.
+    assert run("hashed")[0] == [GW0, GW1]
+    # Least loaded: MN 0 finds both empty and takes the lowest id; MN 1 then takes gw0.1.
+    assert run("least-loaded")[0] == [GW0, GW1]
+    # Nearest at each attach: MN 0's second attach at ar0.1 gets gw0.1; at bootstrap only:
+    # it keeps gw0.0, which never lost its MN 1 either.
+    attach_flows, attach_peaks = run("nearest-at-attach")
+    bootstrap_flows, bootstrap_peaks = run("nearest-at-bootstrap")
+    assert attach_flows == bootstrap_flows == [GW0, GW0]
+    assert attach_peaks[GW1] == 1 and bootstrap_peaks[GW1] == 0
+    with pytest.raises(PracticeError, match="selection must be one of"):
+        run("round-robin")

@@ -26,7 +26,13 @@ from dmmemu.errors import PracticeError
 SELECT_CENTRAL = 1
 SELECT_AT_ATTACH = 2
 SELECT_PER_FLOW = 3
-SELECT_NAMES = {SELECT_CENTRAL: "central", SELECT_AT_ATTACH: "at-attach", SELECT_PER_FLOW: "per-flow"}
+SELECT_AT_BOOTSTRAP = 4
+SELECT_HASHED = 5
+SELECT_LEAST_LOADED = 6
+SELECT_NAMES = {SELECT_CENTRAL: "central", SELECT_AT_ATTACH: "nearest-at-attach",
+                SELECT_PER_FLOW: "per-flow", SELECT_AT_BOOTSTRAP: "nearest-at-bootstrap",
+                SELECT_HASHED: "hashed", SELECT_LEAST_LOADED: "least-loaded"}
+SELECT_FROM_CANDIDATES = (SELECT_HASHED, SELECT_LEAST_LOADED)
 
 # Interruption components that precede a move's signaling (docs/semantics.md §5.10), in the
 # order of the rows of PolicyTables.interruption_ns; its columns are ATTACH and HANDOVER.
@@ -78,6 +84,7 @@ class PolicyTables:
     third_node: int = -1  # node of the third role (CMD, MME), -1 = none
     binding_outlives_detach: bool = False  # a detach leaves bindings to their lifetime (§5.3)
     detach_release_ns: int = -1  # a detached MN's addresses die this long after (§5.3), -1 never
+    candidates: np.ndarray | None = None  # int32 (K,) ascending: anchors to hash over or load
 
     def __post_init__(self) -> None:
         n = self.serving.shape[0]
@@ -85,11 +92,20 @@ class PolicyTables:
             raise PracticeError(f"unknown anchor selection code {self.select}")
         if self.select == SELECT_CENTRAL and not (0 <= self.central < n):
             raise PracticeError("central anchor selection needs a central anchor node")
+        if self.candidates is None:
+            object.__setattr__(self, "candidates", np.zeros(0, np.int32))
+        cands = np.asarray(self.candidates)
+        if self.select in SELECT_FROM_CANDIDATES and not (
+                cands.size and cands.min() >= 0 and cands.max() < n
+                and bool(np.all(np.diff(cands) > 0))):
+            raise PracticeError(f"anchor selection {SELECT_NAMES[self.select]!r} needs "
+                                "candidate anchors: ascending node ids")
         checks = [
             ("serving", self.serving, np.int32, (n,)),
             ("relay", self.relay, np.int32, (n,)),
             ("scope", self.scope, np.uint8, (n, n)),
             ("native", self.native, np.uint8, (n, n)),
+            ("candidates", self.candidates, np.int32, (self.candidates.shape[0],)),
             ("interruption_ns", self.interruption_ns, np.int64,
              (len(INTERRUPTION_COMPONENTS), 2)),
         ]

@@ -20,7 +20,10 @@ from dmmemu.engine.policy import (
     ON_ATTACH,
     ON_HANDOVER,
     SELECT_AT_ATTACH,
+    SELECT_AT_BOOTSTRAP,
     SELECT_CENTRAL,
+    SELECT_HASHED,
+    SELECT_LEAST_LOADED,
     SELECT_PER_FLOW,
     PolicyTables,
 )
@@ -198,6 +201,7 @@ class ReferenceReplay:
         self.observer = observer
         # §1 policy tables, as Python ints and bools.
         self.select = int(policy.select)
+        self.candidates: list[int] = policy.candidates.tolist()
         self.central = int(policy.central)
         self.serving: list[int] = policy.serving.tolist()
         self.relay: list[int] = policy.relay.tolist()
@@ -598,8 +602,16 @@ class ReferenceReplay:
             if self.scope[x.anchor][p] == 0:
                 self._leave_list(m, x)  # flows bound to x break when next seen (§6, §7)
         # §5.6
-        if kind == HO_ATTACH and self.select == SELECT_AT_ATTACH:
-            m.home = self.serving[p]
+        if kind == HO_ATTACH:
+            if self.select == SELECT_AT_ATTACH:
+                m.home = self.serving[p]
+            elif self.select == SELECT_AT_BOOTSTRAP and m.home == -1:
+                m.home = self.serving[p]
+            elif self.select == SELECT_HASHED and m.home == -1:
+                m.home = self.candidates[m.id % len(self.candidates)]
+            elif self.select == SELECT_LEAST_LOADED:
+                # The fewest bindings now; min keeps the first, i.e. the lowest id, on ties.
+                m.home = min(self.candidates, key=lambda a: self.anchors[a].bindings)
         # §5.7
         if self.always_registered and m.home >= 0 and self._live_address_at(m, m.home) is None:
             m.addresses.append(Address(anchor=m.home, mn=m.id))
@@ -783,10 +795,11 @@ class ReferenceReplay:
             return
         if self.select == SELECT_CENTRAL:
             anchor = self.central
-        elif self.select == SELECT_AT_ATTACH:
-            anchor = m.home
         elif self.select == SELECT_PER_FLOW:
             anchor = self.serving[p]
+        elif self.select in (SELECT_AT_ATTACH, SELECT_AT_BOOTSTRAP, SELECT_HASHED,
+                             SELECT_LEAST_LOADED):
+            anchor = m.home
         else:
             raise ValueError(f"unknown anchor selection code {self.select}")
         if anchor < 0:

@@ -87,7 +87,8 @@ class Practice:
                 native: np.ndarray | None = None,
                 message_kinds: tuple[MessageKind, ...], legs: list[Leg],
                 third_node: int = -1, binding_outlives_detach: bool = False,
-                detach_release_ns: int = -1, dad_ms: float = 0.0,
+                detach_release_ns: int = -1, candidates: np.ndarray | None = None,
+                dad_ms: float = 0.0,
                 first_ack_hold_ms: float = 0.0) -> PolicyTables:
         n = topology.n_nodes
         link_loss, l2, detection, dad, hold = (
@@ -108,7 +109,7 @@ class Practice:
             buffering=self.buffering, tunnel_bytes=tunnel_bytes, relay_bytes=relay_bytes,
             message_kinds=message_kinds, legs=program_table(legs, len(message_kinds)),
             third_node=third_node, binding_outlives_detach=binding_outlives_detach,
-            detach_release_ns=detach_release_ns,
+            detach_release_ns=detach_release_ns, candidates=candidates,
             lifetime_ns=seconds_to_ns(self.lifetime_s, what=f"{self.key}: lifetime_s",
                                       error=PracticeError),
             interruption_ns=interruption, first_ack_hold_ns=hold,
@@ -127,6 +128,7 @@ _FIELD_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
             lambda v: isinstance(v, int) and not isinstance(v, bool) and v <= 65535),
     "bool": ("true or false", lambda v: isinstance(v, bool)),
     "str | None": ("a node name", lambda v: v is None or isinstance(v, str)),
+    "str": ("a name", lambda v: isinstance(v, str)),
     "tuple[str, ...]": ("a list of node names",
                         lambda v: isinstance(v, tuple) and all(isinstance(x, str) for x in v)),
 }

@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from dmmemu.engine.policy import SELECT_AT_ATTACH, SELECT_CENTRAL, PolicyTables
+from dmmemu.engine.policy import (
+    SELECT_CENTRAL,
+    SELECT_NAMES,
+    SELECT_PER_FLOW,
+    PolicyTables,
+)
 from dmmemu.engine.signaling import (
     AT_MOVE,
     CAUSE_ATTACH,
@@ -20,6 +25,7 @@ from dmmemu.engine.signaling import (
     MessageKind,
     request_reply,
 )
+from dmmemu.errors import PracticeError
 from dmmemu.practices.base import Practice, anchor_set, named_anchor
 from dmmemu.topology.graph import Topology
 from dmmemu.wire.sizes import IPV6_IN_IPV6_BYTES, PBA_BYTES, PBU_BYTES
@@ -71,13 +77,15 @@ class PMIPv6(Practice):
         lma = named_anchor(topology, self.lma, self.key)
         return self._pmip_tables(topology, SELECT_CENTRAL, lma, topology.serving_anchors())
 
-    def _pmip_tables(self, topology: Topology, select: int, central: int, serving) -> PolicyTables:
+    def _pmip_tables(self, topology: Topology, select: int, central: int, serving,
+                     candidates=None) -> PolicyTables:
         return self._tables(
             topology, select=select, central=central, serving=serving,
             always_registered=True, local_without_continuity=False,
             tunnel_bytes=self.encap_bytes, relay_bytes=0, message_kinds=self.message_kinds,
             legs=self._legs(), binding_outlives_detach=False,
             detach_release_ns=self._ms(self.bce_delete_delay_ms, "bce_delete_delay_ms"),
+            candidates=candidates,
         )
 
     def _legs(self) -> list[Leg]:
@@ -107,16 +115,27 @@ class PMIPv6(Practice):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PMIPv6DistributedLMA(PMIPv6):
-    """Several LMAs; each MN is assigned the LMA nearest its PoA when it attaches, and keeps
-    it while it moves. After a detach it may get another; flows that started under the old
-    LMA keep their address there, so an MN may use several LMAs at once."""
+    """Several LMAs; each MN is assigned an LMA when it attaches, and keeps it while it moves.
+    ``selection`` (the engine's policies, semantics.md §5.6): ``nearest-at-attach`` (the
+    default: the LMA nearest its PoA at each attach; after a detach it may get another, and
+    flows that started under the old LMA keep their address there, so an MN may use several
+    LMAs at once), ``nearest-at-bootstrap`` (nearest at its first attach, then kept),
+    ``hashed`` (by MN id over the LMAs, ascending) or ``least-loaded`` (the LMA holding the
+    fewest bindings at each attach, ties to the lowest id)."""
 
     key: ClassVar[str] = "pmipv6-dlma"
     summary: ClassVar[str] = "PMIPv6 with distributed LMAs, nearest LMA assigned per MN at attach"
 
     lmas: tuple[str, ...] = ()
+    selection: str = "nearest-at-attach"
 
     def compile(self, topology: Topology) -> PolicyTables:
         anchors = anchor_set(topology, self.lmas, self.key)
         serving = topology.serving_anchors(anchors)
-        return self._pmip_tables(topology, SELECT_AT_ATTACH, -1, serving)
+        codes = {name: code for code, name in SELECT_NAMES.items()
+                 if code not in (SELECT_CENTRAL, SELECT_PER_FLOW)}
+        if self.selection not in codes:
+            raise PracticeError(f"{self.key}: selection must be one of {', '.join(codes)}, "
+                                f"got {self.selection!r}")
+        return self._pmip_tables(topology, codes[self.selection], -1, serving,
+                                 candidates=anchors)
