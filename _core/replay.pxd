@@ -77,6 +77,22 @@ cdef enum:
     SIGNAL_ONE = 2            # one given address (a new address, a refresh)
     SIGNAL_RELEASED = 3       # addresses bound before the move that need no binding now
 
+# Event kinds (§14), mirrors of dmmemu.engine.replay_io.EVENT_*.
+cdef enum:
+    EVENT_BINDING_EXPIRED = 0
+    EVENT_ADDRESS_RELEASED = 1
+    EVENT_FLOW_BROKEN = 2
+    EVENT_FLOW_RENUMBERED = 3
+
+
+cdef struct EventRecord:
+    time_t t
+    mn_t mn
+    flow_t flow             # dense flow, -1 none
+    node_t node             # the anchor concerned
+    int8_t kind
+
+
 # Timer kinds (§12).
 cdef enum:
     TIMER_EXPIRE = 0   # a binding that outlived a detach reaches the end of its lifetime
@@ -153,6 +169,7 @@ cdef struct Address:
     node_t reg_poa          # PoA of the last registration
     time_t reg_t            # time of the last registration (ns)
     count_t expiry          # seq of its pending expiry timer (§12), 0 = none
+    mn_t owner              # the MN whose address it is
     time_t until            # end of its interruption at the MN's last move (§5.10)
     time_t hold             # the anchor's hold inside it
 

@@ -30,8 +30,9 @@ from replay cimport (
     SELECT_CENTRAL, SELECT_HASHED, SELECT_LEAST_LOADED,
     SELECT_PER_FLOW, SIGNAL_BOUND, SIGNAL_NEEDS_BINDING, SIGNAL_ONE, SIGNAL_RELEASED,
     STATE_FAILED,
-    STATE_FINISHED, STATE_NEW, STATE_READY, TIMER_EXPIRE, TIMER_RELEASE, Address, FlowState,
-    FlowTotals, MobileNode,
+    STATE_FINISHED, STATE_NEW, STATE_READY, TIMER_EXPIRE, TIMER_RELEASE, EVENT_ADDRESS_RELEASED,
+    EVENT_BINDING_EXPIRED, EVENT_FLOW_BROKEN, EVENT_FLOW_RENUMBERED, Address, EventRecord,
+    FlowState, FlowTotals, MobileNode,
 )
 from paths cimport Paths, path_delay, path_hops
 from timer_heap cimport Timer, TimerHeap, heap_due, heap_pop, heap_push
@@ -68,6 +69,9 @@ assert (SELECT_CENTRAL, SELECT_AT_ATTACH, SELECT_PER_FLOW, SELECT_AT_BOOTSTRAP, 
     _policy.SELECT_CENTRAL, _policy.SELECT_AT_ATTACH, _policy.SELECT_PER_FLOW,
     _policy.SELECT_AT_BOOTSTRAP, _policy.SELECT_HASHED, _policy.SELECT_LEAST_LOADED)
 assert MIN_PACKET_BYTES == _io.MIN_PACKET_BYTES
+assert (EVENT_BINDING_EXPIRED, EVENT_ADDRESS_RELEASED, EVENT_FLOW_BROKEN,
+        EVENT_FLOW_RENUMBERED) == (_io.EVENT_BINDING_EXPIRED, _io.EVENT_ADDRESS_RELEASED,
+                                   _io.EVENT_FLOW_BROKEN, _io.EVENT_FLOW_RENUMBERED)
 
 _INT32_MAX = 2**31 - 1
 
@@ -148,6 +152,10 @@ cdef class Replay:
     cdef count_t* bindings              # (N,) bindings held by each anchor now
 
     cdef TimerHeap timers               # §12, entries malloc'd here
+    cdef EventRecord* events            # §14, realloc'd
+    cdef Py_ssize_t n_events
+    cdef Py_ssize_t event_capacity
+    cdef bint event_oom                 # an event could not be stored (raised after nogil)
 
     # control events (§2), consumed in order
     cdef const int64_t[::1] ev_t
@@ -210,6 +218,7 @@ cdef class Replay:
         self.held_since = NULL
         self.held_bin = NULL
         self.timers.entries = NULL
+        self.events = NULL
         self.state = STATE_NEW
 
     def __dealloc__(self):
@@ -221,6 +230,7 @@ cdef class Replay:
         free(self.held_since)
         free(self.held_bin)
         free(self.timers.entries)
+        free(self.events)
 
     def __init__(self, policy, replay, *, timeline_bin_ns=_io.DEFAULT_TIMELINE_BIN_NS):
         if self.state != STATE_NEW:
@@ -422,9 +432,13 @@ cdef class Replay:
         self.addrs = <Address*> malloc(self.addr_capacity * sizeof(Address))
         self.timers = TimerHeap(entries=<Timer*> malloc(64 * sizeof(Timer)), n=0, capacity=64,
                                 seq=0)
+        self.event_capacity = 64
+        self.events = <EventRecord*> malloc(self.event_capacity * sizeof(EventRecord))
+        self.n_events = 0
+        self.event_oom = False
         if (self.flows == NULL or self.totals == NULL or self.mns == NULL
                 or self.bindings == NULL or self.held_since == NULL or self.held_bin == NULL
-                or self.addrs == NULL or self.timers.entries == NULL):
+                or self.addrs == NULL or self.timers.entries == NULL or self.events == NULL):
             raise MemoryError("cannot allocate the replay state")
         self.addr_used = 0
         self.free_head = -1
@@ -482,6 +496,8 @@ cdef class Replay:
         self.state = STATE_FAILED
         with nogil:
             rc = self._feed(t_v, flow_v, size_v, dir_v)
+        if self.event_oom:
+            raise MemoryError("cannot grow the event records")
         if rc != 0:
             raise self._row_error(int(batch.first_row), t, flow, size, direction)
         self.state = STATE_READY
@@ -530,6 +546,12 @@ cdef class Replay:
                 broken[f] = fs.broken
                 moves[f] = ft.moves
                 renumbered[f] = ft.renumbered
+        if self.event_oom:
+            raise MemoryError("cannot grow the event records")
+        records = [(self.events[i].t, self.events[i].kind, self.events[i].mn,
+                    self.events[i].flow, self.events[i].node) for i in range(self.n_events)]
+        for name, values in _io.events_arrays(records).items():
+            setattr(c, name, values)
         self.state = STATE_FINISHED
         return c
 
@@ -699,6 +721,7 @@ cdef class Replay:
             x = fs.addr
             if not self.addrs[x].live:
                 fs.broken = 1
+                self._event(EVENT_FLOW_BROKEN, t, fs.mn, f, self.addrs[x].anchor)
                 ft.lost += 1
                 return 0
             a = self.addrs[x].anchor
@@ -733,6 +756,7 @@ cdef class Replay:
             if a != ft.local_anchor:
                 if ft.local_anchor >= 0:
                     ft.renumbered += 1
+                    self._event(EVENT_FLOW_RENUMBERED, t, fs.mn, f, a)
                     ft.resume = mn.ready + 2 * path_delay(&self.paths, ft.peer, p)
                 ft.local_anchor = a
             if t < ft.resume:
@@ -843,6 +867,8 @@ cdef class Replay:
             if e.kind == TIMER_EXPIRE:
                 if self.addrs[e.target].expiry == e.seq:  # still bound, not closed since
                     self._close(e.target, e.due)
+                    self._event(EVENT_BINDING_EXPIRED, e.due, self.addrs[e.target].owner, -1,
+                                self.addrs[e.target].anchor)
             else:
                 mn = &self.mns[e.target]
                 if mn.release == e.seq:  # still detached since
@@ -852,6 +878,8 @@ cdef class Replay:
                         nxt = self.addrs[x].next
                         if self.addrs[x].bound:
                             self._close(x, e.due)
+                        self._event(EVENT_ADDRESS_RELEASED, e.due, e.target, -1,
+                                    self.addrs[x].anchor)
                         self._leave(e.target, x)
                         x = nxt
         return 0
@@ -993,6 +1021,20 @@ cdef class Replay:
                     best = self.candidates[i]
             mn.home = best
 
+    cdef void _event(self, int8_t kind, time_t t, mn_t m, flow_t f, node_t node) noexcept nogil:
+        """§14: record an event; a failed allocation is raised after the nogil block."""
+        cdef EventRecord* grown
+        if self.n_events == self.event_capacity:
+            grown = <EventRecord*> realloc(self.events,
+                                           2 * self.event_capacity * sizeof(EventRecord))
+            if grown == NULL:
+                self.event_oom = True
+                return
+            self.events = grown
+            self.event_capacity *= 2
+        self.events[self.n_events] = EventRecord(t=t, mn=m, flow=f, node=node, kind=kind)
+        self.n_events += 1
+
     cdef void _flow_start(self, flow_t f) noexcept nogil:
         """§6 start: remember the MN's handovers; the address is bound by the first packet."""
         self.totals[f].moves_at_start = self.mns[self.flows[f].mn].moves
@@ -1010,8 +1052,10 @@ cdef class Replay:
         # No packet of f comes after its end (t <= end, and ends follow packets at equal t).
         fs.addr = -1
         ad = &self.addrs[x]
-        if not ad.live:
+        if not ad.live and not fs.broken:
             fs.broken = 1
+            self._event(EVENT_FLOW_BROKEN, t, m, f, ad.anchor)
+            ad = &self.addrs[x]
         ad.refcount -= 1
         if ad.refcount > 0:
             return
@@ -1060,7 +1104,8 @@ cdef class Replay:
             self.addr_used += 1
         self.addrs[x] = Address(
             anchor=anchor, prev=mn.tail, next=-1, refcount=0, bound=0, live=1,
-            reg_poa=-1, reg_t=0, ever_bound=0, was_bound=0, expiry=0, until=INT64_MIN, hold=0,
+            reg_poa=-1, reg_t=0, ever_bound=0, was_bound=0, expiry=0, owner=m, until=INT64_MIN,
+            hold=0,
         )
         if mn.tail >= 0:
             self.addrs[mn.tail].next = x

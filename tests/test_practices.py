@@ -25,7 +25,14 @@ from polars.testing import assert_frame_equal
 
 import dmmemu
 from dmmemu.errors import PracticeError
-from dmmemu.practices import DMM, PRACTICES, MIPv6, PMIPv6, PMIPv6DistributedLMA, get_practice
+from dmmemu.practices import (
+    DMM,
+    PRACTICES,
+    MIPv6,
+    PMIPv6,
+    PMIPv6DistributedLMA,
+    get_practice,
+)
 from dmmemu.topology.generators import FlatWifi, Hierarchical
 from dmmemu.trace.writer import write_trace
 
@@ -340,6 +347,11 @@ def test_pmipv6_prefix_lost_after_min_delay_before_bce_delete(coverage_hole_trac
     sig = r.signaling.filter(pl.col("cause") == "deregistration")
     assert sorted(sig["message"].to_list()) == ["PBA de-registration", "PBU de-registration"]
     assert sig["msgs"].to_list() == [2, 2]
+    # The events say when: MN 0's prefix released 10 s after its detach, flow 1 found broken
+    # at its next packet.
+    events = r.events.select("t", "kind", "mn", "flow", "anchor").rows()
+    assert events == [(20 * S, "address-released", 0, None, CENTRAL),
+                      (30 * S, "flow-broken", 0, 1, CENTRAL)]
     # Kept 20 s instead, the entry outlives MN 0's hole too.
     kept = dmmemu.run(coverage_hole_trace, PMIPv6(bce_delete_delay_ms=20_000), engine=engine)
     assert summary_row(kept)["broken_flows"] == 0
@@ -359,6 +371,8 @@ def test_mipv6_binding_outlives_a_detach_until_its_lifetime(coverage_hole_trace,
     # Refreshes: 2 before each expiry, then (15 s - 1 ns) // 4 s = 3 and (25 s - 1 ns) // 4 s = 6.
     refresh = r.signaling.filter(pl.col("cause") == "refresh")
     assert refresh["msgs"].to_list() == [2 + 2 + 3 + 6] * 2
+    assert r.events.select("t", "kind", "mn").rows() == [(12 * S, "binding-expired", 0),
+                                                         (12 * S, "binding-expired", 1)]
     # The HA's hold is paid once per MN: the entry was new at the first attach only.
     attaches = r.handovers.filter(pl.col("kind") == "attach")
     assert attaches["anchor_hold_us"].to_list() == [1_000_000, 1_000_000, 0, 0]
@@ -433,6 +447,9 @@ def test_renumbered_flow_pays_its_re_establishment(tmp_path, engine):
     r = dmmemu.run(trace, "dmm", engine=engine)
     flow = r.flows.row(0, named=True)
     assert flow["renumbered"] == 1 and flow["lost"] == 21 and not flow["broken"]
+    # Renumbered at its first packet at ar0.1 (at the move), onto gw0.1.
+    assert r.events.select("t", "kind", "flow", "anchor").rows() == [
+        (10 * S, "flow-renumbered", 3, GW1)]
     handover = r.handovers.filter(pl.col("kind") == "handover").row(0, named=True)
     assert handover["interruption_us"] == pytest.approx(996_000) and handover["lost"] == 21
 

@@ -55,10 +55,11 @@ TIMELINE_COLUMNS = (
     "practice", "trace",
 )
 STRETCH_COLUMNS = ("path_hops", "direct_hops", "stretch", "packets", "practice", "trace")
+EVENTS_COLUMNS = ("t", "kind", "mn", "flow", "anchor", "name", "practice", "trace")
 DOCUMENTED = {
     "summary": SUMMARY_COLUMNS, "flows": FLOWS_COLUMNS, "anchors": ANCHORS_COLUMNS,
     "signaling": SIGNALING_COLUMNS, "handovers": HANDOVERS_COLUMNS,
-    "timeline": TIMELINE_COLUMNS, "stretch": STRETCH_COLUMNS,
+    "timeline": TIMELINE_COLUMNS, "stretch": STRETCH_COLUMNS, "events": EVENTS_COLUMNS,
 }
 META_KEYS = ("dmmemu.practice", "dmmemu.params", "dmmemu.trace", "dmmemu.engine",
              "dmmemu.seed", "dmmemu.version", "dmmemu.timeline_bin_s")

@@ -40,6 +40,8 @@ from dmmemu.engine.replay_io import (
     CAUSE_HANDOVER,
     CAUSE_REFRESH,
     DEFAULT_TIMELINE_BIN_NS,
+    EVENT_FLOW_BROKEN,
+    EVENT_FLOW_RENUMBERED,
     HO_ATTACH,
     HO_DETACH,
     HO_HANDOVER,
@@ -48,6 +50,7 @@ from dmmemu.engine.replay_io import (
     RawCounters,
     ReplayInput,
     control_events,
+    events_arrays,
     timeline_bins,
 )
 from dmmemu.engine.signaling import (
@@ -231,6 +234,12 @@ def assert_counters(got: RawCounters, expected: RawCounters) -> None:
         for name in diff
     )
     assert not diff, "counters differ:\n" + detail
+
+
+def set_events(e: RawCounters, records: list[tuple[int, int, int, int, int]]) -> None:
+    """The expected events (§14): (t, kind, MN, dense flow or -1, anchor)."""
+    for name, values in events_arrays(records).items():
+        setattr(e, name, values)
 
 
 def set_row(e: RawCounters, r: int, kind, frm, to, interruption=0, signaling=0, msgs=0,
@@ -566,6 +575,9 @@ def test_scope_zero_breaks_flows(engine) -> None:
         e.flow_overhead_bytes[f] = 40
         e.flow_anchor[f] = POA_A
         e.flow_moves[f] = 1
+    # Events: flow 7 (dense 0) found broken at its packet at 60 ms, flow 9 (dense 2) at its end.
+    set_events(e, [(60 * MS, EVENT_FLOW_BROKEN, 0, 0, POA_A),
+                   (70 * MS, EVENT_FLOW_BROKEN, 0, 2, POA_A)])
     # Flow 8 (dense 1): binds to a new native address @B at 60 ms; moves 0.
     e.flow_packets[1] = 1
     e.flow_bytes[1] = 1000
@@ -605,6 +617,7 @@ def test_scope_applies_after_a_detach_too(engine) -> None:
     e.flow_bytes[0] = 2000
     e.flow_lost[0] = 1
     e.flow_broken[0] = 1
+    set_events(e, [(40 * MS, EVENT_FLOW_BROKEN, 0, 0, POA_A)])  # found at its packet
     e.flow_hops_sum[0] = 3
     e.flow_direct_hops_sum[0] = 3
     e.flow_delay_ns_sum[0] = 16_000
@@ -642,6 +655,7 @@ def test_local_non_continuity_flow_follows_mn_without_signaling(engine) -> None:
     # Flow 7's packet at 60 ms finds serving[B] = B, not the A of its last packet: it is
     # renumbered (§7.3) and resumes at until + 2 * D[CN][B] = 53.004 + 0.032 ms, before 60 ms.
     e.flow_renumbered[0] = 1
+    set_events(e, [(60 * MS, EVENT_FLOW_RENUMBERED, 0, 0, POA_B)])
     # Flow 7: local; reported anchor = serving[A] at binding. At 10 ms: a = serving[A] = A,
     # (A -> A, 40): hops 3, 16 µs, overhead 40, byte-hops 0. At 60 ms (after the 53.004 ms
     # window) at B: a = serving[B] = B: hops 3, 16 µs, overhead 40. Never broken.

@@ -39,6 +39,10 @@ from dmmemu.engine.replay_io import (
     EV_FLOW_START,
     EV_MOVE,
     EV_PACKET,
+    EVENT_ADDRESS_RELEASED,
+    EVENT_BINDING_EXPIRED,
+    EVENT_FLOW_BROKEN,
+    EVENT_FLOW_RENUMBERED,
     HO_ATTACH,
     HO_DETACH,
     HO_HANDOVER,
@@ -47,6 +51,7 @@ from dmmemu.engine.replay_io import (
     PacketBatch,
     RawCounters,
     ReplayInput,
+    events_arrays,
     timeline_bins,
 )
 from dmmemu.engine.signaling import (
@@ -231,6 +236,7 @@ class ReferenceReplay:
         self.detach_release_ns = int(policy.detach_release_ns)
         # §12 timers: a heap of (due, seq, kind, target); seq orders equal due times.
         self.timers: list[tuple[int, int, int, object]] = []
+        self.records: list[tuple[int, int, int, int, int]] = []  # §14 events
         self.timer_seq = 0
         # §1 interruption components: [component][ON_ATTACH / ON_HANDOVER] in ns.
         self.components: list[list[int]] = policy.interruption_ns.tolist()
@@ -360,6 +366,7 @@ class ReferenceReplay:
                 x = target
                 if x.expiry == seq:  # still bound, not closed since
                     self._close(x, due)
+                    self.records.append((due, EVENT_BINDING_EXPIRED, x.mn, -1, x.anchor))
             else:
                 m = target
                 if m.release == seq:  # still detached since
@@ -368,6 +375,7 @@ class ReferenceReplay:
                         if x.bound:
                             self._close(x, due)
                         self._leave_list(m, x)
+                        self.records.append((due, EVENT_ADDRESS_RELEASED, m.id, -1, x.anchor))
 
     def _handle_event(self, event: tuple[int, int, int, int, int]) -> None:
         t, kind, a, b, row = event
@@ -681,7 +689,7 @@ class ReferenceReplay:
         if x is None:
             return
         if not x.live:
-            f.broken = True
+            self._break(f, t)
         x.refcount -= 1
         if x.refcount == 0 and x.live and not self._pinned(m, x):
             if x.bound:
@@ -722,7 +730,7 @@ class ReferenceReplay:
             return
         # §7.2 broken
         if f.addr is not None and not f.addr.live:
-            f.broken = True
+            self._break(f, t)
         if f.broken:
             f.lost += 1
             return
@@ -736,6 +744,8 @@ class ReferenceReplay:
             if self.serving[p] != f.local_anchor:
                 if f.local_anchor >= 0:
                     f.renumbered += 1
+                    self.records.append((t, EVENT_FLOW_RENUMBERED, f.mn, self.flow_index[f.id],
+                                        self.serving[p]))
                     f.resume = m.ready + 2 * self.D[f.peer][p]
                 f.local_anchor = self.serving[p]
             if t < f.resume:
@@ -786,6 +796,13 @@ class ReferenceReplay:
         self.timeline_bytes[self._bin(t)][a] += s
         if self.observer is not None:
             self.observer.delivered(t, wait, f.id, d, s, segments)
+
+    def _break(self, f: Flow, t: int) -> None:
+        """§7.2, §6: the flow's address is gone; the first time, it is an event (§14)."""
+        if not f.broken:
+            f.broken = True
+            self.records.append((t, EVENT_FLOW_BROKEN, f.mn, self.flow_index[f.id],
+                                f.addr.anchor))
 
     def _bind(self, f: Flow, m: MobileNode, p: int, t: int) -> None:
         """§7.3 bind an unbound flow of MN m, attached at p."""
@@ -867,6 +884,8 @@ class ReferenceReplay:
         out.sig_bytes[:] = np.array(self.sig_bytes, dtype=np.int64)
         out.sig_byte_hops[:] = np.array(self.sig_byte_hops, dtype=np.int64)
         out.stretch_hist[:] = np.array(self.stretch_hist, dtype=np.int64)
+        for name, values in events_arrays(self.records).items():
+            setattr(out, name, values)
         for name in ("timeline_packets", "timeline_bytes", "timeline_sig_msgs",
                      "timeline_binding_ns"):
             getattr(out, name)[:] = np.array(getattr(self, name), dtype=np.int64).reshape(

@@ -40,6 +40,13 @@ HO_HANDOVER = 3
 HO_KIND_NAMES = ("noop", "detach", "attach", "handover")
 
 
+# Event kinds of the events table (semantics.md §14).
+EVENT_BINDING_EXPIRED = 0
+EVENT_ADDRESS_RELEASED = 1
+EVENT_FLOW_BROKEN = 2
+EVENT_FLOW_RENUMBERED = 3
+EVENT_NAMES = ("binding-expired", "address-released", "flow-broken", "flow-renumbered")
+
 # Smallest IP packet a packet row may carry (an IPv4 header alone).
 MIN_PACKET_BYTES = 20
 
@@ -143,6 +150,12 @@ class RawCounters:
     timeline_bytes: np.ndarray
     timeline_sig_msgs: np.ndarray
     timeline_binding_ns: np.ndarray
+    # events (§14), in the order they happened: time, kind, MN, dense flow (-1), node (-1)
+    event_t: np.ndarray
+    event_kind: np.ndarray  # int8
+    event_mn: np.ndarray  # int32
+    event_flow: np.ndarray  # int32
+    event_node: np.ndarray  # int32
 
     @classmethod
     def zeros(cls, n_flows: int, n_nodes: int, n_rows: int, max_hops: int,
@@ -162,6 +175,7 @@ class RawCounters:
             **{name: np.zeros(n_rows, i64) for name in _HO_I64},
             stretch_hist=np.zeros((3 * max_hops + 1, max_hops + 1), i64),
             **{name: np.zeros((n_bins, n_nodes), i64) for name in _TIMELINE_I64},
+            **events_arrays([]),
         )
 
     def differences(self, other: "RawCounters") -> list[str]:
@@ -171,6 +185,14 @@ class RawCounters:
             for f in fields(self)
             if not np.array_equal(getattr(self, f.name), getattr(other, f.name))
         ]
+
+
+def events_arrays(records: list[tuple[int, int, int, int, int]]) -> dict[str, np.ndarray]:
+    """RawCounters' event fields from (t, kind, mn, flow, node) records."""
+    columns = list(zip(*records)) or [(), (), (), (), ()]
+    return {name: np.array(values, dtype) for name, values, dtype in zip(
+        ("event_t", "event_kind", "event_mn", "event_flow", "event_node"), columns,
+        (np.int64, np.int8, np.int32, np.int32, np.int32))}
 
 
 _FLOW_I64 = (

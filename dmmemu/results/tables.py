@@ -23,6 +23,7 @@ from dmmemu.engine.policy import INTERRUPTION_COMPONENTS, ON_ATTACH, ON_HANDOVER
 from dmmemu.engine.replay_io import (
     CAUSE_NAMES,
     DEFAULT_TIMELINE_BIN_NS,
+    EVENT_NAMES,
     HO_ATTACH,
     HO_DETACH,
     HO_HANDOVER,
@@ -32,7 +33,8 @@ from dmmemu.engine.replay_io import (
     ReplayInput,
 )
 
-TABLES = ("summary", "flows", "anchors", "signaling", "handovers", "timeline", "stretch")
+TABLES = ("summary", "flows", "anchors", "signaling", "handovers", "timeline", "stretch",
+          "events")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,6 +77,7 @@ class RunResult:
     handovers: pl.DataFrame
     timeline: pl.DataFrame
     stretch: pl.DataFrame
+    events: pl.DataFrame
     counters: RawCounters = field(repr=False)
 
     def tables(self) -> dict[str, pl.DataFrame]:
@@ -242,6 +245,17 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
         "packets": c.stretch_hist[path_hops, direct_hops],
     }).with_columns(**{k: pl.lit(v) for k, v in label.items()})
 
+    flow_of = c.event_flow
+    events = pl.DataFrame({
+        "t": c.event_t,
+        "kind": pl.Series(EVENT_NAMES, dtype=pl.String).gather(c.event_kind),
+        "mn": c.event_mn.astype(np.uint32),
+        "flow": pl.Series("flow", replay.flow_ids[np.maximum(flow_of, 0)], pl.UInt64).scatter(
+            np.flatnonzero(flow_of < 0), None),
+        "anchor": c.event_node,
+        "name": pl.Series([node_names[a] for a in c.event_node], dtype=pl.String),
+    }).with_columns(**{k: pl.lit(v) for k, v in label.items()})
+
     mean_stretch, p99_stretch = stretch_stats(c.stretch_hist)
     n_delivered = int(delivered.sum())
     is_ho = c.ho_kind == HO_HANDOVER
@@ -285,7 +299,7 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
 
     return RunResult(meta=meta, summary=summary, flows=flows, anchors=anchors,
                      signaling=signaling, handovers=handovers, timeline=timeline,
-                     stretch=stretch, counters=counters)
+                     stretch=stretch, events=events, counters=counters)
 
 
 def _timeline(c: RawCounters, t_begin: int, bin_ns: int, anchors: np.ndarray,
