@@ -118,6 +118,7 @@ cdef class Replay:
     cdef const int64_t[:, ::1] legs     # (L, LEG_COLUMNS) signaling programs (§4)
     cdef Py_ssize_t leg_first[N_CAUSES] # first leg row of each cause
     cdef Py_ssize_t leg_count[N_CAUSES] # its number of legs
+    cdef bint has_once[N_CAUSES]        # some leg of the cause runs once per trigger
     cdef node_t third                   # node of the third role, -1 none
     cdef bint outlives_detach           # a detach leaves bindings to their lifetime (§5.3)
     cdef time_t release_ns              # a detached MN's addresses die this long after, -1 never
@@ -283,6 +284,7 @@ cdef class Replay:
             own = np.flatnonzero(legs[:, LEG_CAUSE] == c)
             self.leg_first[c] = int(own[0]) if own.size else 0
             self.leg_count[c] = int(own.size)
+            self.has_once[c] = bool(np.any(legs[own, LEG_SCOPE] == ONCE))
             if own.size > MAX_LEGS_PER_CAUSE:
                 raise ValueError("too many signaling legs for one cause")
         self.legs = legs
@@ -895,6 +897,7 @@ cdef class Replay:
         cdef time_t out[4]  # signaling, hold, messages, bytes of the program
         cdef time_t released[4]  # the same of the de-registration of released bindings
         cdef addr_t active
+        cdef count_t n_signalled, n_released
         if p == old:  # 1
             self.ho_kind[r] = HO_NOOP
             return 0
@@ -954,23 +957,28 @@ cdef class Replay:
             self._select_home(m, p)
         if self.always_registered and mn.home >= 0 and self._find(m, mn.home) < 0:  # 7
             self._append(m, mn.home)
-        x = mn.head  # 8
+        # 8, and in the same pass 9's start: every address that stays waits for the
+        # components; count the addresses each program will run over.
+        n_signalled = n_released = 0
+        x = mn.head
         while x >= 0:
             nxt = self.addrs[x].next
             if not self._pinned(m, x):
                 self._leave(m, x)
+            else:
+                self.addrs[x].until = t + pre
+                self.addrs[x].hold = 0
+                if self._selected(SIGNAL_NEEDS_BINDING, x, -1, p):
+                    n_signalled += 1
+                elif self._selected(SIGNAL_RELEASED, x, -1, p):
+                    n_released += 1
             x = nxt
-        # 9: every live address waits for the components; the program runs over the
-        # addresses that need a binding, extending their own wait, then they register.
-        x = mn.head
-        while x >= 0:
-            self.addrs[x].until = t + pre
-            self.addrs[x].hold = 0
-            x = self.addrs[x].next
-        self._run_program(cause, m, p, old, SIGNAL_NEEDS_BINDING, -1, t, pre, 1, out, True)
-        # Addresses whose binding this move ends (native here now) are de-registered.
+        # 9: the program runs over the addresses that need a binding, extending their own
+        # wait; addresses whose binding this move ends (native here now) are de-registered.
+        self._run_program(cause, m, p, old, SIGNAL_NEEDS_BINDING, -1, t, pre, 1, out, True,
+                          n_signalled)
         self._run_program(CAUSE_DEREGISTRATION, m, p, old, SIGNAL_RELEASED, -1, t, pre, 1,
-                          released, True)
+                          released, True, n_released)
         if released[0] > out[0]:
             out[0] = released[0]
             out[1] = released[1]
@@ -1241,7 +1249,7 @@ cdef class Replay:
 
     cdef void _run_program(self, int cause, mn_t m, node_t poa, node_t prev, int select,
                            addr_t one, time_t t, time_t pre, count_t times, time_t* out,
-                           bint set_until) noexcept nogil:
+                           bint set_until, count_t known_k=-1) noexcept nogil:
         """§4: run the program of ``cause`` for MN ``m`` at ``poa`` over its addresses chosen
         by ``select``, triggered at ``t``, signaling starting at t + ``pre``; ``times`` runs
         at once (refreshes, at t + k * lifetime). ``out`` (or NULL) gets signaling_ns,
@@ -1258,11 +1266,18 @@ cdef class Replay:
         cdef addr_t x
         cdef bint first_address
         cdef bin_t b = 0 if cause == CAUSE_REFRESH else self._bin(t)  # refreshes bin their own
-        x = self.mns[m].head if select != SIGNAL_ONE else one
-        while x >= 0:  # k: the addresses the program runs over
-            if self._selected(select, x, one, poa):
-                k += 1
-            x = -1 if select == SIGNAL_ONE else self.addrs[x].next
+        if known_k >= 0:  # counted by the caller
+            k = known_k
+        else:
+            x = self.mns[m].head if select != SIGNAL_ONE else one
+            while x >= 0:  # k: the addresses the program runs over
+                if self._selected(select, x, one, poa):
+                    k += 1
+                x = -1 if select == SIGNAL_ONE else self.addrs[x].next
+        if k == 0 and not self.has_once[cause]:  # nothing runs, nothing is counted
+            if out != NULL:
+                out[0] = out[1] = out[2] = out[3] = 0
+            return
         i = 0
         while i < n_legs:
             row = first + i

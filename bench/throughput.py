@@ -107,7 +107,20 @@ def in_fresh_process(func, *args) -> dict:
 
 
 def repeated(repeat: int, func, *args) -> dict:
-    runs = [in_fresh_process(func, *args) for _ in range(repeat)]
+    return summarised([in_fresh_process(func, *args) for _ in range(repeat)])
+
+
+def alternated(repeat: int, func, first: tuple, second: tuple) -> tuple[dict, dict]:
+    """``func(*first)`` and ``func(*second)`` ``repeat`` times each, alternating, so that
+    the machine's drift over the run falls on both alike."""
+    runs: tuple[list, list] = ([], [])
+    for _ in range(repeat):
+        for args, out in zip((first, second), runs):
+            out.append(in_fresh_process(func, *args))
+    return summarised(runs[0]), summarised(runs[1])
+
+
+def summarised(runs: list[dict]) -> dict:
     seconds = statistics.median(r["seconds"] for r in runs)
     packets = runs[0]["packets"]
     return {"seconds": seconds, "packets": packets, "pps": packets / seconds,
@@ -178,13 +191,17 @@ def main(argv: list[str] | None = None) -> int:
     other = str(args.compare_with.resolve()) if args.compare_with else None
     warmup = str(ensure_trace(DATA / "warmup", 2_000, 5, seed=9))
     for key in practices:
-        end_to_end = repeated(args.repeat, measure_run, str(trace), key, "core", None, warmup)
+        this = (str(trace), key, "core", None, warmup)
+        if other:
+            end_to_end, before = alternated(args.repeat, measure_run, this,
+                                            (str(trace), key, "core", other, warmup))
+        else:
+            end_to_end = repeated(args.repeat, measure_run, *this)
         entry = {"end_to_end": end_to_end, "vs_scan": end_to_end["pps"] / scan["pps"]}
         line = (f"{key:<14} {end_to_end['packets']:>12,} packets  "
                 f"{end_to_end['pps'] / 1e6:7.1f} M/s  peak RSS {end_to_end['rss_mib']:7.0f} MiB  "
                 f"= {entry['vs_scan']:4.2f} x scan")
         if other:
-            before = repeated(args.repeat, measure_run, str(trace), key, "core", other, warmup)
             entry["compared"] = before
             entry["compared_vs_scan"] = before["pps"] / scan["pps"]
             line += (f"   {args.compare_with.name}: {before['pps'] / 1e6:6.1f} M/s "
