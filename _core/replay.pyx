@@ -77,9 +77,20 @@ _INT32_MAX = 2**31 - 1
 
 CHECKED = bool(DMMEMU_CHECKED_BUILD)  # built with bounds checks (setup.py, DMMEMU_CHECKED=1)
 
+cdef extern from "stdlib.h":
+    int posix_memalign(void** ptr, size_t alignment, size_t size) nogil
+
+
+cdef void* _lines(size_t size) noexcept:
+    """``size`` bytes on a 64-byte (cache line) boundary, NULL if none; free() releases it."""
+    cdef void* ptr = NULL
+    if posix_memalign(&ptr, 64, size) != 0:
+        return NULL
+    return ptr
+
+
 cdef enum:
-    PREFETCH_AHEAD = 8  # rows ahead whose MN state the loop prefetches (dense ids), twice
-                        # that for flow state
+    PREFETCH_AHEAD = 8  # packet rows ahead whose flow state the loop prefetches (dense ids)
 
 
 def _array(value, name, dtype, shape):
@@ -424,9 +435,11 @@ cdef class Replay:
 
         # C state (§3).
         self.n_mns = n_mns
-        self.flows = <FlowState*> malloc(max(n_flows, 1) * sizeof(FlowState))
-        self.totals = <FlowTotals*> malloc(max(n_flows, 1) * sizeof(FlowTotals))
-        self.mns = <MobileNode*> malloc(max(n_mns, 1) * sizeof(MobileNode))
+        # On cache-line boundaries: a FlowState is one line, so a packet touches one line of
+        # it (malloc's 16-byte alignment would split most of them over two).
+        self.flows = <FlowState*> _lines(max(n_flows, 1) * sizeof(FlowState))
+        self.totals = <FlowTotals*> _lines(max(n_flows, 1) * sizeof(FlowTotals))
+        self.mns = <MobileNode*> _lines(max(n_mns, 1) * sizeof(MobileNode))
         self.bindings = <count_t*> malloc(max(n, 1) * sizeof(count_t))
         self.held_since = <time_t*> malloc(max(n, 1) * sizeof(time_t))
         self.held_bin = <bin_t*> malloc(max(n, 1) * sizeof(bin_t))
@@ -591,7 +604,7 @@ cdef class Replay:
                    const psize_t[::1] sizes, const uint8_t[::1] dirs) except -1 nogil:
         """Row checks and §7 for each packet; returns 1 (err_* set) at the first bad row."""
         cdef Py_ssize_t i, n = ts.shape[0]
-        cdef time_t t, last_t = self.last_t, due = self.ev_due, wait_end
+        cdef time_t t, last_t = self.last_t, due = self.ev_due
         cdef time_t next_bin_t = self.now_bin_end
         cdef bin_t cur_bin = self.now_bin
         cdef flow_id_t fid
@@ -606,12 +619,8 @@ cdef class Replay:
         cdef bint buffering = self.buffering
         cdef int err = ERR_NONE
         for i in range(n):
-            # Two stages ahead: the flow state of a later row, and the MN of a nearer one
-            # (whose flow state the first stage already asked for).
-            if dense and i + 2 * PREFETCH_AHEAD < n and ids[i + 2 * PREFETCH_AHEAD] < n_flows:
-                __builtin_prefetch(&flows[ids[i + 2 * PREFETCH_AHEAD]])
             if dense and i + PREFETCH_AHEAD < n and ids[i + PREFETCH_AHEAD] < n_flows:
-                __builtin_prefetch(&mns[flows[ids[i + PREFETCH_AHEAD]].mn])
+                __builtin_prefetch(&flows[ids[i + PREFETCH_AHEAD]])
             t = ts[i]
             fid = ids[i]
             if dense:
@@ -651,18 +660,8 @@ cdef class Replay:
             if fs.run_epoch != mn.epoch:
                 if not self._prepare(f, t):
                     continue
-            if t < mn.until:  # step 4: inside the MN's window; the flow's own end of it
-                wait_end = mn.ready
-                if fs.binding == FLOW_BOUND and self.addrs[fs.addr].until > wait_end:
-                    wait_end = self.addrs[fs.addr].until
-                if t < wait_end:
-                    if not buffering:
-                        self.totals[f].lost += 1
-                        self.ho_lost[mn.window_row] += 1
-                        continue
-                    self.totals[f].delayed += 1
-                    self.totals[f].delay_sum += wait_end - t
-                    self.ho_delayed[mn.window_row] += 1
+            if t < mn.until and not self._wait(f, t):  # step 4, inside the MN's window
+                continue
             if fs.run_bin != cur_bin:  # a run stays in one timeline bin
                 if fs.run_packets > 0:
                     self._flush(f)
@@ -676,6 +675,25 @@ cdef class Replay:
             self.err_prev_t = last_t
             return 1
         return 0
+
+    cdef bint _wait(self, flow_t f, time_t t) noexcept nogil:
+        """§7.4 for a packet inside its MN's window: its flow's own wait ends at its
+        address's end of the interruption (at least the MN's components); 0 if it is lost."""
+        cdef FlowState* fs = &self.flows[f]
+        cdef MobileNode* mn = &self.mns[fs.mn]
+        cdef time_t wait_end = mn.ready
+        if fs.binding == FLOW_BOUND and self.addrs[fs.addr].until > wait_end:
+            wait_end = self.addrs[fs.addr].until
+        if t >= wait_end:
+            return 1
+        if not self.buffering:
+            self.totals[f].lost += 1
+            self.ho_lost[mn.window_row] += 1
+            return 0
+        self.totals[f].delayed += 1
+        self.totals[f].delay_sum += wait_end - t
+        self.ho_delayed[mn.window_row] += 1
+        return 1
 
     cdef flow_t _lookup(self, flow_id_t flow_id) noexcept nogil:
         """Dense index of a sparse trace flow id, -1 if the trace has no such flow.
