@@ -261,12 +261,19 @@ def inet_pmipv6_trace(root: Path) -> Path:
     links = [Link(a=0, b=1, delay_us=1), Link(a=1, b=2, delay_us=5000),
              Link(a=1, b=3, delay_us=1), Link(a=1, b=4, delay_us=1)]
     topology = Topology.from_parts(name="inet-pmipv6", nodes=nodes, links=links)
-    pings = np.arange(1 * S, 20 * S, 50_000_000, dtype=np.int64)  # 1 s .. 19.95 s
+    return ping_trace(root, topology, [(0, 3), (10 * S, 4)], end_s=20)
+
+
+def ping_trace(root: Path, topology, moves: list[tuple[int, int]], *, end_s: int) -> Path:
+    """One MN making ``moves`` (time, PoA) and one flow of 104-byte pings from the cn (node
+    0) every 50 ms, from 1 s to ``end_s``."""
+    pings = np.arange(1 * S, end_s * S, 50_000_000, dtype=np.int64)
     return write_trace(
-        root / "inet-pmipv6", name="inet-pmipv6", topology=topology,
-        mobility={"t": np.array([0, 10 * S]), "mn": np.array([0, 0]), "poa": np.array([3, 4])},
+        root / topology.name, name=topology.name, topology=topology,
+        mobility={"t": np.array([t for t, _ in moves]), "mn": np.zeros(len(moves), np.int32),
+                  "poa": np.array([p for _, p in moves])},
         flows={"flow": np.array([1]), "mn": np.array([0]), "peer": np.array([0]),
-               "start": np.array([1 * S]), "end": np.array([20 * S])},
+               "start": np.array([1 * S]), "end": np.array([end_s * S])},
         packets={"t": pings, "flow": np.ones(pings.size, np.uint64),
                  "size": np.full(pings.size, 104), "dir": np.ones(pings.size, np.uint8)},
     )
@@ -498,16 +505,7 @@ def inet_mipv6_trace(root: Path) -> Path:
     links = [Link(a=0, b=1, delay_us=1), Link(a=1, b=2, delay_us=53_500),
              Link(a=2, b=3, delay_us=1), Link(a=1, b=4, delay_us=1)]
     topology = Topology.from_parts(name="inet-mipv6", nodes=nodes, links=links)
-    pings = np.arange(1 * S, 30 * S, 50_000_000, dtype=np.int64)
-    return write_trace(
-        root / "inet-mipv6", name="inet-mipv6", topology=topology,
-        mobility={"t": np.array([0, 10 * S, 20 * S]), "mn": np.array([0, 0, 0]),
-                  "poa": np.array([3, 4, 3])},
-        flows={"flow": np.array([1]), "mn": np.array([0]), "peer": np.array([0]),
-               "start": np.array([1 * S]), "end": np.array([30 * S])},
-        packets={"t": pings, "flow": np.ones(pings.size, np.uint64),
-                 "size": np.full(pings.size, 104), "dir": np.ones(pings.size, np.uint8)},
-    )
+    return ping_trace(root, topology, [(0, 3), (10 * S, 4), (20 * S, 3)], end_s=30)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
