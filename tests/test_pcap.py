@@ -260,3 +260,24 @@ def test_stopping_early_writes_the_same_file_as_a_full_replay(trace, tmp_path, m
         assert early_rows < sum(fed)  # it did stop early
     assert early.packets == full.packets
     assert (tmp_path / "early.pcap").read_bytes() == (tmp_path / "full.pcap").read_bytes()
+
+
+@pytest.mark.parametrize("key", ["pmipv6", "mipv6"])
+def test_deregistrations_carry_lifetime_zero(trace, tmp_path, key):
+    """A de-registration PBU/PBA (RFC 5213 §5.3.5, §6.9.1.4) is written with lifetime 0, as
+    tshark reads it; every other binding message carries the practice's lifetime (in 4 s
+    units). The grid trace has PMIPv6 handovers and one detach; MIPv6 never de-registers
+    there (no home link), so it has none."""
+    need_tshark()
+    practice = get_practice(key)
+    kinds = practice.compile(trace.topology).message_kinds
+    seen = expected(trace, practice)
+    deregistrations = sum(kinds[kind].deregistration for _, kind, _ in seen.messages)
+    total = len(seen.data) + len(seen.messages)
+    summary = export_pcap(trace, practice, tmp_path / f"{key}.pcap", limit=total)
+    lifetimes = [values(layers, "mip6.bu.lifetime") + values(layers, "mip6.ba.lifetime")
+                 for layers in dissect(summary.path) if is_message(layers)]
+    assert sum(found == ["0"] for found in lifetimes) == deregistrations
+    assert (deregistrations > 0) == (key == "pmipv6")
+    units = str(int(practice.lifetime_s) // 4)
+    assert all(found in (["0"], [units]) for found in lifetimes)
