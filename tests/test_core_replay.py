@@ -171,7 +171,7 @@ def test_central_anchor_handover():
     assert c.anchor_peak_bindings.tolist() == [0, 1, 0, 0]
 
 
-def test_mn_originated_and_refresh():
+def test_mn_signals_and_refresh():
     pol = policy(4, central=1, serving=[-1, 1, 1, 1], **request_reply(ROLE_MN, (56, 40)),
                  lifetime_ns=1000)
     rin = trace(4, 1, flows=[(0, 0, 100, 10000, 1)], moves=[(0, 0, 2), (5000, 0, 3)])

@@ -403,7 +403,7 @@ def _dmm_common(replay: ReplayInput,
     return e
 
 
-def test_native_at_home_then_handover_loses_packets_in_interruption(engine) -> None:
+def test_native_at_anchor_then_handover_loses_packets_in_interruption(engine) -> None:
     policy = dmm_policy()
     replay = make_replay(1, DMM_MOVES, DMM_FLOWS, DMM_PACKETS)
     got = run(engine, policy, replay, DMM_PACKETS)
@@ -630,7 +630,7 @@ def test_scope_applies_after_a_detach_too(engine) -> None:
     assert_counters(got, in_one_bin(e))
 
 
-def test_local_non_continuity_flow_follows_mn_without_signaling(engine) -> None:
+def test_local_flow_without_continuity_follows_mn_without_signaling(engine) -> None:
     policy = dmm_policy(local_without_continuity=True)
     flows = [
         (7, 0, CN, 10 * MS, 100 * MS, False),  # no continuity -> local address
