@@ -566,3 +566,12 @@ def test_anchor_selection_policies(coverage_hole_trace, engine):
     assert attach_peaks[GW1] == 1 and bootstrap_peaks[GW1] == 0
     with pytest.raises(PracticeError, match="selection must be one of"):
         run("round-robin")
+
+
+def test_new_parameters_refuse_bad_nodes_by_name(handover_trace):
+    """A home link must be a PoA, a CMD a node of the topology: refused with the name."""
+    with pytest.raises(PracticeError, match="mipv6: home_link: node 'gw0.0' has role "
+                                            "'anchor', not poa"):
+        dmmemu.run(handover_trace, MIPv6(home_link="gw0.0"))
+    with pytest.raises(PracticeError, match="dmm: cmd: .*'nowhere'"):
+        dmmemu.run(handover_trace, DMM(cmd="nowhere"))
