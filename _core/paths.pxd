@@ -24,7 +24,7 @@ cdef struct Paths:
 
 cdef inline Py_ssize_t _cell(const Paths* paths, node_t u, node_t v) noexcept nogil:
     if DMMEMU_CHECKED_BUILD and not (0 <= u < paths.n and 0 <= v < paths.n):
-        fprintf(stderr, b"dmmemu core: path lookup (%d, %d) outside %zd nodes\n", u, v,
+        fprintf(stderr, b"replay core: path lookup (%d, %d) outside %zd nodes\n", u, v,
                 paths.n)
         abort()
     return u * paths.n + v

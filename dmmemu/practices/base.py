@@ -80,6 +80,11 @@ class Practice:
         """A parameter in ms as whole ns (checked: finite, in range)."""
         return seconds_to_ns(value, what=f"{self.key}: {name}", error=PracticeError, unit="ms")
 
+    def _lifetime_ns(self) -> int:
+        """``lifetime_s`` as whole ns (checked)."""
+        return seconds_to_ns(self.lifetime_s, what=f"{self.key}: lifetime_s",
+                             error=PracticeError)
+
     # ---- helpers for subclasses: one mechanism, parameterised
     def _tables(self, topology: Topology, *, select: int, central: int, serving: np.ndarray,
                 relay: np.ndarray | None = None, always_registered: bool,
@@ -92,11 +97,10 @@ class Practice:
                 first_ack_hold_ms: float = 0.0) -> PolicyTables:
         n = topology.n_nodes
         link_loss, l2, detection, dad, hold = (
-            seconds_to_ns(value, what=f"{self.key}: {name}", error=PracticeError, unit="ms")
-            for name, value in (("link_loss_ms", self.link_loss_ms),
-                                ("l2_attach_ms", self.l2_attach_ms),
-                                ("detection_ms", self.detection_ms), ("dad_ms", dad_ms),
-                                ("first_ack_hold_ms", first_ack_hold_ms)))
+            self._ms(value, name) for name, value in (
+                ("link_loss_ms", self.link_loss_ms), ("l2_attach_ms", self.l2_attach_ms),
+                ("detection_ms", self.detection_ms), ("dad_ms", dad_ms),
+                ("first_ack_hold_ms", first_ack_hold_ms)))
         interruption = interruption_table(link_loss=link_loss, l2_attach=l2,
                                           movement_detection=detection, dad=dad)
         return PolicyTables(
@@ -110,8 +114,7 @@ class Practice:
             message_kinds=message_kinds, legs=program_table(legs, len(message_kinds)),
             third_node=third_node, binding_outlives_detach=binding_outlives_detach,
             detach_release_ns=detach_release_ns, candidates=candidates,
-            lifetime_ns=seconds_to_ns(self.lifetime_s, what=f"{self.key}: lifetime_s",
-                                      error=PracticeError),
+            lifetime_ns=self._lifetime_ns(),
             interruption_ns=interruption, first_ack_hold_ns=hold,
         )
 

@@ -68,7 +68,7 @@ class DMM(Practice):
 
     def compile(self, topology: Topology) -> PolicyTables:
         serving = topology.serving_anchors(anchor_set(topology, self.anchors, self.key))
-        lifetime = self._ms(self.lifetime_s * 1000.0, "lifetime_s")
+        lifetime = self._lifetime_ns()
         third = -1
         if self.cmd is not None:
             try:
