@@ -446,12 +446,6 @@ def test_manifest_bad_toml_and_type(trace_dir: Path) -> None:
         Trace.open(trace_dir)
 
 
-def test_faults_not_supported(trace_dir: Path) -> None:
-    put(trace_dir / "faults.parquet", {"t": [0], "node": [1], "up": [False]})
-    with pytest.raises(TraceError, match=r"faults\.parquet.*not supported"):
-        Trace.open(trace_dir)
-
-
 def test_missing_column(trace_dir: Path) -> None:
     cols = mobility_columns()
     del cols["poa"]
@@ -693,14 +687,3 @@ def test_packets_not_parquet(trace_dir: Path) -> None:
     (trace_dir / "packets.parquet").write_bytes(b"not parquet")
     with pytest.raises(TraceError, match=names("packets.parquet") + ".*not a readable Parquet"):
         Trace.open(trace_dir)
-
-
-@pytest.mark.parametrize("name, what", [("faults.parquet", "faults"),
-                                        ("networks.parquet", "mobile networks")])
-def test_inputs_of_later_mechanisms_are_refused_not_ignored(trace_dir: Path, name, what):
-    """A trace that carries faults or mobile networks is refused by name: replaying it as if
-    they were not there would show a wrong picture without a word."""
-    (trace_dir / name).write_bytes(b"")
-    with pytest.raises(TraceError, match=f"{what} are not supported") as err:
-        Trace.open(trace_dir)
-    assert name in str(err.value)

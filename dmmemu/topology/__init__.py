@@ -6,6 +6,8 @@ _EXPORTS = {
     "Topology": "graph",
     "Node": "graph",
     "Link": "graph",
+    "FUNCTIONS": "node_attributes",
+    "ACCESS_TYPES": "node_attributes",
     "TOPOLOGY_GENERATORS": "generators",
     "build_generated": "generators",
     "FlatWifi": "generators",

@@ -3,7 +3,9 @@
 The engines only index two matrices, ``hops`` (uint16) and ``delay_ns`` (int64), computed once
 here by all-pairs shortest paths on delay (ties: fewest hops). Topologies come from
 ``topology.toml`` (explicit ``[[node]]``/``[[link]]`` tables, or ``generator`` + ``[params]``)
-or from the generators in ``dmmemu.topology.generators``.
+or from the generators in ``dmmemu.topology.generators``. A node may also name the functions
+it can host, the areas it belongs to and, for a PoA or a correspondent, its access link or
+site (``dmmemu.topology.node_attributes``); practices read those, the engines do not.
 """
 
 from __future__ import annotations
@@ -18,6 +20,17 @@ import numpy as np
 
 from dmmemu.errors import TopologyError
 from dmmemu.toml_text import toml_string
+from dmmemu.topology.node_attributes import (
+    ATTRIBUTE_KEYS,
+    DEFAULT_ACCESS,
+    FUNCTION_BITS,
+    FUNCTIONS,
+    attribute_lines,
+    attributes_from_toml,
+    check_attributes,
+    check_local_sites,
+    function_bits,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,7 +50,14 @@ _UNREACHABLE = np.int64(1) << np.int64(61)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Node:
-    """A network node; ``central`` marks the anchor that centralised practices use."""
+    """A network node; ``central`` marks the anchor that centralised practices use.
+
+    ``functions`` are the mobility functions the node can host (names from ``FUNCTIONS``),
+    ``areas`` the named areas or domains it belongs to (a MAP domain, an SGW service area, an
+    L-GW site). ``access``, ``ipv4`` and ``nat`` describe a PoA's access link and keep their
+    defaults on other nodes; ``local_to`` names the area a correspondent is local to. Lists
+    given for ``functions`` or ``areas`` are stored as tuples.
+    """
 
     id: int
     name: str
@@ -45,6 +65,17 @@ class Node:
     x: float | None = None
     y: float | None = None
     central: bool = False
+    functions: tuple[str, ...] = ()
+    areas: tuple[str, ...] = ()
+    access: str = DEFAULT_ACCESS  # PoA only: one of ACCESS_TYPES
+    ipv4: bool = False  # PoA only: the access link carries IPv4 only
+    nat: bool = False  # PoA only: the access link is behind a NAT
+    local_to: str | None = None  # cn only: an area some node declares
+
+    def __post_init__(self) -> None:
+        for key in ("functions", "areas"):
+            if isinstance(getattr(self, key), list):
+                object.__setattr__(self, key, tuple(getattr(self, key)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,6 +97,7 @@ class Topology:
     hops: np.ndarray = field(repr=False)
     delay_ns: np.ndarray = field(repr=False)
     roles: np.ndarray = field(repr=False)  # int8 role code per node
+    function_bits: np.ndarray = field(repr=False)  # uint16 per node, bits of FUNCTION_BITS
     source: str = "<memory>"
     generator: str | None = None
     params: Mapping[str, Any] | None = None
@@ -108,8 +140,10 @@ class Topology:
                     f"{source}: node {node.id} ({node.name!r}) is marked central but its role "
                     f"is {node.role!r}; only an anchor can be central"
                 )
+            check_attributes(node, f"{source}: node {node.id} ({node.name!r})")
         if sum(node.central for node in nodes) > 1:
             raise TopologyError(f"{source}: more than one node is marked central")
+        check_local_sites(nodes, source)
         weight = np.full((n, n), _UNREACHABLE, dtype=np.int64)
         np.fill_diagonal(weight, 0)
         for i, link in enumerate(links):
@@ -141,12 +175,14 @@ class Topology:
         hops = (best & ((1 << HOP_BITS) - 1)).astype(np.uint16)
         delay_ns = best >> HOP_BITS
         roles = np.array([ROLE_CODES[node.role] for node in nodes], dtype=np.int8)
-        for arr in (hops, delay_ns, roles):
+        bits = function_bits(nodes)
+        for arr in (hops, delay_ns, roles, bits):
             arr.setflags(write=False)
         return cls(
             name=name, nodes=nodes, links=links, hops=np.ascontiguousarray(hops),
-            delay_ns=np.ascontiguousarray(delay_ns), roles=roles, source=source,
-            generator=generator, params=dict(params) if params is not None else None,
+            delay_ns=np.ascontiguousarray(delay_ns), roles=roles, function_bits=bits,
+            source=source, generator=generator,
+            params=dict(params) if params is not None else None,
         )
 
     @classmethod
@@ -203,6 +239,7 @@ class Topology:
                 lines.append(f"y = {float(node.y)!r}")
             if node.central:
                 lines.append("central = true")
+            lines += attribute_lines(node)
         for link in self.links:
             lines += ["", "[[link]]", f"a = {link.a}", f"b = {link.b}",
                       f"delay_us = {float(link.delay_us)!r}"]
@@ -220,6 +257,29 @@ class Topology:
         if role not in ROLE_CODES:
             raise TopologyError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
         return np.flatnonzero(self.roles == ROLE_CODES[role]).astype(np.int32)
+
+    def nodes_with_function(self, function: str) -> np.ndarray:
+        """Ids (ascending, int32) of the nodes that can host ``function`` (e.g. ``"LMA"``)."""
+        if function not in FUNCTION_BITS:
+            raise TopologyError(
+                f"unknown function {function!r}; expected one of {', '.join(FUNCTIONS)}"
+            )
+        return np.flatnonzero(self.function_bits & FUNCTION_BITS[function]).astype(np.int32)
+
+    @property
+    def areas(self) -> tuple[str, ...]:
+        """The names of the areas the nodes declare, sorted."""
+        return tuple(sorted({area for node in self.nodes for area in node.areas}))
+
+    def area_members(self, area: str) -> np.ndarray:
+        """Ids (ascending, int32) of the nodes that declare ``area`` in their ``areas``."""
+        members = [node.id for node in self.nodes if area in node.areas]
+        if not members:
+            known = ", ".join(repr(a) for a in self.areas) or "none"
+            raise TopologyError(
+                f"{self.source}: no node declares area {area!r} (areas: {known})"
+            )
+        return np.array(members, dtype=np.int32)
 
     def node_id(self, name: str) -> int:
         for node in self.nodes:
@@ -265,7 +325,7 @@ def _all_pairs_min_plus(weight: np.ndarray) -> np.ndarray:
     return best
 
 
-_NODE_KEYS = {"id", "name", "role", "x", "y", "central"}
+_NODE_KEYS = {"id", "name", "role", "x", "y", "central", *ATTRIBUTE_KEYS}
 _LINK_KEYS = {"a", "b", "delay_us"}
 
 
@@ -278,10 +338,14 @@ def _node_from(entry: Mapping[str, Any], i: int, source: str) -> Node:
             raise TopologyError(f"{source}: [[node]] #{i} lacks required key {key!r}")
     if not isinstance(entry["id"], int) or isinstance(entry["id"], bool):
         raise TopologyError(f"{source}: [[node]] #{i} has non-integer id {entry['id']!r}")
+    name = str(entry.get("name", f"n{entry['id']}"))
+    role = str(entry["role"])
+    attributes = attributes_from_toml(
+        entry, role if role in ROLE_CODES else None, f"{source}: node {entry['id']} ({name!r})")
     return Node(
-        id=entry["id"], name=str(entry.get("name", f"n{entry['id']}")), role=str(entry["role"]),
+        id=entry["id"], name=name, role=role,
         x=_optional_float(entry, "x", i, source), y=_optional_float(entry, "y", i, source),
-        central=_optional_bool(entry, "central", i, source),
+        central=_optional_bool(entry, "central", i, source), **attributes,
     )
 
 

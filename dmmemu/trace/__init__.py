@@ -5,6 +5,7 @@ from dmmemu._exports import lazy_exports
 _EXPORTS = {
     "Trace": "reader",
     "PacketFileInfo": "reader",
+    "unsupported_inputs": "reader",
     "write_trace": "writer",
 }
 __all__ = list(_EXPORTS)

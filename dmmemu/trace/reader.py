@@ -10,6 +10,11 @@ time, so memory never holds the packet file. The checks that need every packet r
 while they stream; they raise ``PacketRowError``, which ``Trace.packet_error`` turns into a
 ``TraceError`` naming ``packets.parquet``.
 
+``networks.parquet`` (mobile networks) and ``faults.parquet`` are read and validated too
+(``dmmemu.trace.mobile_networks``, ``dmmemu.trace.faults``) and exposed as ``Trace.networks``
+and ``Trace.faults``; no practice of this version replays them, and ``unsupported_inputs``
+says so for a run to refuse the trace.
+
 Format: ``docs/traces.md``; replay rules: ``docs/semantics.md``.
 """
 
@@ -20,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator
 
 import numpy as np
 import polars as pl
@@ -36,6 +41,25 @@ from dmmemu.engine.replay_io import (
 )
 from dmmemu.errors import PacketRowError, TraceError
 from dmmemu.topology.graph import Topology
+from dmmemu.trace._columns import (
+    _check_names,
+    _id_list,
+    _integer_type,
+    _integers,
+    _is_null,
+    _not_null,
+    _numpy,
+    _one_chunk,
+    _outside,
+    _parquet_file,
+    _raise_first,
+    _read_table,
+    _role_mask,
+    _sorted_times,
+    _times,
+)
+from dmmemu.trace.faults import read_faults
+from dmmemu.trace.mobile_networks import read_networks
 from dmmemu.trace.packet_synthesis import (
     DEFAULT_RATE_PPS,
     DEFAULT_SIZE,
@@ -128,7 +152,10 @@ class Trace:
     ``mobility`` has columns ``t`` (Int64), ``mn`` (UInt32), ``poa`` (Int32) in file order;
     ``flows`` has the columns of ``FLOWS_SCHEMA``, sorted by ``flow``, with the optional
     columns filled with their defaults (``continuity`` true, ``app`` null, ``rate_pps`` 50,
-    ``size`` 1000). Two traces are equal only when they are the same object.
+    ``size`` 1000). ``networks`` (``t``, ``mn``, ``router``) and ``faults`` (``t``, ``node``,
+    ``up``, ``a``, ``b``, ``planned``) hold those files' rows in file order, None when the
+    file is absent (``unsupported_inputs``). Two traces are equal only when they are the same
+    object.
     """
 
     path: Path
@@ -140,6 +167,8 @@ class Trace:
     t_begin: int
     t_end: int
     packet_file: PacketFileInfo | None = field(default=None, repr=False)
+    networks: pl.DataFrame | None = field(default=None, repr=False)
+    faults: pl.DataFrame | None = field(default=None, repr=False)
 
     # ---------------------------------------------------------------- opening
     @classmethod
@@ -247,18 +276,6 @@ def _load(path: Path, *, shown: Path | None = None, topology: Topology | None = 
             file=str(shown),
         )
     manifest = _read_manifest(path / TRACE_TOML, shown / TRACE_TOML)
-    if (path / FAULTS_FILE).exists():
-        raise TraceError(
-            "faults are not supported by this version of dmmemu; remove faults.parquet "
-            "(or move it aside) to replay the trace without failures",
-            file=str(shown / FAULTS_FILE),
-        )
-    if (path / NETWORKS_FILE).exists():
-        raise TraceError(
-            "mobile networks are not supported by this version of dmmemu; remove "
-            "networks.parquet (or move it aside) to replay every MN on its own",
-            file=str(shown / NETWORKS_FILE),
-        )
     if topology is None:
         if not (path / TOPOLOGY_TOML).is_file():
             raise TraceError(
@@ -273,6 +290,12 @@ def _load(path: Path, *, shown: Path | None = None, topology: Topology | None = 
         packet_file = _inspect_packets(
             path / PACKETS_FILE, shown / PACKETS_FILE, flows["flow"].to_numpy()
         )
+    networks = faults = None
+    if (path / NETWORKS_FILE).exists():
+        networks = read_networks(path / NETWORKS_FILE, shown / NETWORKS_FILE,
+                                 np.unique(mobility["mn"].to_numpy()))
+    if (path / FAULTS_FILE).exists():
+        faults = read_faults(path / FAULTS_FILE, shown / FAULTS_FILE, topology)
     n_mns = max(int(mobility["mn"].max()), int(flows["mn"].max())) + 1
     # Packets lie inside their flows' spans (the engines check it), so they start no earlier.
     t_begin = min(int(mobility["t"][0]), int(flows["start"].min()))
@@ -282,7 +305,34 @@ def _load(path: Path, *, shown: Path | None = None, topology: Topology | None = 
     return Trace(
         path=path, manifest=manifest, topology=topology, mobility=mobility, flows=flows,
         n_mns=n_mns, t_begin=t_begin, t_end=t_end, packet_file=packet_file,
+        networks=networks, faults=faults,
     )
+
+
+# Inputs that are read and validated but that no practice of this version replays: file ->
+# (the Trace attribute, what they describe, the engine v2 mechanism that will replay them,
+# what replaying without them means).
+UNREPLAYED_INPUTS = {
+    NETWORKS_FILE: ("networks", "mobile networks", "mechanism 12, NEMO",
+                    "replay every MN on its own"),
+    FAULTS_FILE: ("faults", "faults", "mechanism 10, faults", "replay without failures"),
+}
+
+
+def unsupported_inputs(trace: Trace) -> list[str]:
+    """One message per input of ``trace`` that no practice of this version replays (empty
+    when there is none): a run must refuse such a trace rather than show a picture without
+    its faults or mobile networks. A file with no rows changes nothing and is not named."""
+    messages = []
+    for file, (attribute, what, mechanism, without) in UNREPLAYED_INPUTS.items():
+        rows: pl.DataFrame | None = getattr(trace, attribute)
+        if rows is not None and rows.height:
+            messages.append(
+                f"{trace.path / file}: {what} are read and validated, but no practice of this "
+                f"version replays them (engine v2 {mechanism}); remove {file} (or move it "
+                f"aside) to {without}"
+            )
+    return messages
 
 
 # -------------------------------------------------------------------- trace.toml
@@ -327,12 +377,7 @@ def _read_mobility(path: Path, shown: Path, topology: Topology) -> pl.DataFrame:
     t = _integers(table.column("t"), MOBILITY_COLUMNS["t"], file=file, column="t")
     mn = _integers(table.column("mn"), MOBILITY_COLUMNS["mn"], file=file, column="mn")
     poa = _integers(table.column("poa"), MOBILITY_COLUMNS["poa"], file=file, column="poa")
-    _times(t, file=file, column="t")
-    _raise_first(
-        t[1:] < t[:-1], t[1:], file=file, column="t", offset=1,
-        message="rows must be sorted by t; this row is earlier than the row before it "
-        "(sort mobility.parquet by t, keeping the order of rows with equal t)",
-    )
+    _sorted_times(t, file=file)
     _mn_ids(mn, file=file)
     is_poa = _role_mask(topology, "poa")
     known = (poa >= 0) & (poa < topology.n_nodes)
@@ -598,152 +643,12 @@ def _decode_group(pf: pq.ParquetFile, path: Path, group: int, first_row: int) ->
 
 
 # -------------------------------------------------------------------- shared checks
-def _parquet_file(path: Path, file: str) -> pq.ParquetFile:
-    try:
-        return pq.ParquetFile(path)
-    except FileNotFoundError:
-        raise TraceError("missing file", file=file) from None
-    except (pa.ArrowException, OSError) as exc:
-        raise TraceError(f"not a readable Parquet file: {exc}", file=file) from None
-
-
-def _read_table(path: Path, file: str, *, required: dict[str, np.dtype],
-                optional: Sequence[str]) -> pa.Table:
-    """A whole small Parquet file, after checking its column names; empty is an error."""
-    if not path.is_file():
-        raise TraceError("missing file; every trace needs it", file=file)
-    with _parquet_file(path, file) as pf:
-        _check_names(pf.schema_arrow.names, required, optional, file=file)
-        try:
-            table = pf.read()
-        except (pa.ArrowException, OSError) as exc:
-            raise TraceError(f"not a readable Parquet file: {exc}", file=file) from None
-    if table.num_rows == 0:
-        raise TraceError("the file has no rows; a trace needs at least one", file=file)
-    return table
-
-
-def _check_names(names: list[str], required: dict[str, np.dtype], optional: Sequence[str],
-                 *, file: str) -> None:
-    for name in required:
-        if name not in names:
-            raise TraceError(
-                f"missing column; the file needs columns {', '.join(required)}",
-                file=file, column=name,
-            )
-    allowed = [*required, *optional]
-    for name in names:
-        if name not in allowed:
-            raise TraceError(
-                f"unknown column; allowed columns are {', '.join(allowed)} (rename or drop it)",
-                file=file, column=name,
-            )
-    seen = set()
-    for name in names:
-        if name in seen:
-            raise TraceError("column appears twice; keep one", file=file, column=name)
-        seen.add(name)
-
-
-def _integer_type(col: pa.ChunkedArray | pa.Array | pa.Field, dtype: np.dtype, *, file: str,
-                  column: str) -> None:
-    if not pa.types.is_integer(col.type):
-        raise TraceError(
-            f"has Arrow type {col.type} but must hold integers; store it as "
-            f"{pa.from_numpy_dtype(dtype)} (any integer type whose values fit is accepted)",
-            file=file, column=column,
-        )
-
-
-def _integers(col: pa.ChunkedArray | pa.Array, dtype: np.dtype, *, file: str, column: str,
-              offset: int = 0) -> np.ndarray:
-    """A non-null integer column as numpy ``dtype``: zero-copy when the type already matches,
-    else cast after checking that every value fits (the first that does not is named)."""
-    _integer_type(col, dtype, file=file, column=column)
-    arr = _one_chunk(col)
-    if arr.null_count:
-        _raise_first(_is_null(arr), None, file=file, column=column, offset=offset,
-                     message="must not be null; every row needs a value")
-    values = _numpy(arr)
-    if values.dtype == dtype:
-        return values
-    info = np.iinfo(dtype)
-    _raise_first(
-        _outside(values, int(info.min), int(info.max)), values, file=file, column=column,
-        offset=offset, message=f"does not fit {dtype} ({info.min}..{info.max})",
-    )
-    return values.astype(dtype)
-
-
-def _one_chunk(col: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """One contiguous array; a single chunk is taken as it is (no copy)."""
-    if isinstance(col, pa.Array):
-        return col
-    return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
-
-
-def _numpy(arr: pa.Array) -> np.ndarray:
-    """A null-free primitive Arrow array as a read-only numpy view (no copy)."""
-    return arr.to_numpy(zero_copy_only=True)
-
-
-def _is_null(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    return pc.is_null(arr).to_numpy(zero_copy_only=False)
-
-
-def _not_null(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    return pc.is_valid(arr).to_numpy(zero_copy_only=False)
-
-
-def _outside(values: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    """``values < lo | values > hi``, exact for every integer dtype (bounds that the dtype
-    cannot hold are never crossed, so they are not compared)."""
-    info = np.iinfo(values.dtype)
-    bad = np.zeros(values.shape, dtype=bool)
-    if lo > info.min:
-        bad |= values < values.dtype.type(lo) if lo <= info.max else True
-    if hi < info.max:
-        bad |= values > values.dtype.type(hi) if hi >= info.min else True
-    return bad
-
-
-def _times(t: np.ndarray, *, file: str, column: str) -> None:
-    _raise_first(
-        t < 0, t, file=file, column=column,
-        message="times must be int64 nanoseconds >= 0; shift the trace to start at 0 or later",
-    )
-
-
 def _mn_ids(mn: np.ndarray, *, file: str) -> None:
     _raise_first(
         mn > MAX_MN_ID, mn, file=file, column="mn",
         message=f"MN ids must be at most {MAX_MN_ID}: the engines hold one entry per MN id, so "
         "number MNs densely from 0",
     )
-
-
-def _role_mask(topology: Topology, role: str) -> np.ndarray:
-    mask = np.zeros(topology.n_nodes, dtype=bool)
-    mask[topology.nodes_with_role(role)] = True
-    return mask
-
-
-def _id_list(ids: np.ndarray, limit: int = 8) -> str:
-    shown = ", ".join(str(int(i)) for i in ids[:limit])
-    if ids.size > limit:
-        shown += f", … ({ids.size} in all)"
-    return shown or "none"
-
-
-def _raise_first(bad: np.ndarray, values: np.ndarray | None, *, file: str, column: str,
-                 message: str, offset: int = 0) -> None:
-    """Raise for the first True row of ``bad`` (``offset`` + index is its row in the file)."""
-    hits = np.flatnonzero(bad)
-    if hits.size == 0:
-        return
-    i = int(hits[0])
-    value = values[i].item() if values is not None else None
-    raise TraceError(message, file=file, column=column, row=offset + i, value=value)
 
 
 def _column(df: pl.DataFrame, name: str, dtype: type) -> np.ndarray:

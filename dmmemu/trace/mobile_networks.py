@@ -1,0 +1,85 @@
+"""``networks.parquet``: which MN rides behind which mobile router, from when (NEMO, RFC 3963).
+
+Each row says that from time ``t`` the MN ``mn`` rides behind the mobile router ``router``
+(itself an MN of the trace), or, with ``router`` null, on its own again. Rows apply in file
+order; a router may itself ride behind another router (nested mobile networks), but no MN
+may end up behind itself. Read and validated at open (``docs/traces.md``); no practice of
+this version replays it, so a run refuses a trace that has rows here
+(``dmmemu.trace.reader.unsupported_inputs``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from dmmemu.errors import TraceError
+from dmmemu.trace._columns import (
+    _id_list,
+    _integers,
+    _not_null,
+    _optional_integers,
+    _raise_first,
+    _read_table,
+    _sorted_times,
+)
+
+NETWORK_COLUMNS: dict[str, np.dtype] = {
+    "t": np.dtype(np.int64),
+    "mn": np.dtype(np.uint32),
+    "router": np.dtype(np.uint32),  # null: the MN rides on its own from t
+}
+NETWORKS_SCHEMA = pa.schema([(k, pa.from_numpy_dtype(v)) for k, v in NETWORK_COLUMNS.items()])
+
+
+def read_networks(path: Path, shown: Path, mobile_nodes: np.ndarray) -> pl.DataFrame:
+    """The rows of ``networks.parquet`` in file order, checked against the MNs that
+    ``mobility.parquet`` names (``mobile_nodes``, sorted and unique); errors name ``shown``."""
+    file = str(shown)
+    table = _read_table(path, file, required=NETWORK_COLUMNS, optional=(), allow_empty=True)
+    t = _integers(table.column("t"), NETWORK_COLUMNS["t"], file=file, column="t")
+    _sorted_times(t, file=file)
+    mn = _integers(table.column("mn"), NETWORK_COLUMNS["mn"], file=file, column="mn")
+    router = _optional_integers(table.column("router"), NETWORK_COLUMNS["router"], file=file,
+                                column="router")
+    behind = _not_null(router)
+    router_ids = router.fill_null(0).to_numpy()
+    known = f"MNs of mobility.parquet: {_id_list(mobile_nodes)}"
+    _raise_first(
+        ~np.isin(mn, mobile_nodes), mn, file=file, column="mn",
+        message=f"must be an MN that mobility.parquet names ({known})",
+    )
+    _raise_first(
+        behind & ~np.isin(router_ids, mobile_nodes), router_ids, file=file, column="router",
+        message=f"must be null (the MN rides on its own) or the MN of a mobile router that "
+        f"mobility.parquet names ({known})",
+    )
+    _raise_first(
+        behind & (router_ids == mn), router_ids, file=file, column="router",
+        message="an MN cannot ride behind itself; name another MN, or null to ride alone",
+    )
+    _check_no_loop(mn, np.where(behind, router_ids.astype(np.int64), -1), file=file)
+    return pl.from_arrow(pa.table([pa.array(t), pa.array(mn), router], schema=NETWORKS_SCHEMA))
+
+
+def _check_no_loop(mn: np.ndarray, router: np.ndarray, *, file: str) -> None:
+    """Applying the rows in order, no MN ever rides (through other routers) behind itself."""
+    riding: dict[int, int] = {}  # MN -> the router it rides behind now
+    for row, (node, up) in enumerate(zip(mn.tolist(), router.tolist())):
+        if up < 0:
+            riding.pop(node, None)
+            continue
+        chain = [node, up]
+        while chain[-1] in riding:
+            chain.append(riding[chain[-1]])
+            if chain[-1] == node:
+                raise TraceError(
+                    f"MN {node} would ride behind itself ({' behind '.join(map(str, chain))}); "
+                    "a mobile router cannot be inside its own mobile network (let the other "
+                    "MN ride alone first, in an earlier row)",
+                    file=file, column="router", row=row, value=up,
+                )
+        riding[node] = up
