@@ -109,6 +109,16 @@ cdef enum:
 cdef enum:
     MIN_PACKET_BYTES = 20
 
+# Flow classes (dmmemu.engine.flow_classes): columns of the class table and their codes.
+cdef enum:
+    CLASS_ANCHOR = 0
+    CLASS_ON_LOSS = 1
+    CLASS_DIRECT = 2
+    ANCHOR_POLICY = 0
+    ANCHOR_LOCAL = 1
+    ON_LOSS_BREAK = 0
+    ON_LOSS_RENUMBER = 1
+
 # How a flow reaches its anchor (§7 step 3): not yet decided, through one address of its
 # MN's list, or through the local address of whatever PoA the MN is at.
 cdef enum:
@@ -201,7 +211,7 @@ cdef struct FlowState:
     bin_t run_bin           # timeline bin of the run's packets
     uint8_t binding         # FLOW_UNBOUND, FLOW_BOUND or FLOW_LOCAL
     uint8_t broken          # its address died under it
-    uint8_t continuity      # flows.parquet continuity
+    uint8_t cls             # flow class (§1), a row of Replay.classes
 
 
 cdef struct FlowTotals:

@@ -19,7 +19,8 @@ from _types cimport (
     addr_t, bin_t, count_t, flow_id_t, flow_t, hops_t, mn_t, node_t, psize_t, row_t, time_t,
 )
 from replay cimport (
-    AT_MOVE, AT_SIGNALING_START, CAUSE_ATTACH, CAUSE_DEREGISTRATION, CAUSE_FLOW,
+    ANCHOR_LOCAL, ANCHOR_POLICY, CLASS_ANCHOR, CLASS_DIRECT, CLASS_ON_LOSS, ON_LOSS_BREAK,
+    ON_LOSS_RENUMBER, AT_MOVE, AT_SIGNALING_START, CAUSE_ATTACH, CAUSE_DEREGISTRATION, CAUSE_FLOW,
     CAUSE_HANDOVER, CAUSE_REFRESH, ERR_DIR, ERR_FLOW, ERR_NONE, ERR_SIZE, ERR_T_ORDER,
     ERR_T_SPAN, EV_FLOW_END, EV_FLOW_START, EV_MOVE, EV_PACKET, FLAG_ENDS, FLAG_HOLD,
     FLOW_BOUND, FLOW_LOCAL, FLOW_UNBOUND, HO_ATTACH, HO_DETACH, HO_HANDOVER, HO_NOOP,
@@ -34,11 +35,13 @@ from replay cimport (
     EVENT_BINDING_EXPIRED, EVENT_FLOW_BROKEN, EVENT_FLOW_RENUMBERED, Address, EventRecord,
     FlowState, FlowTotals, MobileNode,
 )
+from chain cimport Chain, Route, chain_route, direct_route
 from paths cimport Paths, path_delay, path_hops
 from timer_heap cimport Timer, TimerHeap, heap_due, heap_pop, heap_push
 
 import numpy as np
 
+from dmmemu.engine import flow_classes as _classes
 from dmmemu.engine import policy as _policy
 from dmmemu.engine import replay_io as _io
 from dmmemu.engine import signaling as _sig
@@ -69,6 +72,11 @@ assert (SELECT_CENTRAL, SELECT_AT_ATTACH, SELECT_PER_FLOW, SELECT_AT_BOOTSTRAP, 
     _policy.SELECT_CENTRAL, _policy.SELECT_AT_ATTACH, _policy.SELECT_PER_FLOW,
     _policy.SELECT_AT_BOOTSTRAP, _policy.SELECT_HASHED, _policy.SELECT_LEAST_LOADED)
 assert MIN_PACKET_BYTES == _io.MIN_PACKET_BYTES
+assert (CLASS_ANCHOR, CLASS_ON_LOSS, CLASS_DIRECT, ANCHOR_POLICY, ANCHOR_LOCAL, ON_LOSS_BREAK,
+        ON_LOSS_RENUMBER) == (_classes.CLASS_ANCHOR, _classes.CLASS_ON_LOSS,
+                              _classes.CLASS_DIRECT, _classes.ANCHOR_POLICY,
+                              _classes.ANCHOR_LOCAL, _classes.ON_LOSS_BREAK,
+                              _classes.ON_LOSS_RENUMBER)
 assert (EVENT_BINDING_EXPIRED, EVENT_ADDRESS_RELEASED, EVENT_FLOW_BROKEN,
         EVENT_FLOW_RENUMBERED) == (_io.EVENT_BINDING_EXPIRED, _io.EVENT_ADDRESS_RELEASED,
                                    _io.EVENT_FLOW_BROKEN, _io.EVENT_FLOW_RENUMBERED)
@@ -117,14 +125,16 @@ cdef class Replay:
     cdef const int32_t[::1] candidates  # (K,) anchors to hash over or compare loads of
     cdef node_t central                 # central anchor, -1 unless SELECT_CENTRAL
     cdef const int32_t[::1] serving     # (N,) serving anchor of each PoA
-    cdef const int32_t[::1] relay       # (N,) relay of each PoA (chain node before it), -1 none
+    cdef const int32_t[:, ::1] chain_nodes    # (K, N) chain[k, poa], -1 none (§7.5)
+    cdef const int32_t[::1] segment_bytes     # (K+1,) encapsulation leaving each level
+    cdef const int32_t[::1] access_bytes      # (N,) added on the segment into each PoA
+    cdef Chain chain                    # reads the three above
+    cdef count_t direct_bytes           # option bytes per packet on the direct path
+    cdef const uint8_t[:, ::1] classes  # (C, CLASS_COLUMNS) flow classes (§1)
     cdef const uint8_t[:, ::1] scope    # (N, N) scope[anchor, poa]
     cdef bint always_registered
     cdef const uint8_t[:, ::1] native   # (N, N) native[anchor, poa]
-    cdef bint local_without_continuity
     cdef bint buffering
-    cdef count_t tunnel_bytes
-    cdef count_t relay_bytes
     cdef time_t lifetime_ns
     cdef const int64_t[:, ::1] legs     # (L, LEG_COLUMNS) signaling programs (§4)
     cdef Py_ssize_t leg_first[N_CAUSES] # first leg row of each cause
@@ -261,10 +271,17 @@ cdef class Replay:
 
         # Policy (§1). Every node id used as an index is checked here, once.
         serving = _array(policy.serving, "policy.serving", np.int32, (n,))
-        relay = _array(policy.relay, "policy.relay", np.int32, (n,))
+        levels = int(np.asarray(policy.chain).shape[0])
+        chain_nodes = _array(policy.chain, "policy.chain", np.int32, (levels, n))
+        segment_bytes = _array(policy.segment_bytes, "policy.segment_bytes", np.int32,
+                               (levels + 1,))
+        access_bytes = _array(policy.access_bytes, "policy.access_bytes", np.int32, (n,))
         scope = _array(policy.scope, "policy.scope", np.uint8, (n, n))
-        if not (_in_range(serving, -1, n) and _in_range(relay, -1, n)):
-            raise ValueError("policy.serving and policy.relay must hold node ids or -1")
+        if not (_in_range(serving, -1, n) and _in_range(chain_nodes, -1, n)):
+            raise ValueError("policy.serving and policy.chain must hold node ids or -1")
+        if (segment_bytes.size and int(segment_bytes.min()) < 0) or (
+                n and int(segment_bytes.min()) + int(access_bytes.min()) < 0):
+            raise ValueError("policy.segment_bytes with access_bytes must be >= 0 everywhere")
         if policy.select not in _policy.SELECT_NAMES:
             raise ValueError(f"unknown anchor selection code {policy.select}")
         candidates = _array(policy.candidates, "policy.candidates", np.int32,
@@ -278,14 +295,24 @@ cdef class Replay:
         self.select = policy.select
         self.central = policy.central if policy.select == SELECT_CENTRAL else -1
         self.serving = serving
-        self.relay = relay
+        self.chain_nodes = chain_nodes
+        self.segment_bytes = segment_bytes
+        self.access_bytes = access_bytes
+        self.chain = Chain(nodes=NULL, segment_bytes=&self.segment_bytes[0],
+                           access_bytes=NULL, levels=levels, n=n)
+        if levels and n:
+            self.chain.nodes = &self.chain_nodes[0, 0]
+        if n:
+            self.chain.access_bytes = &self.access_bytes[0]
+        self.direct_bytes = policy.direct_bytes
+        if self.direct_bytes < 0:
+            raise ValueError("policy.direct_bytes must be >= 0")
+        classes = _classes.class_table(policy.flow_classes)
+        self.classes = classes
         self.scope = scope
         self.always_registered = bool(policy.always_registered)
         self.native = _array(policy.native, "policy.native", np.uint8, (n, n))
-        self.local_without_continuity = bool(policy.local_without_continuity)
         self.buffering = bool(policy.buffering)
-        self.tunnel_bytes = policy.tunnel_bytes
-        self.relay_bytes = policy.relay_bytes
         self.lifetime_ns = policy.lifetime_ns
         n_kinds = len(policy.message_kinds)
         legs = np.ascontiguousarray(policy.legs)
@@ -329,7 +356,10 @@ cdef class Replay:
         flow_peer = _array(replay.flow_peer, "replay.flow_peer", np.int32, shape)
         flow_start = _array(replay.flow_start, "replay.flow_start", np.int64, shape)
         flow_end = _array(replay.flow_end, "replay.flow_end", np.int64, shape)
-        flow_cont = _array(replay.flow_continuity, "replay.flow_continuity", np.uint8, shape)
+        flow_class = _array(_classes.classify(policy.flow_classes, replay), "flow classes",
+                            np.uint8, shape)
+        if not _in_range(flow_class, 0, classes.shape[0]):
+            raise ValueError("a flow matches no flow class")
         if n_flows > 1 and not bool(np.all(flow_ids[1:] > flow_ids[:n_flows - 1])):
             raise ValueError("replay.flow_ids must be strictly ascending")
         if not (_in_range(flow_mn, 0, n_mns) and _in_range(flow_peer, 0, n)):
@@ -406,7 +436,7 @@ cdef class Replay:
 
         # Results.
         max_hops = int(hops.max()) if n > 0 else 0
-        counters = _io.RawCounters.zeros(n_flows, n, n_rows, max_hops, n_bins, n_kinds)
+        counters = _io.RawCounters.zeros(n_flows, n, n_rows, max_hops, n_bins, n_kinds, levels)
         self.counters = counters
         self.anchor_packets = counters.anchor_packets
         self.anchor_bytes = counters.anchor_bytes
@@ -473,12 +503,12 @@ cdef class Replay:
         cdef const int32_t[::1] peer_v = flow_peer
         cdef const int64_t[::1] start_v = flow_start
         cdef const int64_t[::1] end_v = flow_end
-        cdef const uint8_t[::1] cont_v = flow_cont
+        cdef const uint8_t[::1] class_v = flow_class
         for i in range(n_flows):
             self.flows[i] = FlowState(
                 start=start_v[i], end=end_v[i], bytes=0, run_packets=0, run_bytes=0,
                 run_epoch=-1, mn=mn_v[i], addr=-1, run_bin=0, binding=FLOW_UNBOUND, broken=0,
-                continuity=cont_v[i],
+                cls=class_v[i],
             )
             self.totals[i] = FlowTotals(
                 peer=peer_v[i], anchor=-1, path_anchor=-1, path_hops=0, path_direct=0,
@@ -726,9 +756,10 @@ cdef class Replay:
         cdef FlowState* fs = &self.flows[f]
         cdef FlowTotals* ft = &self.totals[f]
         cdef MobileNode* mn = &self.mns[fs.mn]
-        cdef node_t p = mn.poa, a, b, c
+        cdef node_t p = mn.poa, a, c
         cdef addr_t x
-        cdef count_t e1 = self.tunnel_bytes, e2 = self.relay_bytes
+        cdef bint renumber = False
+        cdef Route route
         if fs.run_packets > 0:
             self._flush(f)
         if p < 0:  # step 1: detached
@@ -737,18 +768,27 @@ cdef class Replay:
         if fs.broken:  # step 2
             ft.lost += 1
             return 0
-        if fs.binding == FLOW_BOUND:
+        if fs.binding == FLOW_BOUND and not self.addrs[fs.addr].live:
             x = fs.addr
-            if not self.addrs[x].live:
+            if self.classes[fs.cls, CLASS_ON_LOSS] == ON_LOSS_RENUMBER:
+                # Step 2, renumbered: the flow lets go of the dead address and binds anew.
+                fs.addr = -1
+                fs.binding = FLOW_UNBOUND
+                self.addrs[x].refcount -= 1
+                if self.addrs[x].refcount == 0:
+                    self._release(x)
+                renumber = True
+            else:
                 fs.broken = 1
                 self._event(EVENT_FLOW_BROKEN, t, fs.mn, f, self.addrs[x].anchor)
                 ft.lost += 1
                 return 0
-            a = self.addrs[x].anchor
+        if fs.binding == FLOW_BOUND:
+            a = self.addrs[fs.addr].anchor
         elif fs.binding == FLOW_LOCAL:
             a = self.serving[p]
         else:  # step 3: bind
-            if self.local_without_continuity and not fs.continuity:
+            if self.classes[fs.cls, CLASS_ANCHOR] == ANCHOR_LOCAL:
                 fs.binding = FLOW_LOCAL
                 a = self.serving[p]
             else:
@@ -769,6 +809,10 @@ cdef class Replay:
                 fs.addr = x
                 fs.binding = FLOW_BOUND
             ft.anchor = a
+            if renumber:
+                ft.renumbered += 1
+                self._event(EVENT_FLOW_RENUMBERED, t, fs.mn, f, a)
+                ft.resume = mn.ready + 2 * path_delay(&self.paths, ft.peer, p)
         if fs.binding == FLOW_LOCAL:
             # Step 3, renumber: a new local address when the serving anchor changed since the
             # flow's last packet; packets before the re-establishment are lost, and the path
@@ -779,31 +823,25 @@ cdef class Replay:
                     self._event(EVENT_FLOW_RENUMBERED, t, fs.mn, f, a)
                     ft.resume = mn.ready + 2 * path_delay(&self.paths, ft.peer, p)
                 ft.local_anchor = a
-            if t < ft.resume:
-                ft.lost += 1
-                if mn.window_row >= 0:
-                    self.ho_lost[mn.window_row] += 1
-                return 0
-        # Step 5: the path from the peer through the anchor chain to the PoA.
+        if t < ft.resume:  # renumbered: lost until the session is re-established
+            ft.lost += 1
+            if mn.window_row >= 0:
+                self.ho_lost[mn.window_row] += 1
+            return 0
+        # Step 5: the direct path, or the path from the peer through the anchor chain.
         c = ft.peer
-        b = self.relay[p]
-        ft.path_anchor = a
-        if b < 0 or b == a:
-            ft.path_hops = path_hops(&self.paths, a, p)
-            ft.path_delay = path_delay(&self.paths, a, p)
-            if b < 0:
-                ft.path_overhead = e1
-            else:
-                ft.path_overhead = e2
-            ft.path_overhead_bh = ft.path_overhead * path_hops(&self.paths, a, p)
+        if self.classes[fs.cls, CLASS_DIRECT]:
+            direct_route(&self.paths, c, p, self.direct_bytes, &route)
+            ft.path_anchor = -1  # no anchor forwards it
         else:
-            ft.path_hops = path_hops(&self.paths, a, b) + path_hops(&self.paths, b, p)
-            ft.path_delay = path_delay(&self.paths, a, b) + path_delay(&self.paths, b, p)
-            ft.path_overhead = e1 + e2
-            ft.path_overhead_bh = (e1 * path_hops(&self.paths, a, b)
-                                   + e2 * path_hops(&self.paths, b, p))
-        ft.path_hops += path_hops(&self.paths, c, a)
-        ft.path_delay += path_delay(&self.paths, c, a)
+            chain_route(&self.chain, &self.paths, a, p, &route)
+            route.hops += path_hops(&self.paths, c, a)
+            route.delay += path_delay(&self.paths, c, a)
+            ft.path_anchor = a
+        ft.path_hops = <int32_t> route.hops
+        ft.path_delay = route.delay
+        ft.path_overhead = route.overhead
+        ft.path_overhead_bh = route.overhead_bh
         ft.path_direct = path_hops(&self.paths, c, p)
         ft.path_direct_delay = path_delay(&self.paths, c, p)
         fs.run_epoch = mn.epoch
@@ -822,11 +860,12 @@ cdef class Replay:
         ft.direct_delay_sum += k * ft.path_direct_delay
         ft.overhead_bytes += k * ft.path_overhead
         ft.overhead_byte_hops += k * ft.path_overhead_bh
-        self.anchor_packets[a] += k
-        self.anchor_bytes[a] += fs.run_bytes
         self.stretch_hist[ft.path_hops, ft.path_direct] += k
-        self.timeline_packets[fs.run_bin, a] += k
-        self.timeline_bytes[fs.run_bin, a] += fs.run_bytes
+        if a >= 0:  # an anchor forwards them (not on the direct path)
+            self.anchor_packets[a] += k
+            self.anchor_bytes[a] += fs.run_bytes
+            self.timeline_packets[fs.run_bin, a] += k
+            self.timeline_bytes[fs.run_bin, a] += fs.run_bytes
         fs.run_packets = 0
         fs.run_bytes = 0
 
@@ -1078,7 +1117,8 @@ cdef class Replay:
         # No packet of f comes after its end (t <= end, and ends follow packets at equal t).
         fs.addr = -1
         ad = &self.addrs[x]
-        if not ad.live and not fs.broken:
+        if not ad.live and not fs.broken and (
+                self.classes[fs.cls, CLASS_ON_LOSS] == ON_LOSS_BREAK):
             fs.broken = 1
             self._event(EVENT_FLOW_BROKEN, t, m, f, ad.anchor)
             ad = &self.addrs[x]

@@ -66,9 +66,9 @@ def workload(args):
     serving[anchors] = anchors
     kinds = (MessageKind("PBU", "PBU"), MessageKind("PBA", "PBA", reply=True))
     common = {
-        "serving": serving, "relay": np.full(n, -1, np.int32),
-        "scope": np.ones((n, n), np.uint8), "local_without_continuity": False, "buffering": False,
-        "tunnel_bytes": 40, "relay_bytes": 0, "lifetime_ns": 10**9, "message_kinds": kinds,
+        "serving": serving, "chain": np.full((1, n), -1, np.int32),
+        "segment_bytes": np.array([40, 0], np.int32),
+        "scope": np.ones((n, n), np.uint8), "buffering": False, "lifetime_ns": 10**9, "message_kinds": kinds,
         "interruption_ns": interruption_table(l2_attach=50_000, movement_detection=100_000),
         "first_ack_hold_ns": 0,
     }

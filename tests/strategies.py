@@ -7,8 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 from hypothesis import strategies as st
 
+from dmmemu.engine.flow_classes import FlowClass
 from dmmemu.engine.policy import (
     INTERRUPTION_COMPONENTS,
+    MAX_CHAIN_LEVELS,
     SELECT_CENTRAL,
     SELECT_NAMES,
     PolicyTables,
@@ -108,10 +110,32 @@ def policies(draw: st.DrawFn, topology: Topology) -> PolicyTables:
     poas = topology.nodes_with_role("poa")
     anchor = st.sampled_from(anchors.tolist())
     serving = np.full(n, -1, np.int32)
-    relay = np.full(n, -1, np.int32)
     for p in poas:
         serving[p] = draw(anchor)
-        relay[p] = draw(st.one_of(st.just(-1), st.just(int(serving[p])), anchor))
+    # Chains of 0 to MAX_CHAIN_LEVELS levels; a level's node is absent, the serving anchor,
+    # an anchor, or the PoA itself, so nodes coincide with the anchor and with each other.
+    levels = draw(st.integers(0, MAX_CHAIN_LEVELS))
+    chain = np.full((levels, n), -1, np.int32)
+    for k in range(levels):
+        for p in poas:
+            chain[k, p] = draw(st.one_of(st.just(-1), st.just(int(serving[p])), anchor,
+                                         st.just(int(p))))
+    segment_bytes = np.array([draw(st.sampled_from([20, 36, 40, 80])) for _ in
+                              range(levels + 1)], np.int32)
+    access_bytes = np.zeros(n, np.int32)
+    if draw(st.booleans()):  # IPv4 transport (-20) or UDP behind a NAT (+8) at some PoAs
+        for p in poas:
+            access_bytes[p] = draw(st.sampled_from([-20, 0, 8]))
+    apps = ("voice", "web")
+    classes = [FlowClass(name=f"class {i}", anchor=draw(st.sampled_from(["policy", "local"])),
+                         on_loss=draw(st.sampled_from(["break", "renumber"])),
+                         direct=draw(st.booleans()),
+                         continuity=draw(st.sampled_from([None, False, True])),
+                         apps=draw(st.sampled_from([None, apps[:1], apps])))
+               for i in range(draw(st.integers(0, 2)))]
+    classes.append(FlowClass(name="rest", anchor=draw(st.sampled_from(["policy", "local"])),
+                             on_loss=draw(st.sampled_from(["break", "renumber"])),
+                             direct=draw(st.booleans())))
     scope = np.ones((n, n), np.uint8)
     if draw(st.booleans()):
         for a in anchors:
@@ -128,13 +152,12 @@ def policies(draw: st.DrawFn, topology: Topology) -> PolicyTables:
     return PolicyTables(
         select=select, central=draw(anchor) if select == SELECT_CENTRAL else -1,
         candidates=candidates,
-        serving=serving, relay=relay, scope=scope,
+        serving=serving, chain=chain, segment_bytes=segment_bytes, access_bytes=access_bytes,
+        direct_bytes=draw(st.sampled_from([0, 48])), flow_classes=tuple(classes), scope=scope,
         always_registered=draw(st.booleans()),
         native=draw(st.sampled_from([np.zeros((n, n), np.uint8), native_at_serving(serving),
                                      native_cells])),
-        local_without_continuity=draw(st.booleans()), buffering=draw(st.booleans()),
-        tunnel_bytes=draw(st.sampled_from([0, 20, 40])),
-        relay_bytes=draw(st.sampled_from([0, 36, 40])),
+        buffering=draw(st.booleans()),
         message_kinds=kinds, legs=program_table(draw(programs(n_kinds)), n_kinds),
         third_node=draw(st.integers(0, n - 1)),
         binding_outlives_detach=draw(st.booleans()),
@@ -196,6 +219,9 @@ def cases(draw: st.DrawFn, crowded: bool = False) -> Case:
         flow_continuity=np.array([draw(st.booleans()) for _ in range(n_flows)], np.uint8),
         ev_t=ev[0], ev_kind=ev[1], ev_a=ev[2], ev_b=ev[3], ev_row=ev[4],
         n_mobility_rows=len(mob), t_begin=min([0] + t_all), t_end=max(t_all),
+        flow_app=np.array([draw(st.sampled_from([-1, 0, 1])) for _ in range(n_flows)],
+                          np.int32),
+        app_names=("voice", "web"),
     )
     cut_points = sorted(draw(st.sets(st.integers(1, max(len(packets) - 1, 1)), max_size=3)))
     # Bins of 1..400 µs: 3 to 1001 bins on the 1 ms horizon (narrower ones would only make

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dmmemu.engine.flow_classes import ALL_FLOWS
 from dmmemu.engine.policy import SELECT_AT_ATTACH, SELECT_CENTRAL, SELECT_PER_FLOW
 from dmmemu.engine.signaling import AT_MOVE as M
 from dmmemu.engine.signaling import AT_SIGNALING_START as START
@@ -44,8 +45,10 @@ def pair(cause: int, first: int, sender: int, sizes=(120, 120), flags=END) -> li
 def test_mipv6(topology):
     t = MIPv6().compile(topology)
     assert (t.select, t.central) == (SELECT_CENTRAL, 1)
-    assert t.relay.tolist() == [-1] * 7
-    assert (t.tunnel_bytes, t.relay_bytes, t.lifetime_ns) == (40, 0, 3600 * 1000 * MS)
+    assert t.chain.tolist() == [[-1] * 7]  # one level, used only on a home link
+    assert (t.segment_bytes.tolist(), t.lifetime_ns) == ([40, 0], 3600 * 1000 * MS)
+    assert not t.access_bytes.any() and t.direct_bytes == 0
+    assert [c.name for c in t.flow_classes] == ["all"]
     # BU/BA (80/80) MN <-> HA on attach, handover, flow and refresh; the BA waits for the
     # HA's DAD on a new entry; the de-registration BU/BA (kinds 2, 3) when a binding ends
     # at home, nothing at a detach (no address: the binding outlives it).
@@ -56,7 +59,7 @@ def test_mipv6(topology):
     assert not t.native.any()  # no home link: never at home
     home = MIPv6(home_link="ar0.0").compile(topology)
     assert np.flatnonzero(home.native).tolist() == [1 * 7 + 4]  # the HA, at ar0.0
-    assert home.relay.tolist() == [-1, -1, -1, -1, 1, -1, -1]  # native last segment there
+    assert home.chain.tolist() == [[-1, -1, -1, -1, 1, -1, -1]]  # native last segment there
     assert t.binding_outlives_detach and t.detach_release_ns == -1
     assert t.interruption_ns.tolist() == [[0, 335 * MS], [651 * MS, 651 * MS],
                                           [396 * MS, 396 * MS], [1000 * MS, 1000 * MS]]
@@ -95,8 +98,12 @@ def test_dmm_with_and_without_cmd():
     plain = DMM().compile(FLAT)
     assert (plain.select, plain.central) == (SELECT_PER_FLOW, -1)
     assert plain.serving.tolist() == [-1, -1, -1, -1, 3, -1, 5]
-    assert plain.relay.tolist() == plain.serving.tolist()  # the last hop is native
-    assert plain.local_without_continuity
+    assert plain.chain.tolist() == [plain.serving.tolist()]  # the last hop is native
+    assert plain.segment_bytes.tolist() == [40, 0]
+    # RFC 8653 via the connection manager: no continuity -> the local address, renumbered.
+    assert [(c.name, c.anchor, c.on_loss, c.continuity) for c in plain.flow_classes] == [
+        ("non-persistent", "local", "break", False), ("session-lasting", "policy", "break", None)]
+    assert DMM(connection_manager=False).compile(FLAT).flow_classes == ALL_FLOWS
     native = np.zeros((7, 7), np.uint8)
     native[3, 4] = native[5, 6] = 1  # gw0.0 at ar0.0, gw0.1 at ar0.1
     assert np.array_equal(plain.native, native)

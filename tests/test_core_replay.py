@@ -46,6 +46,7 @@ from dmmemu.engine.signaling import (
     request_reply_program,
 )
 from dmmemu.errors import PacketRowError
+from dmmemu.practices.dmm import LOCAL_WITHOUT_CONTINUITY
 
 
 def line(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -69,18 +70,18 @@ NATIVE_2_3 = native_at_serving(np.array([-1, -1, 2, 3], np.int32))
 def policy(n: int, **kw) -> PolicyTables:
     base = {
         "select": SELECT_CENTRAL, "central": -1,
-        "serving": np.full(n, -1, np.int32), "relay": np.full(n, -1, np.int32),
-        "scope": np.ones((n, n), np.uint8),
-        "always_registered": False, "local_without_continuity": False,
-        "buffering": False, "tunnel_bytes": 40, "relay_bytes": 0,
+        "serving": np.full(n, -1, np.int32), "chain": np.full((1, n), -1, np.int32),
+        "segment_bytes": np.array([40, 0], np.int32), "scope": np.ones((n, n), np.uint8),
+        "always_registered": False, "buffering": False,
         **request_reply(ROLE_POA, (56, 40)),
         "lifetime_ns": 0, "first_ack_hold_ns": 0,
         "interruption_ns": interruption_table(l2_attach=500, movement_detection=300),
     }
     base.setdefault("native", np.zeros((n, n), np.uint8))
     base.update(kw)
-    for name in ("serving", "relay"):
-        base[name] = np.asarray(base[name], np.int32)
+    base["serving"] = np.asarray(base["serving"], np.int32)
+    base["chain"] = np.asarray(base["chain"], np.int32).reshape(-1, n)
+    base["segment_bytes"] = np.asarray(base["segment_bytes"], np.int32)
     base["scope"] = np.ascontiguousarray(base["scope"], np.uint8)
     return PolicyTables(**base)
 
@@ -297,7 +298,7 @@ def test_timeline_event_handled_for_a_later_packet_keeps_its_own_bin():
 
 def test_local_flows_follow_the_mn_and_home_is_chosen_at_attach():
     pol = policy(4, select=SELECT_AT_ATTACH, serving=[-1, -1, 2, 3], native=NATIVE_2_3,
-                 local_without_continuity=True)
+                 flow_classes=LOCAL_WITHOUT_CONTINUITY)
     rin = trace(4, 1, flows=[(0, 0, 100, 10000, 0), (0, 0, 100, 10000, 1)],
                 moves=[(0, 0, 2), (5000, 0, 3)])
     rows = [(1000, 0, 100, 1), (1000, 1, 100, 1), (8000, 0, 100, 1), (8000, 1, 100, 1)]
@@ -325,8 +326,8 @@ def test_chain_scope_death_and_detach():
     # 0 cn - 1 HA - 2 MAP - 3 PoA - 4 PoA; the HA's addresses cannot follow the MN to 4.
     scope = np.ones((5, 5), np.uint8)
     scope[1, 4] = 0
-    pol = policy(5, central=1, serving=[-1, 1, 1, 1, 1], relay=[-1, -1, -1, 2, 2],
-                 scope=scope, relay_bytes=20, interruption_ns=interruption_table())
+    pol = policy(5, central=1, serving=[-1, 1, 1, 1, 1], chain=[[-1, -1, -1, 2, 2]],
+                 scope=scope, segment_bytes=[40, 20], interruption_ns=interruption_table())
     rin = trace(5, 1, flows=[(0, 0, 0, 400, 1), (0, 0, 300, 9000, 1)],
                 moves=[(0, 0, 3), (100, 0, 4), (600, 0, -1), (700, 0, 4)])
     rows = [(10, 0, 500, 0), (200, 0, 500, 1), (300, 1, 500, 0), (650, 1, 500, 0),

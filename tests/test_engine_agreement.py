@@ -1,8 +1,9 @@
 """The compiled core and the pure-Python reference agree exactly on random inputs.
 
 Random inputs exercise every mechanism combination (not only the registered practices):
-anchor selection, chains of one or two segments, native delivery, scope limits, buffering,
-refresh, local addresses, timeline bins (§11); the registered practices are checked on random
+anchor selection, chains of 0 to 4 levels with access overrides, flow classes (local,
+renumbered on loss, the direct path), native delivery, scope limits, buffering, refresh,
+timeline bins (§11); the registered practices are checked on random
 traces through ``dmmemu.run`` in ``test_practices.py``.
 """
 
@@ -25,10 +26,24 @@ def replay_with(engine_cls, case: Case):
     return engine.finish()
 
 
-def record_events(counters) -> None:
+def record_events(counters, case: Case | None = None) -> None:
     """Tell hypothesis which kinds of event a case exercised (shown with --hypothesis-show-
     statistics), so a strategy that stops reaching one is seen."""
+    from dmmemu.engine.flow_classes import classify
     from dmmemu.engine.replay_io import CAUSE_NAMES, HO_KIND_NAMES
+
+    if case is not None:
+        policy = case.policy
+        event(f"chain levels: {policy.levels}")
+        if policy.access_bytes.any():
+            event("access override")
+        used = classify(policy.flow_classes, case.replay)[counters.flow_packets > counters.flow_lost]
+        for c in {int(u) for u in used}:
+            cls = policy.flow_classes[c]
+            event(f"delivered: anchor {cls.anchor}, direct {cls.direct}")
+        renumbered = classify(policy.flow_classes, case.replay)[counters.flow_renumbered > 0]
+        if any(policy.flow_classes[int(c)].on_loss == "renumber" for c in renumbered):
+            event("renumbered after losing its address")
 
     for kind, name in enumerate(HO_KIND_NAMES):
         if (counters.ho_kind == kind).any():
@@ -48,7 +63,7 @@ def record_events(counters) -> None:
 def test_core_equals_reference(case: Case) -> None:
     expected = replay_with(ReferenceReplay, case)
     got = replay_with(core.Replay, case)
-    record_events(expected)
+    record_events(expected, case)
     assert got.differences(expected) == []
 
 
@@ -59,7 +74,7 @@ def test_core_equals_reference_on_crowded_mns(case: Case) -> None:
     """Hundreds of flows on a few MNs: many addresses per MN, pools that grow."""
     expected = replay_with(ReferenceReplay, case)
     got = replay_with(core.Replay, case)
-    record_events(expected)
+    record_events(expected, case)
     assert got.differences(expected) == []
 
 

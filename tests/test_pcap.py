@@ -55,8 +55,8 @@ class Expected:
         self.waited = 0  # packets delivered after a buffering wait
         self.messages: list[tuple[int, int, int]] = []  # (time sent, kind, size)
 
-    def delivered(self, t, wait, flow, direction, size, segments):
-        tunnel = next((encap for _, _, encap in segments if encap), 0)
+    def delivered(self, t, wait, flow, direction, size, anchor, segments):
+        tunnel = next((encap for _, _, encap, _ in segments if encap), 0)
         self.data.append((t + wait, flow, size, tunnel))
         self.waited += wait > 0
 

@@ -27,11 +27,12 @@ class Records:
         self.packets: list[tuple] = []
         self.messages: list[tuple] = []
 
-    def delivered(self, t, wait, flow, direction, size, segments):
-        peer, anchor, poa = self.peer_of[flow], segments[0][0], segments[-1][1]
-        hops = int(self.hops[peer, anchor]) + sum(int(self.hops[u, v]) for u, v, _ in segments)
-        overhead = sum(encap for _, _, encap in segments)
-        overhead_hops = sum(encap * int(self.hops[u, v]) for u, v, encap in segments)
+    def delivered(self, t, wait, flow, direction, size, anchor, segments):
+        # The path starts where its first segment does: the anchor, or the peer (direct).
+        peer, head, poa = self.peer_of[flow], segments[0][0], segments[-1][1]
+        hops = int(self.hops[peer, head]) + sum(int(self.hops[u, v]) for u, v, _, _ in segments)
+        overhead = sum(encap for _, _, encap, _ in segments)
+        overhead_hops = sum(encap * int(self.hops[u, v]) for u, v, encap, _ in segments)
         self.packets.append((flow, anchor, size, hops, int(self.hops[peer, poa]), overhead,
                              overhead_hops))
 

@@ -61,6 +61,7 @@ from dmmemu.engine.signaling import (
     request_reply_program,
 )
 from dmmemu.errors import PacketRowError, PracticeError
+from dmmemu.practices.dmm import LOCAL_WITHOUT_CONTINUITY
 
 US = 1_000
 MS = 1_000_000
@@ -119,8 +120,8 @@ def engine(request):
 
 # Fields both scenario policies share; each policy below states only how it differs.
 _COMMON = dict(
-    relay=[-1] * 6, scope=np.ones((6, 6)), local_without_continuity=False, buffering=False,
-    tunnel_bytes=40, relay_bytes=0, lifetime_ns=0, first_ack_hold_ns=0,
+    chain=[[-1] * 6], segment_bytes=[40, 0], scope=np.ones((6, 6)), buffering=False,
+    lifetime_ns=0, first_ack_hold_ns=0,
     message_kinds=(MessageKind("request", "request"), MessageKind("reply", "reply", reply=True)),
     interruption_ns=interruption_table(l2_attach=1 * MS, movement_detection=2 * MS),
 )
@@ -144,7 +145,8 @@ def dmm_policy(**changes) -> PolicyTables:
 
 def _policy(fields: dict) -> PolicyTables:
     fields["serving"] = np.array(fields["serving"], np.int32)
-    fields["relay"] = np.array(fields["relay"], np.int32)
+    fields["chain"] = np.array(fields["chain"], np.int32).reshape(-1, 6)
+    fields["segment_bytes"] = np.array(fields["segment_bytes"], np.int32)
     fields["scope"] = np.ascontiguousarray(fields["scope"], np.uint8)
     return PolicyTables(**fields)
 
@@ -154,9 +156,12 @@ def make_replay(
     moves: list[tuple[int, int, int]],
     flows: list[tuple[int, int, int, int, int, bool]],
     packets: list[tuple[int, int, int, int]] = (),
+    apps: list[str | None] | None = None,
 ) -> ReplayInput:
     """moves: (t, mn, poa) in mobility-row order; flows: (id, mn, peer, start, end, continuity)
-    in ascending id order; packets: (t, flow id, size, dir), only used for t_end here."""
+    in ascending id order; packets: (t, flow id, size, dir), only used for t_end here; apps:
+    each flow's app (None: null), for flow classes."""
+    app_names = tuple(sorted({a for a in apps or () if a is not None}))
     mob_t = np.array([m[0] for m in moves], np.int64)
     flow_start = np.array([f[3] for f in flows], np.int64)
     flow_end = np.array([f[4] for f in flows], np.int64)
@@ -186,6 +191,9 @@ def make_replay(
         n_mobility_rows=len(moves),
         t_begin=min(times + [f[3] for f in flows]),
         t_end=max(times),
+        flow_app=None if apps is None else np.array(
+            [-1 if a is None else app_names.index(a) for a in apps], np.int32),
+        app_names=app_names,
     )
 
 
@@ -210,9 +218,11 @@ def run(engine_cls, policy, replay, packets, cuts: list[int] = (),
     return e.finish()
 
 
-def zeros(replay: ReplayInput, timeline_bin_ns: int = DEFAULT_TIMELINE_BIN_NS) -> RawCounters:
+def zeros(replay: ReplayInput, timeline_bin_ns: int = DEFAULT_TIMELINE_BIN_NS,
+          levels: int = 1) -> RawCounters:
+    """Counters of the shapes a run of the scenario policies (one chain level) has."""
     return RawCounters.zeros(replay.n_flows, replay.n_nodes, replay.n_mobility_rows, MAX_HOPS,
-                             timeline_bins(replay, timeline_bin_ns), 2)
+                             timeline_bins(replay, timeline_bin_ns), 2, levels)
 
 
 def in_one_bin(e: RawCounters) -> RawCounters:
@@ -296,7 +306,7 @@ def test_central_anchor_one_tunnel_segment(engine) -> None:
 
 def test_two_segment_chain_and_second_equal_to_anchor(engine) -> None:
     """relay[A] = AGG (MAP) gives two segments; relay[B] = HA (the anchor) gives one."""
-    policy = central_policy(relay=[-1, -1, -1, AGG, HA, -1], tunnel_bytes=40, relay_bytes=36)
+    policy = central_policy(chain=[[-1, -1, -1, AGG, HA, -1]], segment_bytes=[40, 36])
     packets = [(10 * MS, 7, 1000, 1), (10 * MS, 9, 1000, 1), (11 * MS, 7, 500, 0)]
     replay = make_replay(
         2,
@@ -631,7 +641,7 @@ def test_scope_applies_after_a_detach_too(engine) -> None:
 
 
 def test_local_flow_without_continuity_follows_mn_without_signaling(engine) -> None:
-    policy = dmm_policy(local_without_continuity=True)
+    policy = dmm_policy(flow_classes=LOCAL_WITHOUT_CONTINUITY)
     flows = [
         (7, 0, CN, 10 * MS, 100 * MS, False),  # no continuity -> local address
         (8, 0, CN, 10 * MS, 100 * MS, True),  # continuity -> address @A, registered at B

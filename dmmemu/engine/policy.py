@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dmmemu.engine.flow_classes import ALL_FLOWS, FlowClass, check_classes
 from dmmemu.engine.signaling import (
     LEG_DST,
     LEG_GATE_CAP_NS,
@@ -36,6 +37,9 @@ SELECT_FROM_CANDIDATES = (SELECT_HASHED, SELECT_LEAST_LOADED)
 
 # Interruption components that precede a move's signaling (docs/semantics.md §5.10), in the
 # order of the rows of PolicyTables.interruption_ns; its columns are ATTACH and HANDOVER.
+MAX_CHAIN_LEVELS = 4  # nodes between an anchor and a PoA (HA -> MAP, PGW -> SGW, nested MRs)
+MAX_SEGMENT_BYTES = 4096  # encapsulation of one segment, access overrides included
+
 INTERRUPTION_COMPONENTS = ("link_loss", "l2_attach", "movement_detection", "dad")
 ON_ATTACH = 0
 ON_HANDOVER = 1
@@ -68,14 +72,12 @@ class PolicyTables:
     select: int
     central: int
     serving: np.ndarray  # int32 (N,): serving anchor of each PoA, -1 elsewhere
-    relay: np.ndarray  # int32 (N,): the chain node between anchor and PoA (MAP, SGW), -1 none
+    chain: np.ndarray  # int32 (K, N): chain[k, poa], node at level k+1 below the anchor, -1 none
+    segment_bytes: np.ndarray  # int32 (K+1,): encapsulation of a segment leaving level l
     scope: np.ndarray  # uint8 (N, N): scope[anchor, poa]
     always_registered: bool
     native: np.ndarray  # uint8 (N, N): native[anchor, poa], no binding and a native path
-    local_without_continuity: bool
     buffering: bool
-    tunnel_bytes: int
-    relay_bytes: int
     lifetime_ns: int
     interruption_ns: np.ndarray  # int64 (len(INTERRUPTION_COMPONENTS), 2): [component, kind]
     first_ack_hold_ns: int  # the anchor's hold before acknowledging a new binding (§5.9)
@@ -84,7 +86,10 @@ class PolicyTables:
     third_node: int = -1  # node of the third role (CMD, MME), -1 = none
     binding_outlives_detach: bool = False  # a detach leaves bindings to their lifetime (§5.3)
     detach_release_ns: int = -1  # a detached MN's addresses die this long after (§5.3), -1 never
-    candidates: np.ndarray | None = None  # int32 (K,) ascending: anchors to hash over or load
+    candidates: np.ndarray | None = None  # int32 (M,) ascending: anchors to hash over or load
+    access_bytes: np.ndarray | None = None  # int32 (N,): added to the segment into each PoA
+    direct_bytes: int = 0  # per-packet option bytes on the direct (k = 0) path
+    flow_classes: tuple[FlowClass, ...] = ALL_FLOWS  # first match per flow (§1)
 
     def __post_init__(self) -> None:
         n = self.serving.shape[0]
@@ -94,6 +99,15 @@ class PolicyTables:
             raise PracticeError("central anchor selection needs a central anchor node")
         if self.candidates is None:
             object.__setattr__(self, "candidates", np.zeros(0, np.int32))
+        if self.access_bytes is None:
+            object.__setattr__(self, "access_bytes", np.zeros(n, np.int32))
+        check_classes(self.flow_classes)
+        levels = self.chain.shape[0] if self.chain.ndim == 2 else -1
+        if not 0 <= levels <= MAX_CHAIN_LEVELS:
+            raise PracticeError(f"policy table 'chain' must have 0 to {MAX_CHAIN_LEVELS} levels "
+                                f"(rows), got shape {self.chain.shape}")
+        if self.chain.size and (self.chain.min() < -1 or self.chain.max() >= n):
+            raise PracticeError("policy table 'chain' must hold node ids or -1")
         cands = np.asarray(self.candidates)
         if self.select in SELECT_FROM_CANDIDATES and not (
                 cands.size and cands.min() >= 0 and cands.max() < n
@@ -102,7 +116,9 @@ class PolicyTables:
                                 "candidate anchors: ascending node ids")
         checks = [
             ("serving", self.serving, np.int32, (n,)),
-            ("relay", self.relay, np.int32, (n,)),
+            ("chain", self.chain, np.int32, (levels, n)),
+            ("segment_bytes", self.segment_bytes, np.int32, (levels + 1,)),
+            ("access_bytes", self.access_bytes, np.int32, (n,)),
             ("scope", self.scope, np.uint8, (n, n)),
             ("native", self.native, np.uint8, (n, n)),
             ("candidates", self.candidates, np.int32, (self.candidates.shape[0],)),
@@ -128,9 +144,18 @@ class PolicyTables:
                                 "policy has no third node")
         if self.detach_release_ns < -1:
             raise PracticeError("policy field 'detach_release_ns' must be >= 0, or -1 for never")
-        for name in ("tunnel_bytes", "relay_bytes", "lifetime_ns", "first_ack_hold_ns"):
+        for name in ("direct_bytes", "lifetime_ns", "first_ack_hold_ns"):
             if int(getattr(self, name)) < 0:
                 raise PracticeError(f"policy field {name!r} must be >= 0")
+        # Every segment's bytes, with any PoA's access override, in [0, MAX_SEGMENT_BYTES]:
+        # an IPv4 or NAT override may lower a segment's header but not below nothing.
+        lowest = int(self.segment_bytes.min()) + int(self.access_bytes.min())
+        highest = max(int(self.segment_bytes.max()) + int(self.access_bytes.max()),
+                      int(self.direct_bytes))
+        if int(self.segment_bytes.min()) < 0 or lowest < 0 or highest > MAX_SEGMENT_BYTES:
+            raise PracticeError(
+                f"policy tables 'segment_bytes' and 'access_bytes' must give every segment 0 to "
+                f"{MAX_SEGMENT_BYTES} bytes of encapsulation, got {lowest} to {highest}")
         if bool(np.any(self.interruption_ns < 0)):
             raise PracticeError("policy table 'interruption_ns' must hold durations >= 0")
         # An interruption longer than this means nothing as a handover; the bound also keeps
@@ -149,6 +174,11 @@ class PolicyTables:
     def mn_signals(self) -> bool:
         """The MN itself takes part in the signaling (MIPv6): its tunnels end at the MN."""
         return bool(np.any(self.legs[:, [LEG_SRC, LEG_DST]] == ROLE_MN))
+
+    @property
+    def levels(self) -> int:
+        """K, the chain levels below the anchor."""
+        return int(self.chain.shape[0])
 
     @property
     def n_nodes(self) -> int:

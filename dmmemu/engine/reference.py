@@ -15,6 +15,16 @@ from typing import Protocol
 
 import numpy as np
 
+from dmmemu.engine.flow_classes import (
+    ANCHOR_LOCAL,
+    CLASS_ANCHOR,
+    CLASS_DIRECT,
+    CLASS_ON_LOSS,
+    ON_LOSS_BREAK,
+    ON_LOSS_RENUMBER,
+    class_table,
+    classify,
+)
 from dmmemu.engine.policy import (
     INTERRUPTION_COMPONENTS,
     ON_ATTACH,
@@ -52,6 +62,7 @@ from dmmemu.engine.replay_io import (
     RawCounters,
     ReplayInput,
     events_arrays,
+    path_segments,
     timeline_bins,
 )
 from dmmemu.engine.signaling import (
@@ -80,8 +91,9 @@ class ReplayObserver(Protocol):
     """Told what the replay counts, as it counts it (``dmmemu.report.pcap`` writes it as packets).
 
     ``delivered``: a packet of trace flow ``flow`` at time ``t`` (waiting ``wait`` ns in a
-    buffer first), direction ``direction``, ``size`` bytes, along the §7.5 chain segments
-    ``(from node, to node, encapsulation bytes)`` from its anchor to the MN's PoA.
+    buffer first), direction ``direction``, ``size`` bytes, on an address at ``anchor``, along
+    the §7.5 segments ``(from node, to node, encapsulation bytes, level)`` from its anchor
+    (the peer, on the direct path) to the MN's PoA.
     ``message``: one §4 signaling message sent at time ``t``, of message kind ``kind`` (an
     index into the practice's kinds), from node ``src`` to node ``dst`` (−1 for the MN
     itself), ``size`` bytes, about MN ``mn`` at PoA ``poa`` and its address at ``anchor``
@@ -89,7 +101,7 @@ class ReplayObserver(Protocol):
     """
 
     def delivered(self, t: int, wait: int, flow: int, direction: int, size: int,
-                  segments: list[tuple[int, int, int]]) -> None: ...
+                  anchor: int, segments: list[tuple[int, int, int, int]]) -> None: ...
 
     def message(self, t: int, cause: int, kind: int, src: int, dst: int, size: int,
                 mn: int, poa: int, anchor: int) -> None: ...
@@ -136,7 +148,7 @@ class Flow:
     peer: int
     start: int
     end: int
-    continuity: bool
+    cls: int  # its flow class (§1)
     addr: Address | None = None  # None while unbound (and for a local flow)
     local: bool = False  # uses the local address of the current PoA
     local_anchor: int = -1  # anchor of its local address at its last packet (§7.3)
@@ -209,14 +221,17 @@ class ReferenceReplay:
         self.candidates: list[int] = policy.candidates.tolist()
         self.central = int(policy.central)
         self.serving: list[int] = policy.serving.tolist()
-        self.relay: list[int] = policy.relay.tolist()
+        self.chain: list[list[int]] = policy.chain.tolist()  # [level - 1][poa]
+        self.segment_bytes: list[int] = policy.segment_bytes.tolist()  # [level]
+        self.access_bytes: list[int] = policy.access_bytes.tolist()  # [poa]
+        self.direct_bytes = int(policy.direct_bytes)
+        self.levels = policy.levels
         self.scope: list[list[int]] = policy.scope.tolist()
         self.always_registered = bool(policy.always_registered)
         self.native: list[list[int]] = policy.native.tolist()
-        self.local_without_continuity = bool(policy.local_without_continuity)
         self.buffering = bool(policy.buffering)
-        self.tunnel_bytes = int(policy.tunnel_bytes)
-        self.relay_bytes = int(policy.relay_bytes)
+        # §1 flow classes: per class (anchor, on_loss, direct) codes.
+        self.classes: list[list[int]] = class_table(policy.flow_classes).tolist()
         self.lifetime_ns = int(policy.lifetime_ns)
         # §4 signaling programs: per cause, its legs as dicts with cause-local indices.
         self.n_kinds = len(policy.message_kinds)
@@ -254,14 +269,14 @@ class ReferenceReplay:
         flow_ids: list[int] = replay.flow_ids.tolist()
         self.flow_index: dict[int, int] = {fid: f for f, fid in enumerate(flow_ids)}
         self.flows: list[Flow] = [
-            Flow(id=fid, mn=mn, peer=peer, start=start, end=end, continuity=bool(cont))
-            for fid, mn, peer, start, end, cont in zip(
+            Flow(id=fid, mn=mn, peer=peer, start=start, end=end, cls=cls)
+            for fid, mn, peer, start, end, cls in zip(
                 flow_ids,
                 replay.flow_mn.tolist(),
                 replay.flow_peer.tolist(),
                 replay.flow_start.tolist(),
                 replay.flow_end.tolist(),
-                replay.flow_continuity.tolist(),
+                classify(policy.flow_classes, replay).tolist(),
             )
         ]
         # Control events (t, kind, a, b, row), already sorted by (t, kind, row).
@@ -286,7 +301,7 @@ class ReferenceReplay:
         self.sig_msgs = [[0] * self.n_kinds for _ in CAUSE_NAMES]  # [cause][message kind]
         self.sig_bytes = [[0] * self.n_kinds for _ in CAUSE_NAMES]
         self.sig_byte_hops = [[0] * self.n_kinds for _ in CAUSE_NAMES]
-        self.stretch_hist = [[0] * (self.max_hops + 1) for _ in range(3 * self.max_hops + 1)]
+        self.stretch_hist = [[0] * (self.max_hops + 1) for _ in range(path_segments(self.levels) * self.max_hops + 1)]
 
         # §11 timeline: [bin][node] counters; bin i covers [t_begin + i·w, t_begin + (i+1)·w).
         self.n_bins = timeline_bins(replay, timeline_bin_ns)
@@ -688,7 +703,7 @@ class ReferenceReplay:
         x = f.addr
         if x is None:
             return
-        if not x.live:
+        if not x.live and self.classes[f.cls][CLASS_ON_LOSS] == ON_LOSS_BREAK:
             self._break(f, t)
         x.refcount -= 1
         if x.refcount == 0 and x.live and not self._pinned(m, x):
@@ -728,16 +743,27 @@ class ReferenceReplay:
         if m.poa == -1:
             f.lost += 1
             return
-        # §7.2 broken
+        # §7.2 broken, or renumbered onto a new address by its class
+        p = m.poa
+        renumber = False
         if f.addr is not None and not f.addr.live:
-            self._break(f, t)
+            if self.classes[f.cls][CLASS_ON_LOSS] == ON_LOSS_RENUMBER:
+                f.addr.refcount -= 1  # the dead address is garbage once no flow holds it
+                f.addr = None
+                renumber = True
+            else:
+                self._break(f, t)
         if f.broken:
             f.lost += 1
             return
-        p = m.poa
         # §7.3 bind
         if not f.is_bound:
             self._bind(f, m, p, t)
+        if renumber:
+            f.renumbered += 1
+            self.records.append((t, EVENT_FLOW_RENUMBERED, f.mn, self.flow_index[f.id],
+                                f.addr.anchor))
+            f.resume = m.ready + 2 * self.D[f.peer][p]
         if f.local:
             # §7.3 renumber: a new local address when the serving anchor changed since the
             # flow's last packet; the flow resumes one round trip after the address is usable.
@@ -748,11 +774,11 @@ class ReferenceReplay:
                                         self.serving[p]))
                     f.resume = m.ready + 2 * self.D[f.peer][p]
                 f.local_anchor = self.serving[p]
-            if t < f.resume:
-                f.lost += 1
-                if m.window_row >= 0:
-                    self.rows[m.window_row].lost += 1
-                return
+        if t < f.resume:
+            f.lost += 1
+            if m.window_row >= 0:
+                self.rows[m.window_row].lost += 1
+            return
         # §7.4 interruption: the flow's own wait (its address's, or the MN's components')
         wait = 0
         wait_end = m.ready if f.addr is None else max(m.ready, f.addr.until)
@@ -767,20 +793,20 @@ class ReferenceReplay:
                 if m.window_row >= 0:
                     self.rows[m.window_row].lost += 1
                 return
-        # §7.5 path
+        # §7.5 path: the direct path (k = 0), or through the anchor and its chain (§8)
         a = self.serving[p] if f.local else f.addr.anchor
         c = f.peer
-        b = self.relay[p]
-        if b < 0:
-            segments = [(a, p, self.tunnel_bytes)]
-        elif b == a:
-            segments = [(a, p, self.relay_bytes)]
+        direct = self.classes[f.cls][CLASS_DIRECT]
+        if direct:
+            head = c
+            segments = [(c, p, self.direct_bytes, 0)]
         else:
-            segments = [(a, b, self.tunnel_bytes), (b, p, self.relay_bytes)]
-        hops = self.H[c][a] + sum(self.H[u][v] for u, v, _ in segments)
-        delay = self.D[c][a] + sum(self.D[u][v] for u, v, _ in segments) + wait
-        overhead = sum(encap for _, _, encap in segments)
-        overhead_byte_hops = sum(encap * self.H[u][v] for u, v, encap in segments)
+            head = a
+            segments = self._chain_segments(a, p)
+        hops = self.H[c][head] + sum(self.H[u][v] for u, v, _, _ in segments)
+        delay = self.D[c][head] + sum(self.D[u][v] for u, v, _, _ in segments) + wait
+        overhead = sum(encap for _, _, encap, _ in segments)
+        overhead_byte_hops = sum(encap * self.H[u][v] for u, v, encap, _ in segments)
         direct_hops = self.H[c][p]
         direct_delay = self.D[c][p]
         f.hops_sum += hops
@@ -789,13 +815,32 @@ class ReferenceReplay:
         f.direct_delay_ns_sum += direct_delay
         f.overhead_bytes += overhead
         f.overhead_byte_hops += overhead_byte_hops
-        self.anchors[a].packets += 1
-        self.anchors[a].bytes += s
         self.stretch_hist[hops][direct_hops] += 1
-        self.timeline_packets[self._bin(t)][a] += 1  # §11: the bin of the packet's time
-        self.timeline_bytes[self._bin(t)][a] += s
+        if not direct:  # the anchor forwards it (a direct packet passes no anchor)
+            self.anchors[a].packets += 1
+            self.anchors[a].bytes += s
+            self.timeline_packets[self._bin(t)][a] += 1  # §11: the bin of the packet's time
+            self.timeline_bytes[self._bin(t)][a] += s
         if self.observer is not None:
-            self.observer.delivered(t, wait, f.id, d, s, segments)
+            self.observer.delivered(t, wait, f.id, d, s, a, segments)
+
+    def _chain_segments(self, a: int, p: int) -> list[tuple[int, int, int, int]]:
+        """§7.5 the segments (from, to, encapsulation bytes, level) from anchor a down its
+        chain to PoA p: a chain node that is absent (-1) or the PoA itself adds nothing, one
+        equal to the node the path has reached moves that node to its level, and the last
+        segment gets the PoA's access bytes."""
+        segments = []
+        u, level = a, 0
+        for k, nodes in enumerate(self.chain, start=1):
+            b = nodes[p]
+            if b < 0 or b == p:
+                continue
+            if b != u:
+                segments.append((u, b, self.segment_bytes[level], level))
+                u = b
+            level = k
+        segments.append((u, p, self.segment_bytes[level] + self.access_bytes[p], level))
+        return segments
 
     def _break(self, f: Flow, t: int) -> None:
         """§7.2, §6: the flow's address is gone; the first time, it is an event (§14)."""
@@ -806,7 +851,7 @@ class ReferenceReplay:
 
     def _bind(self, f: Flow, m: MobileNode, p: int, t: int) -> None:
         """§7.3 bind an unbound flow of MN m, attached at p."""
-        if self.local_without_continuity and not f.continuity:
+        if self.classes[f.cls][CLASS_ANCHOR] == ANCHOR_LOCAL:
             f.local = True
             f.anchor = self.serving[p]
             return
@@ -838,7 +883,7 @@ class ReferenceReplay:
     def _counters(self) -> RawCounters:
         """Copy the Python counters into RawCounters arrays."""
         out = RawCounters.zeros(len(self.flows), self.n_nodes, len(self.rows), self.max_hops,
-                                self.n_bins, self.n_kinds)
+                                self.n_bins, self.n_kinds, self.levels)
         flow_fields = {
             "flow_packets": "packets",
             "flow_bytes": "bytes",

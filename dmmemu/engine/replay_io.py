@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from dmmemu.engine.policy import MAX_SEGMENT_BYTES
 from dmmemu.engine.signaling import (  # noqa: F401  (the causes are part of this contract)
     CAUSE_ATTACH,
     CAUSE_DEREGISTRATION,
@@ -78,6 +79,8 @@ class ReplayInput:
     n_mobility_rows: int
     t_begin: int
     t_end: int
+    flow_app: np.ndarray | None = None  # int32 (F,): index into app_names, -1 null; None all null
+    app_names: tuple[str, ...] = ()  # the distinct non-null apps of flows.parquet
 
     @property
     def n_nodes(self) -> int:
@@ -159,8 +162,10 @@ class RawCounters:
 
     @classmethod
     def zeros(cls, n_flows: int, n_nodes: int, n_rows: int, max_hops: int,
-              n_bins: int, n_kinds: int) -> "RawCounters":
-        """All-zero counters of the right shapes (flow_anchor -1, ho_from/ho_to -1)."""
+              n_bins: int, n_kinds: int, levels: int) -> "RawCounters":
+        """All-zero counters of the right shapes (flow_anchor -1, ho_from/ho_to -1); the
+        stretch histogram has a row for every hop count a path of ``levels`` chain levels
+        can have."""
         i64 = np.int64
         return cls(
             **{name: np.zeros(n_flows, i64) for name in _FLOW_I64},
@@ -173,7 +178,7 @@ class RawCounters:
             ho_from=np.full(n_rows, -1, np.int32),
             ho_to=np.full(n_rows, -1, np.int32),
             **{name: np.zeros(n_rows, i64) for name in _HO_I64},
-            stretch_hist=np.zeros((3 * max_hops + 1, max_hops + 1), i64),
+            stretch_hist=np.zeros((path_segments(levels) * max_hops + 1, max_hops + 1), i64),
             **{name: np.zeros((n_bins, n_nodes), i64) for name in _TIMELINE_I64},
             **events_arrays([]),
         )
@@ -282,6 +287,12 @@ def control_events(
     return tuple(np.ascontiguousarray(arr[order]) for arr in (ev_t, ev_kind, ev_a, ev_b, ev_row))
 
 
+def path_segments(levels: int) -> int:
+    """The most shortest paths a delivered packet's path joins (§7.5): peer to anchor, then
+    one segment per chain level and one into the PoA."""
+    return levels + 2
+
+
 def check_counter_limits(policy: Any, replay: ReplayInput, n_packets: int) -> None:
     """Refuse a run whose counters could pass the largest int64 (semantics.md §13).
 
@@ -308,12 +319,13 @@ def check_counter_limits(policy: Any, replay: ReplayInput, n_packets: int) -> No
         wait = (max(policy.pre_signaling_ns(0), policy.pre_signaling_ns(1))
                 + int(policy.first_ack_hold_ns) + int(legs[:, LEG_OFFSET_NS].sum())
                 + int(legs[:, LEG_GATE_CAP_NS].sum()) + 2 * legs.shape[0] * max_delay)
+    segments = path_segments(policy.levels)
     bounds = {
         "packet bytes": (n_packets * 65535, "split the trace (fewer packets per run)"),
-        "path hops": (n_packets * (3 * max_hops + 2), "split the trace"),
-        "encapsulation byte-hops": (n_packets * 2 * 65535 * max(max_hops, 1),
+        "path hops": (n_packets * (segments * max_hops + 2), "split the trace"),
+        "encapsulation byte-hops": (n_packets * segments * MAX_SEGMENT_BYTES * max(max_hops, 1),
                                     "split the trace"),
-        "path delays": (n_packets * (3 * max_delay + wait),
+        "path delays": (n_packets * (segments * max_delay + wait),
                         "check the link delays of topology.toml, or split the trace"),
         "signaling byte-hops": (messages * leg_bytes * (max_hops + 2),
                                 f"lengthen the binding lifetime (lifetime_s, now "

@@ -9,6 +9,7 @@ from typing import Any, Callable, ClassVar, Mapping
 
 import numpy as np
 
+from dmmemu.engine.flow_classes import ALL_FLOWS, FlowClass
 from dmmemu.engine.policy import PolicyTables, interruption_table
 from dmmemu.engine.signaling import Leg, MessageKind, program_table
 from dmmemu.errors import PracticeError, TopologyError
@@ -87,9 +88,9 @@ class Practice:
 
     # ---- helpers for subclasses: one mechanism, parameterised
     def _tables(self, topology: Topology, *, select: int, central: int, serving: np.ndarray,
-                relay: np.ndarray | None = None, always_registered: bool,
-                local_without_continuity: bool, tunnel_bytes: int, relay_bytes: int,
-                native: np.ndarray | None = None,
+                chain: np.ndarray | None = None, always_registered: bool,
+                segment_bytes: tuple[int, ...],
+                flow_classes: tuple[FlowClass, ...] = ALL_FLOWS, native: np.ndarray | None = None,
                 message_kinds: tuple[MessageKind, ...], legs: list[Leg],
                 third_node: int = -1, binding_outlives_detach: bool = False,
                 detach_release_ns: int = -1, candidates: np.ndarray | None = None,
@@ -105,12 +106,12 @@ class Practice:
                                           movement_detection=detection, dad=dad)
         return PolicyTables(
             select=select, central=central, serving=np.ascontiguousarray(serving, np.int32),
-            relay=(np.full(n, -1, np.int32) if relay is None
-                    else np.ascontiguousarray(relay, np.int32)),
+            chain=(np.full((len(segment_bytes) - 1, n), -1, np.int32) if chain is None
+                   else np.ascontiguousarray(chain, np.int32)),
+            segment_bytes=np.array(segment_bytes, np.int32), flow_classes=flow_classes,
             scope=np.ones((n, n), np.uint8), always_registered=always_registered,
             native=np.zeros((n, n), np.uint8) if native is None else native,
-            local_without_continuity=local_without_continuity,
-            buffering=self.buffering, tunnel_bytes=tunnel_bytes, relay_bytes=relay_bytes,
+            buffering=self.buffering,
             message_kinds=message_kinds, legs=program_table(legs, len(message_kinds)),
             third_node=third_node, binding_outlives_detach=binding_outlives_detach,
             detach_release_ns=detach_release_ns, candidates=candidates,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from dmmemu.engine.flow_classes import ALL_FLOWS, FlowClass
 from dmmemu.engine.policy import SELECT_PER_FLOW, PolicyTables, native_at_serving
 from dmmemu.engine.signaling import (
     CAUSE_ATTACH,
@@ -30,6 +31,13 @@ PBU, PBA = 0, 1  # indices into DMM.message_kinds
 # Previous MAAR (IPv6, with the anchored prefix) 8n+4 = 36 B.
 SERVING_MAAR_OPTION_BYTES = 18
 PREVIOUS_MAAR_OPTION_BYTES = 36
+
+
+# With a connection manager (RFC 8653), a flow that needs no session continuity uses the
+# address of the anchor serving the PoA it is at (non-persistent), and takes a new one there
+# after a move; the others keep the address of the MAAR where they started.
+LOCAL_WITHOUT_CONTINUITY = (FlowClass(name="non-persistent", continuity=False, anchor="local"),
+                            FlowClass(name="session-lasting"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,10 +84,10 @@ class DMM(Practice):
             except TopologyError as exc:
                 raise PracticeError(f"{self.key}: cmd: {exc}") from None
         return self._tables(
-            topology, select=SELECT_PER_FLOW, central=-1, serving=serving, relay=serving,
+            topology, select=SELECT_PER_FLOW, central=-1, serving=serving, chain=serving[None, :],
             always_registered=False, native=native_at_serving(serving),
-            local_without_continuity=self.connection_manager, tunnel_bytes=self.encap_bytes,
-            relay_bytes=0,
+            segment_bytes=(self.encap_bytes, 0),
+            flow_classes=LOCAL_WITHOUT_CONTINUITY if self.connection_manager else ALL_FLOWS,
             message_kinds=self.message_kinds, legs=self._legs(), third_node=third,
             binding_outlives_detach=True, detach_release_ns=lifetime if lifetime else -1,
         )

@@ -70,18 +70,18 @@ class MIPv6(Practice):
         serving = topology.serving_anchors()
         n = topology.n_nodes
         native = np.zeros((n, n), np.uint8)
-        relay = np.full(n, -1, np.int32)
+        chain = np.full((1, n), -1, np.int32)
         if self.home_link is not None:
             home = named_node(topology, self.home_link, f"{self.key}: home_link", role="poa")
             native[ha, home] = 1
-            relay[home] = ha  # the HA is the home link's router: the last segment is native
+            chain[0, home] = ha  # the HA is the home link's router: the last segment is native
         sizes = (self.bu_bytes, self.ba_bytes)
         legs = request_reply_program(ROLE_MN, sizes, hold=True, kinds=(BU, BA))
         legs += request_reply(CAUSE_DEREGISTRATION, (DEREG_BU, DEREG_BA), ROLE_MN, sizes)
         return self._tables(
             topology, select=SELECT_CENTRAL, central=ha, serving=serving,
-            relay=relay, native=native, always_registered=True, local_without_continuity=False,
-            tunnel_bytes=self.encap_bytes, relay_bytes=0, message_kinds=self.message_kinds, legs=legs,
+            chain=chain, native=native, always_registered=True,
+            segment_bytes=(self.encap_bytes, 0), message_kinds=self.message_kinds, legs=legs,
             binding_outlives_detach=True, detach_release_ns=-1,
             dad_ms=0.0 if self.optimistic_dad else self.dad_ms, first_ack_hold_ms=self.ha_dad_ms,
         )

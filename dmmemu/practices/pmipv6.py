@@ -81,8 +81,7 @@ class PMIPv6(Practice):
                      candidates=None) -> PolicyTables:
         return self._tables(
             topology, select=select, central=central, serving=serving,
-            always_registered=True, local_without_continuity=False,
-            tunnel_bytes=self.encap_bytes, relay_bytes=0, message_kinds=self.message_kinds,
+            always_registered=True, segment_bytes=(self.encap_bytes,), message_kinds=self.message_kinds,
             legs=self._legs(), binding_outlives_detach=False,
             detach_release_ns=self._ms(self.bce_delete_delay_ms, "bce_delete_delay_ms"),
             candidates=candidates,

@@ -133,7 +133,8 @@ class _Delivered:
     flow: int
     direction: int
     size: int
-    segments: tuple[tuple[int, int, int], ...]
+    anchor: int  # the anchor of the flow's address (whose prefix the MN's address is in)
+    segments: tuple[tuple[int, int, int, int], ...]  # (from, to, bytes, level) per segment
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,10 +177,10 @@ class _Sampler:
             heapq.heapreplace(self.heap, (-t, -self.order, record))
 
     def delivered(self, t: int, wait: int, flow: int, direction: int, size: int,
-                  segments: list[tuple[int, int, int]]) -> None:
+                  anchor: int, segments: list[tuple[int, int, int, int]]) -> None:
         if (self.flows is not None and flow not in self.flows) or self._later_than_kept(t + wait):
             return
-        self._keep(t + wait, _Delivered(wait, flow, direction, size, tuple(segments)))
+        self._keep(t + wait, _Delivered(wait, flow, direction, size, anchor, tuple(segments)))
 
     def message(self, t: int, cause: int, kind: int, src: int, dst: int, size: int,
                 mn: int, poa: int, anchor: int) -> None:
@@ -306,7 +307,7 @@ class _PacketMaker:
     # ---- data packets
     def _data(self, r: _Delivered) -> bytes:
         mn, peer = self.flow_mn[r.flow], self.flow_peer[r.flow]
-        anchor = r.segments[0][0]
+        anchor = r.anchor
         port = MN_PORT_BASE + r.flow % MN_PORTS
         mn_end = (mn_address(mn, anchor), mn_ipv4(mn))
         cn_end = (node_ipv6(peer), node_ipv4(peer))
@@ -316,11 +317,11 @@ class _PacketMaker:
         else:
             inner = wire.data_packet(r.size, mn_end, cn_end, port, CN_PORT)
         index = self._segment_index(r.segments)
-        u, v, nbytes = r.segments[index]
+        u, v, nbytes, level = r.segments[index]
         if nbytes == 0:
             self._count(self.encap_counts, "native")
             return inner
-        name = self._encapsulation_name(r.segments, index, nbytes)
+        name = self._encapsulation_name(level, nbytes)
         if name in RO_BY_DIRECTION:
             name = RO_BY_DIRECTION[name][r.direction]
         encap = ENCAPSULATIONS[name]
@@ -334,26 +335,22 @@ class _PacketMaker:
         src, dst = ends if downlink else ends[::-1]
         return encap.build(inner, src, dst)
 
-    def _segment_index(self, segments: Sequence[tuple[int, int, int]]) -> int:
+    def _segment_index(self, segments: Sequence[tuple[int, int, int, int]]) -> int:
         if self.segment == "first":
             return 0
         if self.segment == "last":
             return len(segments) - 1
-        for i, (_, _, nbytes) in enumerate(segments):  # "tunnel"
+        for i, (_, _, nbytes, _) in enumerate(segments):  # "tunnel"
             if nbytes:
                 return i
         return 0
 
-    def _encapsulation_name(self, segments: Sequence[tuple[int, int, int]], index: int,
-                            nbytes: int) -> str:
-        """The practice's named encapsulation of this segment (its ``encapsulations``
-        attribute: names for tunnel_bytes and relay_bytes), else the first of that size."""
+    def _encapsulation_name(self, level: int, nbytes: int) -> str:
+        """The practice's named encapsulation of a segment leaving chain ``level`` (its
+        ``encapsulations`` attribute: a name per level), else the first of that size."""
         named = getattr(self.practice, "encapsulations", None)
         if named:
-            a, p = segments[0][0], segments[-1][1]
-            relay = int(self.tables.relay[p])
-            on_relay_segment = index == 1 or (len(segments) == 1 and relay == a)
-            name = named[1 if on_relay_segment else 0]
+            name = named[level]
             if name not in ENCAPSULATIONS:
                 raise PcapError(f"practice {self.practice.key!r} names encapsulation {name!r}, "
                                 f"which dmmemu.wire.sizes.ENCAPSULATIONS does not have")

@@ -197,12 +197,22 @@ class Trace:
 
     # ---------------------------------------------------------------- engine input
     def replay_input(self) -> ReplayInput:
-        """The trace as dense, read-only, C-contiguous arrays (``dmmemu.engine.replay_io``)."""
+        """The trace as dense, read-only, C-contiguous arrays (``dmmemu.engine.replay_io``);
+        refused while the trace holds inputs no practice replays (``unsupported_inputs``)."""
+        refused = unsupported_inputs(self)
+        if refused:
+            raise TraceError("; ".join(refused))
         mob = self.mobility
         flows = self.flows
         n_rows = mob.height
         start = _column(flows, "start", np.int64)
         end = _column(flows, "end", np.int64)
+        # Flow classes match on app names (dmmemu.engine.flow_classes): codes, -1 for null.
+        apps = flows["app"]
+        app_names = tuple(sorted(apps.drop_nulls().unique().to_list()))
+        app_codes = (apps.replace_strict(dict(zip(app_names, range(len(app_names)))),
+                                         default=-1, return_dtype=pl.Int32)
+                     .fill_null(-1).to_numpy())
         ev_t, ev_kind, ev_a, ev_b, ev_row = control_events(
             _column(mob, "t", np.int64), _column(mob, "mn", np.int32),
             _column(mob, "poa", np.int32), start, end,
@@ -225,6 +235,8 @@ class Trace:
             n_mobility_rows=n_rows,
             t_begin=self.t_begin,
             t_end=self.t_end,
+            flow_app=_frozen(app_codes, np.int32),
+            app_names=app_names,
         )
 
     def packet_batches(self, progress: bool = False) -> Iterator[PacketBatch]:
@@ -313,9 +325,8 @@ def _load(path: Path, *, shown: Path | None = None, topology: Topology | None = 
 # (the Trace attribute, what they describe, the engine v2 mechanism that will replay them,
 # what replaying without them means).
 UNREPLAYED_INPUTS = {
-    NETWORKS_FILE: ("networks", "mobile networks", "mechanism 12, NEMO",
-                    "replay every MN on its own"),
-    FAULTS_FILE: ("faults", "faults", "mechanism 10, faults", "replay without failures"),
+    NETWORKS_FILE: ("networks", "mobile networks", "replay every MN on its own"),
+    FAULTS_FILE: ("faults", "faults", "replay without failures"),
 }
 
 
@@ -324,13 +335,12 @@ def unsupported_inputs(trace: Trace) -> list[str]:
     when there is none): a run must refuse such a trace rather than show a picture without
     its faults or mobile networks. A file with no rows changes nothing and is not named."""
     messages = []
-    for file, (attribute, what, mechanism, without) in UNREPLAYED_INPUTS.items():
+    for file, (attribute, what, without) in UNREPLAYED_INPUTS.items():
         rows: pl.DataFrame | None = getattr(trace, attribute)
         if rows is not None and rows.height:
             messages.append(
                 f"{trace.path / file}: {what} are read and validated, but no practice of this "
-                f"version replays them (engine v2 {mechanism}); remove {file} (or move it "
-                f"aside) to {without}"
+                f"version replays them yet; remove {file} (or move it aside) to {without}"
             )
     return messages
 

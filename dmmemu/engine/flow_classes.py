@@ -1,0 +1,102 @@
+"""Flow classes (mechanism 1): what a flow's columns say about how it is anchored.
+
+A practice lists its classes in order; each flow takes the first class whose match fits its
+``continuity`` and ``app`` columns, and the last class must match every flow. Both engines
+call ``classify`` once at open and read only the integer table ``class_table`` per flow.
+Rules: ``docs/semantics.md`` §1 and §7.3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dmmemu.errors import PracticeError
+
+# How a class's anchor is chosen.
+ANCHOR_POLICY = 0  # by the practice's selection (PolicyTables.select), on an address it keeps
+ANCHOR_LOCAL = 1  # the serving anchor of the PoA the MN is at: a new local address at each change
+ANCHORS = {"policy": ANCHOR_POLICY, "local": ANCHOR_LOCAL}
+
+# What a flow does when the address it is bound to dies (scope, hold, release).
+ON_LOSS_BREAK = 0  # the flow breaks (a session that cannot survive renumbering)
+ON_LOSS_RENUMBER = 1  # it takes a new address and resumes after re-establishment (RFC 8653)
+ON_LOSS = {"break": ON_LOSS_BREAK, "renumber": ON_LOSS_RENUMBER}
+
+# Columns of class_table.
+CLASS_ANCHOR, CLASS_ON_LOSS, CLASS_DIRECT = range(3)
+CLASS_COLUMNS = 3
+MAX_CLASSES = 16
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlowClass:
+    """One class: its name, the match (``continuity`` and ``apps``; None matches any), and
+    what it means: ``anchor`` ("policy" or "local"), ``on_loss`` ("break" or "renumber"), and
+    ``direct``, the k = 0 path (peer to PoA, carrying PolicyTables.direct_bytes per packet)
+    instead of the path through the anchor chain."""
+
+    name: str
+    anchor: str = "policy"
+    on_loss: str = "break"
+    direct: bool = False
+    continuity: bool | None = None
+    apps: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.anchor not in ANCHORS:
+            raise PracticeError(f"flow class {self.name!r}: anchor must be one of "
+                                f"{sorted(ANCHORS)}, got {self.anchor!r}")
+        if self.on_loss not in ON_LOSS:
+            raise PracticeError(f"flow class {self.name!r}: on_loss must be one of "
+                                f"{sorted(ON_LOSS)}, got {self.on_loss!r}")
+        if self.apps is not None and not all(isinstance(a, str) for a in self.apps):
+            raise PracticeError(f"flow class {self.name!r}: apps must be app names")
+
+    @property
+    def matches_all(self) -> bool:
+        return self.continuity is None and self.apps is None
+
+
+ALL_FLOWS = (FlowClass(name="all"),)
+
+
+def check_classes(classes: tuple[FlowClass, ...]) -> None:
+    """Refuse a class list some flow could fall through, or too long for the core."""
+    if not classes or not all(isinstance(c, FlowClass) for c in classes):
+        raise PracticeError("policy field 'flow_classes' must be a non-empty tuple of FlowClass")
+    if len(classes) > MAX_CLASSES:
+        raise PracticeError(f"at most {MAX_CLASSES} flow classes, got {len(classes)}")
+    if not classes[-1].matches_all:
+        raise PracticeError(f"the last flow class ({classes[-1].name!r}) must match every flow "
+                            "(no continuity or apps condition)")
+    names = [c.name for c in classes]
+    if len(set(names)) != len(names):
+        raise PracticeError(f"flow class names must be distinct, got {names}")
+
+
+def class_table(classes: tuple[FlowClass, ...]) -> np.ndarray:
+    """uint8 (C, CLASS_COLUMNS): anchor, on-loss and direct codes per class."""
+    return np.array([[ANCHORS[c.anchor], ON_LOSS[c.on_loss], int(c.direct)] for c in classes],
+                    np.uint8).reshape(len(classes), CLASS_COLUMNS)
+
+
+def classify(classes: tuple[FlowClass, ...], replay: Any) -> np.ndarray:
+    """uint8 (F,): the class of every flow of ``replay`` (a ReplayInput): the first match."""
+    continuity = np.asarray(replay.flow_continuity).astype(bool)
+    codes = (np.full(continuity.shape[0], -1, np.int32) if replay.flow_app is None
+             else np.asarray(replay.flow_app))
+    names = tuple(replay.app_names)
+    out = np.full(continuity.shape[0], 255, np.uint8)
+    for index in range(len(classes) - 1, -1, -1):  # the last written is the first match
+        c = classes[index]
+        fits = np.ones(continuity.shape[0], bool)
+        if c.continuity is not None:
+            fits &= continuity == c.continuity
+        if c.apps is not None:
+            wanted = [i for i, name in enumerate(names) if name in c.apps]
+            fits &= np.isin(codes, np.array(wanted, np.int32))
+        out[fits] = index
+    return out

@@ -1,0 +1,148 @@
+"""Hand-computed scenarios for anchor chains (K levels, access overrides, the direct path)
+and flow classes (local, renumbered on loss), in both engines (docs/semantics.md §1, §7).
+
+The six-node tree and its H/D matrices are those of ``test_scenarios``: CN - CORE - HA,
+CORE - AGG, AGG - A, AGG - B (hops and µs in that module's tables).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_scenarios import (  # noqa: F401  (engine is a fixture)
+    AGG,
+    CN,
+    CORE,
+    HA,
+    MS,
+    POA_A,
+    POA_B,
+    central_policy,
+    dmm_policy,
+    engine,
+    make_replay,
+    run,
+)
+
+from dmmemu.engine.flow_classes import FlowClass, class_table, classify
+from dmmemu.engine.replay_io import EVENT_FLOW_RENUMBERED
+from dmmemu.errors import PracticeError
+
+
+def test_three_level_chain_with_nested_bytes_and_a_nat_access(engine) -> None:
+    """HA -> CORE (a MAP) -> AGG (an access gateway) -> A; B has no level-2 node.
+
+    Segment bytes [40, 80, 36]: the HA's tunnel, the MAP's tunnel around it (nested: the
+    practice writes the sum), the gateway's; A is behind a NAT (+8, a UDP header)."""
+    access = np.zeros(6, np.int32)
+    access[POA_A] = 8
+    policy = central_policy(chain=[[-1, -1, -1, CORE, CORE, -1], [-1, -1, -1, AGG, -1, -1]],
+                            segment_bytes=[40, 80, 36], access_bytes=access)
+    packets = [(10 * MS, 7, 1000, 1), (10 * MS, 9, 1000, 1)]
+    replay = make_replay(2, [(0, 0, POA_A), (0, 1, POA_B)],
+                         [(7, 0, CN, 10 * MS, 20 * MS, True), (9, 1, CN, 10 * MS, 20 * MS, True)],
+                         packets)
+    got = run(engine, policy, replay, packets)
+    # Flow 7 at A: CN->HA (2 hops, 12 µs), HA->CORE (1, 2 µs, 40 B), CORE->AGG (1, 5 µs,
+    # 80 B), AGG->A (1, 1 µs, 36 + 8 B): 5 hops, 20 µs, 164 B, 40 + 80 + 44 = 164 byte-hops.
+    # Flow 9 at B: CN->HA, HA->CORE (40 B), CORE->B (2 hops, 6 µs, 80 B, level 1's bytes):
+    # 5 hops, 20 µs, 120 B, 40 + 160 = 200 byte-hops.
+    assert got.flow_hops_sum.tolist() == [5, 5]
+    assert got.flow_delay_ns_sum.tolist() == [20_000, 20_000]
+    assert got.flow_overhead_bytes.tolist() == [164, 120]
+    assert got.flow_overhead_byte_hops.tolist() == [164, 200]
+    assert got.anchor_packets[HA] == 2
+    # Paths of up to 4 segments: the histogram has (1 + 2) + 1 = 3 chain rows per max hop.
+    assert got.stretch_hist.shape == (4 * 3 + 1, 3 + 1)
+    assert got.stretch_hist[5, 3] == 2
+
+
+def test_a_chain_node_equal_to_the_anchor_or_the_poa_adds_no_segment(engine) -> None:
+    """Level 1 is the HA itself at A (the HA moves to level 1: its segment carries level 1's
+    bytes); level 2 is the PoA itself at A (no segment)."""
+    policy = central_policy(chain=[[-1, -1, -1, HA, -1, -1], [-1, -1, -1, POA_A, -1, -1]],
+                            segment_bytes=[40, 24, 99])
+    packets = [(10 * MS, 7, 1000, 1)]
+    replay = make_replay(1, [(0, 0, POA_A)], [(7, 0, CN, 10 * MS, 20 * MS, True)], packets)
+    got = run(engine, policy, replay, packets)
+    # One segment HA->A (3 hops, 8 µs) at level 1: 24 B, 72 byte-hops; 2 + 3 hops in all.
+    assert got.flow_overhead_bytes.tolist() == [24]
+    assert got.flow_overhead_byte_hops.tolist() == [72]
+    assert got.flow_hops_sum.tolist() == [5]
+    assert got.flow_delay_ns_sum.tolist() == [20_000]
+
+
+def test_the_direct_path_carries_option_bytes_and_passes_no_anchor(engine) -> None:
+    """A class on the direct path (k = 0; route optimisation's type-2 routing header and home
+    address option, 24 + 24 B): CN -> A, 3 hops, 16 µs; the binding at the HA stays."""
+    policy = central_policy(direct_bytes=48, flow_classes=(
+        FlowClass(name="optimised", apps=("voice",), direct=True), FlowClass(name="rest")))
+    packets = [(10 * MS, 7, 1000, 1), (10 * MS, 9, 1000, 1)]
+    replay = make_replay(1, [(0, 0, POA_A)], [(7, 0, CN, 10 * MS, 20 * MS, True),
+                                              (9, 0, CN, 10 * MS, 20 * MS, True)], packets,
+                         apps=["voice", None])
+    got = run(engine, policy, replay, packets)
+    assert got.flow_hops_sum.tolist() == [3, 5]  # direct; CN->HA->A = 2 + 3
+    assert got.flow_direct_hops_sum.tolist() == [3, 3]  # stretch 1 on the direct path
+    assert got.flow_delay_ns_sum.tolist() == [16_000, 20_000]
+    assert got.flow_overhead_bytes.tolist() == [48, 40]
+    assert got.flow_overhead_byte_hops.tolist() == [144, 120]
+    assert got.anchor_packets[HA] == 1 and got.anchor_bytes[HA] == 1000  # flow 9 only
+    assert got.flow_anchor.tolist() == [HA, HA]  # both addresses are the HA's
+    assert got.anchor_peak_bindings[HA] == 1
+
+
+@pytest.mark.parametrize("on_loss", ["break", "renumber"])
+def test_an_address_lost_to_scope_breaks_or_renumbers_by_class(engine, on_loss) -> None:
+    """DMM-like anchors at A and B; an address anchored at A cannot follow the MN to B.
+
+    The MN moves A -> B at 10 ms; the handover's components take 3 ms (ready = 13 ms). A
+    flow of class "break" loses every later packet; one of class "renumber" (RFC 8653)
+    binds a new address at B and resumes at ready + 2·D[CN][B] = 13 ms + 32 µs."""
+    scope = np.ones((6, 6), np.uint8)
+    scope[POA_A, POA_B] = 0
+    policy = dmm_policy(scope=scope, flow_classes=(FlowClass(name="all", on_loss=on_loss),))
+    packets = [(5 * MS, 7, 100, 1), (12 * MS, 7, 100, 1), (13 * MS + 20_000, 7, 100, 1),
+               (13 * MS + 40_000, 7, 100, 1), (14 * MS, 7, 100, 1)]
+    replay = make_replay(1, [(0, 0, POA_A), (10 * MS, 0, POA_B)],
+                         [(7, 0, CN, 1 * MS, 20 * MS, True)], packets)
+    got = run(engine, policy, replay, packets)
+    if on_loss == "break":
+        assert (got.flow_broken[0], got.flow_renumbered[0], got.flow_lost[0]) == (1, 0, 4)
+        assert got.flow_anchor[0] == POA_A
+    else:
+        assert (got.flow_broken[0], got.flow_renumbered[0], got.flow_lost[0]) == (0, 1, 2)
+        assert got.flow_anchor[0] == POA_B  # the anchor it was bound to last
+        assert got.anchor_packets[POA_A] == 1 and got.anchor_packets[POA_B] == 2
+        renumbered = got.event_kind == EVENT_FLOW_RENUMBERED
+        assert got.event_t[renumbered].tolist() == [12 * MS]
+        assert got.event_node[renumbered].tolist() == [POA_B]
+
+
+def test_classify_takes_the_first_match_on_continuity_and_app() -> None:
+    classes = (FlowClass(name="voice", apps=("voice",), direct=True),
+               FlowClass(name="elastic", continuity=False, anchor="local"),
+               FlowClass(name="rest", on_loss="renumber"))
+    replay = make_replay(1, [], [(f, 0, CN, 0, MS, cont) for f, cont in
+                                 enumerate([True, False, False, True])],
+                         apps=["voice", "voice", "web", None])
+    assert classify(classes, replay).tolist() == [0, 0, 1, 2]
+    assert class_table(classes).tolist() == [[0, 0, 1], [1, 0, 0], [0, 1, 0]]
+
+
+def test_a_class_list_must_end_with_a_class_for_every_flow() -> None:
+    with pytest.raises(PracticeError, match="must match every flow"):
+        central_policy(flow_classes=(FlowClass(name="voice", apps=("voice",)),))
+    with pytest.raises(PracticeError, match="on_loss must be one of"):
+        FlowClass(name="x", on_loss="keep")
+
+
+def test_access_bytes_may_lower_a_segment_but_not_below_zero() -> None:
+    access = np.zeros(6, np.int32)
+    access[POA_A] = -20  # IPv4 transport: a 20 B outer header instead of 40
+    assert central_policy(access_bytes=access.copy(),
+                          segment_bytes=[40, 40]).access_bytes[POA_A] == -20
+    with pytest.raises(PracticeError, match="0 to 4096 bytes"):  # a native segment, 0 B
+        central_policy(access_bytes=access)
+    with pytest.raises(PracticeError, match="0 to 4 levels"):
+        central_policy(chain=[[-1] * 6] * 5, segment_bytes=[40] * 6)
