@@ -45,6 +45,11 @@ cdef enum:
     ROLE_ANCHOR = 3
     ROLE_SERVING = 4
     ROLE_THIRD = 5
+    ROLE_LEVEL = 6
+    ROLE_PREV_LEVEL = 7
+    WHEN_ALWAYS = 0
+    WHEN_LEVEL_CHANGED = 1
+    WHEN_LEVEL_KEPT = 2
 
 cdef enum:
     ONCE = 0
@@ -68,7 +73,9 @@ cdef enum:
     LEG_GATE = 9
     LEG_GATE_CAP_NS = 10
     LEG_FLAGS = 11
-    LEG_COLUMNS = 12
+    LEG_LEVEL = 12
+    LEG_WHEN = 13
+    LEG_COLUMNS = 14
 
 # Which addresses of the MN a program runs over.
 cdef enum:

@@ -25,7 +25,8 @@ from replay cimport (
     ERR_T_SPAN, EV_FLOW_END, EV_FLOW_START, EV_MOVE, EV_PACKET, FLAG_ENDS, FLAG_HOLD,
     FLOW_BOUND, FLOW_LOCAL, FLOW_UNBOUND, HO_ATTACH, HO_DETACH, HO_HANDOVER, HO_NOOP,
     LEG_AFTER, LEG_BYTES, LEG_BYTES_PER_ADDRESS, LEG_CAUSE, LEG_COLUMNS, LEG_DST, LEG_FLAGS,
-    LEG_GATE, LEG_GATE_CAP_NS, LEG_KIND, LEG_OFFSET_NS, LEG_SCOPE, LEG_SRC,
+    LEG_GATE, LEG_GATE_CAP_NS, LEG_KIND, LEG_LEVEL, LEG_OFFSET_NS, LEG_SCOPE, LEG_SRC,
+    LEG_WHEN, ROLE_LEVEL, ROLE_PREV_LEVEL, WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT,
     MAX_LEGS_PER_CAUSE, MIN_PACKET_BYTES, N_CAUSES, ONCE, PER_ADDRESS, ROLE_ANCHOR, ROLE_MN,
     ROLE_POA, ROLE_PREV_POA, ROLE_SERVING, ROLE_THIRD, SELECT_AT_ATTACH, SELECT_AT_BOOTSTRAP,
     SELECT_CENTRAL, SELECT_HASHED, SELECT_LEAST_LOADED,
@@ -55,18 +56,21 @@ assert (HO_NOOP, HO_DETACH, HO_ATTACH, HO_HANDOVER) == (
 assert (CAUSE_ATTACH, CAUSE_HANDOVER, CAUSE_FLOW, CAUSE_REFRESH, CAUSE_DEREGISTRATION) == (
     _sig.CAUSE_ATTACH, _sig.CAUSE_HANDOVER, _sig.CAUSE_FLOW, _sig.CAUSE_REFRESH,
     _sig.CAUSE_DEREGISTRATION) and N_CAUSES == len(_sig.CAUSE_NAMES)
-assert (ROLE_MN, ROLE_POA, ROLE_PREV_POA, ROLE_ANCHOR, ROLE_SERVING, ROLE_THIRD) == (
+assert (ROLE_MN, ROLE_POA, ROLE_PREV_POA, ROLE_ANCHOR, ROLE_SERVING, ROLE_THIRD, ROLE_LEVEL,
+        ROLE_PREV_LEVEL, WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT) == (
     _sig.ROLE_MN, _sig.ROLE_POA, _sig.ROLE_PREV_POA, _sig.ROLE_ANCHOR, _sig.ROLE_SERVING,
-    _sig.ROLE_THIRD)
+    _sig.ROLE_THIRD, _sig.ROLE_LEVEL, _sig.ROLE_PREV_LEVEL, _sig.WHEN_LEVEL_CHANGED,
+    _sig.WHEN_LEVEL_KEPT)
 assert (ONCE, PER_ADDRESS, AT_SIGNALING_START, AT_MOVE, FLAG_ENDS, FLAG_HOLD,
         MAX_LEGS_PER_CAUSE) == (_sig.ONCE, _sig.PER_ADDRESS, _sig.AT_SIGNALING_START,
                                 _sig.AT_MOVE, _sig.FLAG_ENDS, _sig.FLAG_HOLD,
                                 _sig.MAX_LEGS_PER_CAUSE)
 assert (LEG_CAUSE, LEG_SCOPE, LEG_KIND, LEG_SRC, LEG_DST, LEG_BYTES, LEG_BYTES_PER_ADDRESS,
-        LEG_AFTER, LEG_OFFSET_NS, LEG_GATE, LEG_GATE_CAP_NS, LEG_FLAGS, LEG_COLUMNS) == (
+        LEG_AFTER, LEG_OFFSET_NS, LEG_GATE, LEG_GATE_CAP_NS, LEG_FLAGS, LEG_LEVEL, LEG_WHEN,
+        LEG_COLUMNS) == (
     _sig.LEG_CAUSE, _sig.LEG_SCOPE, _sig.LEG_KIND, _sig.LEG_SRC, _sig.LEG_DST, _sig.LEG_BYTES,
     _sig.LEG_BYTES_PER_ADDRESS, _sig.LEG_AFTER, _sig.LEG_OFFSET_NS, _sig.LEG_GATE,
-    _sig.LEG_GATE_CAP_NS, _sig.LEG_FLAGS, _sig.LEG_COLUMNS)
+    _sig.LEG_GATE_CAP_NS, _sig.LEG_FLAGS, _sig.LEG_LEVEL, _sig.LEG_WHEN, _sig.LEG_COLUMNS)
 assert (SELECT_CENTRAL, SELECT_AT_ATTACH, SELECT_PER_FLOW, SELECT_AT_BOOTSTRAP, SELECT_HASHED,
         SELECT_LEAST_LOADED) == (
     _policy.SELECT_CENTRAL, _policy.SELECT_AT_ATTACH, _policy.SELECT_PER_FLOW,
@@ -1262,8 +1266,8 @@ cdef class Replay:
             return self.addrs[x].was_bound and not self._needs_binding(self.addrs[x].anchor, poa)
         return self._needs_binding(self.addrs[x].anchor, poa)
 
-    cdef inline node_t _role_node(self, int64_t role, addr_t x, node_t poa,
-                                  node_t prev) noexcept nogil:
+    cdef inline node_t _role_node(self, int64_t role, addr_t x, node_t poa, node_t prev,
+                                  int64_t level) noexcept nogil:
         """The node a role names (§4); -1 for the MN itself."""
         if role == ROLE_MN:
             return -1
@@ -1275,6 +1279,10 @@ cdef class Replay:
             return self.addrs[x].anchor
         if role == ROLE_SERVING:
             return self.serving[poa]
+        if role == ROLE_LEVEL:
+            return self.chain_nodes[level - 1, poa]
+        if role == ROLE_PREV_LEVEL:
+            return self.chain_nodes[level - 1, prev]
         return self.third
 
     cdef time_t _leg(self, int cause, Py_ssize_t i, addr_t x, node_t poa, node_t prev,
@@ -1282,8 +1290,10 @@ cdef class Replay:
         """Count ``times`` messages of leg row ``i`` (for address ``x``, -1 for a leg run once)
         among ``k`` addresses, triggered at ``t`` (timeline bin ``b``); returns its one-way
         delay."""
-        cdef node_t src = self._role_node(self.legs[i, LEG_SRC], x, poa, prev)
-        cdef node_t dst = self._role_node(self.legs[i, LEG_DST], x, poa, prev)
+        cdef node_t src = self._role_node(self.legs[i, LEG_SRC], x, poa, prev,
+                                          self.legs[i, LEG_LEVEL])
+        cdef node_t dst = self._role_node(self.legs[i, LEG_DST], x, poa, prev,
+                                          self.legs[i, LEG_LEVEL])
         cdef node_t u = poa if src < 0 else src, v = poa if dst < 0 else dst
         cdef count_t size = self.legs[i, LEG_BYTES] + self.legs[i, LEG_BYTES_PER_ADDRESS] * k
         cdef count_t hops = path_hops(&self.paths, u, v) + (src < 0) + (dst < 0)
@@ -1305,6 +1315,27 @@ cdef class Replay:
                 self.timeline_sig_msgs[b, node] += times
         return path_delay(&self.paths, u, v)
 
+    cdef bint _leg_sent(self, Py_ssize_t row, node_t poa, node_t prev) noexcept nogil:
+        """§4: a leg with a chain level is sent only if the level roles it names exist and
+        its condition on the level's node holds (no previous PoA counts as a change)."""
+        cdef int64_t level = self.legs[row, LEG_LEVEL], when = self.legs[row, LEG_WHEN]
+        cdef int64_t src = self.legs[row, LEG_SRC], dst = self.legs[row, LEG_DST]
+        cdef node_t here, before = -1
+        if level == 0:
+            return True
+        here = self.chain_nodes[level - 1, poa]
+        if prev >= 0:
+            before = self.chain_nodes[level - 1, prev]
+        if (src == ROLE_LEVEL or dst == ROLE_LEVEL) and here < 0:
+            return False
+        if (src == ROLE_PREV_LEVEL or dst == ROLE_PREV_LEVEL) and before < 0:
+            return False
+        if when == WHEN_LEVEL_CHANGED:
+            return here != before
+        if when == WHEN_LEVEL_KEPT:
+            return here == before
+        return True
+
     cdef void _run_program(self, int cause, mn_t m, node_t poa, node_t prev, int select,
                            addr_t one, time_t t, time_t pre, count_t times, time_t* out,
                            bint set_until, count_t known_k=-1) noexcept nogil:
@@ -1319,6 +1350,7 @@ cdef class Replay:
         cdef time_t sync[MAX_LEGS_PER_CAUSE]
         cdef time_t arrival[MAX_LEGS_PER_CAUSE]
         cdef uint8_t executed[MAX_LEGS_PER_CAUSE]
+        cdef uint8_t sent[MAX_LEGS_PER_CAUSE]
         cdef time_t send, g, done = INT64_MIN, done_once = INT64_MIN, hold_ns = 0
         cdef count_t k = 0, msgs = 0, nbytes = 0
         cdef addr_t x
@@ -1336,9 +1368,23 @@ cdef class Replay:
             if out != NULL:
                 out[0] = out[1] = out[2] = out[3] = 0
             return
+        for i in range(n_legs):
+            sent[i] = self._leg_sent(first + i, poa, prev)
         i = 0
         while i < n_legs:
             row = first + i
+            if not sent[i]:  # not sent: takes no time, counts nothing, ends nothing
+                ref = self.legs[row, LEG_AFTER]
+                if ref == AT_SIGNALING_START:
+                    sync[i] = pre
+                elif ref == AT_MOVE:
+                    sync[i] = 0
+                else:
+                    sync[i] = sync[ref - first]
+                executed[i] = 0
+                if self.legs[row, LEG_SCOPE] == ONCE:
+                    i += 1
+                    continue
             if self.legs[row, LEG_SCOPE] == ONCE:
                 ref = self.legs[row, LEG_AFTER]
                 if ref == AT_SIGNALING_START:
@@ -1370,7 +1416,7 @@ cdef class Replay:
             while run_end < n_legs and self.legs[first + run_end, LEG_SCOPE] == PER_ADDRESS:
                 run_end += 1
             for j in range(i, run_end):
-                executed[j] = k > 0
+                executed[j] = k > 0 and sent[j]
             first_address = True
             x = self.mns[m].head if select != SIGNAL_ONE else one
             while x >= 0:
@@ -1386,6 +1432,11 @@ cdef class Replay:
                             send = arrival[ref - first]
                         else:
                             send = sync[ref - first]
+                        if not sent[j]:  # passes its origin on, for this address
+                            arrival[j] = send
+                            if first_address or arrival[j] > sync[j]:
+                                sync[j] = arrival[j]
+                            continue
                         send += self.legs[row, LEG_OFFSET_NS]
                         if self.legs[row, LEG_FLAGS] & FLAG_HOLD and not self.addrs[x].ever_bound:
                             send += self.first_ack_hold_ns
@@ -1420,7 +1471,7 @@ cdef class Replay:
                         sync[j] = 0
                     else:
                         sync[j] = sync[ref - first]
-                elif self.legs[row, LEG_FLAGS] & FLAG_ENDS and sync[j] > done:
+                elif sent[j] and self.legs[row, LEG_FLAGS] & FLAG_ENDS and sync[j] > done:
                     done = sync[j]
             i = run_end
         if set_until and done_once != INT64_MIN and k > 0:  # ending legs run once

@@ -26,8 +26,13 @@ from dmmemu.engine.signaling import (
     ONCE,
     PER_ADDRESS,
     ROLE_ANCHOR,
+    ROLE_LEVEL,
     ROLE_NAMES,
+    ROLE_PREV_LEVEL,
     ROLE_PREV_POA,
+    WHEN_ALWAYS,
+    WHEN_LEVEL_CHANGED,
+    WHEN_LEVEL_KEPT,
     Leg,
     MessageKind,
     program_table,
@@ -67,10 +72,12 @@ def topologies(draw: st.DrawFn) -> Topology:
 
 
 @st.composite
-def programs(draw: st.DrawFn, n_kinds: int) -> list[Leg]:
+def programs(draw: st.DrawFn, n_kinds: int, levels: int = 0) -> list[Leg]:
     """Random signaling programs (semantics.md §4): up to 5 legs per cause, between any
     roles the cause has, once or per address, in series, in parallel (several legs after the
-    same one) and gated, with offsets and caps on the 25 µs grid of the traces."""
+    same one) and gated, with offsets and caps on the 25 µs grid of the traces; legs at a
+    chain level (of ``levels``) name its node and are sent always, only when it changed, or
+    only when it did not."""
     legs: list[Leg] = []
     for cause in range(len(CAUSE_NAMES)):
         scopes: list[int] = []
@@ -79,9 +86,15 @@ def programs(draw: st.DrawFn, n_kinds: int) -> list[Leg]:
             scope = draw(st.sampled_from([ONCE, PER_ADDRESS]))
             roles = [r for r in range(len(ROLE_NAMES))
                      if (r != ROLE_ANCHOR or scope == PER_ADDRESS)
-                     and (r != ROLE_PREV_POA or moving)]
+                     and (r not in (ROLE_PREV_POA, ROLE_PREV_LEVEL) or moving)
+                     and (r not in (ROLE_LEVEL, ROLE_PREV_LEVEL) or levels > 0)]
             src = draw(st.sampled_from(roles))
             dst = draw(st.sampled_from([r for r in roles if r != src]))
+            level = draw(st.integers(0, levels))
+            if level == 0 and {src, dst} & {ROLE_LEVEL, ROLE_PREV_LEVEL}:
+                level = 1
+            when = draw(st.sampled_from(
+                [WHEN_ALWAYS] + ([WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT] if level else [])))
 
             def reachable(j: int) -> bool:
                 return not (scope == PER_ADDRESS and scopes[j] == PER_ADDRESS
@@ -97,7 +110,8 @@ def programs(draw: st.DrawFn, n_kinds: int) -> list[Leg]:
                 bytes_per_address=draw(st.sampled_from([0, 0, 36])), after=after,
                 offset_ns=draw(st.sampled_from([0, 0, 5_000, 25_000])), gate=gate,
                 gate_cap_ns=draw(st.sampled_from([0, 10_000, 100_000])),
-                ends=draw(st.booleans()), hold=scope == PER_ADDRESS and draw(st.booleans())))
+                ends=draw(st.booleans()), hold=scope == PER_ADDRESS and draw(st.booleans()),
+                level=level, when=when))
             scopes.append(scope)
     return legs
 
@@ -158,7 +172,7 @@ def policies(draw: st.DrawFn, topology: Topology) -> PolicyTables:
         native=draw(st.sampled_from([np.zeros((n, n), np.uint8), native_at_serving(serving),
                                      native_cells])),
         buffering=draw(st.booleans()),
-        message_kinds=kinds, legs=program_table(draw(programs(n_kinds)), n_kinds),
+        message_kinds=kinds, legs=program_table(draw(programs(n_kinds, levels)), n_kinds),
         third_node=draw(st.integers(0, n - 1)),
         binding_outlives_detach=draw(st.booleans()),
         detach_release_ns=draw(st.sampled_from([-1, 0, 50_000, 300_000])),

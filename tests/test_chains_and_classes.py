@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_scenarios import (  # noqa: F401  (engine is a fixture)
+from test_scenarios import (
     AGG,
     CN,
     CORE,
@@ -17,16 +17,32 @@ from test_scenarios import (  # noqa: F401  (engine is a fixture)
     MS,
     POA_A,
     POA_B,
+    _engines,
     central_policy,
     dmm_policy,
-    engine,
     make_replay,
     run,
 )
 
 from dmmemu.engine.flow_classes import FlowClass, class_table, classify
 from dmmemu.engine.replay_io import EVENT_FLOW_RENUMBERED
+from dmmemu.engine.signaling import (
+    CAUSE_ATTACH,
+    CAUSE_HANDOVER,
+    ROLE_ANCHOR,
+    ROLE_LEVEL,
+    ROLE_MN,
+    ROLE_PREV_LEVEL,
+    WHEN_LEVEL_CHANGED,
+    Leg,
+    program_table,
+)
 from dmmemu.errors import PracticeError
+
+
+@pytest.fixture(params=_engines())
+def engine(request):
+    return request.param
 
 
 def test_three_level_chain_with_nested_bytes_and_a_nat_access(engine) -> None:
@@ -146,3 +162,56 @@ def test_access_bytes_may_lower_a_segment_but_not_below_zero() -> None:
         central_policy(access_bytes=access)
     with pytest.raises(PracticeError, match="0 to 4 levels"):
         central_policy(chain=[[-1] * 6] * 5, segment_bytes=[40] * 6)
+
+
+def hierarchical_program() -> np.ndarray:
+    """HMIPv6-like (RFC 5380 §4, modelled): at a handover the MN sends a local BU to the MAP
+    at chain level 1 and gets its BA; only when the MAP changed (a new RCoA) does it also
+    send a BU to the HA, after the local BA. Attach: a BU/BA with the HA."""
+    return program_table([
+        Leg(cause=CAUSE_ATTACH, kind=0, src=ROLE_MN, dst=ROLE_ANCHOR, nbytes=80),
+        Leg(cause=CAUSE_ATTACH, kind=1, src=ROLE_ANCHOR, dst=ROLE_MN, nbytes=56, after=0,
+            ends=True),
+        Leg(cause=CAUSE_HANDOVER, kind=0, src=ROLE_MN, dst=ROLE_LEVEL, nbytes=80, level=1),
+        Leg(cause=CAUSE_HANDOVER, kind=1, src=ROLE_LEVEL, dst=ROLE_MN, nbytes=56, level=1,
+            after=0, ends=True),
+        Leg(cause=CAUSE_HANDOVER, kind=0, src=ROLE_MN, dst=ROLE_ANCHOR, nbytes=80, level=1,
+            when=WHEN_LEVEL_CHANGED, after=1),
+        Leg(cause=CAUSE_HANDOVER, kind=1, src=ROLE_ANCHOR, dst=ROLE_MN, nbytes=56, after=2,
+            level=1, when=WHEN_LEVEL_CHANGED, ends=True),
+    ], 2)
+
+
+@pytest.mark.parametrize("map_at_b", [AGG, CORE], ids=["same-map", "new-map"])
+def test_a_move_signals_only_the_levels_whose_node_changed(engine, map_at_b) -> None:
+    """A -> B at 10 ms; A's MAP is AGG. Same MAP at B: the local BU/BA only, B <-> AGG
+    (D = 1 µs each way): 2 messages, signaling 2 µs. A new MAP (CORE) at B: the local BU/BA
+    B <-> CORE (6 µs each way), then the BU/BA to the HA (B <-> HA, 8 µs each way): 4
+    messages, 28 µs. Interruption = 3 ms of components + the signaling."""
+    policy = central_policy(chain=[[-1, -1, -1, AGG, map_at_b, -1]],
+                            segment_bytes=[40, 40], legs=hierarchical_program())
+    packets = [(20 * MS, 7, 100, 1)]
+    replay = make_replay(1, [(0, 0, POA_A), (10 * MS, 0, POA_B)],
+                         [(7, 0, CN, 1 * MS, 30 * MS, True)], packets)
+    got = run(engine, policy, replay, packets)
+    messages, signaling = (2, 2_000) if map_at_b == AGG else (4, 28_000)
+    assert got.ho_msgs.tolist() == [2, messages]
+    assert got.ho_signaling_ns[1] == signaling
+    assert got.ho_interruption_ns[1] == 3 * MS + signaling
+    assert got.sig_msgs[CAUSE_HANDOVER].tolist() == [messages // 2, messages // 2]
+    assert got.anchor_sig_msgs[map_at_b] == 2  # the MAP at B handled the local BU and BA
+    assert got.anchor_sig_msgs[HA] == 2 + (messages - 2)  # attach, and the HA BU/BA if sent
+    assert got.sig_byte_hops[CAUSE_HANDOVER].tolist() == (
+        [80 * 2, 56 * 2] if map_at_b == AGG else [80 * (3 + 4), 56 * (3 + 4)])
+
+
+def test_level_roles_need_a_level_and_a_previous_poa() -> None:
+    with pytest.raises(PracticeError, match="needs a chain level"):
+        program_table([Leg(cause=CAUSE_HANDOVER, kind=0, src=ROLE_MN, dst=ROLE_LEVEL,
+                           nbytes=80)], 1)
+    with pytest.raises(PracticeError, match="has no previous PoA"):
+        program_table([Leg(cause=CAUSE_ATTACH, kind=0, src=ROLE_MN, dst=ROLE_PREV_LEVEL,
+                           nbytes=80, level=1)], 1)
+    with pytest.raises(PracticeError, match="chain has 1 levels"):
+        central_policy(legs=program_table([Leg(cause=CAUSE_ATTACH, kind=0, src=ROLE_MN,
+                                               dst=ROLE_LEVEL, nbytes=80, level=2)], 2))

@@ -14,6 +14,7 @@ from dmmemu.engine.flow_classes import ALL_FLOWS, FlowClass, check_classes
 from dmmemu.engine.signaling import (
     LEG_DST,
     LEG_GATE_CAP_NS,
+    LEG_LEVEL,
     LEG_OFFSET_NS,
     LEG_SRC,
     ROLE_MN,
@@ -138,6 +139,10 @@ class PolicyTables:
                                 "MessageKind")
         check_program(self.legs, len(self.message_kinds))
         self.legs.setflags(write=False)
+        if self.legs.shape[0] and int(self.legs[:, LEG_LEVEL].max()) > levels:
+            raise PracticeError(f"a signaling leg names chain level "
+                                f"{int(self.legs[:, LEG_LEVEL].max())}, but the chain has "
+                                f"{levels} levels")
         uses_third = bool(np.any(self.legs[:, [LEG_SRC, LEG_DST]] == ROLE_THIRD))
         if uses_third and not 0 <= self.third_node < n:
             raise PracticeError("a signaling program names the third role (CMD, MME) but the "

@@ -71,11 +71,15 @@ from dmmemu.engine.signaling import (
     FLAG_HOLD,
     ONCE,
     ROLE_ANCHOR,
+    ROLE_LEVEL,
     ROLE_MN,
     ROLE_POA,
+    ROLE_PREV_LEVEL,
     ROLE_PREV_POA,
     ROLE_SERVING,
     ROLE_THIRD,
+    WHEN_LEVEL_CHANGED,
+    WHEN_LEVEL_KEPT,
 )
 from dmmemu.errors import PacketRowError
 
@@ -239,13 +243,14 @@ class ReferenceReplay:
         first_row: dict[int, int] = {}
         for i, row in enumerate(policy.legs.tolist()):
             (cause, scope, kind, src, dst, nbytes, per_address, after, offset, gate, cap,
-             flags) = row
+             flags, level, when) = row
             base = first_row.setdefault(cause, i)
             self.programs[cause].append(dict(
                 scope=scope, kind=kind, src=src, dst=dst, bytes=nbytes,
                 bytes_per_address=per_address, after=after if after < 0 else after - base,
                 offset=offset, gate=gate if gate < 0 else gate - base, cap=cap,
-                ends=bool(flags & FLAG_ENDS), hold=bool(flags & FLAG_HOLD)))
+                ends=bool(flags & FLAG_ENDS), hold=bool(flags & FLAG_HOLD), level=level,
+                when=when))
         self.third = int(policy.third_node)
         self.binding_outlives_detach = bool(policy.binding_outlives_detach)
         self.detach_release_ns = int(policy.detach_release_ns)
@@ -462,11 +467,33 @@ class ReferenceReplay:
                     nodes.append(x.anchor)
                 elif role == ROLE_SERVING:
                     nodes.append(self.serving[poa])
-                else:
-                    assert role == ROLE_THIRD
+                elif role == ROLE_THIRD:
                     nodes.append(self.third)
+                elif role == ROLE_LEVEL:
+                    nodes.append(self.chain[leg["level"] - 1][poa])
+                else:
+                    assert role == ROLE_PREV_LEVEL
+                    nodes.append(self.chain[leg["level"] - 1][prev])
             u, v = (poa if n < 0 else n for n in nodes)
             return nodes[0], nodes[1], self.H[u][v] + nodes.count(-1)
+
+        def is_sent(leg: dict[str, int]) -> bool:
+            """§4: a leg with a chain level is sent only if the level roles it names exist
+            and its condition on the level's node holds (a trigger without a previous PoA
+            counts as a change)."""
+            if leg["level"] == 0:
+                return True
+            nodes = self.chain[leg["level"] - 1]
+            here = nodes[poa]
+            before = nodes[prev] if prev >= 0 else -1
+            roles = (leg["src"], leg["dst"])
+            if (ROLE_LEVEL in roles and here < 0) or (ROLE_PREV_LEVEL in roles and before < 0):
+                return False
+            if leg["when"] == WHEN_LEVEL_CHANGED:
+                return here != before
+            if leg["when"] == WHEN_LEVEL_KEPT:
+                return here == before
+            return True
 
         def count(leg: dict[str, int], x: Address | None, send: int) -> tuple[int, int]:
             src, dst, hops = ends_of(leg, x)
@@ -486,6 +513,13 @@ class ReferenceReplay:
             return size, self.D[u][v]
 
         for i, leg in enumerate(legs):
+            if not is_sent(leg):  # §4: a leg not sent takes no time and is not counted
+                ref = leg["after"]
+                sync.append(origin(ref) if ref < 0 else sync[ref])
+                arrival.append([sync[-1]] * k if ref < 0 or legs[ref]["scope"] == ONCE
+                               else list(arrival[ref]))
+                executed.append(False)
+                continue
             if leg["scope"] == ONCE:
                 ref = leg["after"]
                 send = (origin(ref) if ref < 0 else sync[ref]) + leg["offset"]

@@ -28,7 +28,17 @@ ROLE_PREV_POA = 2  # the PoA it left (handover and de-registration only)
 ROLE_ANCHOR = 3  # the anchor of the address signalled (legs once per address only)
 ROLE_SERVING = 4  # the anchor serving the PoA (the tunnel's end, the serving MAAR)
 ROLE_THIRD = 5  # the practice's third node (CMD, MME): PolicyTables.third_node
-ROLE_NAMES = ("mn", "poa", "prev-poa", "anchor", "serving", "third")
+ROLE_LEVEL = 6  # the node at the leg's chain level for the PoA (a MAP, an SGW)
+ROLE_PREV_LEVEL = 7  # the node at that level for the PoA it left
+ROLE_NAMES = ("mn", "poa", "prev-poa", "anchor", "serving", "third", "level", "prev-level")
+
+# When a leg with a chain level is sent (semantics.md §4): bindings per level, so that a
+# move updates only the levels whose node changed (a local BU inside a MAP domain, an
+# intra-SGW move that never reaches the PGW).
+WHEN_ALWAYS = 0
+WHEN_LEVEL_CHANGED = 1  # only if the level's node differs between the new and the old PoA
+WHEN_LEVEL_KEPT = 2  # only if it is the same node
+WHEN_NAMES = ("always", "level-changed", "level-kept")
 
 # How often a leg runs per trigger.
 ONCE = 0  # once per trigger
@@ -44,8 +54,8 @@ FLAG_HOLD = 2  # sent after the anchor's first-ack hold when the address is new 
 
 # Columns of PolicyTables.legs.
 (LEG_CAUSE, LEG_SCOPE, LEG_KIND, LEG_SRC, LEG_DST, LEG_BYTES, LEG_BYTES_PER_ADDRESS, LEG_AFTER,
- LEG_OFFSET_NS, LEG_GATE, LEG_GATE_CAP_NS, LEG_FLAGS) = range(12)
-LEG_COLUMNS = 12
+ LEG_OFFSET_NS, LEG_GATE, LEG_GATE_CAP_NS, LEG_FLAGS, LEG_LEVEL, LEG_WHEN) = range(14)
+LEG_COLUMNS = 14
 MAX_LEGS_PER_CAUSE = 16  # the core evaluates one trigger's legs in fixed-size arrays
 
 
@@ -69,6 +79,7 @@ class Leg:
     trigger signals (one option per address), sent ``offset_ns`` after the leg ``after``
     arrives (an index in the same cause's legs, or ``AT_SIGNALING_START``/``AT_MOVE``); with
     a ``gate``, not before that leg arrives either, but waiting for it at most ``gate_cap_ns``.
+    ``level`` (1..K, 0 = none) is the chain level the level roles name and ``when`` tests.
     """
 
     cause: int
@@ -84,6 +95,8 @@ class Leg:
     gate_cap_ns: int = 0
     ends: bool = False
     hold: bool = False
+    level: int = 0
+    when: int = WHEN_ALWAYS
 
 
 def request_reply(cause: int, kinds: tuple[int, int], sender: int, sizes: tuple[int, int], *,
@@ -119,6 +132,7 @@ def program_table(legs: list[Leg], n_kinds: int) -> np.ndarray:
                 leg.bytes_per_address, leg.after if leg.after < 0 else base + leg.after,
                 leg.offset_ns, leg.gate if leg.gate < 0 else base + leg.gate, leg.gate_cap_ns,
                 (FLAG_ENDS if leg.ends else 0) | (FLAG_HOLD if leg.hold else 0),
+                leg.level, leg.when,
             ])
     table = np.array(rows, np.int64).reshape(len(rows), LEG_COLUMNS)
     check_program(table, n_kinds)
@@ -134,7 +148,7 @@ def check_program(table: np.ndarray, n_kinds: int) -> None:
         raise PracticeError("policy table 'legs' must be grouped by cause, in cause order")
     for i, row in enumerate(table.tolist()):
         (cause, scope, kind, src, dst, nbytes, per_address, after, offset, gate, cap,
-         flags) = row
+         flags, level, when) = row
         where = f"signaling leg {i}"
         if not 0 <= cause < len(CAUSE_NAMES):
             raise PracticeError(f"{where}: unknown cause {cause}")
@@ -147,6 +161,13 @@ def check_program(table: np.ndarray, n_kinds: int) -> None:
                 raise PracticeError(f"{where}: unknown role {role}")
         if src == dst:
             raise PracticeError(f"{where}: a message from {ROLE_NAMES[src]} to itself")
+        if not 0 <= when < len(WHEN_NAMES):
+            raise PracticeError(f"{where}: unknown condition {when}")
+        if level < 0 or ((ROLE_LEVEL in (src, dst) or ROLE_PREV_LEVEL in (src, dst)
+                          or when != WHEN_ALWAYS) and level == 0):
+            raise PracticeError(f"{where}: a level role or condition needs a chain level >= 1")
+        if ROLE_PREV_LEVEL in (src, dst) and cause not in (CAUSE_HANDOVER, CAUSE_DEREGISTRATION):
+            raise PracticeError(f"{where}: a {CAUSE_NAMES[cause]} has no previous PoA")
         if ROLE_ANCHOR in (src, dst) and scope != PER_ADDRESS:
             raise PracticeError(f"{where}: the anchor role exists only in legs run per address")
         if ROLE_PREV_POA in (src, dst) and cause not in (CAUSE_HANDOVER, CAUSE_DEREGISTRATION):
