@@ -329,6 +329,8 @@ cdef class Replay:
             self.has_once[c] = bool(np.any(legs[own, LEG_SCOPE] == ONCE))
             if own.size > MAX_LEGS_PER_CAUSE:
                 raise ValueError("too many signaling legs for one cause")
+        if legs.shape[0] and int(legs[:, LEG_LEVEL].max()) > levels:
+            raise ValueError("a signaling leg names a chain level the policy does not have")
         self.legs = legs
         self.third = policy.third_node
         if bool(np.any(legs[:, [LEG_SRC, LEG_DST]] == ROLE_THIRD)) and not 0 <= self.third < n:
