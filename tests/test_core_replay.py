@@ -217,7 +217,7 @@ def test_dmm_native_buffering_refresh():
     assert list(c.ho_interruption_ns) == [800, 2800, 0]
     assert list(c.ho_signaling_ns) == [0, 2000, 0]
     assert list(c.ho_delayed) == [0, 2, 0] and c.ho_lost.sum() == 0
-    # Flow 0: native at 2 (0-hop segment, still 40 bytes of tunnel_bytes), then tunnelled 2 -> 3.
+    # Flow 0: native at 2 (0-hop segment, still the 40 bytes of segment_bytes[0]), then tunnelled 2 -> 3.
     assert c.flow_packets.tolist() == [4, 2] and c.flow_bytes.tolist() == [400, 400]
     assert c.flow_delayed.tolist() == [2, 0] and c.flow_lost.tolist() == [0, 0]
     assert c.flow_hops_sum.tolist() == [2 + 2 + 3 + 3, 3 + 3]

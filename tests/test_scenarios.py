@@ -283,7 +283,7 @@ def test_central_anchor_one_tunnel_segment(engine) -> None:
     set_row(e, 0, HO_ATTACH, -1, POA_A, 3_016_000, 16_000, 2, 136)
     # Packets at 10, 12 and 20 ms (the one at 20 ms comes before the flow end at 20 ms, §2):
     # the flow binds to the existing home address @HA (§7.3, no registration). Path (§7.5):
-    # b = relay[A] = -1 -> one segment (HA -> A, tunnel_bytes = 40).
+    # chain[0][A] = -1 -> one segment (HA -> A, segment_bytes[0] = 40).
     # hops = H[CN][HA] + H[HA][A] = 2 + 3 = 5; delay = 12 + 8 = 20 µs;
     # overhead = 40; overhead byte-hops = 40 * 3 = 120; direct = H[CN][A] = 3, 16 µs.
     e.flow_packets[0] = 3
@@ -304,8 +304,8 @@ def test_central_anchor_one_tunnel_segment(engine) -> None:
     assert_counters(got, in_one_bin(e))
 
 
-def test_two_segment_chain_and_second_equal_to_anchor(engine) -> None:
-    """relay[A] = AGG (MAP) gives two segments; relay[B] = HA (the anchor) gives one."""
+def test_two_segment_chain_and_a_chain_node_equal_to_the_anchor(engine) -> None:
+    """chain[0][A] = AGG (a MAP) gives two segments; chain[0][B] = HA (the anchor) gives one."""
     policy = central_policy(chain=[[-1, -1, -1, AGG, HA, -1]], segment_bytes=[40, 36])
     packets = [(10 * MS, 7, 1000, 1), (10 * MS, 9, 1000, 1), (11 * MS, 7, 500, 0)]
     replay = make_replay(
@@ -328,7 +328,7 @@ def test_two_segment_chain_and_second_equal_to_anchor(engine) -> None:
     e.anchor_binding_ns[HA] = 2 * 20 * MS  # both closed at t_end = 20 ms
     set_row(e, 0, HO_ATTACH, -1, POA_A, 3_016_000, 16_000, 2, 136)
     set_row(e, 1, HO_ATTACH, -1, POA_B, 3_016_000, 16_000, 2, 136)
-    # Flow 7 (MN 0 at A): a = HA, b = AGG -> (HA -> AGG, 40), (AGG -> A, 36).
+    # Flow 7 (MN 0 at A): a = HA, chain[0][A] = AGG -> (HA -> AGG, 40), (AGG -> A, 36).
     # hops = H[CN][HA] + H[HA][AGG] + H[AGG][A] = 2 + 2 + 1 = 5; delay = 12 + 7 + 1 = 20 µs;
     # overhead = 76; byte-hops = 40*2 + 36*1 = 116. Two packets (1000 + 500 bytes).
     e.flow_packets[0] = 2
@@ -340,7 +340,7 @@ def test_two_segment_chain_and_second_equal_to_anchor(engine) -> None:
     e.flow_overhead_bytes[0] = 152
     e.flow_overhead_byte_hops[0] = 232
     e.flow_anchor[0] = HA
-    # Flow 9 (MN 1 at B): a = HA = b -> one segment (HA -> B, relay_bytes = 36).
+    # Flow 9 (MN 1 at B): chain[0][B] = HA = a -> one segment (HA -> B, segment_bytes[1] = 36).
     # hops = 2 + 3 = 5; delay = 12 + 8 = 20 µs; overhead 36; byte-hops 36*3 = 108.
     e.flow_packets[1] = 1
     e.flow_bytes[1] = 1000
@@ -379,7 +379,7 @@ def _dmm_common(replay: ReplayInput,
     set_row(e, 0, HO_ATTACH, -1, POA_A, 3 * MS, 0, 0, 0)
     # First packet of flow 7 at 10 ms: anchor = serving[A] = A; new address @A; it does not
     # need a binding at A (native[A][A]), so no FLOW registration (§7.3).
-    # Path: b = -1 -> (A -> A, tunnel_bytes = 40): hops = H[CN][A] + 0 = 3, delay 16 µs,
+    # Path: chain[0][A] = -1 -> (A -> A, segment_bytes[0] = 40): hops = H[CN][A] + 0 = 3, delay 16 µs,
     # overhead 40 (the page has no native exception for encapsulation), byte-hops 40 * 0 = 0.
     # Handover to B at 50 ms: address @A (refcount 1) is not bound, so nothing closes;
     # moves = 1; it needs a binding at B (serving[B] = B != A): register(x, B, 50 ms, HANDOVER)
