@@ -827,7 +827,7 @@ class ReferenceReplay:
                 if m.window_row >= 0:
                     self.rows[m.window_row].lost += 1
                 return
-        # §7.5 path: the direct path (k = 0), or through the anchor and its chain (§8)
+        # §7.5 path: the direct path (k = 0), or through the anchor and its chain
         a = self.serving[p] if f.local else f.addr.anchor
         c = f.peer
         direct = self.classes[f.cls][CLASS_DIRECT]
