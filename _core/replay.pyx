@@ -120,6 +120,17 @@ def _in_range(arr, lo, hi):
     return arr.size == 0 or (int(arr.min()) >= lo and int(arr.max()) < hi)
 
 
+cdef inline time_t _origin(int64_t ref, time_t pre, const time_t* sync,
+                          Py_ssize_t first) noexcept nogil:
+    """§4: when a leg that follows ``ref`` can start, relative to its trigger: ``pre`` after
+    the signaling start, 0 at the move, else the arrival (sync) of the earlier leg ``ref``."""
+    if ref == AT_SIGNALING_START:
+        return pre
+    if ref == AT_MOVE:
+        return 0
+    return sync[ref - first]
+
+
 @cython.final
 cdef class Replay:
     """One replay of a trace under one practice: ``feed`` packet batches, then ``finish``."""
@@ -1376,26 +1387,14 @@ cdef class Replay:
         while i < n_legs:
             row = first + i
             if not sent[i]:  # not sent: takes no time, counts nothing, ends nothing
-                ref = self.legs[row, LEG_AFTER]
-                if ref == AT_SIGNALING_START:
-                    sync[i] = pre
-                elif ref == AT_MOVE:
-                    sync[i] = 0
-                else:
-                    sync[i] = sync[ref - first]
+                sync[i] = _origin(self.legs[row, LEG_AFTER], pre, sync, first)
                 executed[i] = 0
                 if self.legs[row, LEG_SCOPE] == ONCE:
                     i += 1
                     continue
             if self.legs[row, LEG_SCOPE] == ONCE:
-                ref = self.legs[row, LEG_AFTER]
-                if ref == AT_SIGNALING_START:
-                    send = pre
-                elif ref == AT_MOVE:
-                    send = 0
-                else:
-                    send = sync[ref - first]
-                send += self.legs[row, LEG_OFFSET_NS]
+                send = (_origin(self.legs[row, LEG_AFTER], pre, sync, first)
+                        + self.legs[row, LEG_OFFSET_NS])
                 gate = self.legs[row, LEG_GATE]
                 if gate >= 0 and executed[gate - first]:
                     g = sync[gate - first]
@@ -1426,14 +1425,10 @@ cdef class Replay:
                     for j in range(i, run_end):
                         row = first + j
                         ref = self.legs[row, LEG_AFTER]
-                        if ref == AT_SIGNALING_START:
-                            send = pre
-                        elif ref == AT_MOVE:
-                            send = 0
-                        elif ref - first >= i:  # a leg of this run: this address's arrival
+                        if ref - first >= i:  # a leg of this run: this address's arrival
                             send = arrival[ref - first]
                         else:
-                            send = sync[ref - first]
+                            send = _origin(ref, pre, sync, first)
                         if not sent[j]:  # passes its origin on, for this address
                             arrival[j] = send
                             if first_address or arrival[j] > sync[j]:
@@ -1466,13 +1461,7 @@ cdef class Replay:
             for j in range(i, run_end):
                 row = first + j
                 if k == 0:  # a leg that runs for no address takes no time
-                    ref = self.legs[row, LEG_AFTER]
-                    if ref == AT_SIGNALING_START:
-                        sync[j] = pre
-                    elif ref == AT_MOVE:
-                        sync[j] = 0
-                    else:
-                        sync[j] = sync[ref - first]
+                    sync[j] = _origin(self.legs[row, LEG_AFTER], pre, sync, first)
                 elif sent[j] and self.legs[row, LEG_FLAGS] & FLAG_ENDS and sync[j] > done:
                     done = sync[j]
             i = run_end

@@ -68,7 +68,7 @@ def test_three_level_chain_with_nested_bytes_and_a_nat_access(engine) -> None:
     assert got.flow_overhead_bytes.tolist() == [164, 120]
     assert got.flow_overhead_byte_hops.tolist() == [164, 200]
     assert got.anchor_packets[HA] == 2
-    # Paths of up to 4 segments: the histogram has (1 + 2) + 1 = 3 chain rows per max hop.
+    # Two levels: paths join up to 2 + 2 = 4 shortest paths, so (4 * max H + 1) rows.
     assert got.stretch_hist.shape == (4 * 3 + 1, 3 + 1)
     assert got.stretch_hist[5, 3] == 2
 

@@ -451,6 +451,10 @@ class ReferenceReplay:
         hold_ns = msgs = sent = 0
 
         def origin(ref: int) -> int:
+            """When a leg after ``ref`` can start: the signaling start, the move (0), or
+            the arrival of the earlier leg ``ref`` (its latest over the addresses)."""
+            if ref >= 0:
+                return sync[ref]
             return pre if ref == AT_SIGNALING_START else 0
 
         def ends_of(leg: dict[str, int], x: Address | None) -> tuple[int, int, int]:
@@ -515,14 +519,14 @@ class ReferenceReplay:
         for i, leg in enumerate(legs):
             if not is_sent(leg):  # §4: a leg not sent takes no time and is not counted
                 ref = leg["after"]
-                sync.append(origin(ref) if ref < 0 else sync[ref])
+                sync.append(origin(ref))
                 arrival.append([sync[-1]] * k if ref < 0 or legs[ref]["scope"] == ONCE
                                else list(arrival[ref]))
                 executed.append(False)
                 continue
             if leg["scope"] == ONCE:
                 ref = leg["after"]
-                send = (origin(ref) if ref < 0 else sync[ref]) + leg["offset"]
+                send = origin(ref) + leg["offset"]
                 gate = leg["gate"]
                 if gate >= 0 and executed[gate]:
                     send = max(send, min(sync[gate], send + leg["cap"]))
@@ -565,7 +569,7 @@ class ReferenceReplay:
                 if own:
                     sync.append(max(own))
                 else:  # a leg that runs for no address takes no time
-                    sync.append(origin(ref) if ref < 0 else sync[ref])
+                    sync.append(origin(ref))
             if leg["ends"] and executed[i]:
                 done = sync[i] if done is None else max(done, sync[i])
         if set_until and done_once is not None:

@@ -19,6 +19,13 @@ from dmmemu.errors import TraceError
 from dmmemu.topology.graph import Topology
 
 
+def arrow_schema(columns: dict[str, np.dtype],
+                 optional: dict[str, pa.DataType] | None = None) -> pa.Schema:
+    """The Arrow schema of a file's columns (as written, and as read back)."""
+    fields = [(name, pa.from_numpy_dtype(dtype)) for name, dtype in columns.items()]
+    return pa.schema(fields + list((optional or {}).items()))
+
+
 def _parquet_file(path: Path, file: str) -> pq.ParquetFile:
     try:
         return pq.ParquetFile(path)

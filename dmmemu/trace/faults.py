@@ -27,6 +27,7 @@ from dmmemu.trace._columns import (
     _raise_first,
     _read_table,
     _sorted_times,
+    arrow_schema,
 )
 
 FAULT_COLUMNS: dict[str, np.dtype] = {
@@ -39,8 +40,7 @@ FAULT_OPTIONAL_COLUMNS: dict[str, np.dtype] = {
     "b": np.dtype(np.uint32),
     "planned": np.dtype(np.int64),  # notice in ns, >= 0; null: unannounced
 }
-FAULTS_SCHEMA = pa.schema([(k, pa.from_numpy_dtype(v))
-                           for k, v in {**FAULT_COLUMNS, **FAULT_OPTIONAL_COLUMNS}.items()])
+FAULTS_SCHEMA = arrow_schema({**FAULT_COLUMNS, **FAULT_OPTIONAL_COLUMNS})
 
 
 def read_faults(path: Path, shown: Path, topology: Topology) -> pl.DataFrame:

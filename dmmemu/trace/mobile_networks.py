@@ -25,6 +25,7 @@ from dmmemu.trace._columns import (
     _raise_first,
     _read_table,
     _sorted_times,
+    arrow_schema,
 )
 
 NETWORK_COLUMNS: dict[str, np.dtype] = {
@@ -32,7 +33,7 @@ NETWORK_COLUMNS: dict[str, np.dtype] = {
     "mn": np.dtype(np.uint32),
     "router": np.dtype(np.uint32),  # null: the MN rides on its own from t
 }
-NETWORKS_SCHEMA = pa.schema([(k, pa.from_numpy_dtype(v)) for k, v in NETWORK_COLUMNS.items()])
+NETWORKS_SCHEMA = arrow_schema(NETWORK_COLUMNS)
 
 
 def read_networks(path: Path, shown: Path, mobile_nodes: np.ndarray) -> pl.DataFrame:

@@ -57,6 +57,7 @@ from dmmemu.trace._columns import (
     _role_mask,
     _sorted_times,
     _times,
+    arrow_schema,
 )
 from dmmemu.trace.faults import read_faults
 from dmmemu.trace.mobile_networks import read_networks
@@ -118,12 +119,6 @@ PACKET_COLUMNS: dict[str, np.dtype] = {
     "dir": np.dtype(np.uint8),
 }
 
-
-def arrow_schema(columns: dict[str, np.dtype],
-                 optional: dict[str, pa.DataType] | None = None) -> pa.Schema:
-    """The Arrow schema of a file's columns (as written, and as read back)."""
-    fields = [(name, pa.from_numpy_dtype(dtype)) for name, dtype in columns.items()]
-    return pa.schema(fields + list((optional or {}).items()))
 
 
 # Schema of Trace.flows (optional columns filled with their defaults).
