@@ -227,6 +227,8 @@ cdef class Replay:
     cdef int64_t[::1] anchor_binding_ns
     cdef int64_t[::1] anchor_sig_msgs
     cdef int64_t[::1] anchor_sig_bytes
+    cdef int64_t[::1] anchor_addresses
+    cdef int64_t[:, ::1] role_sig_msgs
     cdef int64_t[:, ::1] sig_msgs
     cdef int64_t[:, ::1] sig_bytes
     cdef int64_t[:, ::1] sig_byte_hops
@@ -461,6 +463,8 @@ cdef class Replay:
         self.anchor_binding_ns = counters.anchor_binding_ns
         self.anchor_sig_msgs = counters.anchor_sig_msgs
         self.anchor_sig_bytes = counters.anchor_sig_bytes
+        self.anchor_addresses = counters.anchor_addresses
+        self.role_sig_msgs = counters.role_sig_msgs
         self.sig_msgs = counters.sig_msgs
         self.sig_bytes = counters.sig_bytes
         self.sig_byte_hops = counters.sig_byte_hops
@@ -1185,6 +1189,7 @@ cdef class Replay:
                 self.addr_capacity = <addr_t> capacity
             x = self.addr_used
             self.addr_used += 1
+        self.anchor_addresses[anchor] += 1
         self.addrs[x] = Address(
             anchor=anchor, prev=mn.tail, next=-1, refcount=0, bound=0, live=1,
             reg_poa=-1, reg_t=0, ever_bound=0, was_bound=0, expiry=0, owner=m, until=INT64_MIN,
@@ -1318,6 +1323,9 @@ cdef class Replay:
         self.sig_byte_hops[cause, kind] += times * size * hops
         for end in range(2):
             node = src if end == 0 else dst
+            # Each end handles it in its role; the MNs share the last column.
+            self.role_sig_msgs[self.legs[i, LEG_SRC if end == 0 else LEG_DST],
+                               self.n_nodes if node < 0 else node] += times
             if node < 0:
                 continue
             self.anchor_sig_msgs[node] += times

@@ -13,6 +13,7 @@ import dmmemu
 from dmmemu.engine.reference import ReferenceReplay
 from dmmemu.engine.replay_io import CAUSE_NAMES
 from dmmemu.practices import PRACTICES, get_practice
+from dmmemu.topology.graph import ROLE_CODES
 from dmmemu.trace.reader import Trace
 from traces import grid_trace
 
@@ -95,3 +96,29 @@ def test_tables_recomputed_from_the_reference_records(trace, key):
     load = np.bincount(ends[ends >= 0], minlength=trace.topology.n_nodes)
     assert result.anchors["signaling_msgs"].to_list() == load[
         result.anchors["anchor"].to_numpy()].tolist()
+
+    # The functions table (RFC 7429 §3). MR: what each anchor forwarded, as counted above.
+    functions = result.functions
+    mr = functions.filter(pl.col("function") == "MR").select(
+        anchor="node", packets="packets", bytes="bytes")
+    assert mr.sort("anchor").equals(per_anchor.sort("anchor").cast(dict(mr.schema)))
+    # AF: every anchor a flow with continuity was bound to created an address there (a flow
+    # without it may use the local address instead, which is not counted: results.md).
+    af = functions.filter(pl.col("function") == "AF")
+    bound = result.flows.filter(pl.col("continuity") & (pl.col("anchor") >= 0))["anchor"]
+    assert set(af["node"].to_list()) >= set(bound.to_list()) and bound.len() > 0
+    assert (af["addresses"] > 0).all() and af["packets"].is_null().all()
+    # LM and LU messages, from the records, where the practice's roles are told apart by the
+    # kind of node at a message's end: the anchor nodes (LM), and the MN (MIPv6's LU) or the
+    # PoAs (PMIPv6's LU, the new and the previous MAG).
+    roles = trace.topology.roles
+    end_kind = np.where(ends < 0, -1, roles[np.maximum(ends, 0)])
+    lu_end = {"mipv6": -1, "pmipv6": ROLE_CODES["poa"], "pmipv6-dlma": ROLE_CODES["poa"]}
+    if key not in lu_end:  # DMM's serving and anchoring MAARs are both anchor nodes
+        return
+    for function, kind in {"LM": ROLE_CODES["anchor"], "LU": lu_end[key]}.items():
+        at = ends[end_kind == kind]
+        nodes, counts = np.unique(at, return_counts=True)
+        got = functions.filter(pl.col("function") == function).sort("node")
+        assert got["node"].to_list() == nodes.tolist(), function
+        assert got["messages"].to_list() == counts.tolist(), function

@@ -45,6 +45,8 @@ ANCHORS_COLUMNS = (
     "anchor", "name", "packets", "bytes", "share", "peak_bindings", "mean_bindings",
     "signaling_msgs", "signaling_bytes", "practice", "trace",
 )
+FUNCTIONS_COLUMNS = ("function", "node", "name", "messages", "addresses", "packets", "bytes",
+                     "peak_bindings", "mean_bindings", "practice", "trace")
 SIGNALING_COLUMNS = ("message", "cause", "msgs", "bytes", "byte_hops", "practice", "trace")
 HANDOVERS_COLUMNS = (
     "row", "t", "mn", "kind", "from_poa", "to_poa", "interruption_us", "link_loss_us", "l2_attach_us",
@@ -58,6 +60,7 @@ STRETCH_COLUMNS = ("path_hops", "direct_hops", "stretch", "packets", "practice",
 EVENTS_COLUMNS = ("t", "kind", "mn", "flow", "anchor", "name", "practice", "trace")
 DOCUMENTED = {
     "summary": SUMMARY_COLUMNS, "flows": FLOWS_COLUMNS, "anchors": ANCHORS_COLUMNS,
+    "functions": FUNCTIONS_COLUMNS,
     "signaling": SIGNALING_COLUMNS, "handovers": HANDOVERS_COLUMNS,
     "timeline": TIMELINE_COLUMNS, "stretch": STRETCH_COLUMNS, "events": EVENTS_COLUMNS,
 }

@@ -54,6 +54,7 @@ from dmmemu.engine.replay_io import (
     timeline_bins,
 )
 from dmmemu.engine.signaling import (
+    ROLE_ANCHOR,
     ROLE_MN,
     ROLE_POA,
     MessageKind,
@@ -252,6 +253,15 @@ def set_events(e: RawCounters, records: list[tuple[int, int, int, int, int]]) ->
         setattr(e, name, values)
 
 
+MNS = 6  # the column of role_sig_msgs that holds the MNs' own ends (one past the nodes)
+
+
+def set_roles(e: RawCounters, counts: dict[tuple[int, int], int]) -> None:
+    """Messages handled per (role, node) (§4); node MNS is the MN itself."""
+    for (role, node), n in counts.items():
+        e.role_sig_msgs[role, node] = n
+
+
 def set_row(e: RawCounters, r: int, kind, frm, to, interruption=0, signaling=0, msgs=0,
             nbytes=0, lost=0, delayed=0) -> None:
     e.ho_kind[r], e.ho_from[r], e.ho_to[r] = kind, frm, to
@@ -301,6 +311,10 @@ def test_central_anchor_one_tunnel_segment(engine) -> None:
     # The flow ends at 20 ms; the home address stays pinned and bound; the trace closes at
     # t_end = 20 ms (§8): binding time 20 ms, no refresh (lifetime 0).
     e.anchor_binding_ns[HA] = 20 * MS
+    # One address created (the home address @HA, §5.7); the BU/BA pair is handled by the MN
+    # (its end) and the HA in the anchor role (§4).
+    e.anchor_addresses[HA] = 1
+    set_roles(e, {(ROLE_MN, MNS): 2, (ROLE_ANCHOR, HA): 2})
     assert_counters(got, in_one_bin(e))
 
 
@@ -354,6 +368,8 @@ def test_two_segment_chain_and_a_chain_node_equal_to_the_anchor(engine) -> None:
     e.anchor_packets[HA] = 3
     e.anchor_bytes[HA] = 2500
     e.stretch_hist[5, 3] = 3
+    e.anchor_addresses[HA] = 2  # one home address per MN
+    set_roles(e, {(ROLE_MN, MNS): 4, (ROLE_ANCHOR, HA): 4})
     assert_counters(got, in_one_bin(e))
 
 
@@ -410,6 +426,10 @@ def _dmm_common(replay: ReplayInput,
     e.flow_bytes[0] = 4000
     e.flow_anchor[0] = POA_A
     e.flow_moves[0] = 1  # 1 handover during [10, 100] ms
+    # Addresses @A (flow 7) and @B (flow 8); the handover's PBU/PBA: B as PoA, A as anchor.
+    e.anchor_addresses[POA_A] = 1
+    e.anchor_addresses[POA_B] = 1
+    set_roles(e, {(ROLE_POA, POA_B): 2, (ROLE_ANCHOR, POA_A): 2})
     return e
 
 
@@ -547,6 +567,8 @@ def test_refresh_counted_lazily_at_close(engine) -> None:
     e.timeline_sig_msgs[:, HA] = [2 * 4, 2 * 6, 2 * 2]
     # Binding time: bin 0: 100 + 90 s; bin 1: 100 + 100 + 100 s; bin 2: 50 + 50 + 50 s.
     e.timeline_binding_ns[:, HA] = [190 * S, 300 * S, 150 * S]
+    e.anchor_addresses[HA] = 3  # one home address per MN; refreshes create none
+    set_roles(e, {(ROLE_MN, MNS): 24, (ROLE_ANCHOR, HA): 24})
     assert_counters(got, e)
 
 
@@ -602,6 +624,9 @@ def test_scope_zero_breaks_flows(engine) -> None:
     e.anchor_packets[POA_B] = 1
     e.anchor_bytes[POA_B] = 1000
     e.stretch_hist[3, 3] = 3
+    # Flows 7 and 9 share the address @A; flow 8 creates one @B. No signaling.
+    e.anchor_addresses[POA_A] = 1
+    e.anchor_addresses[POA_B] = 1
     assert_counters(got, in_one_bin(e))
 
 
@@ -637,6 +662,7 @@ def test_scope_applies_after_a_detach_too(engine) -> None:
     e.anchor_packets[POA_A] = 1
     e.anchor_bytes[POA_A] = 1000
     e.stretch_hist[3, 3] = 1
+    e.anchor_addresses[POA_A] = 1  # flow 7's, the only one
     assert_counters(got, in_one_bin(e))
 
 
@@ -693,6 +719,10 @@ def test_local_flow_without_continuity_follows_mn_without_signaling(engine) -> N
     e.anchor_packets[POA_B] = 1
     e.anchor_bytes[POA_B] = 1000
     e.stretch_hist[3, 3] = 3
+    # A local flow creates no address of the MN's list: only flow 8's @A. The PBU/PBA pair at
+    # the handover: B as the PoA, A as the anchor.
+    e.anchor_addresses[POA_A] = 1
+    set_roles(e, {(ROLE_POA, POA_B): 2, (ROLE_ANCHOR, POA_A): 2})
     assert_counters(got, in_one_bin(e))
 
 
@@ -741,6 +771,8 @@ def test_detach_loses_packets_and_noop_changes_nothing(engine) -> None:
     e.anchor_packets[HA] = 2
     e.anchor_bytes[HA] = 2000
     e.stretch_hist[5, 3] = 2
+    e.anchor_addresses[HA] = 1  # the home address, kept through the detach
+    set_roles(e, {(ROLE_MN, MNS): 4, (ROLE_ANCHOR, HA): 4})
     assert_counters(got, in_one_bin(e))
 
 
@@ -788,6 +820,12 @@ def test_home_anchor_chosen_at_attach(engine) -> None:
     # The MAG end of each pair counts it too: B at row 0, A at rows 1 and 3.
     e.anchor_sig_msgs[POA_B], e.anchor_sig_msgs[POA_A] = 2, 4
     e.anchor_sig_bytes[POA_B], e.anchor_sig_bytes[POA_A] = 136, 272
+    # Addresses @AGG (row 0) and @HA (row 3). Roles: B as PoA at row 0, A at rows 1 and 3;
+    # AGG as the anchor at rows 0 and 1, HA at row 3.
+    e.anchor_addresses[AGG] = 1
+    e.anchor_addresses[HA] = 1
+    set_roles(e, {(ROLE_POA, POA_B): 2, (ROLE_POA, POA_A): 4, (ROLE_ANCHOR, AGG): 4,
+                  (ROLE_ANCHOR, HA): 2})
     assert_counters(got, in_one_bin(e))
 
 
@@ -827,6 +865,8 @@ def test_flow_registration_and_release(engine) -> None:
     e.anchor_packets[HA] = 3
     e.anchor_bytes[HA] = 2500
     e.stretch_hist[5, 3] = 3
+    e.anchor_addresses[HA] = 2  # one per flow: flow 7's is released before flow 9 binds
+    set_roles(e, {(ROLE_MN, MNS): 4, (ROLE_ANCHOR, HA): 4})
     assert_counters(got, in_one_bin(e))
 
 

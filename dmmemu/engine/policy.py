@@ -17,7 +17,9 @@ from dmmemu.engine.signaling import (
     LEG_LEVEL,
     LEG_OFFSET_NS,
     LEG_SRC,
+    ROLE_ANCHOR,
     ROLE_MN,
+    ROLE_NAMES,
     ROLE_THIRD,
     MessageKind,
     check_program,
@@ -40,6 +42,12 @@ SELECT_FROM_CANDIDATES = (SELECT_HASHED, SELECT_LEAST_LOADED)
 # order of the rows of PolicyTables.interruption_ns; its columns are ATTACH and HANDOVER.
 MAX_CHAIN_LEVELS = 4  # nodes between an anchor and a PoA (HA -> MAP, PGW -> SGW, nested MRs)
 MAX_SEGMENT_BYTES = 4096  # encapsulation of one segment, access overrides included
+
+# The four functions of a mobility protocol (RFC 7429 §3): anchoring, mobility routing,
+# location management, location update. A practice says which signaling roles play each
+# (PolicyTables.function_roles), and the functions table reports the load of each node in it.
+FUNCTIONS = ("AF", "MR", "LM", "LU")
+ANCHOR_FUNCTIONS = ((ROLE_ANCHOR,), (ROLE_ANCHOR,), (ROLE_ANCHOR,), ())
 
 INTERRUPTION_COMPONENTS = ("link_loss", "l2_attach", "movement_detection", "dad")
 ON_ATTACH = 0
@@ -91,6 +99,7 @@ class PolicyTables:
     access_bytes: np.ndarray | None = None  # int32 (N,): added to the segment into each PoA
     direct_bytes: int = 0  # per-packet option bytes on the direct (k = 0) path
     flow_classes: tuple[FlowClass, ...] = ALL_FLOWS  # first match per flow (§1)
+    function_roles: tuple[tuple[int, ...], ...] = ANCHOR_FUNCTIONS  # roles per FUNCTIONS entry
 
     def __post_init__(self) -> None:
         n = self.serving.shape[0]
@@ -103,6 +112,10 @@ class PolicyTables:
         if self.access_bytes is None:
             object.__setattr__(self, "access_bytes", np.zeros(n, np.int32))
         check_classes(self.flow_classes)
+        if len(self.function_roles) != len(FUNCTIONS) or not all(
+                0 <= role < len(ROLE_NAMES) for roles in self.function_roles for role in roles):
+            raise PracticeError(f"policy field 'function_roles' must give, for each of "
+                                f"{', '.join(FUNCTIONS)}, the signaling roles that play it")
         levels = self.chain.shape[0] if self.chain.ndim == 2 else -1
         if not 0 <= levels <= MAX_CHAIN_LEVELS:
             raise PracticeError(f"policy table 'chain' must have 0 to {MAX_CHAIN_LEVELS} levels "

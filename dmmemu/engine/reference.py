@@ -73,6 +73,7 @@ from dmmemu.engine.signaling import (
     ROLE_ANCHOR,
     ROLE_LEVEL,
     ROLE_MN,
+    ROLE_NAMES,
     ROLE_POA,
     ROLE_PREV_LEVEL,
     ROLE_PREV_POA,
@@ -190,6 +191,7 @@ class Anchor:
     binding_ns: int = 0
     sig_msgs: int = 0
     sig_bytes: int = 0
+    addresses: int = 0  # addresses created anchored here (the anchoring function's load)
 
 
 @dataclass(slots=True)
@@ -305,6 +307,7 @@ class ReferenceReplay:
         self.rows: list[MobilityRow] = [MobilityRow() for _ in range(replay.n_mobility_rows)]
         self.sig_msgs = [[0] * self.n_kinds for _ in CAUSE_NAMES]  # [cause][message kind]
         self.sig_bytes = [[0] * self.n_kinds for _ in CAUSE_NAMES]
+        self.role_sig_msgs = [[0] * (self.n_nodes + 1) for _ in ROLE_NAMES]  # [role][node]
         self.sig_byte_hops = [[0] * self.n_kinds for _ in CAUSE_NAMES]
         self.stretch_hist = [[0] * (self.max_hops + 1) for _ in range(path_segments(self.levels) * self.max_hops + 1)]
 
@@ -505,7 +508,9 @@ class ReferenceReplay:
             self.sig_msgs[cause][leg["kind"]] += 1
             self.sig_bytes[cause][leg["kind"]] += size
             self.sig_byte_hops[cause][leg["kind"]] += size * hops
-            for node in (src, dst):
+            for role, node in ((leg["src"], src), (leg["dst"], dst)):
+                # §4: each end handles the message in its role; the MNs share the last column
+                self.role_sig_msgs[role][self.n_nodes if node < 0 else node] += 1
                 if node >= 0:  # the load of each node the message leaves or reaches
                     self.anchors[node].sig_msgs += 1
                     self.anchors[node].sig_bytes += size
@@ -676,6 +681,7 @@ class ReferenceReplay:
         # §5.7
         if self.always_registered and m.home >= 0 and self._live_address_at(m, m.home) is None:
             m.addresses.append(Address(anchor=m.home, mn=m.id))
+            self.anchors[m.home].addresses += 1
         # §5.8
         for x in list(m.addresses):
             if not self._pinned(m, x):
@@ -908,6 +914,7 @@ class ReferenceReplay:
         x = self._live_address_at(m, anchor)
         if x is None:
             x = Address(anchor=anchor, mn=m.id)
+            self.anchors[anchor].addresses += 1
             m.addresses.append(x)
             if self._needs_binding(x, p):  # the flow's packets are not held for it
                 self._run_program(CAUSE_FLOW, m, p, -1, [x], t, 0)
@@ -945,6 +952,7 @@ class ReferenceReplay:
             "anchor_binding_ns": "binding_ns",
             "anchor_sig_msgs": "sig_msgs",
             "anchor_sig_bytes": "sig_bytes",
+            "anchor_addresses": "addresses",
         }
         row_fields = {
             "ho_kind": "kind",
@@ -964,6 +972,7 @@ class ReferenceReplay:
                 arr = getattr(out, out_name)
                 arr[:] = np.array([int(getattr(rec, attr)) for rec in records], dtype=arr.dtype)
         out.sig_msgs[:] = np.array(self.sig_msgs, dtype=np.int64)
+        out.role_sig_msgs[:] = np.array(self.role_sig_msgs, dtype=np.int64)
         out.sig_bytes[:] = np.array(self.sig_bytes, dtype=np.int64)
         out.sig_byte_hops[:] = np.array(self.sig_byte_hops, dtype=np.int64)
         out.stretch_hist[:] = np.array(self.stretch_hist, dtype=np.int64)

@@ -24,6 +24,7 @@ from dmmemu.engine.signaling import (  # noqa: F401  (the causes are part of thi
     LEG_BYTES_PER_ADDRESS,
     LEG_GATE_CAP_NS,
     LEG_OFFSET_NS,
+    ROLE_NAMES,
 )
 from dmmemu.errors import PracticeError
 
@@ -131,6 +132,10 @@ class RawCounters:
     anchor_binding_ns: np.ndarray
     anchor_sig_msgs: np.ndarray
     anchor_sig_bytes: np.ndarray
+    anchor_addresses: np.ndarray  # addresses created anchored at the node (§3)
+    # per (role, node), shape (len(ROLE_NAMES), N + 1): messages each node handled in each
+    # role at one end of the leg (§4); column N is the MN itself (all MNs together)
+    role_sig_msgs: np.ndarray
     # per (cause, message kind): shape (len(CAUSE_NAMES), len(PolicyTables.message_kinds))
     sig_msgs: np.ndarray
     sig_bytes: np.ndarray
@@ -146,7 +151,8 @@ class RawCounters:
     ho_bytes: np.ndarray
     ho_lost: np.ndarray
     ho_delayed: np.ndarray
-    # delivered packets by (path hops, direct hops): shape (3 * max(H) + 1, max(H) + 1)
+    # delivered packets by (path hops, direct hops): shape (path_segments(K) * max(H) + 1,
+    # max(H) + 1)
     stretch_hist: np.ndarray
     # per (timeline bin, node): shape (n_bins, N), semantics.md §11; only anchors are non-zero
     timeline_packets: np.ndarray
@@ -174,6 +180,7 @@ class RawCounters:
             **{name: np.zeros(n_nodes, i64) for name in _NODE_I64},
             **{name: np.zeros((len(CAUSE_NAMES), n_kinds), i64)
                for name in ("sig_msgs", "sig_bytes", "sig_byte_hops")},
+            role_sig_msgs=np.zeros((len(ROLE_NAMES), n_nodes + 1), i64),
             ho_kind=np.zeros(n_rows, np.int8),
             ho_from=np.full(n_rows, -1, np.int32),
             ho_to=np.full(n_rows, -1, np.int32),
@@ -207,7 +214,7 @@ _FLOW_I64 = (
 )
 _NODE_I64 = (
     "anchor_packets", "anchor_bytes", "anchor_peak_bindings", "anchor_binding_ns",
-    "anchor_sig_msgs", "anchor_sig_bytes",
+    "anchor_sig_msgs", "anchor_sig_bytes", "anchor_addresses",
 )
 _HO_I64 = (
     "ho_interruption_ns", "ho_signaling_ns", "ho_hold_ns", "ho_msgs", "ho_bytes", "ho_lost", "ho_delayed",

@@ -76,7 +76,7 @@ def run(
         node_names=[node.name for node in topology.nodes],
         anchor_ids=topology.nodes_with_role("anchor"),
         mobility_t=mobility["t"].to_numpy(), mobility_mn=mobility["mn"].to_numpy(),
-        interruption_ns=tables.interruption_ns,
+        interruption_ns=tables.interruption_ns, function_roles=tables.function_roles,
     )
 
 

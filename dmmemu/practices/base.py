@@ -10,7 +10,7 @@ from typing import Any, Callable, ClassVar, Mapping
 import numpy as np
 
 from dmmemu.engine.flow_classes import ALL_FLOWS, FlowClass
-from dmmemu.engine.policy import PolicyTables, interruption_table
+from dmmemu.engine.policy import ANCHOR_FUNCTIONS, PolicyTables, interruption_table
 from dmmemu.engine.signaling import Leg, MessageKind, program_table
 from dmmemu.errors import PracticeError, TopologyError
 from dmmemu.model_params import seconds_to_ns
@@ -90,7 +90,8 @@ class Practice:
     def _tables(self, topology: Topology, *, select: int, central: int, serving: np.ndarray,
                 chain: np.ndarray | None = None, always_registered: bool,
                 segment_bytes: tuple[int, ...],
-                flow_classes: tuple[FlowClass, ...] = ALL_FLOWS, native: np.ndarray | None = None,
+                flow_classes: tuple[FlowClass, ...] = ALL_FLOWS,
+                function_roles: tuple[tuple[int, ...], ...] = ANCHOR_FUNCTIONS, native: np.ndarray | None = None,
                 message_kinds: tuple[MessageKind, ...], legs: list[Leg],
                 third_node: int = -1, binding_outlives_detach: bool = False,
                 detach_release_ns: int = -1, candidates: np.ndarray | None = None,
@@ -109,6 +110,7 @@ class Practice:
             chain=(np.full((len(segment_bytes) - 1, n), -1, np.int32) if chain is None
                    else np.ascontiguousarray(chain, np.int32)),
             segment_bytes=np.array(segment_bytes, np.int32), flow_classes=flow_classes,
+            function_roles=function_roles,
             scope=np.ones((n, n), np.uint8), always_registered=always_registered,
             native=np.zeros((n, n), np.uint8) if native is None else native,
             buffering=self.buffering,

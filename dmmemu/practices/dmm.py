@@ -40,6 +40,15 @@ LOCAL_WITHOUT_CONTINUITY = (FlowClass(name="non-persistent", continuity=False, a
                             FlowClass(name="session-lasting"))
 
 
+# RFC 7429 §3: every MAAR anchors the prefixes it allocated and forwards their packets (AF,
+# MR); the serving MAAR sends the location updates (LU). Without a CMD each anchoring MAAR
+# keeps the entries of its own prefixes (LM); with one (RFC 8885 §3) the CMD holds the
+# mobility sessions of every MN as well.
+DMM_FUNCTIONS = ((ROLE_ANCHOR,), (ROLE_ANCHOR,), (ROLE_ANCHOR,), (ROLE_SERVING,))
+DMM_WITH_CMD_FUNCTIONS = ((ROLE_ANCHOR,), (ROLE_ANCHOR,), (ROLE_THIRD, ROLE_ANCHOR),
+                          (ROLE_SERVING,))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DMM(Practice):
     """An anchor (MAAR) at (or next to) every AR. Each flow is anchored at the MAAR serving the
@@ -88,6 +97,7 @@ class DMM(Practice):
             always_registered=False, native=native_at_serving(serving),
             segment_bytes=(self.encap_bytes, 0),
             flow_classes=LOCAL_WITHOUT_CONTINUITY if self.connection_manager else ALL_FLOWS,
+            function_roles=DMM_WITH_CMD_FUNCTIONS if self.cmd is not None else DMM_FUNCTIONS,
             message_kinds=self.message_kinds, legs=self._legs(), third_node=third,
             binding_outlives_detach=True, detach_release_ns=lifetime if lifetime else -1,
         )

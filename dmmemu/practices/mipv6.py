@@ -10,6 +10,7 @@ import numpy as np
 from dmmemu.engine.policy import SELECT_CENTRAL, PolicyTables
 from dmmemu.engine.signaling import (
     CAUSE_DEREGISTRATION,
+    ROLE_ANCHOR,
     ROLE_MN,
     MessageKind,
     request_reply,
@@ -20,6 +21,11 @@ from dmmemu.topology.graph import Topology
 from dmmemu.wire.sizes import BA_BYTES, BU_HA_BYTES, IPV6_IN_IPV6_BYTES
 
 BU, BA, DEREG_BU, DEREG_BA = range(4)  # indices into MIPv6.message_kinds
+
+
+# RFC 7429 §3: the HA anchors the home address, intercepts and tunnels its packets and holds
+# the binding cache (AF, MR, LM); the MN itself sends the binding updates (LU).
+MIPV6_FUNCTIONS = ((ROLE_ANCHOR,), (ROLE_ANCHOR,), (ROLE_ANCHOR,), (ROLE_MN,))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,7 +87,7 @@ class MIPv6(Practice):
         return self._tables(
             topology, select=SELECT_CENTRAL, central=ha, serving=serving,
             chain=chain, native=native, always_registered=True,
-            segment_bytes=(self.encap_bytes, 0), message_kinds=self.message_kinds, legs=legs,
+            segment_bytes=(self.encap_bytes, 0), function_roles=MIPV6_FUNCTIONS, message_kinds=self.message_kinds, legs=legs,
             binding_outlives_detach=True, detach_release_ns=-1,
             dad_ms=0.0 if self.optimistic_dad else self.dad_ms, first_ack_hold_ms=self.ha_dad_ms,
         )

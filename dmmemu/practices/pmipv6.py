@@ -37,6 +37,12 @@ MIN_DELAY_BEFORE_BCE_DELETE_MS = 10_000.0
 MAX_DELAY_BEFORE_NEW_BCE_ASSIGN_MS = 1_500.0
 
 
+# RFC 7429 §3: the LMA anchors the home network prefix, forwards its packets and holds the
+# binding cache (AF, MR, LM); the MAGs send the location updates for the MN (LU), the new one
+# its PBU and the previous one its de-registration.
+PMIPV6_FUNCTIONS = ((ROLE_ANCHOR,), (ROLE_ANCHOR,), (ROLE_ANCHOR,), (ROLE_POA, ROLE_PREV_POA))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PMIPv6(Practice):
     """The MAG at the PoA registers the MN with the LMA (PBU/PBA); LMA–MAG IPv6-in-IPv6 tunnel.
@@ -81,7 +87,8 @@ class PMIPv6(Practice):
                      candidates=None) -> PolicyTables:
         return self._tables(
             topology, select=select, central=central, serving=serving,
-            always_registered=True, segment_bytes=(self.encap_bytes,), message_kinds=self.message_kinds,
+            always_registered=True, segment_bytes=(self.encap_bytes,),
+            function_roles=PMIPV6_FUNCTIONS, message_kinds=self.message_kinds,
             legs=self._legs(), binding_outlives_detach=False,
             detach_release_ns=self._ms(self.bce_delete_delay_ms, "bce_delete_delay_ms"),
             candidates=candidates,

@@ -19,7 +19,13 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
-from dmmemu.engine.policy import INTERRUPTION_COMPONENTS, ON_ATTACH, ON_HANDOVER
+from dmmemu.engine.policy import (
+    ANCHOR_FUNCTIONS,
+    FUNCTIONS,
+    INTERRUPTION_COMPONENTS,
+    ON_ATTACH,
+    ON_HANDOVER,
+)
 from dmmemu.engine.replay_io import (
     CAUSE_NAMES,
     DEFAULT_TIMELINE_BIN_NS,
@@ -32,9 +38,10 @@ from dmmemu.engine.replay_io import (
     RawCounters,
     ReplayInput,
 )
+from dmmemu.engine.signaling import ROLE_ANCHOR
 
-TABLES = ("summary", "flows", "anchors", "signaling", "handovers", "timeline", "stretch",
-          "events")
+TABLES = ("summary", "flows", "anchors", "functions", "signaling", "handovers", "timeline",
+          "stretch", "events")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +80,7 @@ class RunResult:
     summary: pl.DataFrame
     flows: pl.DataFrame
     anchors: pl.DataFrame
+    functions: pl.DataFrame
     signaling: pl.DataFrame
     handovers: pl.DataFrame
     timeline: pl.DataFrame
@@ -149,7 +157,8 @@ def stretch_stats(hist: np.ndarray) -> tuple[float, float]:
 def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
                  messages: tuple[str, ...], node_names: list[str], anchor_ids: np.ndarray,
                  mobility_t: np.ndarray, mobility_mn: np.ndarray,
-                 interruption_ns: np.ndarray) -> RunResult:
+                 interruption_ns: np.ndarray,
+                 function_roles: tuple[tuple[int, ...], ...] = ANCHOR_FUNCTIONS) -> RunResult:
     """All result tables of one run from its counters (schemas in docs/results.md); the
     timeline's bins are ``meta.timeline_bin_ns`` wide, as the engine's were."""
     c = counters
@@ -300,9 +309,56 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
         "dmmemu_version": meta.version,
     }], schema_overrides={"seed": pl.Int64})
 
+    functions = _functions(c, function_roles, node_names, duration).with_columns(
+        **{k: pl.lit(v) for k, v in label.items()})
     return RunResult(meta=meta, summary=summary, flows=flows, anchors=anchors,
-                     signaling=signaling, handovers=handovers, timeline=timeline,
+                     functions=functions, signaling=signaling, handovers=handovers, timeline=timeline,
                      stretch=stretch, events=events, counters=counters)
+
+
+MOBILE_NODES = "(mobile nodes)"  # the name of the functions table's row for the MNs' own load
+
+
+def _functions(c: RawCounters, function_roles: tuple[tuple[int, ...], ...],
+               node_names: list[str], duration: int) -> pl.DataFrame:
+    """One row per (RFC 7429 function, node) with load in it. The location functions (LM,
+    LU) count the signaling messages the node handled in the roles that play them (node -1:
+    the MNs themselves); where the anchor role plays a function, the anchor counters add what
+    they measure of it: addresses created (AF), packets and bytes forwarded (MR), bindings
+    held (LM). A load a function does not have, or the engine does not measure, is null."""
+    n = len(node_names)
+    names = node_names + [MOBILE_NODES]
+    parts = []
+    for function, roles in zip(FUNCTIONS, function_roles):
+        loads: dict[str, np.ndarray] = {}
+        if function in ("LM", "LU"):
+            loads["messages"] = (c.role_sig_msgs[list(roles)].sum(axis=0) if roles
+                                 else np.zeros(n + 1, np.int64))
+        if ROLE_ANCHOR in roles:  # the anchor counters, with no value for the MNs' row
+            measured = {
+                "AF": {"addresses": c.anchor_addresses},
+                "MR": {"packets": c.anchor_packets, "bytes": c.anchor_bytes},
+                "LM": {"peak_bindings": c.anchor_peak_bindings,
+                       "mean_bindings": c.anchor_binding_ns / max(duration, 1)},
+            }.get(function, {})
+            loads.update({name: np.append(values, 0) for name, values in measured.items()})
+        rows = np.flatnonzero(np.any([values > 0 for values in loads.values()], axis=0)
+                              if loads else np.zeros(n + 1, bool))
+        columns: dict[str, Any] = {
+            "function": pl.Series("function", [function] * rows.size, pl.String),
+            "node": np.where(rows == n, -1, rows).astype(np.int32),
+            "name": pl.Series("name", [names[r] for r in rows], pl.String),
+        }
+        for name, dtype in FUNCTION_LOADS.items():
+            columns[name] = (pl.Series(name, loads[name][rows], dtype) if name in loads
+                             else pl.Series(name, [None] * rows.size, dtype))
+        parts.append(pl.DataFrame(columns))
+    return pl.concat(parts)
+
+
+# Load columns of the functions table and their types (null where not measured).
+FUNCTION_LOADS = {"messages": pl.Int64, "addresses": pl.Int64, "packets": pl.Int64,
+                  "bytes": pl.Int64, "peak_bindings": pl.Int64, "mean_bindings": pl.Float64}
 
 
 def _timeline(c: RawCounters, t_begin: int, bin_ns: int, anchors: np.ndarray,
