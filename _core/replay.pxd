@@ -151,7 +151,8 @@ cdef enum:
 
 
 # The state of a replay (§3), owned by a Replay in three malloc'd tables:
-#   * flows: a FlowState (per packet) and a FlowTotals (off the fast path) per dense flow;
+#   * flows: a FlowState (per packet) and a FlowPath (off the fast path) per dense flow, 128
+#     bytes in all; what a flow counts goes straight into the RawCounters arrays;
 #   * mobile nodes: a MobileNode each, with its live addresses as a doubly linked list;
 #   * an address pool that grows with realloc; slots are named by index, never by pointer,
 #     because a realloc moves them.
@@ -221,28 +222,19 @@ cdef struct FlowState:
     uint8_t cls             # flow class (§1), a row of Replay.classes
 
 
-cdef struct FlowTotals:
-    # Per-flow numbers touched only off the fast path: on loss, delay, path change, end.
-    node_t peer             # cn node of the flow
-    node_t anchor           # anchor reported for the flow (fixed at bind), -1 = never bound
-    node_t path_anchor      # anchor of the cached path
-    int32_t path_hops       # hops of the cached path (peer -> anchor -> chain -> PoA)
-    int32_t path_direct     # direct hops peer -> PoA
+cdef struct FlowPath:
+    # The rest of a flow's state, touched only off the fast path (on a path change, a
+    # renumbering, a flow event): its cached path, 64 bytes with FlowState's 64. What the
+    # flow counts (lost, delayed, the sums) is written straight into the RawCounters arrays.
     time_t path_delay       # delay of the cached path, without buffering wait
     time_t path_direct_delay  # direct delay peer -> PoA
-    count_t path_overhead   # encapsulation bytes per packet on the cached path
-    count_t path_overhead_bh  # encapsulation byte*hops per packet on the cached path
-    count_t delivered       # packets delivered (flushed runs)
-    count_t lost            # packets lost (detached, broken, interruption)
-    count_t delayed         # packets buffered through an interruption
-    count_t overhead_bytes  # Σ encapsulation bytes (flushed runs)
-    count_t overhead_byte_hops  # Σ encapsulation byte*hops (flushed runs)
-    count_t hops_sum        # Σ path hops (flushed runs)
-    count_t direct_hops_sum # Σ direct hops (flushed runs)
-    count_t delay_sum       # Σ path delay (flushed runs) + every buffering wait
-    count_t direct_delay_sum  # Σ direct delay (flushed runs)
-    count_t moves_at_start  # MN handovers when the flow started
-    count_t moves           # MN handovers during the flow (set at its end)
-    count_t renumbered      # times it took a new local address (§7.3)
     time_t resume           # a renumbered flow's packets before this are lost (§7.3)
+    count_t moves_at_start  # MN handovers when the flow started
+    node_t peer             # cn node of the flow
+    node_t path_anchor      # anchor of the cached path, -1 on the direct path
+    int32_t path_hops       # hops of the cached path (peer -> anchor -> chain -> PoA)
+    int32_t path_direct     # direct hops peer -> PoA
+    int32_t path_overhead   # encapsulation bytes per packet on the cached path
+    int32_t path_overhead_bh  # its byte*hops: at most 5 segments x 4096 B x 65535 hops < 2^31
     node_t local_anchor     # anchor of its local address at its last packet, -1 = none
+    int32_t spare           # pads the struct to 64 bytes

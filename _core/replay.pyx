@@ -34,7 +34,7 @@ from replay cimport (
     STATE_FAILED,
     STATE_FINISHED, STATE_NEW, STATE_READY, TIMER_EXPIRE, TIMER_RELEASE, EVENT_ADDRESS_RELEASED,
     EVENT_BINDING_EXPIRED, EVENT_FLOW_BROKEN, EVENT_FLOW_RENUMBERED, Address, EventRecord,
-    FlowState, FlowTotals, MobileNode,
+    FlowPath, FlowState, MobileNode,
 )
 from chain cimport Chain, Route, chain_route, direct_route
 from paths cimport Paths, path_delay, path_hops
@@ -86,6 +86,11 @@ assert (EVENT_BINDING_EXPIRED, EVENT_ADDRESS_RELEASED, EVENT_FLOW_BROKEN,
                                    _io.EVENT_FLOW_BROKEN, _io.EVENT_FLOW_RENUMBERED)
 
 _INT32_MAX = 2**31 - 1
+
+# The per-flow state: one cache line read per packet and one off the fast path (semantics.md
+# §3); the packet loop's layout depends on the first, the 128 B per flow on both.
+FLOW_STATE_BYTES = sizeof(FlowState) + sizeof(FlowPath)
+assert sizeof(FlowState) == 64 and sizeof(FlowPath) == 64, (sizeof(FlowState), sizeof(FlowPath))
 
 CHECKED = bool(DMMEMU_CHECKED_BUILD)  # built with bounds checks (setup.py, DMMEMU_CHECKED=1)
 
@@ -177,7 +182,7 @@ cdef class Replay:
     cdef int id_shift                   # bucket of an id = (id - id_min) >> id_shift
     cdef const int32_t[::1] id_bucket   # (B+1,) first index of each bucket; B = 2^k >= F
     cdef FlowState* flows               # (F,) malloc'd
-    cdef FlowTotals* totals             # (F,) malloc'd
+    cdef FlowPath* paths_of             # (F,) malloc'd, off the fast path
 
     # mobile nodes and their addresses
     cdef mn_t n_mns
@@ -221,6 +226,18 @@ cdef class Replay:
 
     # results: RawCounters arrays, written in place
     cdef object counters
+    cdef int64_t[::1] flow_packets      # delivered during the run, + lost at finish()
+    cdef int64_t[::1] flow_lost
+    cdef int64_t[::1] flow_delayed
+    cdef int64_t[::1] flow_overhead
+    cdef int64_t[::1] flow_overhead_bh
+    cdef int64_t[::1] flow_hops_sum
+    cdef int64_t[::1] flow_direct_hops_sum
+    cdef int64_t[::1] flow_delay_sum
+    cdef int64_t[::1] flow_direct_delay_sum
+    cdef int32_t[::1] flow_anchor
+    cdef int64_t[::1] flow_moves
+    cdef int64_t[::1] flow_renumbered
     cdef int64_t[::1] anchor_packets
     cdef int64_t[::1] anchor_bytes
     cdef int64_t[::1] anchor_peak_bindings
@@ -250,7 +267,7 @@ cdef class Replay:
 
     def __cinit__(self):
         self.flows = NULL
-        self.totals = NULL
+        self.paths_of = NULL
         self.mns = NULL
         self.addrs = NULL
         self.bindings = NULL
@@ -262,7 +279,7 @@ cdef class Replay:
 
     def __dealloc__(self):
         free(self.flows)
-        free(self.totals)
+        free(self.paths_of)
         free(self.mns)
         free(self.addrs)
         free(self.bindings)
@@ -457,6 +474,18 @@ cdef class Replay:
         max_hops = int(hops.max()) if n > 0 else 0
         counters = _io.RawCounters.zeros(n_flows, n, n_rows, max_hops, n_bins, n_kinds, levels)
         self.counters = counters
+        self.flow_packets = counters.flow_packets
+        self.flow_lost = counters.flow_lost
+        self.flow_delayed = counters.flow_delayed
+        self.flow_overhead = counters.flow_overhead_bytes
+        self.flow_overhead_bh = counters.flow_overhead_byte_hops
+        self.flow_hops_sum = counters.flow_hops_sum
+        self.flow_direct_hops_sum = counters.flow_direct_hops_sum
+        self.flow_delay_sum = counters.flow_delay_ns_sum
+        self.flow_direct_delay_sum = counters.flow_direct_delay_ns_sum
+        self.flow_anchor = counters.flow_anchor
+        self.flow_moves = counters.flow_moves
+        self.flow_renumbered = counters.flow_renumbered
         self.anchor_packets = counters.anchor_packets
         self.anchor_bytes = counters.anchor_bytes
         self.anchor_peak_bindings = counters.anchor_peak_bindings
@@ -489,7 +518,7 @@ cdef class Replay:
         # On cache-line boundaries: a FlowState is one line, so a packet touches one line of
         # it (malloc's 16-byte alignment would split most of them over two).
         self.flows = <FlowState*> _lines(max(n_flows, 1) * sizeof(FlowState))
-        self.totals = <FlowTotals*> _lines(max(n_flows, 1) * sizeof(FlowTotals))
+        self.paths_of = <FlowPath*> _lines(max(n_flows, 1) * sizeof(FlowPath))
         self.mns = <MobileNode*> _lines(max(n_mns, 1) * sizeof(MobileNode))
         self.bindings = <count_t*> malloc(max(n, 1) * sizeof(count_t))
         self.held_since = <time_t*> malloc(max(n, 1) * sizeof(time_t))
@@ -502,7 +531,7 @@ cdef class Replay:
         self.events = <EventRecord*> malloc(self.event_capacity * sizeof(EventRecord))
         self.n_events = 0
         self.event_oom = False
-        if (self.flows == NULL or self.totals == NULL or self.mns == NULL
+        if (self.flows == NULL or self.paths_of == NULL or self.mns == NULL
                 or self.bindings == NULL or self.held_since == NULL or self.held_bin == NULL
                 or self.addrs == NULL or self.timers.entries == NULL or self.events == NULL):
             raise MemoryError("cannot allocate the replay state")
@@ -531,12 +560,10 @@ cdef class Replay:
                 run_epoch=-1, mn=mn_v[i], addr=-1, run_bin=0, binding=FLOW_UNBOUND, broken=0,
                 cls=class_v[i],
             )
-            self.totals[i] = FlowTotals(
-                peer=peer_v[i], anchor=-1, path_anchor=-1, path_hops=0, path_direct=0,
-                path_delay=0, path_direct_delay=0, path_overhead=0, path_overhead_bh=0,
-                delivered=0, lost=0, delayed=0, overhead_bytes=0, overhead_byte_hops=0,
-                hops_sum=0, direct_hops_sum=0, delay_sum=0, direct_delay_sum=0,
-                moves_at_start=0, moves=0, renumbered=0, resume=INT64_MIN, local_anchor=-1,
+            self.paths_of[i] = FlowPath(
+                path_delay=0, path_direct_delay=0, resume=INT64_MIN, moves_at_start=0,
+                peer=peer_v[i], path_anchor=-1, path_hops=0, path_direct=0, path_overhead=0,
+                path_overhead_bh=0, local_anchor=-1, spare=0,
             )
         self._advance(INT64_MIN, False)  # sets ev_due; handles nothing
         self.state = STATE_READY
@@ -574,44 +601,19 @@ cdef class Replay:
         self.state = STATE_FAILED
         cdef flow_t f
         cdef FlowState* fs
-        cdef FlowTotals* ft
         c = self.counters
-        cdef int64_t[::1] packets = c.flow_packets
         cdef int64_t[::1] nbytes = c.flow_bytes
-        cdef int64_t[::1] lost = c.flow_lost
-        cdef int64_t[::1] delayed = c.flow_delayed
-        cdef int64_t[::1] overhead = c.flow_overhead_bytes
-        cdef int64_t[::1] overhead_bh = c.flow_overhead_byte_hops
-        cdef int64_t[::1] hops_sum = c.flow_hops_sum
-        cdef int64_t[::1] direct_hops_sum = c.flow_direct_hops_sum
-        cdef int64_t[::1] delay_sum = c.flow_delay_ns_sum
-        cdef int64_t[::1] direct_delay_sum = c.flow_direct_delay_ns_sum
-        cdef int32_t[::1] anchor = c.flow_anchor
         cdef uint8_t[::1] broken = c.flow_broken
-        cdef int64_t[::1] moves = c.flow_moves
-        cdef int64_t[::1] renumbered = c.flow_renumbered
         with nogil:
             self._advance(INT64_MAX, True)
             self._close_all(self.t_end)
             for f in range(self.n_flows):
                 fs = &self.flows[f]
-                ft = &self.totals[f]
                 if fs.run_packets > 0:
                     self._flush(f)
-                packets[f] = ft.delivered + ft.lost
+                self.flow_packets[f] += self.flow_lost[f]  # it held the delivered ones
                 nbytes[f] = fs.bytes
-                lost[f] = ft.lost
-                delayed[f] = ft.delayed
-                overhead[f] = ft.overhead_bytes
-                overhead_bh[f] = ft.overhead_byte_hops
-                hops_sum[f] = ft.hops_sum
-                direct_hops_sum[f] = ft.direct_hops_sum
-                delay_sum[f] = ft.delay_sum
-                direct_delay_sum[f] = ft.direct_delay_sum
-                anchor[f] = ft.anchor
                 broken[f] = fs.broken
-                moves[f] = ft.moves
-                renumbered[f] = ft.renumbered
         if self.event_oom:
             raise MemoryError("cannot grow the event records")
         records = [(self.events[i].t, self.events[i].kind, self.events[i].mn,
@@ -738,11 +740,11 @@ cdef class Replay:
         if t >= wait_end:
             return 1
         if not self.buffering:
-            self.totals[f].lost += 1
+            self.flow_lost[f] += 1
             self.ho_lost[mn.window_row] += 1
             return 0
-        self.totals[f].delayed += 1
-        self.totals[f].delay_sum += wait_end - t
+        self.flow_delayed[f] += 1
+        self.flow_delay_sum[f] += wait_end - t
         self.ho_delayed[mn.window_row] += 1
         return 1
 
@@ -775,7 +777,7 @@ cdef class Replay:
         Returns 0 if the packet is lost (counted here), 1 if it goes on to step 4.
         """
         cdef FlowState* fs = &self.flows[f]
-        cdef FlowTotals* ft = &self.totals[f]
+        cdef FlowPath* ft = &self.paths_of[f]
         cdef MobileNode* mn = &self.mns[fs.mn]
         cdef node_t p = mn.poa, a, c
         cdef addr_t x
@@ -784,10 +786,10 @@ cdef class Replay:
         if fs.run_packets > 0:
             self._flush(f)
         if p < 0:  # step 1: detached
-            ft.lost += 1
+            self.flow_lost[f] += 1
             return 0
         if fs.broken:  # step 2
-            ft.lost += 1
+            self.flow_lost[f] += 1
             return 0
         if fs.binding == FLOW_BOUND and not self.addrs[fs.addr].live:
             x = fs.addr
@@ -802,7 +804,7 @@ cdef class Replay:
             else:
                 fs.broken = 1
                 self._event(EVENT_FLOW_BROKEN, t, fs.mn, f, self.addrs[x].anchor)
-                ft.lost += 1
+                self.flow_lost[f] += 1
                 return 0
         if fs.binding == FLOW_BOUND:
             a = self.addrs[fs.addr].anchor
@@ -829,9 +831,9 @@ cdef class Replay:
                 self.addrs[x].refcount += 1
                 fs.addr = x
                 fs.binding = FLOW_BOUND
-            ft.anchor = a
+            self.flow_anchor[f] = a
             if renumber:
-                ft.renumbered += 1
+                self.flow_renumbered[f] += 1
                 self._event(EVENT_FLOW_RENUMBERED, t, fs.mn, f, a)
                 ft.resume = mn.ready + 2 * path_delay(&self.paths, ft.peer, p)
         if fs.binding == FLOW_LOCAL:
@@ -840,12 +842,12 @@ cdef class Replay:
             # is not cached until then, so every one of them comes back here.
             if a != ft.local_anchor:
                 if ft.local_anchor >= 0:
-                    ft.renumbered += 1
+                    self.flow_renumbered[f] += 1
                     self._event(EVENT_FLOW_RENUMBERED, t, fs.mn, f, a)
                     ft.resume = mn.ready + 2 * path_delay(&self.paths, ft.peer, p)
                 ft.local_anchor = a
         if t < ft.resume:  # renumbered: lost until the session is re-established
-            ft.lost += 1
+            self.flow_lost[f] += 1
             if mn.window_row >= 0:
                 self.ho_lost[mn.window_row] += 1
             return 0
@@ -861,8 +863,8 @@ cdef class Replay:
             ft.path_anchor = a
         ft.path_hops = <int32_t> route.hops
         ft.path_delay = route.delay
-        ft.path_overhead = route.overhead
-        ft.path_overhead_bh = route.overhead_bh
+        ft.path_overhead = <int32_t> route.overhead
+        ft.path_overhead_bh = <int32_t> route.overhead_bh
         ft.path_direct = path_hops(&self.paths, c, p)
         ft.path_direct_delay = path_delay(&self.paths, c, p)
         fs.run_epoch = mn.epoch
@@ -871,16 +873,16 @@ cdef class Replay:
     cdef void _flush(self, flow_t f) noexcept nogil:
         """Add the run of packets delivered on the cached path to every sum they feed."""
         cdef FlowState* fs = &self.flows[f]
-        cdef FlowTotals* ft = &self.totals[f]
+        cdef FlowPath* ft = &self.paths_of[f]
         cdef count_t k = fs.run_packets
         cdef node_t a = ft.path_anchor
-        ft.delivered += k
-        ft.hops_sum += k * ft.path_hops
-        ft.direct_hops_sum += k * ft.path_direct
-        ft.delay_sum += k * ft.path_delay
-        ft.direct_delay_sum += k * ft.path_direct_delay
-        ft.overhead_bytes += k * ft.path_overhead
-        ft.overhead_byte_hops += k * ft.path_overhead_bh
+        self.flow_packets[f] += k  # delivered; finish() adds the lost ones
+        self.flow_hops_sum[f] += k * ft.path_hops
+        self.flow_direct_hops_sum[f] += k * ft.path_direct
+        self.flow_delay_sum[f] += k * ft.path_delay
+        self.flow_direct_delay_sum[f] += k * ft.path_direct_delay
+        self.flow_overhead[f] += k * ft.path_overhead
+        self.flow_overhead_bh[f] += k * ft.path_overhead_bh
         self.stretch_hist[ft.path_hops, ft.path_direct] += k
         if a >= 0:  # an anchor forwards them (not on the direct path)
             self.anchor_packets[a] += k
@@ -1123,16 +1125,16 @@ cdef class Replay:
 
     cdef void _flow_start(self, flow_t f) noexcept nogil:
         """§6 start: remember the MN's handovers; the address is bound by the first packet."""
-        self.totals[f].moves_at_start = self.mns[self.flows[f].mn].moves
+        self.paths_of[f].moves_at_start = self.mns[self.flows[f].mn].moves
 
     cdef void _flow_end(self, flow_t f, time_t t) noexcept nogil:
         """§6 end: count the flow's handovers and release its address."""
         cdef FlowState* fs = &self.flows[f]
-        cdef FlowTotals* ft = &self.totals[f]
+        cdef FlowPath* ft = &self.paths_of[f]
         cdef mn_t m = fs.mn
         cdef addr_t x = fs.addr
         cdef Address* ad
-        ft.moves = self.mns[m].moves - ft.moves_at_start
+        self.flow_moves[f] = self.mns[m].moves - ft.moves_at_start
         if fs.binding != FLOW_BOUND:
             return
         # No packet of f comes after its end (t <= end, and ends follow packets at equal t).
