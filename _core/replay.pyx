@@ -76,6 +76,23 @@ assert (SELECT_CENTRAL, SELECT_AT_ATTACH, SELECT_PER_FLOW, SELECT_AT_BOOTSTRAP, 
     _policy.SELECT_CENTRAL, _policy.SELECT_AT_ATTACH, _policy.SELECT_PER_FLOW,
     _policy.SELECT_AT_BOOTSTRAP, _policy.SELECT_HASHED, _policy.SELECT_LEAST_LOADED)
 assert MIN_PACKET_BYTES == _io.MIN_PACKET_BYTES
+
+# Columns of RawCounters.flow_sums (dmmemu.engine.replay_io.FLOW_SUMS, checked below).
+cdef enum:
+    SUM_PACKETS = 0
+    SUM_LOST = 1
+    SUM_HOPS = 2
+    SUM_DIRECT_HOPS = 3
+    SUM_DELAY = 4
+    SUM_DIRECT_DELAY = 5
+    SUM_OVERHEAD = 6
+    SUM_OVERHEAD_BH = 7
+    SUM_COLUMNS = 8
+
+assert tuple(_io.FLOW_SUMS) == ("flow_packets", "flow_lost", "flow_hops_sum",
+                                "flow_direct_hops_sum", "flow_delay_ns_sum",
+                                "flow_direct_delay_ns_sum", "flow_overhead_bytes",
+                                "flow_overhead_byte_hops") and len(_io.FLOW_SUMS) == SUM_COLUMNS
 assert (CLASS_ANCHOR, CLASS_ON_LOSS, CLASS_DIRECT, ANCHOR_POLICY, ANCHOR_LOCAL, ON_LOSS_BREAK,
         ON_LOSS_RENUMBER) == (_classes.CLASS_ANCHOR, _classes.CLASS_ON_LOSS,
                               _classes.CLASS_DIRECT, _classes.ANCHOR_POLICY,
@@ -226,15 +243,8 @@ cdef class Replay:
 
     # results: RawCounters arrays, written in place
     cdef object counters
-    cdef int64_t[::1] flow_packets      # delivered during the run, + lost at finish()
-    cdef int64_t[::1] flow_lost
+    cdef int64_t[:, ::1] sums           # (F, SUM_COLUMNS) RawCounters.flow_sums, a line per flow
     cdef int64_t[::1] flow_delayed
-    cdef int64_t[::1] flow_overhead
-    cdef int64_t[::1] flow_overhead_bh
-    cdef int64_t[::1] flow_hops_sum
-    cdef int64_t[::1] flow_direct_hops_sum
-    cdef int64_t[::1] flow_delay_sum
-    cdef int64_t[::1] flow_direct_delay_sum
     cdef int32_t[::1] flow_anchor
     cdef int64_t[::1] flow_moves
     cdef int64_t[::1] flow_renumbered
@@ -474,15 +484,8 @@ cdef class Replay:
         max_hops = int(hops.max()) if n > 0 else 0
         counters = _io.RawCounters.zeros(n_flows, n, n_rows, max_hops, n_bins, n_kinds, levels)
         self.counters = counters
-        self.flow_packets = counters.flow_packets
-        self.flow_lost = counters.flow_lost
+        self.sums = counters.flow_sums
         self.flow_delayed = counters.flow_delayed
-        self.flow_overhead = counters.flow_overhead_bytes
-        self.flow_overhead_bh = counters.flow_overhead_byte_hops
-        self.flow_hops_sum = counters.flow_hops_sum
-        self.flow_direct_hops_sum = counters.flow_direct_hops_sum
-        self.flow_delay_sum = counters.flow_delay_ns_sum
-        self.flow_direct_delay_sum = counters.flow_direct_delay_ns_sum
         self.flow_anchor = counters.flow_anchor
         self.flow_moves = counters.flow_moves
         self.flow_renumbered = counters.flow_renumbered
@@ -611,7 +614,7 @@ cdef class Replay:
                 fs = &self.flows[f]
                 if fs.run_packets > 0:
                     self._flush(f)
-                self.flow_packets[f] += self.flow_lost[f]  # it held the delivered ones
+                self.sums[f, SUM_PACKETS] += self.sums[f, SUM_LOST]  # it held the delivered ones
                 nbytes[f] = fs.bytes
                 broken[f] = fs.broken
         if self.event_oom:
@@ -740,11 +743,11 @@ cdef class Replay:
         if t >= wait_end:
             return 1
         if not self.buffering:
-            self.flow_lost[f] += 1
+            self.sums[f, SUM_LOST] += 1
             self.ho_lost[mn.window_row] += 1
             return 0
         self.flow_delayed[f] += 1
-        self.flow_delay_sum[f] += wait_end - t
+        self.sums[f, SUM_DELAY] += wait_end - t
         self.ho_delayed[mn.window_row] += 1
         return 1
 
@@ -786,10 +789,10 @@ cdef class Replay:
         if fs.run_packets > 0:
             self._flush(f)
         if p < 0:  # step 1: detached
-            self.flow_lost[f] += 1
+            self.sums[f, SUM_LOST] += 1
             return 0
         if fs.broken:  # step 2
-            self.flow_lost[f] += 1
+            self.sums[f, SUM_LOST] += 1
             return 0
         if fs.binding == FLOW_BOUND and not self.addrs[fs.addr].live:
             x = fs.addr
@@ -804,7 +807,7 @@ cdef class Replay:
             else:
                 fs.broken = 1
                 self._event(EVENT_FLOW_BROKEN, t, fs.mn, f, self.addrs[x].anchor)
-                self.flow_lost[f] += 1
+                self.sums[f, SUM_LOST] += 1
                 return 0
         if fs.binding == FLOW_BOUND:
             a = self.addrs[fs.addr].anchor
@@ -847,7 +850,7 @@ cdef class Replay:
                     ft.resume = mn.ready + 2 * path_delay(&self.paths, ft.peer, p)
                 ft.local_anchor = a
         if t < ft.resume:  # renumbered: lost until the session is re-established
-            self.flow_lost[f] += 1
+            self.sums[f, SUM_LOST] += 1
             if mn.window_row >= 0:
                 self.ho_lost[mn.window_row] += 1
             return 0
@@ -876,13 +879,13 @@ cdef class Replay:
         cdef FlowPath* ft = &self.paths_of[f]
         cdef count_t k = fs.run_packets
         cdef node_t a = ft.path_anchor
-        self.flow_packets[f] += k  # delivered; finish() adds the lost ones
-        self.flow_hops_sum[f] += k * ft.path_hops
-        self.flow_direct_hops_sum[f] += k * ft.path_direct
-        self.flow_delay_sum[f] += k * ft.path_delay
-        self.flow_direct_delay_sum[f] += k * ft.path_direct_delay
-        self.flow_overhead[f] += k * ft.path_overhead
-        self.flow_overhead_bh[f] += k * ft.path_overhead_bh
+        self.sums[f, SUM_PACKETS] += k  # delivered; finish() adds the lost ones
+        self.sums[f, SUM_HOPS] += k * ft.path_hops
+        self.sums[f, SUM_DIRECT_HOPS] += k * ft.path_direct
+        self.sums[f, SUM_DELAY] += k * ft.path_delay
+        self.sums[f, SUM_DIRECT_DELAY] += k * ft.path_direct_delay
+        self.sums[f, SUM_OVERHEAD] += k * ft.path_overhead
+        self.sums[f, SUM_OVERHEAD_BH] += k * ft.path_overhead_bh
         self.stretch_hist[ft.path_hops, ft.path_direct] += k
         if a >= 0:  # an anchor forwards them (not on the direct path)
             self.anchor_packets[a] += k

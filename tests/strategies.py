@@ -145,7 +145,9 @@ def policies(draw: st.DrawFn, topology: Topology) -> PolicyTables:
                          on_loss=draw(st.sampled_from(["break", "renumber"])),
                          direct=draw(st.booleans()),
                          continuity=draw(st.sampled_from([None, False, True])),
-                         apps=draw(st.sampled_from([None, apps[:1], apps])))
+                         apps=draw(st.sampled_from([None, apps[:1], apps])),
+                         address_types=draw(st.sampled_from(
+                             [None, ("non-persistent",), ("fixed", "session-lasting")])))
                for i in range(draw(st.integers(0, 2)))]
     classes.append(FlowClass(name="rest", anchor=draw(st.sampled_from(["policy", "local"])),
                              on_loss=draw(st.sampled_from(["break", "renumber"])),
@@ -236,6 +238,8 @@ def cases(draw: st.DrawFn, crowded: bool = False) -> Case:
         flow_app=np.array([draw(st.sampled_from([-1, 0, 1])) for _ in range(n_flows)],
                           np.int32),
         app_names=("voice", "web"),
+        flow_address_type=np.array([draw(st.sampled_from([-1, 0, 1, 2, 3]))
+                                    for _ in range(n_flows)], np.int8),
     )
     cut_points = sorted(draw(st.sets(st.integers(1, max(len(packets) - 1, 1)), max_size=3)))
     # Bins of 1..400 µs: 3 to 1001 bins on the 1 ms horizon (narrower ones would only make

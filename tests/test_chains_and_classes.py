@@ -7,6 +7,8 @@ CORE - AGG, AGG - A, AGG - B (hops and µs in that module's tables).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from test_scenarios import (
@@ -38,6 +40,7 @@ from dmmemu.engine.signaling import (
     program_table,
 )
 from dmmemu.errors import PracticeError
+from dmmemu.practices.dmm import LOCAL_WITHOUT_CONTINUITY
 
 
 @pytest.fixture(params=_engines())
@@ -144,6 +147,17 @@ def test_classify_takes_the_first_match_on_continuity_and_app() -> None:
                          apps=["voice", "voice", "web", None])
     assert classify(classes, replay).tolist() == [0, 0, 1, 2]
     assert class_table(classes).tolist() == [[0, 0, 1], [1, 0, 0], [0, 1, 0]]
+
+
+def test_classify_matches_the_address_type_a_flow_asks_for() -> None:
+    """DMM's connection manager (RFC 8653): an asked type wins over the continuity column."""
+    replay = make_replay(1, [], [(f, 0, CN, 0, MS, cont) for f, cont in
+                                 enumerate([True, False, False, True])])
+    replay = dataclasses.replace(replay, flow_address_type=np.array([2, 1, -1, -1], np.int8))
+    # non-persistent -> local; session-lasting -> kept; no type: by continuity.
+    assert classify(LOCAL_WITHOUT_CONTINUITY, replay).tolist() == [0, 1, 2, 3]
+    with pytest.raises(PracticeError, match="address_types must be among"):
+        FlowClass(name="x", address_types=("roaming",))
 
 
 def test_a_class_list_must_end_with_a_class_for_every_flow() -> None:

@@ -108,9 +108,12 @@ def test_dmm_with_and_without_cmd():
     assert plain.serving.tolist() == [-1, -1, -1, -1, 3, -1, 5]
     assert plain.chain.tolist() == [plain.serving.tolist()]  # the last hop is native
     assert plain.segment_bytes.tolist() == [40, 0]
-    # RFC 8653 via the connection manager: no continuity -> the local address, renumbered.
-    assert [(c.name, c.anchor, c.on_loss, c.continuity) for c in plain.flow_classes] == [
-        ("non-persistent", "local", "break", False), ("session-lasting", "policy", "break", None)]
+    # RFC 8653 via the connection manager: an asked address type first, then no continuity
+    # -> the local address, renumbered; the rest keep the MAAR where they started.
+    assert [(c.anchor, c.continuity, c.address_types) for c in plain.flow_classes] == [
+        ("local", None, ("non-persistent",)),
+        ("policy", None, ("fixed", "session-lasting", "graceful-replacement")),
+        ("local", False, None), ("policy", None, None)]
     assert DMM(connection_manager=False).compile(FLAT).flow_classes == ALL_FLOWS
     native = np.zeros((7, 7), np.uint8)
     native[3, 4] = native[5, 6] = 1  # gw0.0 at ar0.0, gw0.1 at ar0.1

@@ -687,3 +687,26 @@ def test_packets_not_parquet(trace_dir: Path) -> None:
     (trace_dir / "packets.parquet").write_bytes(b"not parquet")
     with pytest.raises(TraceError, match=names("packets.parquet") + ".*not a readable Parquet"):
         Trace.open(trace_dir)
+
+
+# ------------------------------------------------------------------ flow classes' columns
+def test_app_and_address_type_reach_the_engines_as_codes(tmp_path: Path, topology) -> None:
+    """RFC 8653's address types and the apps become ReplayInput codes (flow classes)."""
+    flows = {**flow_columns(), "app": ["web", None, "voice"],
+             "address_type": ["non-persistent", "fixed", None]}
+    trace = Trace.open(write_trace(tmp_path / "t", name="t", topology=topology,
+                                   mobility=mobility_columns(), flows=flows))
+    assert trace.flows["address_type"].to_list() == ["fixed", "non-persistent", None]  # by id
+    ri = trace.replay_input()
+    assert ri.app_names == ("voice", "web")
+    assert ri.flow_app.tolist() == [-1, 1, 0]  # flows 4, 9, 20
+    assert ri.flow_address_type.tolist() == [0, 2, -1]
+
+
+def test_unknown_address_type_is_refused_with_its_row(trace_dir: Path) -> None:
+    columns = flow_columns()
+    put(trace_dir / "flows.parquet", {**exact(columns, mn=pa.uint32(), peer=pa.uint32()),
+                                      "address_type": ["fixed", "roaming", None]})
+    with pytest.raises(TraceError, match=names(str(trace_dir / "flows.parquet"),
+                                                "address_type", 1) + ".*must be one of fixed"):
+        Trace.open(trace_dir)

@@ -25,6 +25,10 @@ ON_LOSS_BREAK = 0  # the flow breaks (a session that cannot survive renumbering)
 ON_LOSS_RENUMBER = 1  # it takes a new address and resumes after re-establishment (RFC 8653)
 ON_LOSS = {"break": ON_LOSS_BREAK, "renumber": ON_LOSS_RENUMBER}
 
+# The source address types an application may ask for (RFC 8653 §3.1), as flows.parquet's
+# address_type column writes them; a flow's code is the index here, -1 when it asks none.
+ADDRESS_TYPES = ("fixed", "session-lasting", "non-persistent", "graceful-replacement")
+
 # Columns of class_table.
 CLASS_ANCHOR, CLASS_ON_LOSS, CLASS_DIRECT = range(3)
 CLASS_COLUMNS = 3
@@ -33,7 +37,8 @@ MAX_CLASSES = 16
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FlowClass:
-    """One class: its name, the match (``continuity`` and ``apps``; None matches any), and
+    """One class: its name, the match (``continuity``, ``apps`` and ``address_types``, the
+    RFC 8653 type a flow asks for; None matches any), and
     what it means: ``anchor`` ("policy" or "local"), ``on_loss`` ("break" or "renumber"), and
     ``direct``, the k = 0 path (peer to PoA, carrying PolicyTables.direct_bytes per packet)
     instead of the path through the anchor chain."""
@@ -44,6 +49,7 @@ class FlowClass:
     direct: bool = False
     continuity: bool | None = None
     apps: tuple[str, ...] | None = None
+    address_types: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.anchor not in ANCHORS:
@@ -54,10 +60,13 @@ class FlowClass:
                                 f"{sorted(ON_LOSS)}, got {self.on_loss!r}")
         if self.apps is not None and not all(isinstance(a, str) for a in self.apps):
             raise PracticeError(f"flow class {self.name!r}: apps must be app names")
+        if self.address_types is not None and not set(self.address_types) <= set(ADDRESS_TYPES):
+            raise PracticeError(f"flow class {self.name!r}: address_types must be among "
+                                f"{', '.join(ADDRESS_TYPES)}, got {self.address_types!r}")
 
     @property
     def matches_all(self) -> bool:
-        return self.continuity is None and self.apps is None
+        return self.continuity is None and self.apps is None and self.address_types is None
 
 
 ALL_FLOWS = (FlowClass(name="all"),)
@@ -71,7 +80,7 @@ def check_classes(classes: tuple[FlowClass, ...]) -> None:
         raise PracticeError(f"at most {MAX_CLASSES} flow classes, got {len(classes)}")
     if not classes[-1].matches_all:
         raise PracticeError(f"the last flow class ({classes[-1].name!r}) must match every flow "
-                            "(no continuity or apps condition)")
+                            "(no continuity, apps or address_types condition)")
     names = [c.name for c in classes]
     if len(set(names)) != len(names):
         raise PracticeError(f"flow class names must be distinct, got {names}")
@@ -84,11 +93,14 @@ def class_table(classes: tuple[FlowClass, ...]) -> np.ndarray:
 
 
 def classify(classes: tuple[FlowClass, ...], replay: Any) -> np.ndarray:
-    """uint8 (F,): the class of every flow of ``replay`` (a ReplayInput): the first match."""
+    """uint8 (F,): the class of every flow of ``replay`` (a ReplayInput): the first match
+    on its continuity, app and address type."""
     continuity = np.asarray(replay.flow_continuity).astype(bool)
     codes = (np.full(continuity.shape[0], -1, np.int32) if replay.flow_app is None
              else np.asarray(replay.flow_app))
     names = tuple(replay.app_names)
+    asked = (np.full(continuity.shape[0], -1, np.int8) if replay.flow_address_type is None
+             else np.asarray(replay.flow_address_type))
     out = np.full(continuity.shape[0], 255, np.uint8)
     for index in range(len(classes) - 1, -1, -1):  # the last written is the first match
         c = classes[index]
@@ -98,5 +110,7 @@ def classify(classes: tuple[FlowClass, ...], replay: Any) -> np.ndarray:
         if c.apps is not None:
             wanted = [i for i, name in enumerate(names) if name in c.apps]
             fits &= np.isin(codes, np.array(wanted, np.int32))
+        if c.address_types is not None:
+            fits &= np.isin(asked, [ADDRESS_TYPES.index(a) for a in c.address_types])
         out[fits] = index
     return out

@@ -82,6 +82,7 @@ class ReplayInput:
     t_end: int
     flow_app: np.ndarray | None = None  # int32 (F,): index into app_names, -1 null; None all null
     app_names: tuple[str, ...] = ()  # the distinct non-null apps of flows.parquet
+    flow_address_type: np.ndarray | None = None  # int8 (F,): ADDRESS_TYPES index, -1 none
 
     @property
     def n_nodes(self) -> int:
@@ -122,6 +123,9 @@ class RawCounters:
     flow_delay_ns_sum: np.ndarray
     flow_direct_delay_ns_sum: np.ndarray
     flow_anchor: np.ndarray  # int32, -1 = never bound
+    # (F, 8), rows on 64-byte lines: the FLOW_SUMS arrays above are its columns (views), so
+    # the core adds a flushed run of packets to one cache line per flow
+    flow_sums: np.ndarray
     flow_broken: np.ndarray  # uint8
     flow_moves: np.ndarray
     flow_renumbered: np.ndarray  # times the flow took a new local address (§7.3)
@@ -173,8 +177,11 @@ class RawCounters:
         stretch histogram has a row for every hop count a path of ``levels`` chain levels
         can have."""
         i64 = np.int64
+        sums = _line_aligned_zeros(n_flows, len(FLOW_SUMS))
         return cls(
-            **{name: np.zeros(n_flows, i64) for name in _FLOW_I64},
+            **{name: np.zeros(n_flows, i64) for name in _FLOW_I64 if name not in FLOW_SUMS},
+            **{name: sums[:, i] for i, name in enumerate(FLOW_SUMS)},
+            flow_sums=sums,
             flow_anchor=np.full(n_flows, -1, np.int32),
             flow_broken=np.zeros(n_flows, np.uint8),
             **{name: np.zeros(n_nodes, i64) for name in _NODE_I64},
@@ -195,7 +202,8 @@ class RawCounters:
         return [
             f.name
             for f in fields(self)
-            if not np.array_equal(getattr(self, f.name), getattr(other, f.name))
+            if f.name != "flow_sums"  # its columns are compared by name
+            and not np.array_equal(getattr(self, f.name), getattr(other, f.name))
         ]
 
 
@@ -205,6 +213,20 @@ def events_arrays(records: list[tuple[int, int, int, int, int]]) -> dict[str, np
     return {name: np.array(values, dtype) for name, values, dtype in zip(
         ("event_t", "event_kind", "event_mn", "event_flow", "event_node"), columns,
         (np.int64, np.int8, np.int32, np.int32, np.int32))}
+
+
+# The per-flow sums a flushed run of packets adds to, and the loss counter, as the columns
+# of RawCounters.flow_sums in this order (the core writes one row per flow).
+FLOW_SUMS = ("flow_packets", "flow_lost", "flow_hops_sum", "flow_direct_hops_sum",
+             "flow_delay_ns_sum", "flow_direct_delay_ns_sum", "flow_overhead_bytes",
+             "flow_overhead_byte_hops")
+
+
+def _line_aligned_zeros(rows: int, cols: int) -> np.ndarray:
+    """int64 zeros of shape (rows, cols) whose first row starts on a 64-byte boundary."""
+    buf = np.zeros(rows * cols + 8, np.int64)
+    skip = (-buf.ctypes.data % 64) // 8
+    return buf[skip:skip + rows * cols].reshape(rows, cols)
 
 
 _FLOW_I64 = (

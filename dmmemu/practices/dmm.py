@@ -33,11 +33,17 @@ SERVING_MAAR_OPTION_BYTES = 18
 PREVIOUS_MAAR_OPTION_BYTES = 36
 
 
-# With a connection manager (RFC 8653), a flow that needs no session continuity uses the
-# address of the anchor serving the PoA it is at (non-persistent), and takes a new one there
-# after a move; the others keep the address of the MAAR where they started.
-LOCAL_WITHOUT_CONTINUITY = (FlowClass(name="non-persistent", continuity=False, anchor="local"),
-                            FlowClass(name="session-lasting"))
+# With a connection manager (RFC 8653), a flow that asks for a non-persistent address, or
+# asks for no type and needs no session continuity, uses the address of the anchor serving
+# the PoA it is at and takes a new one there after a move; a flow that asks for another type
+# (fixed, session-lasting, graceful replacement: modelled as session-lasting), or needs
+# continuity, keeps the address of the MAAR where it started.
+LOCAL_WITHOUT_CONTINUITY = (
+    FlowClass(name="asked non-persistent", address_types=("non-persistent",), anchor="local"),
+    FlowClass(name="asked to last",
+              address_types=("fixed", "session-lasting", "graceful-replacement")),
+    FlowClass(name="non-persistent", continuity=False, anchor="local"),
+    FlowClass(name="session-lasting"))
 
 
 # RFC 7429 §3: every MAAR anchors the prefixes it allocated and forwards their packets (AF,

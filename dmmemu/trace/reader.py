@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from dmmemu.engine.flow_classes import ADDRESS_TYPES
 from dmmemu.engine.replay_io import (
     MIN_PACKET_BYTES,
     PacketBatch,
@@ -109,7 +110,7 @@ FLOW_COLUMNS: dict[str, np.dtype] = {
 # Optional flow columns and their types (``peer_mn`` is read only to refuse MN-to-MN flows).
 FLOW_OPTIONAL_TYPES: dict[str, pa.DataType] = {
     "peer_mn": pa.uint32(), "continuity": pa.bool_(), "app": pa.string(),
-    "rate_pps": pa.float64(), "size": pa.uint16(),
+    "rate_pps": pa.float64(), "size": pa.uint16(), "address_type": pa.string(),
 }
 FLOW_OPTIONAL_COLUMNS = tuple(FLOW_OPTIONAL_TYPES)
 PACKET_COLUMNS: dict[str, np.dtype] = {
@@ -208,6 +209,9 @@ class Trace:
         app_codes = (apps.replace_strict(dict(zip(app_names, range(len(app_names)))),
                                          default=-1, return_dtype=pl.Int32)
                      .fill_null(-1).to_numpy())
+        address_type = (flows["address_type"].replace_strict(
+            dict(zip(ADDRESS_TYPES, range(len(ADDRESS_TYPES)))), default=-1,
+            return_dtype=pl.Int8).fill_null(-1).to_numpy())
         ev_t, ev_kind, ev_a, ev_b, ev_row = control_events(
             _column(mob, "t", np.int64), _column(mob, "mn", np.int32),
             _column(mob, "poa", np.int32), start, end,
@@ -232,6 +236,7 @@ class Trace:
             t_end=self.t_end,
             flow_app=_frozen(app_codes, np.int32),
             app_names=app_names,
+            flow_address_type=_frozen(address_type, np.int8),
         )
 
     def packet_batches(self, progress: bool = False) -> Iterator[PacketBatch]:
@@ -439,9 +444,10 @@ def _read_flows(path: Path, shown: Path, topology: Topology) -> pl.DataFrame:
     app = _app(table, file=file)
     rate = _rate(table, file=file)
     size = _flow_size(table, file=file)
+    address_type = _address_type(table, file=file)
     flows = pa.table(
         [pa.array(flow), pa.array(mn), pa.array(peer), pa.array(start), pa.array(end),
-         pa.array(continuity), app, pa.array(rate), pa.array(size)],
+         pa.array(continuity), app, pa.array(rate), pa.array(size), address_type],
         schema=FLOWS_SCHEMA,
     )
     return pl.from_arrow(flows).sort("flow")
@@ -471,6 +477,24 @@ def _app(table: pa.Table, *, file: str) -> pa.Array:
         raise TraceError(f"has Arrow type {col.type}; store it as string", file=file,
                          column="app")
     return col.cast(pa.string()).combine_chunks()
+
+
+def _address_type(table: pa.Table, *, file: str) -> pa.Array:
+    """``address_type`` (RFC 8653) as a string array, null where the flow asks for none."""
+    if "address_type" not in table.column_names:
+        return pa.nulls(table.num_rows, pa.string())
+    col = table.column("address_type")
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+            or pa.types.is_null(col.type)):
+        raise TraceError(f"has Arrow type {col.type}; store it as string", file=file,
+                         column="address_type")
+    col = col.cast(pa.string()).combine_chunks()
+    known = pc.or_(pc.is_null(col), pc.is_in(col, value_set=pa.array(ADDRESS_TYPES))).to_numpy(
+        zero_copy_only=False)
+    _raise_first(~known, np.asarray(pc.fill_null(col, "").to_pylist()), file=file,
+                 column="address_type",
+                 message=f"must be one of {', '.join(ADDRESS_TYPES)} (RFC 8653), or null")
+    return col
 
 
 def _rate(table: pa.Table, *, file: str) -> np.ndarray:
