@@ -272,6 +272,20 @@ def test_gen_refuses_to_overwrite_without_flag(tmp_path: Path) -> None:
     assert Trace.open(target).manifest["seed"] == 1
 
 
+@pytest.mark.parametrize("topology", ["hierarchical", "eps"])
+def test_gen_writes_a_valid_trace_on_each_reference_architecture(tmp_path: Path,
+                                                                 topology: str) -> None:
+    target = tmp_path / topology
+    assert_ok(invoke("gen", "--out", target, "--mns", "5", "--packets", "2000", "--topology",
+                     topology, "--duration", "120", "--no-progress"))
+    trace = Trace.open(target)
+    assert trace.topology.name == topology  # written out node by node, named after it
+    area = {"hierarchical": "map-domain-0.0", "eps": "sgw-area-0.0"}[topology]
+    assert trace.topology.area_members(area).size > 0  # its areas survive the written file
+    visited = set(trace.mobility.filter(pl.col("poa") >= 0)["poa"].to_list())
+    assert visited <= set(trace.topology.nodes_with_role("poa").tolist()) and visited
+
+
 # ------------------------------------------------------------------ demo
 def test_demo_prints_one_row_per_practice(generated: Path) -> None:
     out = invoke("demo", "--trace", generated)

@@ -187,7 +187,7 @@ def test_helpers(sited: Topology) -> None:
     assert sited.area_members("sgw-area-north").tolist() == [2, 4]
     assert sited.area_members("map-domain-1").dtype == np.int32
     bits = sited.function_bits
-    assert bits.dtype == np.uint16 and not bits.flags.writeable
+    assert bits.dtype == np.uint32 and not bits.flags.writeable
     assert bits.tolist() == [0, FUNCTION_BITS["LMA"] | FUNCTION_BITS["HA"],
                              FUNCTION_BITS["L-GW"], FUNCTION_BITS["MAG"] | FUNCTION_BITS["AR"],
                              0, 0]

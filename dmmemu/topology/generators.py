@@ -1,9 +1,12 @@
-"""Generators for the reference architectures of the DMM gap analysis (RFC 7429 §3).
+"""Generators for the reference architectures of the DMM gap analysis (RFC 7429 §4).
 
 Each generator is a frozen dataclass of parameters whose ``build()`` returns a ``Topology``.
-PoAs always lie on a grid (``x``, ``y`` in metres) so that the synthetic mobility models can
-attach a moving node to its nearest PoA whatever the architecture. Delays are modelling
-choices (parameters), not measurements.
+PoAs always lie in the plane (``x``, ``y`` in metres) so that the synthetic mobility models
+can attach a moving node to its nearest PoA whatever the architecture. Nodes carry the
+mobility functions they can host, the areas they belong to (MAP domains, SGW service areas,
+L-GW sites) and the PoAs' access attributes (``dmmemu.topology.node_attributes``); pictures
+and tables in ``docs/topologies.md``. Delays are modelling choices (parameters), not
+measurements.
 """
 
 from __future__ import annotations
@@ -25,9 +28,12 @@ class _Builder:
         self.links: list[Link] = []
 
     def node(self, name: str, role: str, x: float | None = None, y: float | None = None,
-             central: bool = False) -> int:
+             central: bool = False, **attributes: Any) -> int:
+        """A new node; ``attributes`` are Node's functions, areas, access, ipv4, nat and
+        local_to."""
         node_id = len(self.nodes)
-        self.nodes.append(Node(id=node_id, name=name, role=role, x=x, y=y, central=central))
+        self.nodes.append(Node(id=node_id, name=name, role=role, x=x, y=y, central=central,
+                               **attributes))
         return node_id
 
     def link(self, a: int, b: int, delay_us: float) -> None:
@@ -38,7 +44,8 @@ class _Builder:
         """The part every reference architecture shares: a core router with the central
         anchor and the correspondents behind it; returns the core's id."""
         core = self.node("core", "router")
-        self.link(self.node("central-anchor", "anchor", central=True), core, central_delay_us)
+        self.link(self.node("central-anchor", "anchor", central=True,
+                            functions=CENTRAL_FUNCTIONS), core, central_delay_us)
         for i in range(correspondents):
             self.link(self.node(f"cn{i}", "cn"), core, internet_delay_us)
         return core
@@ -52,13 +59,30 @@ def _check_fields(obj: object) -> None:
         for f in dataclasses.fields(obj):  # type: ignore[arg-type]
             value = getattr(obj, f.name)
             if f.type == "int":
-                check_integer(where, f.name, value, low=1, high=MAX_GRID)
+                # An ``_every`` is a period (0 = never); every other count is at least 1.
+                check_integer(where, f.name, value, low=0 if f.name.endswith("_every") else 1,
+                              high=MAX_GRID)
             elif f.name.endswith("_us"):
                 check_number(where, f.name, value, low=0.0)
             else:
                 check_number(where, f.name, value, low=0.0, strict=True)
     except ParameterError as exc:
         raise TopologyError(str(exc)) from None
+
+
+# What the generated nodes can host (RFC 7429 §4's reference architectures): the central
+# anchor of the centralised practices, an access router of a WiFi PoA, a distributed gateway.
+CENTRAL_FUNCTIONS = ("HA", "LMA", "CMD")
+WIFI_AR_FUNCTIONS = ("AR", "MAG")
+GATEWAY_FUNCTIONS = ("MAAR", "HA", "LMA")
+
+
+def _access(index: int, ipv4_every: int, nat_every: int) -> dict[str, Any]:
+    """The access attributes of the ``index``-th PoA (from 0): IPv4-only every
+    ``ipv4_every``-th PoA and behind a NAT every ``nat_every``-th (0: none), counted from the
+    last of each period so that the first PoAs keep plain IPv6 access."""
+    return {"ipv4": bool(ipv4_every) and index % ipv4_every == ipv4_every - 1,
+            "nat": bool(nat_every) and index % nat_every == nat_every - 1}
 
 
 # Nodes per side of a generated grid: all-pairs paths cost O(nodes^3), so a bigger grid is a
@@ -81,6 +105,8 @@ class FlatWifi:
     mesh_delay_us: float = 500.0  # gateway - grid-neighbour gateway
     central_delay_us: float = 2000.0  # central anchor - core
     internet_delay_us: float = 10000.0  # correspondent - core
+    ipv4_every: int = 0  # every n-th AR gives IPv4-only access (0: none)
+    nat_every: int = 0  # every n-th AR sits behind a NAT (0: none)
 
     def __post_init__(self) -> None:
         _check_fields(self)
@@ -91,8 +117,10 @@ class FlatWifi:
         gateway: dict[tuple[int, int], int] = {}
         for r in range(self.rows):
             for c in range(self.cols):
-                gw = g.node(f"gw{r}.{c}", "anchor")
-                ar = g.node(f"ar{r}.{c}", "poa", x=c * self.spacing_m, y=r * self.spacing_m)
+                gw = g.node(f"gw{r}.{c}", "anchor", functions=GATEWAY_FUNCTIONS)
+                ar = g.node(f"ar{r}.{c}", "poa", x=c * self.spacing_m, y=r * self.spacing_m,
+                            functions=WIFI_AR_FUNCTIONS, access="wifi",
+                            **_access(r * self.cols + c, self.ipv4_every, self.nat_every))
                 g.link(ar, gw, self.access_delay_us)
                 g.link(gw, core, self.backhaul_delay_us)
                 gateway[r, c] = gw
@@ -108,7 +136,8 @@ class Hierarchical:
     """Hierarchical access: ARs grouped in areas, each area behind an aggregation node that can
     host anchor functions (MAP, LMA, SGW), aggregation nodes on the core, a central anchor
     and correspondents behind the core. PoAs form one grid of
-    (area_rows·ar_rows) × (area_cols·ar_cols) cells; an area is a block of that grid."""
+    (area_rows·ar_rows) × (area_cols·ar_cols) cells; an area is a block of that grid, and the
+    MAP domain ``map-domain-r.c`` of its aggregation node (RFC 5380)."""
 
     area_rows: int = 2
     area_cols: int = 2
@@ -120,6 +149,8 @@ class Hierarchical:
     aggregation_delay_us: float = 2000.0  # aggregation - core
     central_delay_us: float = 2000.0
     internet_delay_us: float = 10000.0
+    ipv4_every: int = 0  # every n-th AR gives IPv4-only access (0: none)
+    nat_every: int = 0  # every n-th AR sits behind a NAT (0: none)
 
     def __post_init__(self) -> None:
         _check_fields(self)
@@ -127,18 +158,97 @@ class Hierarchical:
     def build(self) -> Topology:
         g = _Builder()
         core = g.core(self.correspondents, self.central_delay_us, self.internet_delay_us)
+        n_ar = 0
         for ar_r in range(self.area_rows):
             for ar_c in range(self.area_cols):
-                agg = g.node(f"agg{ar_r}.{ar_c}", "anchor")
+                domain = (f"map-domain-{ar_r}.{ar_c}",)
+                agg = g.node(f"agg{ar_r}.{ar_c}", "anchor", functions=("MAP", "LMA", "SGW"),
+                             areas=domain)
                 g.link(agg, core, self.aggregation_delay_us)
                 for r in range(self.ar_rows):
                     for c in range(self.ar_cols):
                         row = ar_r * self.ar_rows + r
                         col = ar_c * self.ar_cols + c
                         ar = g.node(f"ar{row}.{col}", "poa", x=col * self.spacing_m,
-                                    y=row * self.spacing_m)
+                                    y=row * self.spacing_m, functions=WIFI_AR_FUNCTIONS,
+                                    areas=domain, access="wifi",
+                                    **_access(n_ar, self.ipv4_every, self.nat_every))
+                        n_ar += 1
                         g.link(ar, agg, self.access_delay_us)
         return _topology(g, "hierarchical", self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Eps:
+    """A 3GPP EPS layout (TS 23.401; RFC 7429 §4's 3GPP figures): eNBs grouped in SGW
+    service areas (``sgw-area-r.c``), each area behind its SGW; SGWs, PGWs and an MME on the
+    core, the first PGW the central anchor, correspondents behind the core. HeNB sites
+    (``lgw-site-k``) each have an L-GW (LIPA/SIPTO at the local network, TS 23.401 §4.3.16)
+    in front of their HeNBs, its S5 path to the SGW of the area the site lies in, and
+    correspondents local to the site. eNBs form one grid of (sgw_rows·enb_rows) ×
+    (sgw_cols·enb_cols) cells; site k sits in area k (row by row, wrapping), its HeNBs a
+    quarter cell apart from that area's first cell."""
+
+    pgws: int = 1
+    sgw_rows: int = 2
+    sgw_cols: int = 2
+    enb_rows: int = 3
+    enb_cols: int = 3
+    henb_sites: int = 2
+    henbs_per_site: int = 2
+    local_correspondents: int = 1  # per HeNB site
+    spacing_m: float = 500.0
+    correspondents: int = 4
+    enb_delay_us: float = 1000.0  # eNB - its SGW (S1-U)
+    sgw_delay_us: float = 2000.0  # SGW - core
+    pgw_delay_us: float = 2000.0  # PGW - core (S5 to every SGW through the core)
+    mme_delay_us: float = 1000.0  # MME - core
+    henb_delay_us: float = 200.0  # HeNB - its site's L-GW
+    lgw_delay_us: float = 5000.0  # L-GW - the SGW of its area (S5 over the site's backhaul)
+    local_delay_us: float = 100.0  # local correspondent - L-GW
+    internet_delay_us: float = 10000.0  # correspondent - core
+
+    def __post_init__(self) -> None:
+        _check_fields(self)
+
+    def build(self) -> Topology:
+        g = _Builder()
+        core = g.node("core", "router")
+        for i in range(self.pgws):
+            pgw = g.node(f"pgw{i}", "anchor", central=i == 0, functions=("PGW", "LMA", "HA"))
+            g.link(pgw, core, self.pgw_delay_us)
+        g.link(g.node("mme", "router", functions=("MME",)), core, self.mme_delay_us)
+        for i in range(self.correspondents):
+            g.link(g.node(f"cn{i}", "cn"), core, self.internet_delay_us)
+        areas: list[tuple[str, int, tuple[float, float]]] = []
+        for a_r in range(self.sgw_rows):
+            for a_c in range(self.sgw_cols):
+                area = f"sgw-area-{a_r}.{a_c}"
+                sgw = g.node(f"sgw{a_r}.{a_c}", "anchor", functions=("SGW",), areas=(area,))
+                g.link(sgw, core, self.sgw_delay_us)
+                first = (a_c * self.enb_cols * self.spacing_m,
+                         a_r * self.enb_rows * self.spacing_m)
+                areas.append((area, sgw, first))
+                for r in range(self.enb_rows):
+                    for c in range(self.enb_cols):
+                        row, col = a_r * self.enb_rows + r, a_c * self.enb_cols + c
+                        enb = g.node(f"enb{row}.{col}", "poa", x=col * self.spacing_m,
+                                     y=row * self.spacing_m, functions=("eNB",),
+                                     areas=(area,), access="cellular")
+                        g.link(enb, sgw, self.enb_delay_us)
+        for k in range(self.henb_sites):
+            site = f"lgw-site-{k}"
+            area, sgw, (x0, y0) = areas[k % len(areas)]
+            lgw = g.node(f"lgw{k}", "anchor", functions=("L-GW",), areas=(site, area))
+            g.link(lgw, sgw, self.lgw_delay_us)
+            for j in range(self.henbs_per_site):
+                henb = g.node(f"henb{k}.{j}", "poa", x=x0 + (j + 1) * self.spacing_m / 4,
+                              y=y0 + self.spacing_m / 4, functions=("HeNB",),
+                              areas=(site, area), access="cellular")
+                g.link(henb, lgw, self.henb_delay_us)
+            for j in range(self.local_correspondents):
+                g.link(g.node(f"local{k}.{j}", "cn", local_to=site), lgw, self.local_delay_us)
+        return _topology(g, "eps", self)
 
 
 def _topology(g: _Builder, key: str, params: object) -> Topology:
@@ -147,7 +257,8 @@ def _topology(g: _Builder, key: str, params: object) -> Topology:
                                generator=key, params=values)
 
 
-TOPOLOGY_GENERATORS: dict[str, type] = {"flat-wifi": FlatWifi, "hierarchical": Hierarchical}
+TOPOLOGY_GENERATORS: dict[str, type] = {"flat-wifi": FlatWifi, "hierarchical": Hierarchical,
+                                         "eps": Eps}
 
 
 def build_generated(name: str, params: Mapping[str, Any], source: str = "<params>") -> Topology:

@@ -97,7 +97,7 @@ class Topology:
     hops: np.ndarray = field(repr=False)
     delay_ns: np.ndarray = field(repr=False)
     roles: np.ndarray = field(repr=False)  # int8 role code per node
-    function_bits: np.ndarray = field(repr=False)  # uint16 per node, bits of FUNCTION_BITS
+    function_bits: np.ndarray = field(repr=False)  # uint32 per node, bits of FUNCTION_BITS
     source: str = "<memory>"
     generator: str | None = None
     params: Mapping[str, Any] | None = None

@@ -34,8 +34,10 @@ FUNCTIONS = (
     "MR",  # mobile router, RFC 3963
     "UPF",  # user plane function, 3GPP TS 23.501
     "SMF",  # session management function, 3GPP TS 23.501
+    "eNB",  # E-UTRAN base station, 3GPP TS 36.300
+    "HeNB",  # home eNB (a femtocell at a local site), 3GPP TS 36.300
 )
-# Bit of each function in Topology.function_bits (uint16: room for 16 functions).
+# Bit of each function in Topology.function_bits (uint32: room for 32 functions).
 FUNCTION_BITS = {name: 1 << bit for bit, name in enumerate(FUNCTIONS)}
 
 ACCESS_TYPES = ("wifi", "cellular", "wired", "other")
@@ -134,8 +136,8 @@ def check_local_sites(nodes: Sequence[Node], source: str) -> None:
 
 
 def function_bits(nodes: Sequence[Node]) -> np.ndarray:
-    """One uint16 per node: bit ``FUNCTION_BITS[f]`` set when the node can host ``f``."""
-    bits = np.zeros(len(nodes), dtype=np.uint16)
+    """One uint32 per node: bit ``FUNCTION_BITS[f]`` set when the node can host ``f``."""
+    bits = np.zeros(len(nodes), dtype=np.uint32)
     for node in nodes:
         for name in node.functions:
             bits[node.id] |= FUNCTION_BITS[name]
