@@ -286,6 +286,19 @@ def test_gen_writes_a_valid_trace_on_each_reference_architecture(tmp_path: Path,
     assert visited <= set(trace.topology.nodes_with_role("poa").tolist()) and visited
 
 
+def test_gen_cuts_coverage_holes_into_the_mobility(tmp_path: Path) -> None:
+    target = tmp_path / "holes"
+    assert_ok(invoke("gen", "--out", target, "--mns", "10", "--packets", "2000", "--duration",
+                     "600", "--holes-per-mn-hour", "30", "--hole-median", "4", "--no-progress"))
+    trace = Trace.open(target)
+    assert trace.manifest["params"]["holes_per_mn_hour"] == 30.0
+    # Detaches followed by an attach of the same MN: holes, not only the early leavers.
+    rows = trace.mobility.sort("mn", "t")
+    back = rows.with_columns(before=pl.col("poa").shift(1).over("mn")).filter(
+        (pl.col("before") == -1) & (pl.col("poa") >= 0))
+    assert back.height > 10
+
+
 # ------------------------------------------------------------------ demo
 def test_demo_prints_one_row_per_practice(generated: Path) -> None:
     out = invoke("demo", "--trace", generated)

@@ -45,13 +45,19 @@ _MOBILITY_OPTIONS = {"speed_min": "speed_min_mps", "speed_max": "speed_max_mps",
 @click.option("--size-cdf", type=click.Path(path_type=Path), default=None,
               help="CSV or Parquet (size, cumulative_share): every application's flow "
               "sizes follow this empirical CDF.")
+@click.option("--holes-per-mn-hour", type=click.FloatRange(min=0.0), default=0.0,
+              show_default=True, help="Coverage holes per attached MN-hour: detaches in the "
+              "middle of the trace that flows run through.")
+@click.option("--hole-median", type=click.FloatRange(min=0.0, min_open=True), default=10.0,
+              show_default=True, help="Median hole duration, s (lognormal).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing trace directory.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 @user_errors
 def gen_command(out: Path, mns: int, packets: int, seed: int, duration: float, topology: str,
                 mobility: str, speed_min: float | None, speed_max: float | None,
                 pause_max: float | None, mobility_params: tuple[str, ...], arrivals: str,
-                size_cdf: Path | None, overwrite: bool, progress: bool) -> None:
+                size_cdf: Path | None, holes_per_mn_hour: float, hole_median: float,
+                overwrite: bool, progress: bool) -> None:
     """Generate a synthetic trace: MNs moving over a grid of PoAs, heavy-tailed flows."""
     from dmmemu.model_params import ParameterError
     from dmmemu.synthetic.generator import SyntheticTrace
@@ -80,7 +86,8 @@ def gen_command(out: Path, mns: int, packets: int, seed: int, duration: float, t
             name: _with_file(app, recorded) for name, app in traffic.apps.items()})
     spec = SyntheticTrace(mns=mns, packets=packets, seed=seed, duration_s=duration,
                           topology=topology, mobility=mobility, mobility_params=params,
-                          traffic=traffic)
+                          traffic=traffic, holes_per_mn_hour=holes_per_mn_hour,
+                          hole_median_s=hole_median)
     path = spec.generate(out, overwrite=overwrite, progress=progress)
     click.echo(f"wrote {path}")
 

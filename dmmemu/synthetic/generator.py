@@ -8,7 +8,10 @@ in ``trace.toml``; ``generate(out_dir)`` writes a complete trace through
   MNs move over the bounding box of the PoA grid; correspondents are the ``cn`` nodes.
 - **Presence**: MNs are attached from time 0, except a ``late_fraction`` of them whose first
   attach is at a uniformly random step; an ``early_fraction`` (drawn independently) detach
-  (``poa`` −1) at a uniformly random step after they attach and do not come back.
+  (``poa`` −1) at a uniformly random step after they attach and do not come back. Coverage
+  holes (``dmmemu.synthetic.coverage_holes``, ``holes_per_mn_hour``) detach an attached MN
+  for a lognormal while (median ``hole_median_s``) in the middle of the trace; they are cut
+  in after the traffic is drawn, so flows run through them.
 - **Mobility**: a model of ``dmmemu.synthetic.mobility_models`` (``mobility`` and
   ``mobility_params``), positions sampled every ``step_s``.
 - **Attachment**: ``dmmemu.synthetic.attachment`` turns positions into PoA changes with
@@ -18,7 +21,7 @@ in ``trace.toml``; ``generate(out_dir)`` writes a complete trace through
   the traffic model's ``flows_per_mn_hour`` sets the rate).
 
 Randomness follows SPEC 7: one root ``numpy.random.SeedSequence(seed)`` spawned into one
-stream per part of the model (presence, motion, traffic), so the mobility of a seed does not
+stream per part of the model (presence, motion, traffic, coverage holes), so the mobility of a seed does not
 change when only the traffic parameters do. The same seed and parameters give byte-identical
 files.
 """
@@ -44,6 +47,7 @@ from dmmemu.model_params import (
     check_number,
 )
 from dmmemu.synthetic.attachment import BLOCK_SAMPLES, AttachmentRule, attach_positions
+from dmmemu.synthetic.coverage_holes import apply_holes, draw_holes
 from dmmemu.synthetic.mobility_models import MOBILITY_MODELS, Area, build_mobility
 from dmmemu.synthetic.traffic import TrafficModel, TrafficRealisation, write_realisation
 from dmmemu.topology.generators import TOPOLOGY_GENERATORS, build_generated
@@ -88,6 +92,9 @@ class SyntheticTrace:
     step_s: float = 1.0  # position sampling period
     late_fraction: float = 0.1  # MNs whose first attach is at a random time
     early_fraction: float = 0.1  # MNs that detach for good at a random time
+    holes_per_mn_hour: float = 0.0  # coverage holes per attached MN-hour (0: none)
+    hole_median_s: float = 10.0  # their median duration (PMIPv6's BCE hold is 10 s)
+    hole_sigma: float = 1.0  # lognormal shape of their durations
     attachment: AttachmentRule = field(default_factory=AttachmentRule)
     traffic: TrafficModel = field(default_factory=TrafficModel)  # held without a target
     motion: Any = field(init=False, repr=False)  # the built model: compared, and recorded
@@ -124,6 +131,10 @@ class SyntheticTrace:
                                MappingProxyType(dict(self.mobility_params)))
         check_number(where, "late_fraction", self.late_fraction, low=0.0, high=1.0)
         check_number(where, "early_fraction", self.early_fraction, low=0.0, high=1.0)
+        check_number(where, "holes_per_mn_hour", self.holes_per_mn_hour, low=0.0,
+                     high=3600.0)
+        check_number(where, "hole_median_s", self.hole_median_s, low=0.0, strict=True)
+        check_number(where, "hole_sigma", self.hole_sigma, low=0.0, high=5.0)
         if not isinstance(self.attachment, AttachmentRule):
             raise ParameterError(f"{where}: attachment must be an AttachmentRule, got "
                                  f"{type(self.attachment).__name__}")
@@ -161,6 +172,8 @@ class SyntheticTrace:
             "topology_params": dict(self.topology_params or {}), "mobility": self.mobility,
             "mobility_params": self.motion.params(), "step_s": self.step_s,
             "late_fraction": self.late_fraction, "early_fraction": self.early_fraction,
+            "holes_per_mn_hour": self.holes_per_mn_hour, "hole_median_s": self.hole_median_s,
+            "hole_sigma": self.hole_sigma,
             "attachment": self.attachment.params(), "traffic": self.traffic.params(),
         }
         if self.packets is not None:
@@ -215,7 +228,9 @@ class SyntheticTrace:
         if any(topology.nodes[p].x is None or topology.nodes[p].y is None for p in poas):
             raise ParameterError(f"topology {self.topology!r}: every PoA needs x and y")
         xy = np.array([[topology.nodes[p].x, topology.nodes[p].y] for p in poas], np.float64)
-        presence_ss, motion_ss, traffic_ss = np.random.SeedSequence(self.seed).spawn(3)
+        # A fourth stream for the holes: the first three are what spawn(3) gave before.
+        presence_ss, motion_ss, traffic_ss, holes_ss = np.random.SeedSequence(
+            self.seed).spawn(4)
         step_ns = max(1, int(round(self.step_s * NS_PER_S)))
         duration_ns = int(round(self.duration_s * NS_PER_S))
         n_steps = duration_ns // step_ns + 1  # sampling instants 0, step, ..., ≤ duration
@@ -226,6 +241,13 @@ class SyntheticTrace:
                                   duration_ns, step_ns)
         traffic = self.traffic.with_(packets=self.packets).realise(
             mobility, topology, t_end=duration_ns, seed=traffic_ss)
+        # Holes are cut in after the traffic is drawn: sessions do not know the coverage
+        # ahead, so a flow may run through a hole (its packets there are lost, and its
+        # address may not survive it).
+        holes = draw_holes(np.random.default_rng(holes_ss), arrive * step_ns,
+                           np.where(leave < n_steps, leave * step_ns, -1), duration_ns,
+                           self.holes_per_mn_hour, self.hole_median_s, self.hole_sigma)
+        mobility = apply_holes(mobility, holes, duration_ns)
         return Realisation(topology=topology, mobility=mobility, traffic=traffic,
                            duration_ns=duration_ns)
 
