@@ -351,3 +351,59 @@ def test_write_without_packets_lets_the_engines_synthesise_them(tmp_path):
         write_with_traffic(tmp_path / "u", name="x", topology=TOPOLOGY,
                            mobility=always_attached(5), traffic=TrafficModel(), seed=1,
                            manifest={"seed": 2})
+
+
+# ------------------------------------------------------------------ flow classes by app
+def test_apps_that_ask_an_address_type_write_it_and_read_back(tmp_path) -> None:
+    """RFC 8653: an application's address type is each of its flows' address_type; with no
+    application asking one, flows.parquet has no such column (and reads back null)."""
+    import dataclasses as dc
+
+    from dmmemu.model_params import ParameterError
+    from dmmemu.synthetic.generator import SyntheticTrace
+    from dmmemu.synthetic.traffic import DEFAULT_APPS, TrafficModel
+    from dmmemu.trace.reader import Trace
+
+    apps = dict(DEFAULT_APPS)
+    apps["voice"] = dc.replace(apps["voice"], address_type="session-lasting", share=1.0)
+    apps["web"] = dc.replace(apps["web"], share=1.0)  # half the flows, asking no type
+    apps["video"] = dc.replace(apps["video"], share=0.0)
+    apps["bulk"] = dc.replace(apps["bulk"], share=0.0)
+    spec = SyntheticTrace(mns=10, packets=5000, duration_s=300, traffic=TrafficModel(apps=apps))
+    path = spec.generate(tmp_path / "typed")
+    flows = Trace.open(path).flows
+    assert set(flows.filter(pl.col("app") == "voice")["address_type"].to_list()) == {
+        "session-lasting"}
+    assert flows.filter(pl.col("app") != "voice")["address_type"].null_count() == \
+        flows.filter(pl.col("app") != "voice").height
+    again = SyntheticTrace.from_manifest(path)  # the type is a recorded parameter
+    assert again.traffic.apps["voice"].address_type == "session-lasting"
+    plain = SyntheticTrace(mns=10, packets=5000, duration_s=300).generate(tmp_path / "plain")
+    assert "address_type" not in pl.read_parquet(plain / "flows.parquet").columns
+    with pytest.raises(ParameterError, match="address_type"):
+        dc.replace(apps["web"], address_type="roaming")
+
+
+def test_local_peers_are_reached_only_from_their_site() -> None:
+    """On the EPS layout, a share of the flows started at a HeNB go to the correspondent
+    local to its L-GW site; no flow goes there from anywhere else."""
+    from dmmemu.synthetic.generator import SyntheticTrace
+    from dmmemu.synthetic.traffic import TrafficModel
+
+    spec = SyntheticTrace(mns=60, packets=None, duration_s=900, topology="eps",
+                          topology_params={"henb_sites": 2, "henbs_per_site": 4},
+                          traffic=TrafficModel(local_peer_share=1.0))
+    real = spec.realise()
+    topology, flows = real.topology, real.flows
+    site_of = {n.id: n.local_to for n in topology.nodes if n.local_to}
+    at = (flows.sort("start").join_asof(real.mobility.sort("t"), left_on="start",
+                                         right_on="t", by="mn", check_sortedness=False))
+    for peer, poa in zip(at["peer"].to_list(), at["poa"].to_list()):
+        at_site = [a for a in topology.nodes[poa].areas if a.startswith("lgw-site")]
+        if peer in site_of:
+            assert at_site == [site_of[peer]]  # from a HeNB of its own site
+        else:
+            assert not at_site  # share 1: every flow started at a site stays local
+    assert any(peer in site_of for peer in flows["peer"].to_list())
+    plain = spec.with_(traffic=TrafficModel()).realise()
+    assert not set(plain.flows["peer"].to_list()) & set(site_of)  # local only by choice

@@ -24,8 +24,10 @@ Model
   average (for ``onoff`` the rate while on is higher by (on + off) / on).
 - **Flow**: the application is drawn from ``apps`` by ``share`` (it sets ``continuity``:
   voice and video calls need their address kept, web fetches do not); the peer among the
-  topology's ``cn`` nodes by Zipf popularity (exponent ``zipf_exponent``; the ``cn`` with the
-  lowest id is the most popular); the downlink bytes from the application's size law
+  topology's ``cn`` nodes that are not local to a site by Zipf popularity (exponent
+  ``zipf_exponent``; the ``cn`` with the lowest id is the most popular), and with
+  probability ``local_peer_share`` one of the site's own correspondents for a flow started
+  at a PoA of a site (``local_peers``); the address type the application asks for, if any; the downlink bytes from the application's size law
   (``SIZE_LAWS``: lognormal, Pareto, or an empirical CDF file).
 - **Packets** (written to ``packets.parquet``): downlink packets of ``down_bytes`` (the last
   one carries the remainder, at least 20 bytes) leave every ``⌊10⁹/rate_pps⌋`` ns from the
@@ -39,7 +41,7 @@ Model
   ``dmmemu.trace.packet_synthesis`` instead.
 
 Randomness: ``seed`` is a root ``numpy.random.SeedSequence`` (or an int for one), spawned
-into one stream for the flows and one for the on/off periods.
+into one stream for the flows, one for the on/off periods and one for the local peers.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 import polars as pl
 
+from dmmemu.engine.flow_classes import ADDRESS_TYPES
 from dmmemu.engine.replay_io import MIN_PACKET_BYTES
 from dmmemu.model_params import (
     NS_PER_S,
@@ -287,6 +290,7 @@ class Application:
     down_bytes: int = 1400  # IP bytes of a downlink packet (the last carries the remainder)
     up_every: int = 2  # one uplink packet after every `up_every` downlink packets
     up_bytes: int = 52  # IP bytes of an uplink packet (a TCP ack with timestamps: 20 + 32)
+    address_type: str | None = None  # the RFC 8653 address type it asks for (None: none)
     law: Any = field(init=False, repr=False, compare=False)  # the size law, built once
 
     def __post_init__(self) -> None:
@@ -314,6 +318,8 @@ class Application:
             check_integer(where, name, getattr(self, name), low=MIN_PACKET_BYTES,
                           high=MAX_PACKET_BYTES)
         check_integer(where, "up_every", self.up_every, low=1, high=MAX_UP_EVERY)
+        if self.address_type is not None:
+            check_choice(where, "address_type", self.address_type, ADDRESS_TYPES)
         object.__setattr__(self, "law", build(self, where))
 
     def sample_bytes(self, normal: np.ndarray, uniform: np.ndarray) -> np.ndarray:
@@ -421,6 +427,7 @@ class TrafficModel:
     packets: int | None = None  # calibrate the rate to exactly this many packets
     flows_per_mn_hour: float = 60.0  # the rate when `packets` is not given (long-run mean)
     zipf_exponent: float = 1.0  # correspondent popularity ∝ rank^-s (0: uniform)
+    local_peer_share: float = 0.0  # flows started at a local site that go to its own peers
     apps: Mapping[str, Application] = field(default_factory=lambda: DEFAULT_APPS)
 
     def __post_init__(self) -> None:
@@ -432,6 +439,7 @@ class TrafficModel:
             check_integer(where, "packets", self.packets, low=1, high=2**62)
         check_number(where, "flows_per_mn_hour", self.flows_per_mn_hour, low=0.0, strict=True)
         check_number(where, "zipf_exponent", self.zipf_exponent, low=0.0)
+        check_number(where, "local_peer_share", self.local_peer_share, low=0.0, high=1.0)
         if not isinstance(self.apps, Mapping) or not self.apps:
             raise ParameterError(f"{where}: apps must be a non-empty mapping of name to "
                                  "Application")
@@ -489,20 +497,58 @@ class TrafficModel:
         ``t_end`` (ns); packets are streamed by the result."""
         if isinstance(mobility, pl.LazyFrame):
             mobility = mobility.collect()
-        cns = topology.nodes_with_role("cn")
+        # Correspondents local to a site are reached only by flows started there.
+        cns = np.array([c for c in topology.nodes_with_role("cn")
+                        if not topology.nodes[c].local_to], np.int32)
         if cns.size == 0:
-            raise ParameterError("TrafficModel: the topology has no 'cn' node to be a peer")
+            raise ParameterError("TrafficModel: the topology has no 'cn' node (that is not "
+                                 "local to a site) to be a peer")
         if isinstance(t_end, bool) or not isinstance(t_end, (int, np.integer)) or t_end < 0:
             raise ParameterError(f"TrafficModel: t_end must be an int >= 0 (ns), got {t_end!r}")
         root = seed if isinstance(seed, np.random.SeedSequence) \
             else np.random.SeedSequence(seed)
-        flows_ss, onoff_ss = root.spawn(2)
+        flows_ss, onoff_ss, local_ss = root.spawn(3)  # spawn(2) gave the first two
         w_mn, w_start, w_end = attached_windows(mobility, int(t_end))
         n_mns = int(mobility["mn"].max()) + 1 if mobility.height else 0
         arrivals = ARRIVALS[self.arrivals](self, np.random.default_rng(onoff_ss), n_mns,
                                            int(t_end))
-        return _draw_flows(self, np.random.default_rng(flows_ss), w_mn, w_start, w_end, cns,
-                           arrivals)
+        drawn = _draw_flows(self, np.random.default_rng(flows_ss), w_mn, w_start, w_end, cns,
+                            arrivals)
+        if self.local_peer_share == 0:
+            return drawn
+        peers = local_peers(drawn.flows, mobility, topology, self.local_peer_share,
+                            np.random.default_rng(local_ss))
+        return dataclasses.replace(drawn, flows=drawn.flows.with_columns(peer=peers))
+
+
+def local_peers(flows: pl.DataFrame, mobility: pl.DataFrame, topology: Topology, share: float,
+                rng: np.random.Generator) -> pl.Series:
+    """The flows' peers, where a ``share`` of the flows that start while their MN is at a
+    PoA of a site (an area some correspondent is ``local_to``) go to one of that site's
+    correspondents instead (uniformly; a PoA in several such sites takes the first)."""
+    local = {}
+    for node in topology.nodes:
+        if node.local_to:
+            local.setdefault(node.local_to, []).append(node.id)
+    site_peers = np.full(topology.n_nodes, -1, np.int64)  # per PoA: index into `sites`
+    sites = sorted(local)
+    for p in topology.nodes_with_role("poa"):
+        for area in topology.nodes[p].areas:
+            if area in local:
+                site_peers[p] = sites.index(area)
+                break
+    at = (flows.select("flow", "mn", "start").with_row_index("row").sort("start")
+          .join_asof(mobility.select("t", "mn", "poa").sort("t"), left_on="start",
+                     right_on="t", by="mn", strategy="backward", check_sortedness=False)
+          .sort("row")["poa"].fill_null(-1).to_numpy())
+    site = np.where(at >= 0, site_peers[np.maximum(at, 0)], -1)
+    chosen = rng.random(flows.height) < share  # one draw per flow, kept or not
+    pick = rng.random(flows.height)
+    peer = flows["peer"].to_numpy().copy()
+    for i in np.flatnonzero(chosen & (site >= 0)):
+        candidates = local[sites[site[i]]]
+        peer[i] = candidates[int(pick[i] * len(candidates))]
+    return pl.Series("peer", peer, pl.UInt32)
 
 
 def attached_windows(mobility: pl.DataFrame, t_end: int
@@ -621,6 +667,10 @@ def _draw_flows(model: TrafficModel, rng: np.random.Generator, w_mn: np.ndarray,
         "rate_pps": np.array([float(app.rate_pps) for app in apps])[code],
         "size": pl.Series("size", table.down_bytes[code].astype(np.uint16), dtype=pl.UInt16),
     })
+    if any(app.address_type is not None for app in apps):  # else no flow asks: no column
+        flows = flows.with_columns(address_type=pl.Series(
+            "address_type", np.array([app.address_type for app in apps], dtype=object)[code],
+            dtype=pl.String))
     return TrafficRealisation(flows=flows, flow_bytes=drawn["size"],
                               flow_rate_per_mn_s=level * arrivals.on_fraction,
                               streams=_Streams.build(flow_ids, drawn, table))
