@@ -27,7 +27,7 @@ S = 1_000 * MS
 
 # Every column docs/results.md lists, per table (plus `practice` and `trace` on each).
 SUMMARY_COLUMNS = (
-    "practice", "trace", "engine", "flows", "packets", "bytes", "delivered_packets",
+    "practice", "trace", "not_applicable", "engine", "flows", "packets", "bytes", "delivered_packets",
     "overhead_bytes", "overhead_byte_hops", "mean_stretch", "p99_stretch", "mean_delay_us",
     "mean_direct_delay_us", "handovers", "attaches", "detaches", "signaling_msgs", "signaling_bytes",
     "signaling_byte_hops", "mean_interruption_us", "lost_packets", "delayed_packets",

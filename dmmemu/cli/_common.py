@@ -82,7 +82,14 @@ def print_comparison(summaries) -> None:
     """One row per run, the columns a reader compares first."""
     import polars as pl
 
-    table = pl.concat(summaries, how="vertical_relaxed").select(COMPARISON_COLUMNS)
+    summary = pl.concat(summaries, how="vertical_relaxed")
+    # A run that had nothing to act on shows no figures, not a perfect score.
+    applicable = pl.col("not_applicable").is_null()
+    table = summary.select(pl.col("practice"), *(
+        pl.when(applicable).then(pl.col(name)).otherwise(None).alias(name)
+        for name in COMPARISON_COLUMNS if name != "practice"))
     with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=250, float_precision=3,
                    tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
         click.echo(table)
+    for row in summary.filter(~applicable).iter_rows(named=True):
+        click.echo(f"{row['practice']}: not applicable on this trace: {row['not_applicable']}")

@@ -74,6 +74,13 @@ class Practice:
     def params(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def not_applicable(self, trace: Any) -> str | None:
+        """Why the practice has nothing to act on in ``trace`` (a ``Trace``), or None: LIPA
+        where no flow goes to a local-network peer, localized routing without MN-to-MN flows.
+        A run still happens; its summary says so, so that a comparison does not read the
+        figures of a practice that did nothing as a perfect score."""
+        return None
+
     def compile(self, topology: Topology) -> PolicyTables:  # pragma: no cover - abstract
         raise NotImplementedError
 

@@ -103,7 +103,7 @@ td.params { max-width: 560px; line-height: 1.6; }
 td.params code { font-size: 0.9em; background: #f5f7fa; padding: 1px 4px; margin-right: 6px;
                  white-space: nowrap; }
 .chart { margin: 0.5em 0 1em; }
-.missing { color: #9f580a; }
+.missing, .not-applicable { color: #9f580a; }
 """
 
 _LAYOUT: dict[str, Any] = {
@@ -188,23 +188,27 @@ def _page(tables: Mapping[str, pl.LazyFrame], summary: pl.DataFrame, runs: pl.Da
 
     order = summary["run"].to_list()
     colors = _run_colors(order)
+    if "not_applicable" in summary.columns:  # charts leave out what did nothing
+        charted = summary.filter(pl.col("not_applicable").is_null())["run"].to_list()
+    else:
+        charted = order
     sections = [
         _section("Comparison", _comparison_table(summary, order),
                  "One row per run. Interruption, loss and signaling are modelled from the "
                  "practices' timers and the topology's link delays, not measured."),
         _section("Path stretch", _chart("chart-stretch", _stretch_figure, tables.get("stretch"),
-                                        order, colors, "stretch")),
+                                        charted, colors, "stretch")),
         _section("Handover interruption",
                  _chart("chart-interruption", _interruption_figure, tables.get("handovers"),
-                        order, colors, "handovers")),
+                        charted, colors, "handovers")),
         _section("Overhead", _chart("chart-overhead", _overhead_figure, tables["summary"],
-                                    order, colors, "summary")),
+                                    charted, colors, "summary")),
         _section("Signaling", _chart("chart-signaling", _signaling_figure,
-                                     tables.get("signaling"), order, colors, "signaling")),
+                                     tables.get("signaling"), charted, colors, "signaling")),
         _section("Anchor load over time",
                  _chart("chart-anchor-load",
                         functools.partial(_anchor_load_figure, bin_s=_bin_width(summary)),
-                        tables.get("timeline"), order, colors, "timeline"),
+                        tables.get("timeline"), charted, colors, "timeline"),
                  f"Packets per second through each run's {TOP_ANCHORS} busiest anchors "
                  f"(stacked), the other anchors summed."),
         _section("Gap table",
@@ -430,7 +434,12 @@ def _comparison_table(summary: pl.DataFrame, order: list[str]) -> str:
     for run in order:
         row = rows[run]
         cells = [f'<td class="text">{html.escape(str(row[name]))}</td>' for name, _ in identity]
-        cells += [f"<td>{_cell(row[name], fmt)}</td>" for name, _, fmt in columns]
+        reason = row.get("not_applicable")
+        if reason:  # nothing to act on: no figures, not a perfect score
+            cells.append(f'<td class="text not-applicable" colspan="{len(columns)}">not '
+                         f"applicable on this trace: {html.escape(str(reason))}</td>")
+        else:
+            cells += [f"<td>{_cell(row[name], fmt)}</td>" for name, _, fmt in columns]
         body.append(f"<tr>{''.join(cells)}</tr>")
     return (f'<table id="comparison"><thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table>")

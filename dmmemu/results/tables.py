@@ -158,7 +158,8 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
                  messages: tuple[str, ...], node_names: list[str], anchor_ids: np.ndarray,
                  mobility_t: np.ndarray, mobility_mn: np.ndarray,
                  interruption_ns: np.ndarray,
-                 function_roles: tuple[tuple[int, ...], ...] = ANCHOR_FUNCTIONS) -> RunResult:
+                 function_roles: tuple[tuple[int, ...], ...] = ANCHOR_FUNCTIONS,
+                 not_applicable: str | None = None) -> RunResult:
     """All result tables of one run from its counters (schemas in docs/results.md); the
     timeline's bins are ``meta.timeline_bin_ns`` wide, as the engine's were."""
     c = counters
@@ -274,6 +275,7 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
     n_ho = int(is_ho.sum())
     summary = pl.DataFrame([{
         **label,
+        "not_applicable": not_applicable,
         "engine": meta.engine,
         "flows": replay.n_flows,
         "packets": int(c.flow_packets.sum()),
@@ -307,7 +309,7 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
         "params": json.dumps(dict(meta.params), sort_keys=True, default=str),
         "seed": meta.seed,
         "dmmemu_version": meta.version,
-    }], schema_overrides={"seed": pl.Int64})
+    }], schema_overrides={"seed": pl.Int64, "not_applicable": pl.String})
 
     functions = _functions(c, function_roles, node_names, duration).with_columns(
         **{k: pl.lit(v) for k, v in label.items()})

@@ -1,0 +1,66 @@
+"""'Not applicable' is a state, not a zero: a practice that has nothing to act on in a trace
+says so in its summary, on the CLI and in the report (docs/results.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import click
+import polars as pl
+from click.testing import CliRunner
+
+import dmmemu
+from dmmemu.cli._common import print_comparison
+from dmmemu.practices import PMIPv6
+from dmmemu.report.html import write_report
+from dmmemu.results.analysis import combine_results
+
+SAMPLE = Path(__file__).resolve().parents[1] / "traces" / "sample"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NeedsHeNBs(PMIPv6):
+    """PMIPv6 that only means something where there are HeNBs (a stand-in for LIPA)."""
+
+    key: ClassVar[str] = "needs-henbs"
+
+    def not_applicable(self, trace: Any) -> str | None:
+        if trace.topology.nodes_with_function("HeNB").size:
+            return None
+        return "the topology has no HeNB"
+
+
+def test_the_summary_says_why_and_keeps_the_figures() -> None:
+    result = dmmemu.run(SAMPLE, NeedsHeNBs())
+    row = result.summary.row(0, named=True)
+    assert row["not_applicable"] == "the topology has no HeNB"
+    assert row["packets"] == 1_000_000 and row["signaling_msgs"] > 0  # it still ran
+    assert dmmemu.run(SAMPLE, "pmipv6").summary["not_applicable"].to_list() == [None]
+
+
+def test_the_cli_shows_no_figures_for_it_and_one_line_why() -> None:
+    runs = [dmmemu.run(SAMPLE, "pmipv6").summary, dmmemu.run(SAMPLE, NeedsHeNBs()).summary]
+    out = CliRunner().invoke(_echo_comparison, obj=runs)
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    assert "needs-henbs: not applicable on this trace: the topology has no HeNB" in lines
+    (row,) = [line for line in lines if line.startswith("│ needs-henbs")]
+    assert "null" in row and "1000000" not in row
+    (plain,) = [line for line in lines if line.startswith("│ pmipv6")]
+    assert "1000000" in plain
+
+
+def test_the_report_marks_it_and_leaves_it_out_of_the_charts(tmp_path) -> None:
+    results = [dmmemu.run(SAMPLE, "pmipv6"), dmmemu.run(SAMPLE, NeedsHeNBs())]
+    page = write_report(combine_results(results), tmp_path / "r.html").read_text()
+    assert "not applicable on this trace: the topology has no HeNB" in page
+    charts = page[page.index('id="chart-stretch"'):page.index('id="gap-table"')]
+    assert "needs-henbs" not in charts and "pmipv6" in charts
+
+
+@click.command()
+@click.pass_obj
+def _echo_comparison(summaries: list[pl.DataFrame]) -> None:
+    print_comparison(summaries)
