@@ -441,7 +441,7 @@ def _read_flows(path: Path, shown: Path, topology: Topology) -> pl.DataFrame:
         message="a flow must not end before it starts (end >= start)",
     )
     continuity = _continuity(table, file=file)
-    app = _app(table, file=file)
+    app = _strings(table, "app", file=file)
     rate = _rate(table, file=file)
     size = _flow_size(table, file=file)
     address_type = _address_type(table, file=file)
@@ -467,28 +467,21 @@ def _continuity(table: pa.Table, *, file: str) -> np.ndarray:
     return pc.fill_null(col, True).to_numpy()
 
 
-def _app(table: pa.Table, *, file: str) -> pa.Array:
-    """``app`` as a string array (null where unknown or absent)."""
-    if "app" not in table.column_names:
+def _strings(table: pa.Table, column: str, *, file: str) -> pa.Array:
+    """An optional string column as one string array (null where absent or unknown)."""
+    if column not in table.column_names:
         return pa.nulls(table.num_rows, pa.string())
-    col = table.column("app")
+    col = table.column(column)
     if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
             or pa.types.is_null(col.type)):
         raise TraceError(f"has Arrow type {col.type}; store it as string", file=file,
-                         column="app")
+                         column=column)
     return col.cast(pa.string()).combine_chunks()
 
 
 def _address_type(table: pa.Table, *, file: str) -> pa.Array:
-    """``address_type`` (RFC 8653) as a string array, null where the flow asks for none."""
-    if "address_type" not in table.column_names:
-        return pa.nulls(table.num_rows, pa.string())
-    col = table.column("address_type")
-    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
-            or pa.types.is_null(col.type)):
-        raise TraceError(f"has Arrow type {col.type}; store it as string", file=file,
-                         column="address_type")
-    col = col.cast(pa.string()).combine_chunks()
+    """``address_type`` (RFC 8653), null where the flow asks for none."""
+    col = _strings(table, "address_type", file=file)
     known = pc.or_(pc.is_null(col), pc.is_in(col, value_set=pa.array(ADDRESS_TYPES)))
     if not pc.all(known).as_py():  # only then are the values turned into Python strings
         _raise_first(~known.to_numpy(zero_copy_only=False),
