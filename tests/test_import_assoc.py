@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import dmmemu
 from dmmemu.cli.imports import assoc_command
-from dmmemu.errors import TraceError
+from dmmemu.errors import TopologyError, TraceError
 from dmmemu.importers.assoc import import_assoc
 from dmmemu.synthetic.traffic import TrafficModel
 
@@ -305,3 +305,20 @@ def test_session_rules_match_a_row_by_row_loop(records: pl.DataFrame, timeout: i
     expected, expected_counts = _loop_sessions(records, timeout)
     assert list(events.select("t", "mn", "ap").iter_rows()) == expected
     assert {key: counts[key] for key in expected_counts} == expected_counts
+
+
+def test_association_logs_placed_as_map_domains(tmp_path: Path) -> None:
+    """--architecture hierarchical: each controller's APs form a MAP domain behind it."""
+    from dmmemu.topology.generators import SitedAccess, SitedPoa
+
+    topology = SitedAccess(architecture="hierarchical").build(
+        [SitedPoa(name="ap1", site="wlc-a", x=0.0, y=0.0),
+         SitedPoa(name="ap2", site="wlc-a", x=50.0, y=0.0),
+         SitedPoa(name="ap3", site="wlc-b", x=100.0, y=0.0)])
+    assert topology.areas == ("map-domain-wlc-a", "map-domain-wlc-b")
+    members = [topology.nodes[m].name for m in topology.area_members("map-domain-wlc-a")]
+    assert members == ["wlc-a", "ap1", "ap2"]
+    assert topology.nodes[topology.node_id("wlc-a")].functions == ("MAP", "LMA")
+    assert {topology.nodes[p].access for p in topology.nodes_with_role("poa")} == {"wifi"}
+    with pytest.raises(TopologyError, match="architecture must be one of flat, hierarchical"):
+        SitedAccess(architecture="mesh")

@@ -292,3 +292,38 @@ def test_rules_match_a_row_by_row_loop(rows: pl.DataFrame, gap: int) -> None:
     expected, expected_counts = _loop_events(rows, gap)
     assert list(events.iter_rows()) == expected
     assert {key: counts[key] for key in expected_counts} == expected_counts
+
+
+def test_drive_logs_placed_on_the_eps_layout(tmp_path: Path) -> None:
+    """--architecture eps: each site is an eNB whose cells are its PoAs, the sites grouped in
+    SGW service areas (two per area here), a PGW as the central anchor (docs/topologies.md)."""
+    a = _write(tmp_path, "a.csv", DRIVE_A)
+    b = _write(tmp_path, "b.txt", DRIVE_B)
+    ok = CliRunner().invoke(drivelog_command, [
+        str(a), str(b), "--out", str(tmp_path / "eps"), "--architecture", "eps",
+        "--sites-per-area", "2", "--packets", "300", "--no-packet-file"])
+    assert ok.exit_code == 0, ok.output
+    trace = dmmemu.Trace.open(tmp_path / "eps")
+    topology = trace.topology
+    by_name = {n.name: n for n in topology.nodes}
+    assert by_name["pgw"].central and by_name["mme"].functions == ("MME",)
+    assert [n.name for n in topology.nodes if "SGW" in n.functions] == ["sgw-0", "sgw-1"]
+    # Strips (docs/topologies.md): 3 sites, 2 per area -> 2 areas, 2 columns of 2 and 1 by
+    # x (west to east: 12345 at -8.480, 1A2C0 at -8.471, 1A2B3 at -8.4705), the first column
+    # by y (1A2C0 south of 12345): areas take 1A2C0, 12345 | 1A2B3.
+    assert {n.name: n.areas for n in topology.nodes if n.name.startswith("site:")} == {
+        "site:1A2C0": ("sgw-area-0",), "site:cell-12345": ("sgw-area-0",),
+        "site:1A2B3": ("sgw-area-1",)}
+    cells = [topology.nodes[p] for p in topology.nodes_with_role("poa")]
+    assert all(c.functions == ("eNB",) and c.access == "cellular" for c in cells)
+    serving = topology.serving_anchors()
+    assert {topology.nodes[serving[p]].name for p in topology.nodes_with_role("poa")} == {
+        "sgw-0", "sgw-1"}  # an inter-eNB move inside an area keeps its SGW
+    assert trace.manifest["params"]["topology"]["architecture"] == "eps"
+    # The movement is the same whatever the architecture: only the nodes around it differ.
+    flat = import_drivelogs([a, b], tmp_path / "flat", traffic=TRAFFIC, seed=7)
+    names = {n.id: n.name for n in topology.nodes}
+    flat_names = {n.id: n.name for n in dmmemu.Trace.open(flat).topology.nodes}
+    moved = [(t, mn, names.get(p)) for t, mn, p in trace.mobility.rows()]
+    assert moved == [(t, mn, flat_names.get(p))
+                     for t, mn, p in dmmemu.Trace.open(flat).mobility.rows()]

@@ -20,9 +20,16 @@ from dmmemu.importers.drivelog import import_drivelogs
 from dmmemu.importers.sumo import FORMATS, LAYOUTS, import_sumo
 from dmmemu.synthetic.attachment import AttachmentRule
 from dmmemu.synthetic.traffic import ARRIVALS, TrafficModel
-from dmmemu.topology.generators import SitedAccess
+from dmmemu.topology.generators import SITED_ARCHITECTURES, SitedAccess
 
 _SHARED_OPTIONS = (
+    click.option("--architecture", type=click.Choice(list(SITED_ARCHITECTURES)),
+                 default="flat", show_default=True,
+                 help="Place the sites on a reference architecture: a distributed gateway "
+                 "per site (flat), a MAP domain per site (hierarchical), or eNB sites in SGW "
+                 "service areas (eps; docs/topologies.md)."),
+    click.option("--sites-per-area", type=click.IntRange(min=1), default=4,
+                 show_default=True, help="eps: eNB sites per SGW service area."),
     click.option("--correspondents", type=click.IntRange(min=1), default=4,
                  show_default=True, help="Correspondent nodes behind the core."),
     click.option("--flows-per-hour", type=float, default=None, metavar="RATE",
@@ -49,9 +56,9 @@ def import_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def run_import(importer: Callable[..., Path], *args: Any, correspondents: int,
-               flows_per_hour: float | None, traffic_packets: int | None, arrivals: str,
-               **options: Any) -> None:
+def run_import(importer: Callable[..., Path], *args: Any, architecture: str,
+               sites_per_area: int, correspondents: int, flows_per_hour: float | None,
+               traffic_packets: int | None, arrivals: str, **options: Any) -> None:
     """Call ``importer`` with the shared options; a user error prints one line and exits 2."""
     try:
         from dmmemu.synthetic.traffic import TrafficModel
@@ -59,8 +66,9 @@ def run_import(importer: Callable[..., Path], *args: Any, correspondents: int,
         knobs = {"flows_per_mn_hour": flows_per_hour, "packets": traffic_packets}
         traffic = TrafficModel(arrivals=arrivals,
                                **{k: v for k, v in knobs.items() if v is not None})
-        path = importer(*args, access=SitedAccess(correspondents=correspondents),
-                        traffic=traffic, **options)
+        access = SitedAccess(architecture=architecture, sites_per_area=sites_per_area,
+                             correspondents=correspondents)
+        path = importer(*args, access=access, traffic=traffic, **options)
     except (DmmemuError, OSError) as exc:
         click.echo(f"dmmemu: error: {exc}", err=True)
         sys.exit(EXIT_USAGE)

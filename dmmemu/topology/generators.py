@@ -12,6 +12,7 @@ measurements.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -58,6 +59,8 @@ def _check_fields(obj: object) -> None:
     try:
         for f in dataclasses.fields(obj):  # type: ignore[arg-type]
             value = getattr(obj, f.name)
+            if f.type == "str":  # a choice, checked by its generator
+                continue
             if f.type == "int":
                 # An ``_every`` is a period (0 = never); every other count is at least 1.
                 check_integer(where, f.name, value, low=0 if f.name.endswith("_every") else 1,
@@ -281,6 +284,24 @@ def build_generated(name: str, params: Mapping[str, Any], source: str = "<params
 
 
 # -------------------------------------------------------------------- observed access
+SITED_ARCHITECTURES = ("flat", "hierarchical", "eps")
+
+
+def _strip_areas(centres: Mapping[str, tuple[float | None, float | None]],
+                 per_area: int) -> dict[str, str]:
+    """Site -> ``sgw-area-k``: placed sites sorted by x into ⌈√areas⌉ columns, each column
+    sorted by y and cut into areas of ``per_area`` sites; unplaced sites last."""
+    placed = [s for s, (x, _) in centres.items() if x is not None]
+    n_areas = max(1, math.ceil(len(placed) / per_area))
+    columns = max(1, math.ceil(math.sqrt(n_areas)))
+    by_x = sorted(placed, key=lambda s: (centres[s][0], centres[s][1], s))
+    per_column = math.ceil(len(by_x) / columns) if by_x else 0
+    ordered: list[str] = []
+    for c in range(columns):
+        column = by_x[c * per_column:(c + 1) * per_column]
+        ordered += sorted(column, key=lambda s: (centres[s][1], centres[s][0], s))
+    ordered += [s for s in centres if s not in set(placed)]
+    return {site: f"sgw-area-{i // per_area}" for i, site in enumerate(ordered)}
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SitedPoa:
     """A PoA seen in imported data (a cell, an AP) and the site whose gateway serves it."""
@@ -298,8 +319,19 @@ class SitedAccess:
     per site and a change of PoA inside a site keeps the anchor), gateways on one core
     router, a central anchor and correspondents behind the core. The PoAs come from the
     data, so they are the argument of ``build``; the parameters are the modelling choices.
-    A gateway is placed at the mean position of its placed PoAs."""
+    A gateway is placed at the mean position of its placed PoAs.
 
+    ``architecture`` places the sites on a reference architecture (docs/topologies.md):
+    ``flat`` (the gateway of each site is a distributed anchor: MAAR, HA, LMA),
+    ``hierarchical`` (each site is a MAP domain ``map-domain-<site>`` behind its gateway,
+    the MAP; WiFi access: association logs, APs under their controller) or ``eps`` (each
+    site is an eNB whose cells are its PoAs, sites grouped by position into SGW service areas
+    of ``sites_per_area``, an SGW per area, a PGW as the central anchor and an MME; drive
+    logs). Areas take sites in strips: sites sorted by x into ⌈√(areas)⌉ columns, each
+    column by y into areas of ``sites_per_area``; sites without a position come last."""
+
+    architecture: str = "flat"
+    sites_per_area: int = 4  # eps: eNB sites per SGW service area
     correspondents: int = 4
     access_delay_us: float = 100.0  # PoA - its site gateway
     backhaul_delay_us: float = 1000.0  # site gateway - core
@@ -307,6 +339,9 @@ class SitedAccess:
     internet_delay_us: float = 10000.0  # correspondent - core
 
     def __post_init__(self) -> None:
+        if self.architecture not in SITED_ARCHITECTURES:
+            raise TopologyError(f"SitedAccess: architecture must be one of "
+                                f"{', '.join(SITED_ARCHITECTURES)}, got {self.architecture!r}")
         _check_fields(self)
 
     def build(self, poas: Sequence[SitedPoa], name: str = "sited-access") -> Topology:
@@ -315,27 +350,63 @@ class SitedAccess:
         if not poas:
             raise TopologyError("SitedAccess: no PoA to build a topology from")
         names = [poa.name for poa in poas] + list(dict.fromkeys(poa.site for poa in poas))
-        fixed = {"core", "central-anchor", *(f"cn{i}" for i in range(self.correspondents))}
+        fixed = {"core", "central-anchor", "pgw", "mme",
+                 *(f"cn{i}" for i in range(self.correspondents)),
+                 *(f"sgw-{k}" for k in range(len(names)))}  # eps: an SGW per area at most
         seen: set[str] = set()
         for node_name in names:
             if node_name in seen or node_name in fixed:
                 raise TopologyError(f"SitedAccess: node name {node_name!r} is used twice; "
                                     "PoA and site names must be distinct")
             seen.add(node_name)
-        g = _Builder()
-        core = g.core(self.correspondents, self.central_delay_us, self.internet_delay_us)
         by_site: dict[str, list[SitedPoa]] = {}
         for poa in poas:
             by_site.setdefault(poa.site, []).append(poa)
+        centres = {}
         for site, members in by_site.items():
             placed = [(p.x, p.y) for p in members if p.x is not None and p.y is not None]
-            x = sum(p[0] for p in placed) / len(placed) if placed else None
-            y = sum(p[1] for p in placed) / len(placed) if placed else None
-            gw = g.node(site, "anchor", x=x, y=y)
-            g.link(gw, core, self.backhaul_delay_us)
+            centres[site] = ((sum(p[0] for p in placed) / len(placed),
+                              sum(p[1] for p in placed) / len(placed)) if placed
+                             else (None, None))
+        g = _Builder()
+        if self.architecture == "eps":
+            core = self._eps_core(g)
+            area_of = _strip_areas(centres, self.sites_per_area)
+            sgw_of = {}
+            for area in dict.fromkeys(area_of.values()):
+                sgw_of[area] = g.node(area.replace("sgw-area", "sgw"), "anchor",
+                                      functions=("SGW",), areas=(area,))
+                g.link(sgw_of[area], core, self.backhaul_delay_us)
+        else:
+            core = g.core(self.correspondents, self.central_delay_us, self.internet_delay_us)
+        for site, members in by_site.items():
+            x, y = centres[site]
+            if self.architecture == "eps":
+                areas, poa_kind = (area_of[site],), {"functions": ("eNB",), "access": "cellular"}
+                gw = g.node(site, "router", x=x, y=y, areas=areas)  # the eNB, its cells below
+                g.link(gw, sgw_of[area_of[site]], self.backhaul_delay_us)
+            else:
+                hierarchical = self.architecture == "hierarchical"
+                areas = (f"map-domain-{site}",) if hierarchical else ()
+                poa_kind = {"functions": WIFI_AR_FUNCTIONS, "access": "wifi"} if hierarchical \
+                    else {}
+                gw = g.node(site, "anchor", x=x, y=y, areas=areas,
+                            functions=("MAP", "LMA") if hierarchical else GATEWAY_FUNCTIONS)
+                g.link(gw, core, self.backhaul_delay_us)
             for poa in members:
-                g.link(g.node(poa.name, "poa", x=poa.x, y=poa.y), gw, self.access_delay_us)
+                g.link(g.node(poa.name, "poa", x=poa.x, y=poa.y, areas=areas, **poa_kind), gw,
+                       self.access_delay_us)
         return Topology.from_parts(g.nodes, g.links, name=name, source=f"SitedAccess {name!r}")
+
+    def _eps_core(self, g: _Builder) -> int:
+        """Core router, the PGW (central anchor), the MME and the correspondents."""
+        core = g.node("core", "router")
+        g.link(g.node("pgw", "anchor", central=True, functions=("PGW", "LMA", "HA")), core,
+               self.central_delay_us)
+        g.link(g.node("mme", "router", functions=("MME",)), core, self.central_delay_us)
+        for i in range(self.correspondents):
+            g.link(g.node(f"cn{i}", "cn"), core, self.internet_delay_us)
+        return core
 
 
 # -------------------------------------------------------------------- flat access at given positions
