@@ -314,8 +314,8 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
     functions = _functions(c, function_roles, node_names, duration).with_columns(
         **{k: pl.lit(v) for k, v in label.items()})
     return RunResult(meta=meta, summary=summary, flows=flows, anchors=anchors,
-                     functions=functions, signaling=signaling, handovers=handovers, timeline=timeline,
-                     stretch=stretch, events=events, counters=counters)
+                     functions=functions, signaling=signaling, handovers=handovers,
+                     timeline=timeline, stretch=stretch, events=events, counters=counters)
 
 
 MOBILE_NODES = "(mobile nodes)"  # the name of the functions table's row for the MNs' own load
@@ -344,6 +344,7 @@ def _functions(c: RawCounters, function_roles: tuple[tuple[int, ...], ...],
                        "mean_bindings": c.anchor_binding_ns / max(duration, 1)},
             }.get(function, {})
             loads.update({name: np.append(values, 0) for name, values in measured.items()})
+        anchor_only = [name for name in loads if name != "messages"]
         rows = np.flatnonzero(np.any([values > 0 for values in loads.values()], axis=0)
                               if loads else np.zeros(n + 1, bool))
         columns: dict[str, Any] = {
@@ -351,9 +352,15 @@ def _functions(c: RawCounters, function_roles: tuple[tuple[int, ...], ...],
             "node": np.where(rows == n, -1, rows).astype(np.int32),
             "name": pl.Series("name", [names[r] for r in rows], pl.String),
         }
+        mns_row = np.flatnonzero(rows == n)
         for name, dtype in FUNCTION_LOADS.items():
-            columns[name] = (pl.Series(name, loads[name][rows], dtype) if name in loads
-                             else pl.Series(name, [None] * rows.size, dtype))
+            if name not in loads:
+                columns[name] = pl.Series(name, [None] * rows.size, dtype)
+                continue
+            column = pl.Series(name, loads[name][rows], dtype)
+            if name in anchor_only and mns_row.size:  # the MNs are not an anchor
+                column = column.scatter(mns_row, None)
+            columns[name] = column
         parts.append(pl.DataFrame(columns))
     return pl.concat(parts)
 
