@@ -259,6 +259,37 @@ def test_flat_at_positions_on_a_grid_is_flat_wifi():
     assert np.array_equal(wifi.roles, flat.roles)
 
 
+def test_flat_at_positions_carries_flat_wifis_attributes():
+    wifi = FlatWifi(rows=2, cols=2).build()
+    flat = flat_at_positions([(wifi.nodes[p].x, wifi.nodes[p].y)
+                              for p in wifi.nodes_with_role("poa")])
+    assert [(n.functions, n.access) for n in flat.nodes] == [
+        (n.functions, n.access) for n in wifi.nodes]
+
+
+def test_hierarchical_import_groups_the_ars_into_map_domains(tmp_path):
+    """--architecture hierarchical: the same attachments, the ARs in MAP domains behind an
+    aggregation node each (docs/topologies.md), two ARs per domain here."""
+    fcd = fcd_xml(tmp_path / "fcd.xml")
+    flat = run_import(tmp_path, fcd)
+    hier = Trace.open(import_sumo(fcd, tmp_path / "hier", poa_csv=poa_file(tmp_path),
+                                  rule=RULE, traffic=SMALL_TRAFFIC,
+                                  architecture="hierarchical", domain_size=2))
+    topology = hier.topology
+    poas = topology.nodes_with_role("poa")
+    assert len(topology.areas) == -(-poas.size // 2)  # ⌈ARs / 2⌉ domains
+    for area in topology.areas:
+        members = [topology.nodes[m] for m in topology.area_members(area)]
+        assert [m.functions for m in members if m.role == "anchor"] == [("MAP", "LMA")]
+        assert 1 <= sum(m.role == "poa" for m in members) <= 2
+    def by_name(trace):
+        names = {n.id: n.name for n in trace.topology.nodes}
+        return [(t, mn, names.get(p)) for t, mn, p in trace.mobility.iter_rows()]
+    assert by_name(hier) == by_name(flat)  # placement changes no attachment
+    assert hier.manifest["params"]["architecture"] == "hierarchical"
+    assert hier.manifest["params"]["domain_size"] == 2
+
+
 def test_net_bounds_place_the_grid(tmp_path):
     net = tmp_path / "tiny.net.xml"
     net.write_text('<?xml version="1.0"?>\n<net version="1.20">\n    <location '

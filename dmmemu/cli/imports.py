@@ -99,6 +99,11 @@ def run_import(importer: Callable[..., Path], *args: Any, architecture: str,
 @click.option("--step", "step_s", type=float, default=None, metavar="SECONDS",
               help="FCD sampling period.  [default: detected]")
 @click.option("--correspondents", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--architecture", type=click.Choice(["flat", "hierarchical"]), default="flat",
+              show_default=True, help="A gateway in front of every AR (flat), or the ARs "
+              "grouped by position into MAP domains (hierarchical; docs/topologies.md).")
+@click.option("--domain-size", type=click.IntRange(min=1), default=9, show_default=True,
+              help="hierarchical: ARs per MAP domain.")
 @click.option("--format", "fcd_format", type=click.Choice(list(FORMATS)), default="auto",
               show_default=True)
 @click.option("--arrivals", type=click.Choice(list(ARRIVALS)), default="poisson",
@@ -117,7 +122,8 @@ def run_import(importer: Callable[..., Path], *args: Any, architecture: str,
 def sumo_command(fcd: Path, out: Path, net: Path | None, spacing_m: float | None,
                  layout: str, poa_csv: Path | None, range_m: float, hysteresis_m: float,
                  time_to_trigger_s: float, max_speed_mps: float, step_s: float | None,
-                 correspondents: int, fcd_format: str, arrivals: str, packets: int | None,
+                 correspondents: int, architecture: str, domain_size: int, fcd_format: str,
+                 arrivals: str, packets: int | None,
                  flows_per_hour: float | None, packet_file: bool, seed: int,
                  name: str | None, overwrite: bool) -> None:
     """Import the SUMO floating-car data FCD (XML, CSV or Parquet) as a trace."""
@@ -130,7 +136,8 @@ def sumo_command(fcd: Path, out: Path, net: Path | None, spacing_m: float | None
                            poa_csv=poa_csv, rule=rule, max_speed_mps=max_speed_mps,
                            step_s=step_s, correspondents=correspondents, traffic=traffic,
                            seed=seed, packet_file=packet_file, name=name, fcd_format=fcd_format,
-                           overwrite=overwrite)
+                           overwrite=overwrite, architecture=architecture,
+                           domain_size=domain_size)
 
     click.echo(f"wrote {user_errors(run)()}")
 

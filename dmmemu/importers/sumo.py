@@ -44,7 +44,8 @@ Rules (on top of ``dmmemu.synthetic.attachment``)
 - **PoAs**: a square grid (``layout="grid"``) or hexagonal cell sites (``"hex"``) of
   ``spacing_m`` centred on the bounds (the network's ``convBoundary`` with ``net``, else the
   bounding box of the samples), or the positions of a CSV (``poa_csv``: header ``x,y`` and
-  optionally ``name``). The topology is ``reference_topologies.flat_at_positions``.
+  optionally ``name``). The topology is ``flat_at_positions`` (``--architecture flat``) or
+  ``domains_at_positions`` (``hierarchical``: MAP domains), ``dmmemu.topology.generators``.
 
 ``trace.toml`` records the FCD's file name and SHA-256, the network's name and bounds (its
 header carries a timestamp, so a hash would differ on every ``netgenerate``), the PoA CSV's
@@ -81,7 +82,7 @@ from dmmemu.model_params import (
 )
 from dmmemu.synthetic.attachment import AttachmentRule, attach_positions
 from dmmemu.synthetic.traffic import TrafficModel
-from dmmemu.topology.generators import flat_at_positions
+from dmmemu.topology.generators import domains_at_positions, flat_at_positions
 from dmmemu.topology.graph import MAX_NODES
 
 GENERATOR = "dmmemu.importers.sumo"
@@ -809,6 +810,8 @@ def import_sumo(
     description: str | None = None,
     fcd_format: str = "auto",
     overwrite: bool = False,
+    architecture: str = "flat",
+    domain_size: int = 9,
 ) -> Path:
     """Write the trace directory ``out_dir`` from the SUMO FCD ``fcd_path``; return it.
 
@@ -817,7 +820,10 @@ def import_sumo(
     (default: ``AttachmentRule()``: nearest PoA at any range, 10 m hysteresis);
     ``max_speed_mps`` and ``step_s`` (default: detected) drive teleport detection.
     ``traffic`` (default ``TrafficModel()``) draws flows while vehicles are attached, from
-    ``seed``; ``packet_file=False`` leaves packets to the replay's synthesis rule. Raises
+    ``seed``; ``packet_file=False`` leaves packets to the replay's synthesis rule.
+    ``architecture`` "flat" puts a gateway in front of every AR (``flat_at_positions``),
+    "hierarchical" groups the ARs by position into MAP domains of ``domain_size``
+    (``domains_at_positions``). Raises
     ``TraceError`` for a bad input file, ``ParameterError`` for a bad parameter.
     """
     fcd_path = Path(fcd_path)
@@ -831,6 +837,8 @@ def import_sumo(
         check_number(where, "step_s", step_s, low=1e-9)
     check_integer(where, "correspondents", correspondents, low=1, high=1 << 16)
     check_integer(where, "seed", seed, low=0, high=2**63 - 1)
+    check_choice(where, "architecture", architecture, ("flat", "hierarchical"))
+    check_integer(where, "domain_size", domain_size, low=1, high=MAX_POAS)
     if not isinstance(rule, AttachmentRule):
         raise ParameterError(f"{where}: rule must be an AttachmentRule, got {rule!r}")
     out_dir = Path(out_dir)
@@ -841,8 +849,13 @@ def import_sumo(
     samples = read_fcd(fcd_path, fcd_format=fcd_format)
     xy, names, poa_params = _poas(samples, net=net, spacing_m=spacing_m, layout=layout,
                                   poa_csv=poa_csv)
-    topology = flat_at_positions(xy, names=names, correspondents=correspondents,
-                                 name="sumo-" + poa_params["poas"])
+    if architecture == "flat":
+        topology = flat_at_positions(xy, names=names, correspondents=correspondents,
+                                     name="sumo-" + poa_params["poas"])
+    else:
+        topology = domains_at_positions(xy, names=names, domain_size=domain_size,
+                                        correspondents=correspondents,
+                                        name="sumo-" + poa_params["poas"])
     step_ns = samples.step_ns() if step_s is None else seconds_to_ns(step_s, what="step_s", low_ns=1)
     tr = tracks(samples, step_ns=step_ns, max_speed_mps=max_speed_mps)
     poa_ids = topology.nodes_with_role("poa")
@@ -861,6 +874,8 @@ def import_sumo(
         "step_s": step_ns / NS_PER_S,
         "step_from": "fcd" if step_s is None else "given",
         "correspondents": correspondents,
+        "architecture": architecture,
+        **({"domain_size": domain_size} if architecture == "hierarchical" else {}),
         "packet_file": packet_file,
         "mn_names": MN_NAMES_FILE,
         "vehicles": len(samples.vehicles), "samples": samples.n_samples,

@@ -288,8 +288,8 @@ SITED_ARCHITECTURES = ("flat", "hierarchical", "eps")
 
 
 def _strip_areas(centres: Mapping[str, tuple[float | None, float | None]],
-                 per_area: int) -> dict[str, str]:
-    """Site -> ``sgw-area-k``: placed sites sorted by x into ⌈√areas⌉ columns, each column
+                 per_area: int, prefix: str = "sgw-area-") -> dict[str, str]:
+    """Site -> ``<prefix>k``: placed sites sorted by x into ⌈√areas⌉ columns, each column
     sorted by y and cut into areas of ``per_area`` sites; unplaced sites last."""
     placed = [s for s, (x, _) in centres.items() if x is not None]
     n_areas = max(1, math.ceil(len(placed) / per_area))
@@ -301,7 +301,24 @@ def _strip_areas(centres: Mapping[str, tuple[float | None, float | None]],
         column = by_x[c * per_column:(c + 1) * per_column]
         ordered += sorted(column, key=lambda s: (centres[s][1], centres[s][0], s))
     ordered += [s for s in centres if s not in set(placed)]
-    return {site: f"sgw-area-{i // per_area}" for i, site in enumerate(ordered)}
+    return {site: f"{prefix}{i // per_area}" for i, site in enumerate(ordered)}
+
+
+def domains_at_positions(xy: Sequence[Sequence[float]], *, names: Sequence[str],
+                         domain_size: int = 9, correspondents: int = 4,
+                         name: str = "domains-at-positions") -> Topology:
+    """Hierarchical WiFi over ARs at given positions (imported PoAs): the ARs grouped by
+    position into MAP domains of ``domain_size`` (the strips of ``SitedAccess``'s SGW areas),
+    an aggregation node ``aggk`` per domain, as ``SitedAccess(architecture="hierarchical")``
+    builds them."""
+    if isinstance(domain_size, bool) or not isinstance(domain_size, int) or domain_size < 1:
+        raise TopologyError(f"{name}: domain_size must be an integer >= 1, got {domain_size!r}")
+    centres = {str(label): (float(x), float(y)) for label, (x, y) in zip(names, xy)}
+    domain = _strip_areas(centres, domain_size, prefix="agg")
+    poas = [SitedPoa(name=label, site=domain[label], x=x, y=y)
+            for label, (x, y) in centres.items()]
+    return SitedAccess(architecture="hierarchical", correspondents=correspondents).build(
+        poas, name=name)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SitedPoa:
     """A PoA seen in imported data (a cell, an AP) and the site whose gateway serves it."""
@@ -467,8 +484,8 @@ def flat_at_positions(
     core = g.core(correspondents, central_delay_us, internet_delay_us)
     gateways = []
     for label, (x, y) in zip(labels, points.tolist()):
-        gw = g.node(f"gw-{label}", "anchor")
-        ar = g.node(label, "poa", x=x, y=y)
+        gw = g.node(f"gw-{label}", "anchor", functions=GATEWAY_FUNCTIONS)
+        ar = g.node(label, "poa", x=x, y=y, functions=WIFI_AR_FUNCTIONS, access="wifi")
         g.link(ar, gw, access_delay_us)
         g.link(gw, core, backhaul_delay_us)
         gateways.append(gw)
