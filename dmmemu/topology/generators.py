@@ -314,11 +314,16 @@ def domains_at_positions(xy: Sequence[Sequence[float]], *, names: Sequence[str],
     if isinstance(domain_size, bool) or not isinstance(domain_size, int) or domain_size < 1:
         raise TopologyError(f"{name}: domain_size must be an integer >= 1, got {domain_size!r}")
     centres = {str(label): (float(x), float(y)) for label, (x, y) in zip(names, xy)}
+    if len(centres) != len(names) or len(names) != len(xy):
+        raise TopologyError(f"{name}: {len(names)} names for {len(xy)} PoA positions, or a "
+                            "name used twice; give every PoA its own name")
     domain = _strip_areas(centres, domain_size, prefix="agg")
     poas = [SitedPoa(name=label, site=domain[label], x=x, y=y)
             for label, (x, y) in centres.items()]
     return SitedAccess(architecture="hierarchical", correspondents=correspondents).build(
         poas, name=name)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SitedPoa:
     """A PoA seen in imported data (a cell, an AP) and the site whose gateway serves it."""
