@@ -545,9 +545,10 @@ def local_peers(flows: pl.DataFrame, mobility: pl.DataFrame, topology: Topology,
     chosen = rng.random(flows.height) < share  # one draw per flow, kept or not
     pick = rng.random(flows.height)
     peer = flows["peer"].to_numpy().copy()
-    for i in np.flatnonzero(chosen & (site >= 0)):
-        candidates = local[sites[site[i]]]
-        peer[i] = candidates[int(pick[i] * len(candidates))]
+    for k, name in enumerate(sites):  # per site, not per flow
+        moved = chosen & (site == k)
+        candidates = np.array(local[name], np.int64)
+        peer[moved] = candidates[(pick[moved] * candidates.size).astype(np.int64)]
     return pl.Series("peer", peer, pl.UInt32)
 
 
