@@ -272,7 +272,7 @@ def test_gen_refuses_to_overwrite_without_flag(tmp_path: Path) -> None:
     assert Trace.open(target).manifest["seed"] == 1
 
 
-@pytest.mark.parametrize("topology", ["hierarchical", "eps"])
+@pytest.mark.parametrize("topology", ["hierarchical", "eps", "composite"])
 def test_gen_writes_a_valid_trace_on_each_reference_architecture(tmp_path: Path,
                                                                  topology: str) -> None:
     target = tmp_path / topology
@@ -280,10 +280,39 @@ def test_gen_writes_a_valid_trace_on_each_reference_architecture(tmp_path: Path,
                      topology, "--duration", "120", "--no-progress"))
     trace = Trace.open(target)
     assert trace.topology.name == topology  # written out node by node, named after it
-    area = {"hierarchical": "map-domain-0.0", "eps": "sgw-area-0.0"}[topology]
+    area = {"hierarchical": "map-domain-0.0", "eps": "sgw-area-0.0",
+            "composite": "lgw-site-1"}[topology]
     assert trace.topology.area_members(area).size > 0  # its areas survive the written file
     visited = set(trace.mobility.filter(pl.col("poa") >= 0)["poa"].to_list())
     assert visited <= set(trace.topology.nodes_with_role("poa").tolist()) and visited
+
+
+def test_gen_takes_topology_traffic_and_application_parameters(tmp_path: Path) -> None:
+    target = tmp_path / "mix"
+    assert_ok(invoke("gen", "--out", target, "--mns", "4", "--packets", "3000", "--duration",
+                     "120", "--topology-param", "rows=2", "--topology-param", "cols=3",
+                     "--traffic-param", "zipf_exponent=0.5",
+                     "--app-param", "voice.address_type=session-lasting",
+                     "--app-param", "chat.share=0.5", "--app-param", "chat.continuity=true",
+                     "--app-param", "chat.size_law=lognormal",
+                     "--app-param", "chat.size_scale=2000.0", "--app-param", "chat.size_shape=1.0",
+                     "--app-param", "chat.rate_pps=2.0", "--no-progress"))
+    trace = Trace.open(target)
+    assert trace.topology.nodes_with_role("poa").size == 6
+    params = trace.manifest["params"]
+    assert params["traffic"]["zipf_exponent"] == 0.5
+    assert params["traffic"]["apps"]["voice"]["address_type"] == "session-lasting"
+    assert params["traffic"]["apps"]["chat"]["rate_pps"] == 2.0  # a new application
+    assert "chat" in set(trace.flows["app"].to_list())
+    for bad, where in ((("--app-param", "voice.colour=red"), "colour"),
+                       (("--app-param", "novalue"), "--app-param"),
+                       (("--app-param", "chat.share=0.5"), "chat"),
+                       (("--traffic-param", "apps=1"), "--app-param"),
+                       (("--topology-param", "rowz=2"), "rowz")):
+        out = invoke("gen", "--out", tmp_path / "bad", "--mns", "2", "--packets", "100",
+                     "--no-progress", *bad)
+        assert out.exit_code == 2 and where in out.stderr, (bad, out.stderr)
+        assert "Traceback" not in out.stdout + out.stderr
 
 
 def test_gen_cuts_coverage_holes_into_the_mobility(tmp_path: Path) -> None:

@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from dmmemu.errors import TopologyError
-from dmmemu.topology.generators import Eps, FlatWifi, Hierarchical, build_generated
+from dmmemu.topology.generators import (
+    Composite,
+    Eps,
+    FlatWifi,
+    Hierarchical,
+    build_generated,
+)
 from dmmemu.topology.graph import Topology
 
 
@@ -100,3 +106,40 @@ def test_eps_is_registered_and_checks_its_parameters() -> None:
         FlatWifi(ipv4_every=-1)
     with pytest.raises(TopologyError, match="no parameter 'rows'"):
         build_generated("eps", {"rows": 2})
+
+
+def test_composite_joins_the_three_regions(tmp_path) -> None:
+    composite = Composite()
+    topology = composite.build()
+    poas = [topology.nodes[p] for p in topology.nodes_with_role("poa")]
+    kinds = [p.name.rstrip("0123456789.") for p in poas]
+    assert {k: kinds.count(k) for k in set(kinds)} == {"ar": 16, "hier-ar": 16, "enb": 8,
+                                                       "henb": 4}
+    assert sorted(topology.areas) == ["lgw-site-0", "lgw-site-1", *(
+        f"map-domain-{r}.{c}" for r in range(2) for c in range(2)), "sgw-area-0.0",
+        "sgw-area-0.1"]
+    # One central anchor for all regions; the EPS region's PGW is a gateway like the others.
+    assert names(topology, [topology.central_anchor()]) == ["central-anchor"]
+    assert topology.nodes_with_function("PGW").size == topology.nodes_with_function(
+        "MME").size == 1
+    # IPv4 and NAT periods (5 and 7) count over the 32 WiFi ARs of both WiFi regions.
+    wifi = [p for p in poas if p.access == "wifi"]
+    assert [i for i, p in enumerate(wifi) if p.ipv4] == [4, 9, 14, 19, 24, 29]
+    assert [i for i, p in enumerate(wifi) if p.nat] == [6, 13, 20, 27]
+    assert not any(p.ipv4 or p.nat for p in poas if p.access == "cellular")
+    # Regions lie left to right, one WiFi spacing apart, and do not overlap.
+    xs = {k: [p.x for p, kind in zip(poas, kinds) if kind == k] for k in ("ar", "hier-ar",
+                                                                          "enb")}
+    assert (min(xs["ar"]), max(xs["ar"])) == (0.0, 450.0)
+    assert (min(xs["hier-ar"]), max(xs["hier-ar"])) == (600.0, 1050.0)
+    assert (min(xs["enb"]), max(xs["enb"])) == (1200.0, 2100.0)
+    # Each region's PoAs are served by their own region's gateways.
+    serving = topology.serving_anchors()
+    for p in topology.nodes_with_role("poa").tolist():
+        gw = topology.nodes[int(serving[p])].name
+        name = topology.nodes[p].name
+        expected = ("gw" if name.startswith("ar") else "agg" if name.startswith("hier")
+                    else "sgw" if name.startswith("enb") else "lgw")
+        assert gw.startswith(expected), (name, gw)
+    round_trip(topology, tmp_path)
+    assert build_generated("composite", {"flat_rows": 2}).nodes_with_role("poa").size == 36

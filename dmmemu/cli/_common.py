@@ -61,7 +61,7 @@ def sample_trace_path() -> Path:
     return Path(str(resources.files("dmmemu") / "traces" / "sample"))
 
 
-def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
+def parse_params(pairs: tuple[str, ...], option: str = "--param") -> dict[str, Any]:
     """``--param key=value`` pairs; values are read as TOML scalars (numbers, true/false,
     quoted strings, arrays), anything else as a plain string."""
     from dmmemu.topology.graph import tomllib
@@ -70,7 +70,7 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, text = pair.partition("=")
         if not sep or not key:
-            raise click.BadParameter(f"{pair!r} is not key=value", param_hint="--param")
+            raise click.BadParameter(f"{pair!r} is not key=value", param_hint=option)
         try:
             params[key.strip()] = tomllib.loads(f"v = {text}")["v"]
         except tomllib.TOMLDecodeError:

@@ -40,6 +40,14 @@ _MOBILITY_OPTIONS = {"speed_min": "speed_min_mps", "speed_max": "speed_max_mps",
 @click.option("--pause-max", type=float, default=None, help="s (default: the model's).")
 @click.option("--mobility-param", "mobility_params", multiple=True, metavar="KEY=VALUE",
               help="Any other mobility model parameter (repeatable), e.g. alpha=0.9.")
+@click.option("--topology-param", "topology_params", multiple=True, metavar="KEY=VALUE",
+              help="A parameter of the topology generator (repeatable), e.g. rows=6; "
+              "docs/topologies.md lists them.")
+@click.option("--traffic-param", "traffic_params", multiple=True, metavar="KEY=VALUE",
+              help="A traffic model parameter (repeatable), e.g. local_peer_share=0.5.")
+@click.option("--app-param", "app_params", multiple=True, metavar="APP.KEY=VALUE",
+              help="A parameter of one application of the flow mix (repeatable), e.g. "
+              "voice.address_type=session-lasting; a new APP adds an application.")
 @click.option("--arrivals", type=click.Choice(list(ARRIVALS)), default="poisson",
               show_default=True)
 @click.option("--size-cdf", type=click.Path(path_type=Path), default=None,
@@ -55,18 +63,20 @@ _MOBILITY_OPTIONS = {"speed_min": "speed_min_mps", "speed_max": "speed_max_mps",
 @user_errors
 def gen_command(out: Path, mns: int, packets: int, seed: int, duration: float, topology: str,
                 mobility: str, speed_min: float | None, speed_max: float | None,
-                pause_max: float | None, mobility_params: tuple[str, ...], arrivals: str,
+                pause_max: float | None, mobility_params: tuple[str, ...],
+                topology_params: tuple[str, ...], traffic_params: tuple[str, ...],
+                app_params: tuple[str, ...], arrivals: str,
                 size_cdf: Path | None, holes_per_mn_hour: float, hole_median: float,
                 overwrite: bool, progress: bool) -> None:
     """Generate a synthetic trace: MNs moving over a grid of PoAs, heavy-tailed flows."""
     from dmmemu.model_params import ParameterError
     from dmmemu.synthetic.generator import SyntheticTrace
-    from dmmemu.synthetic.traffic import EmpiricalSize, TrafficModel
+    from dmmemu.synthetic.traffic import EmpiricalSize
 
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise ParameterError(f"{out} exists and is not an empty directory; pass --overwrite "
                              "to replace it")
-    params = parse_params(mobility_params)
+    params = parse_params(mobility_params, option="--mobility-param")
     given = {"speed_min": speed_min, "speed_max": speed_max, "pause_max": pause_max}
     fields = MOBILITY_MODELS[mobility].__dataclass_fields__
     for option, value in given.items():
@@ -78,18 +88,55 @@ def gen_command(out: Path, mns: int, packets: int, seed: int, duration: float, t
                                  f"no {key}; its parameters: {', '.join(fields)} (set them "
                                  "with --mobility-param KEY=VALUE)")
         params[key] = value
-    traffic = TrafficModel(arrivals=arrivals)
+    traffic = _traffic_model(arrivals, parse_params(traffic_params, option="--traffic-param"),
+                             parse_params(app_params, option="--app-param"))
     if size_cdf is not None:
         EmpiricalSize.read(size_cdf)  # a bad file fails here, naming its line and field
         recorded = str(size_cdf.resolve())  # trace.toml stays usable from any directory
         traffic = traffic.with_(apps={
             name: _with_file(app, recorded) for name, app in traffic.apps.items()})
     spec = SyntheticTrace(mns=mns, packets=packets, seed=seed, duration_s=duration,
-                          topology=topology, mobility=mobility, mobility_params=params,
+                          topology=topology,
+                          topology_params=_topology_params(topology, topology_params),
+                          mobility=mobility, mobility_params=params,
                           traffic=traffic, holes_per_mn_hour=holes_per_mn_hour,
                           hole_median_s=hole_median)
     path = spec.generate(out, overwrite=overwrite, progress=progress)
     click.echo(f"wrote {path}")
+
+
+def _topology_params(topology: str, pairs: tuple[str, ...]) -> dict[str, Any] | None:
+    """The generator's parameters: its trace defaults, then ``--topology-param`` over them
+    (None, the defaults, when none is given)."""
+    from dmmemu.synthetic.generator import DEFAULT_TOPOLOGY_PARAMS
+
+    if not pairs:
+        return None
+    return {**DEFAULT_TOPOLOGY_PARAMS.get(topology, {}),
+            **parse_params(pairs, option="--topology-param")}
+
+
+def _traffic_model(arrivals: str, params: dict[str, Any], app_params: dict[str, Any]) -> Any:
+    """The default traffic model with ``--traffic-param`` and ``--app-param`` over it. An
+    ``--app-param`` naming an application the mix lacks adds one (it then needs share,
+    continuity, size_law and rate_pps); a key no application has is an error."""
+    from dmmemu.model_params import ParameterError
+    from dmmemu.synthetic.traffic import TrafficModel
+
+    for reserved in ("apps", "packets"):
+        if reserved in params:
+            hint = "--app-param APP.KEY=VALUE" if reserved == "apps" else "--packets"
+            raise ParameterError(f"--traffic-param {reserved}: set it with {hint}")
+    base = TrafficModel()
+    apps = {name: app.params() for name, app in base.apps.items()}
+    for dotted, value in app_params.items():
+        name, sep, key = dotted.partition(".")
+        if not sep or not name or not key:
+            raise ParameterError(f"--app-param {dotted}: write APP.KEY=VALUE, e.g. "
+                                 "voice.share=0.2")
+        apps.setdefault(name, {})[key] = value  # a new name adds an application to the mix
+    return TrafficModel.from_params({**base.params(), "arrivals": arrivals, **params,
+                                     "apps": apps}, where="--traffic-param / --app-param")
 
 
 def _with_file(app: Any, size_file: str) -> Any:

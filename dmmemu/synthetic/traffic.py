@@ -341,6 +341,12 @@ class Application:
     @classmethod
     def from_params(cls, params: Mapping[str, Any], where: str = "Application") -> "Application":
         check_known_keys(where, params, cls)
+        required = [f.name for f in dataclasses.fields(cls) if f.init
+                    and f.default is dataclasses.MISSING
+                    and f.default_factory is dataclasses.MISSING]
+        missing = [name for name in required if name not in params]
+        if missing:
+            raise ParameterError(f"{where}: an application needs {', '.join(missing)} too")
         return cls(**params)
 
 

@@ -117,13 +117,21 @@ class FlatWifi:
     def build(self) -> Topology:
         g = _Builder()
         core = g.core(self.correspondents, self.central_delay_us, self.internet_delay_us)
+        self.place(g, core)
+        return _topology(g, "flat-wifi", self)
+
+    def place(self, g: _Builder, core: int, *, x0: float = 0.0, first_ar: int = 0) -> int:
+        """Its gateways and ARs on ``core``, the grid from x = ``x0``; ``first_ar`` is the
+        index of its first AR among the WiFi ARs (the IPv4 and NAT periods count across
+        regions); returns the number of ARs placed."""
         gateway: dict[tuple[int, int], int] = {}
         for r in range(self.rows):
             for c in range(self.cols):
                 gw = g.node(f"gw{r}.{c}", "anchor", functions=GATEWAY_FUNCTIONS)
-                ar = g.node(f"ar{r}.{c}", "poa", x=c * self.spacing_m, y=r * self.spacing_m,
-                            functions=WIFI_AR_FUNCTIONS, access="wifi",
-                            **_access(r * self.cols + c, self.ipv4_every, self.nat_every))
+                ar = g.node(f"ar{r}.{c}", "poa", x=x0 + c * self.spacing_m,
+                            y=r * self.spacing_m, functions=WIFI_AR_FUNCTIONS, access="wifi",
+                            **_access(first_ar + r * self.cols + c, self.ipv4_every,
+                                      self.nat_every))
                 g.link(ar, gw, self.access_delay_us)
                 g.link(gw, core, self.backhaul_delay_us)
                 gateway[r, c] = gw
@@ -131,7 +139,7 @@ class FlatWifi:
             for neighbour in ((r, c + 1), (r + 1, c)):
                 if neighbour in gateway:
                     g.link(gw, gateway[neighbour], self.mesh_delay_us)
-        return _topology(g, "flat-wifi", self)
+        return self.rows * self.cols
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -161,6 +169,13 @@ class Hierarchical:
     def build(self) -> Topology:
         g = _Builder()
         core = g.core(self.correspondents, self.central_delay_us, self.internet_delay_us)
+        self.place(g, core)
+        return _topology(g, "hierarchical", self)
+
+    def place(self, g: _Builder, core: int, *, x0: float = 0.0, first_ar: int = 0,
+              ar_prefix: str = "") -> int:
+        """Its aggregation nodes and ARs on ``core``, as ``FlatWifi.place`` does (AR names
+        start with ``ar_prefix``); returns the number of ARs placed."""
         n_ar = 0
         for ar_r in range(self.area_rows):
             for ar_c in range(self.area_cols):
@@ -172,13 +187,14 @@ class Hierarchical:
                     for c in range(self.ar_cols):
                         row = ar_r * self.ar_rows + r
                         col = ar_c * self.ar_cols + c
-                        ar = g.node(f"ar{row}.{col}", "poa", x=col * self.spacing_m,
-                                    y=row * self.spacing_m, functions=WIFI_AR_FUNCTIONS,
-                                    areas=domain, access="wifi",
-                                    **_access(n_ar, self.ipv4_every, self.nat_every))
+                        ar = g.node(f"{ar_prefix}ar{row}.{col}", "poa",
+                                    x=x0 + col * self.spacing_m, y=row * self.spacing_m,
+                                    functions=WIFI_AR_FUNCTIONS, areas=domain, access="wifi",
+                                    **_access(first_ar + n_ar, self.ipv4_every,
+                                              self.nat_every))
                         n_ar += 1
                         g.link(ar, agg, self.access_delay_us)
-        return _topology(g, "hierarchical", self)
+        return n_ar
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -217,41 +233,109 @@ class Eps:
     def build(self) -> Topology:
         g = _Builder()
         core = g.node("core", "router")
-        for i in range(self.pgws):
-            pgw = g.node(f"pgw{i}", "anchor", central=i == 0, functions=("PGW", "LMA", "HA"))
-            g.link(pgw, core, self.pgw_delay_us)
-        g.link(g.node("mme", "router", functions=("MME",)), core, self.mme_delay_us)
+        self.place_gateways(g, core, central=True)
         for i in range(self.correspondents):
             g.link(g.node(f"cn{i}", "cn"), core, self.internet_delay_us)
+        self.place(g, core)
+        return _topology(g, "eps", self)
+
+    def place_gateways(self, g: _Builder, core: int, *, central: bool) -> None:
+        """The PGWs (the first the central anchor if ``central``) and the MME on ``core``."""
+        for i in range(self.pgws):
+            pgw = g.node(f"pgw{i}", "anchor", central=central and i == 0,
+                         functions=("PGW", "LMA", "HA"))
+            g.link(pgw, core, self.pgw_delay_us)
+        g.link(g.node("mme", "router", functions=("MME",)), core, self.mme_delay_us)
+
+    def place(self, g: _Builder, core: int, *, x0: float = 0.0) -> None:
+        """The SGW areas with their eNBs and the HeNB sites on ``core``, the eNB grid from
+        x = ``x0``."""
         areas: list[tuple[str, int, tuple[float, float]]] = []
         for a_r in range(self.sgw_rows):
             for a_c in range(self.sgw_cols):
                 area = f"sgw-area-{a_r}.{a_c}"
                 sgw = g.node(f"sgw{a_r}.{a_c}", "anchor", functions=("SGW",), areas=(area,))
                 g.link(sgw, core, self.sgw_delay_us)
-                first = (a_c * self.enb_cols * self.spacing_m,
+                first = (x0 + a_c * self.enb_cols * self.spacing_m,
                          a_r * self.enb_rows * self.spacing_m)
                 areas.append((area, sgw, first))
                 for r in range(self.enb_rows):
                     for c in range(self.enb_cols):
                         row, col = a_r * self.enb_rows + r, a_c * self.enb_cols + c
-                        enb = g.node(f"enb{row}.{col}", "poa", x=col * self.spacing_m,
+                        enb = g.node(f"enb{row}.{col}", "poa", x=x0 + col * self.spacing_m,
                                      y=row * self.spacing_m, functions=("eNB",),
                                      areas=(area,), access="cellular")
                         g.link(enb, sgw, self.enb_delay_us)
         for k in range(self.henb_sites):
             site = f"lgw-site-{k}"
-            area, sgw, (x0, y0) = areas[k % len(areas)]
+            area, sgw, (xa, ya) = areas[k % len(areas)]
             lgw = g.node(f"lgw{k}", "anchor", functions=("L-GW",), areas=(site, area))
             g.link(lgw, sgw, self.lgw_delay_us)
             for j in range(self.henbs_per_site):
-                henb = g.node(f"henb{k}.{j}", "poa", x=x0 + (j + 1) * self.spacing_m / 4,
-                              y=y0 + self.spacing_m / 4, functions=("HeNB",),
+                henb = g.node(f"henb{k}.{j}", "poa", x=xa + (j + 1) * self.spacing_m / 4,
+                              y=ya + self.spacing_m / 4, functions=("HeNB",),
                               areas=(site, area), access="cellular")
                 g.link(henb, lgw, self.henb_delay_us)
             for j in range(self.local_correspondents):
                 g.link(g.node(f"local{k}.{j}", "cn", local_to=site), lgw, self.local_delay_us)
-        return _topology(g, "eps", self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Composite:
+    """The reference architectures side by side on one core, so that every practice finds
+    what it acts on in one trace: a ``flat-wifi`` region, a ``hierarchical`` region (MAP
+    domains, its ARs named ``hier-ar…``) and an ``eps`` region (SGW areas, a PGW that is not
+    the central anchor, an MME, HeNB sites with local correspondents), left to right with a
+    gap of one WiFi spacing, and one central anchor (HA, LMA, CMD). The IPv4 and NAT
+    periods count over the WiFi ARs of both WiFi regions. Every other delay is its region's
+    generator default."""
+
+    flat_rows: int = 4
+    flat_cols: int = 4
+    area_rows: int = 2  # MAP domains of the hierarchical region
+    area_cols: int = 2
+    ar_rows: int = 2  # ARs per MAP domain
+    ar_cols: int = 2
+    sgw_rows: int = 1  # SGW service areas of the EPS region
+    sgw_cols: int = 2
+    enb_rows: int = 2  # eNBs per SGW area
+    enb_cols: int = 2
+    henb_sites: int = 2
+    henbs_per_site: int = 2
+    local_correspondents: int = 1  # per HeNB site
+    wifi_spacing_m: float = 150.0
+    cell_spacing_m: float = 300.0
+    correspondents: int = 16
+    ipv4_every: int = 5  # every n-th WiFi AR gives IPv4-only access (0: none)
+    nat_every: int = 7  # every n-th WiFi AR sits behind a NAT (0: none)
+
+    def __post_init__(self) -> None:
+        _check_fields(self)
+
+    def regions(self) -> tuple[FlatWifi, Hierarchical, Eps]:
+        """The three regions' own generators, with this one's sizes."""
+        wifi = {"spacing_m": self.wifi_spacing_m, "correspondents": self.correspondents,
+                "ipv4_every": self.ipv4_every, "nat_every": self.nat_every}
+        return (FlatWifi(rows=self.flat_rows, cols=self.flat_cols, **wifi),
+                Hierarchical(area_rows=self.area_rows, area_cols=self.area_cols,
+                             ar_rows=self.ar_rows, ar_cols=self.ar_cols, **wifi),
+                Eps(pgws=1, sgw_rows=self.sgw_rows, sgw_cols=self.sgw_cols,
+                    enb_rows=self.enb_rows, enb_cols=self.enb_cols,
+                    henb_sites=self.henb_sites, henbs_per_site=self.henbs_per_site,
+                    local_correspondents=self.local_correspondents,
+                    spacing_m=self.cell_spacing_m, correspondents=self.correspondents))
+
+    def build(self) -> Topology:
+        flat, hierarchical, eps = self.regions()
+        g = _Builder()
+        core = g.core(self.correspondents, flat.central_delay_us, flat.internet_delay_us)
+        placed = flat.place(g, core)
+        x0 = self.flat_cols * self.wifi_spacing_m
+        placed += hierarchical.place(g, core, x0=x0, first_ar=placed, ar_prefix="hier-")
+        x0 += self.area_cols * self.ar_cols * self.wifi_spacing_m
+        eps.place_gateways(g, core, central=False)
+        eps.place(g, core, x0=x0)
+        return _topology(g, "composite", self)
 
 
 def _topology(g: _Builder, key: str, params: object) -> Topology:
@@ -261,7 +345,7 @@ def _topology(g: _Builder, key: str, params: object) -> Topology:
 
 
 TOPOLOGY_GENERATORS: dict[str, type] = {"flat-wifi": FlatWifi, "hierarchical": Hierarchical,
-                                         "eps": Eps}
+                                         "eps": Eps, "composite": Composite}
 
 
 def build_generated(name: str, params: Mapping[str, Any], source: str = "<params>") -> Topology:
