@@ -35,7 +35,8 @@ cdef enum:
     CAUSE_FLOW = 2
     CAUSE_REFRESH = 3
     CAUSE_DEREGISTRATION = 4
-    N_CAUSES = 5
+    CAUSE_CORRESPONDENT = 5
+    N_CAUSES = 6
 
 # Signaling programs (dmmemu.engine.signaling): roles, scopes, origins, flags, columns.
 cdef enum:
@@ -47,9 +48,11 @@ cdef enum:
     ROLE_THIRD = 5
     ROLE_LEVEL = 6
     ROLE_PREV_LEVEL = 7
+    ROLE_PEER = 8
     WHEN_ALWAYS = 0
     WHEN_LEVEL_CHANGED = 1
     WHEN_LEVEL_KEPT = 2
+    WHEN_TOKEN_STALE = 3
 
 cdef enum:
     ONCE = 0
@@ -75,7 +78,9 @@ cdef enum:
     LEG_FLAGS = 11
     LEG_LEVEL = 12
     LEG_WHEN = 13
-    LEG_COLUMNS = 14
+    LEG_VIA = 14
+    LEG_VIA_BYTES = 15
+    LEG_COLUMNS = 16
 
 # Which addresses of the MN a program runs over.
 cdef enum:
@@ -104,6 +109,7 @@ cdef struct EventRecord:
 cdef enum:
     TIMER_EXPIRE = 0   # a binding that outlived a detach reaches the end of its lifetime
     TIMER_RELEASE = 1  # a detached MN's addresses die
+    TIMER_CORRESPONDENT = 2  # a correspondent binding's BU reaches the peer (§15)
 
 cdef enum:
     SELECT_CENTRAL = 1
@@ -121,6 +127,7 @@ cdef enum:
     CLASS_ANCHOR = 0
     CLASS_ON_LOSS = 1
     CLASS_DIRECT = 2
+    CLASS_ROUTE_OPTIMISED = 3
     ANCHOR_POLICY = 0
     ANCHOR_LOCAL = 1
     ON_LOSS_BREAK = 0
@@ -237,4 +244,17 @@ cdef struct FlowPath:
     int32_t path_overhead   # encapsulation bytes per packet on the cached path
     int32_t path_overhead_bh  # its byte*hops: at most 5 segments x 4096 B x 65535 hops < 2^31
     node_t local_anchor     # anchor of its local address at its last packet, -1 = none
-    int32_t spare           # pads the struct to 64 bytes
+    int32_t pair            # its correspondent binding (§15), -1 = none
+
+
+cdef struct Correspondent:
+    # The binding of one (MN, peer) pair at the peer (§15): route optimisation's state.
+    time_t rr_t             # start of its last return routability, INT64_MIN = none
+    time_t token_t          # when its last home keygen token was asked for, INT64_MIN = none
+    count_t pending         # seq of its pending completion timer, 0 = none
+    flow_t active           # its flows bound to an address
+    addr_t addr             # the address they use, -1 = none yet
+    mn_t mn
+    node_t peer
+    node_t bound_poa        # PoA of the care-of address the peer holds, -1 = none
+    node_t pending_poa      # PoA of the pending return routability, -1 = none

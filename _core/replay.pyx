@@ -19,22 +19,24 @@ from _types cimport (
     addr_t, bin_t, count_t, flow_id_t, flow_t, hops_t, mn_t, node_t, psize_t, row_t, time_t,
 )
 from replay cimport (
-    ANCHOR_LOCAL, ANCHOR_POLICY, CLASS_ANCHOR, CLASS_DIRECT, CLASS_ON_LOSS, ON_LOSS_BREAK,
-    ON_LOSS_RENUMBER, AT_MOVE, AT_SIGNALING_START, CAUSE_ATTACH, CAUSE_DEREGISTRATION, CAUSE_FLOW,
+    ANCHOR_LOCAL, ANCHOR_POLICY, CLASS_ANCHOR, CLASS_DIRECT, CLASS_ON_LOSS,
+    CLASS_ROUTE_OPTIMISED, ON_LOSS_BREAK, ON_LOSS_RENUMBER, AT_MOVE, AT_SIGNALING_START,
+    CAUSE_ATTACH, CAUSE_CORRESPONDENT, CAUSE_DEREGISTRATION, CAUSE_FLOW,
     CAUSE_HANDOVER, CAUSE_REFRESH, ERR_DIR, ERR_FLOW, ERR_NONE, ERR_SIZE, ERR_T_ORDER,
     ERR_T_SPAN, EV_FLOW_END, EV_FLOW_START, EV_MOVE, EV_PACKET, FLAG_ENDS, FLAG_HOLD,
     FLOW_BOUND, FLOW_LOCAL, FLOW_UNBOUND, HO_ATTACH, HO_DETACH, HO_HANDOVER, HO_NOOP,
     LEG_AFTER, LEG_BYTES, LEG_BYTES_PER_ADDRESS, LEG_CAUSE, LEG_COLUMNS, LEG_DST, LEG_FLAGS,
     LEG_GATE, LEG_GATE_CAP_NS, LEG_KIND, LEG_LEVEL, LEG_OFFSET_NS, LEG_SCOPE, LEG_SRC,
-    LEG_WHEN, ROLE_LEVEL, ROLE_PREV_LEVEL, WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT,
+    LEG_VIA, LEG_VIA_BYTES, LEG_WHEN, ROLE_LEVEL, ROLE_PEER, ROLE_PREV_LEVEL,
+    WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT, WHEN_TOKEN_STALE,
     MAX_LEGS_PER_CAUSE, MIN_PACKET_BYTES, N_CAUSES, ONCE, PER_ADDRESS, ROLE_ANCHOR, ROLE_MN,
     ROLE_POA, ROLE_PREV_POA, ROLE_SERVING, ROLE_THIRD, SELECT_AT_ATTACH, SELECT_AT_BOOTSTRAP,
     SELECT_CENTRAL, SELECT_HASHED, SELECT_LEAST_LOADED,
     SELECT_PER_FLOW, SIGNAL_BOUND, SIGNAL_NEEDS_BINDING, SIGNAL_ONE, SIGNAL_RELEASED,
     STATE_FAILED,
-    STATE_FINISHED, STATE_NEW, STATE_READY, TIMER_EXPIRE, TIMER_RELEASE, EVENT_ADDRESS_RELEASED,
-    EVENT_BINDING_EXPIRED, EVENT_FLOW_BROKEN, EVENT_FLOW_RENUMBERED, Address, EventRecord,
-    FlowPath, FlowState, MobileNode,
+    STATE_FINISHED, STATE_NEW, STATE_READY, TIMER_CORRESPONDENT, TIMER_EXPIRE, TIMER_RELEASE,
+    EVENT_ADDRESS_RELEASED, EVENT_BINDING_EXPIRED, EVENT_FLOW_BROKEN, EVENT_FLOW_RENUMBERED,
+    Address, Correspondent, EventRecord, FlowPath, FlowState, MobileNode,
 )
 from chain cimport Chain, Route, chain_route, direct_route
 from paths cimport Paths, path_delay, path_hops
@@ -42,6 +44,7 @@ from timer_heap cimport Timer, TimerHeap, heap_due, heap_pop, heap_push
 
 import numpy as np
 
+from dmmemu.engine import correspondents as _correspondents
 from dmmemu.engine import flow_classes as _classes
 from dmmemu.engine import policy as _policy
 from dmmemu.engine import replay_io as _io
@@ -53,24 +56,27 @@ assert (EV_MOVE, EV_FLOW_START, EV_PACKET, EV_FLOW_END) == (
     _io.EV_MOVE, _io.EV_FLOW_START, _io.EV_PACKET, _io.EV_FLOW_END)
 assert (HO_NOOP, HO_DETACH, HO_ATTACH, HO_HANDOVER) == (
     _io.HO_NOOP, _io.HO_DETACH, _io.HO_ATTACH, _io.HO_HANDOVER)
-assert (CAUSE_ATTACH, CAUSE_HANDOVER, CAUSE_FLOW, CAUSE_REFRESH, CAUSE_DEREGISTRATION) == (
+assert (CAUSE_ATTACH, CAUSE_HANDOVER, CAUSE_FLOW, CAUSE_REFRESH, CAUSE_DEREGISTRATION,
+        CAUSE_CORRESPONDENT) == (
     _sig.CAUSE_ATTACH, _sig.CAUSE_HANDOVER, _sig.CAUSE_FLOW, _sig.CAUSE_REFRESH,
-    _sig.CAUSE_DEREGISTRATION) and N_CAUSES == len(_sig.CAUSE_NAMES)
+    _sig.CAUSE_DEREGISTRATION, _sig.CAUSE_CORRESPONDENT) and N_CAUSES == len(_sig.CAUSE_NAMES)
 assert (ROLE_MN, ROLE_POA, ROLE_PREV_POA, ROLE_ANCHOR, ROLE_SERVING, ROLE_THIRD, ROLE_LEVEL,
-        ROLE_PREV_LEVEL, WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT) == (
+        ROLE_PREV_LEVEL, ROLE_PEER, WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT, WHEN_TOKEN_STALE) == (
     _sig.ROLE_MN, _sig.ROLE_POA, _sig.ROLE_PREV_POA, _sig.ROLE_ANCHOR, _sig.ROLE_SERVING,
-    _sig.ROLE_THIRD, _sig.ROLE_LEVEL, _sig.ROLE_PREV_LEVEL, _sig.WHEN_LEVEL_CHANGED,
-    _sig.WHEN_LEVEL_KEPT)
+    _sig.ROLE_THIRD, _sig.ROLE_LEVEL, _sig.ROLE_PREV_LEVEL, _sig.ROLE_PEER,
+    _sig.WHEN_LEVEL_CHANGED, _sig.WHEN_LEVEL_KEPT, _sig.WHEN_TOKEN_STALE)
+assert TIMER_CORRESPONDENT == 2
 assert (ONCE, PER_ADDRESS, AT_SIGNALING_START, AT_MOVE, FLAG_ENDS, FLAG_HOLD,
         MAX_LEGS_PER_CAUSE) == (_sig.ONCE, _sig.PER_ADDRESS, _sig.AT_SIGNALING_START,
                                 _sig.AT_MOVE, _sig.FLAG_ENDS, _sig.FLAG_HOLD,
                                 _sig.MAX_LEGS_PER_CAUSE)
 assert (LEG_CAUSE, LEG_SCOPE, LEG_KIND, LEG_SRC, LEG_DST, LEG_BYTES, LEG_BYTES_PER_ADDRESS,
         LEG_AFTER, LEG_OFFSET_NS, LEG_GATE, LEG_GATE_CAP_NS, LEG_FLAGS, LEG_LEVEL, LEG_WHEN,
-        LEG_COLUMNS) == (
+        LEG_VIA, LEG_VIA_BYTES, LEG_COLUMNS) == (
     _sig.LEG_CAUSE, _sig.LEG_SCOPE, _sig.LEG_KIND, _sig.LEG_SRC, _sig.LEG_DST, _sig.LEG_BYTES,
     _sig.LEG_BYTES_PER_ADDRESS, _sig.LEG_AFTER, _sig.LEG_OFFSET_NS, _sig.LEG_GATE,
-    _sig.LEG_GATE_CAP_NS, _sig.LEG_FLAGS, _sig.LEG_LEVEL, _sig.LEG_WHEN, _sig.LEG_COLUMNS)
+    _sig.LEG_GATE_CAP_NS, _sig.LEG_FLAGS, _sig.LEG_LEVEL, _sig.LEG_WHEN, _sig.LEG_VIA,
+    _sig.LEG_VIA_BYTES, _sig.LEG_COLUMNS)
 assert (SELECT_CENTRAL, SELECT_AT_ATTACH, SELECT_PER_FLOW, SELECT_AT_BOOTSTRAP, SELECT_HASHED,
         SELECT_LEAST_LOADED) == (
     _policy.SELECT_CENTRAL, _policy.SELECT_AT_ATTACH, _policy.SELECT_PER_FLOW,
@@ -93,9 +99,11 @@ assert tuple(_io.FLOW_SUMS) == ("flow_packets", "flow_lost", "flow_hops_sum",
                                 "flow_direct_hops_sum", "flow_delay_ns_sum",
                                 "flow_direct_delay_ns_sum", "flow_overhead_bytes",
                                 "flow_overhead_byte_hops") and len(_io.FLOW_SUMS) == SUM_COLUMNS
-assert (CLASS_ANCHOR, CLASS_ON_LOSS, CLASS_DIRECT, ANCHOR_POLICY, ANCHOR_LOCAL, ON_LOSS_BREAK,
+assert (CLASS_ANCHOR, CLASS_ON_LOSS, CLASS_DIRECT, CLASS_ROUTE_OPTIMISED, ANCHOR_POLICY,
+        ANCHOR_LOCAL, ON_LOSS_BREAK,
         ON_LOSS_RENUMBER) == (_classes.CLASS_ANCHOR, _classes.CLASS_ON_LOSS,
-                              _classes.CLASS_DIRECT, _classes.ANCHOR_POLICY,
+                              _classes.CLASS_DIRECT, _classes.CLASS_ROUTE_OPTIMISED,
+                              _classes.ANCHOR_POLICY,
                               _classes.ANCHOR_LOCAL, _classes.ON_LOSS_BREAK,
                               _classes.ON_LOSS_RENUMBER)
 assert (EVENT_BINDING_EXPIRED, EVENT_ADDRESS_RELEASED, EVENT_FLOW_BROKEN,
@@ -183,6 +191,16 @@ cdef class Replay:
     cdef time_t pre_attach_ns           # Σ interruption components before signaling, attach
     cdef time_t pre_handover_ns         # the same for a handover
     cdef time_t first_ack_hold_ns       # anchor's hold before acknowledging a new binding
+    # §15 correspondent bindings, and what the correspondent program being run names.
+    cdef time_t token_lifetime_ns       # a home keygen token younger than this is reused
+    cdef time_t rr_refresh_ns           # return routability again this often while in use
+    cdef Py_ssize_t n_pairs
+    cdef Correspondent* pairs           # (P,) malloc'd
+    cdef const int64_t[::1] mn_first    # (M+1,) the pairs of MN m: mn_pairs[mn_first[m]:...]
+    cdef const int32_t[::1] mn_pairs
+    cdef node_t run_peer                # node of the peer role in the program being run
+    cdef bint run_token_fresh           # its token-stale legs are not sent
+    cdef bint run_token_sent            # one of them was
 
     # topology
     cdef Py_ssize_t n_nodes
@@ -285,6 +303,7 @@ cdef class Replay:
         self.held_bin = NULL
         self.timers.entries = NULL
         self.events = NULL
+        self.pairs = NULL
         self.state = STATE_NEW
 
     def __dealloc__(self):
@@ -297,6 +316,7 @@ cdef class Replay:
         free(self.held_bin)
         free(self.timers.entries)
         free(self.events)
+        free(self.pairs)
 
     def __init__(self, policy, replay, *, timeline_bin_ns=_io.DEFAULT_TIMELINE_BIN_NS):
         if self.state != STATE_NEW:
@@ -373,7 +393,8 @@ cdef class Replay:
             raise ValueError("a signaling leg names a chain level the policy does not have")
         self.legs = legs
         self.third = policy.third_node
-        if bool(np.any(legs[:, [LEG_SRC, LEG_DST]] == ROLE_THIRD)) and not 0 <= self.third < n:
+        if bool(np.any(legs[:, [LEG_SRC, LEG_DST, LEG_VIA]] == ROLE_THIRD)) and not (
+                0 <= self.third < n):
             raise ValueError("policy.third_node must be a node id when a leg names it")
         self.outlives_detach = bool(policy.binding_outlives_detach)
         self.release_ns = policy.detach_release_ns
@@ -406,6 +427,18 @@ cdef class Replay:
                             np.uint8, shape)
         if not _in_range(flow_class, 0, classes.shape[0]):
             raise ValueError("a flow matches no flow class")
+        ro_capable = _array(policy.ro_capable, "policy.ro_capable", np.uint8, (n,))
+        self.token_lifetime_ns = int(policy.token_lifetime_ns)
+        self.rr_refresh_ns = int(policy.correspondent_refresh_ns)
+        if self.token_lifetime_ns < 0 or self.rr_refresh_ns < 0:
+            raise ValueError("policy correspondent times must be >= 0")
+        pairs = _correspondents.correspondent_pairs(flow_mn, flow_peer, flow_class, classes,
+                                                    ro_capable, n_mns)
+        self.n_pairs = pairs.pair_mn.shape[0]
+        if self.n_pairs and self.rr_refresh_ns <= 0:
+            raise ValueError("route optimisation needs a correspondent refresh period > 0")
+        self.mn_first = pairs.mn_first
+        self.mn_pairs = pairs.mn_pairs
         if n_flows > 1 and not bool(np.all(flow_ids[1:] > flow_ids[:n_flows - 1])):
             raise ValueError("replay.flow_ids must be strictly ascending")
         if not (_in_range(flow_mn, 0, n_mns) and _in_range(flow_peer, 0, n)):
@@ -532,11 +565,13 @@ cdef class Replay:
                                 seq=0)
         self.event_capacity = 64
         self.events = <EventRecord*> malloc(self.event_capacity * sizeof(EventRecord))
+        self.pairs = <Correspondent*> malloc(max(self.n_pairs, 1) * sizeof(Correspondent))
         self.n_events = 0
         self.event_oom = False
         if (self.flows == NULL or self.paths_of == NULL or self.mns == NULL
                 or self.bindings == NULL or self.held_since == NULL or self.held_bin == NULL
-                or self.addrs == NULL or self.timers.entries == NULL or self.events == NULL):
+                or self.addrs == NULL or self.timers.entries == NULL or self.events == NULL
+                or self.pairs == NULL):
             raise MemoryError("cannot allocate the replay state")
         self.addr_used = 0
         self.free_head = -1
@@ -557,6 +592,9 @@ cdef class Replay:
         cdef const int64_t[::1] start_v = flow_start
         cdef const int64_t[::1] end_v = flow_end
         cdef const uint8_t[::1] class_v = flow_class
+        cdef const int32_t[::1] pair_v = pairs.flow_pair
+        cdef const int32_t[::1] pair_mn_v = pairs.pair_mn
+        cdef const int32_t[::1] pair_peer_v = pairs.pair_peer
         for i in range(n_flows):
             self.flows[i] = FlowState(
                 start=start_v[i], end=end_v[i], bytes=0, run_packets=0, run_bytes=0,
@@ -566,7 +604,12 @@ cdef class Replay:
             self.paths_of[i] = FlowPath(
                 path_delay=0, path_direct_delay=0, resume=INT64_MIN, moves_at_start=0,
                 peer=peer_v[i], path_anchor=-1, path_hops=0, path_direct=0, path_overhead=0,
-                path_overhead_bh=0, local_anchor=-1, spare=0,
+                path_overhead_bh=0, local_anchor=-1, pair=pair_v[i],
+            )
+        for i in range(self.n_pairs):
+            self.pairs[i] = Correspondent(
+                rr_t=INT64_MIN, token_t=INT64_MIN, pending=0, active=0, addr=-1,
+                mn=pair_mn_v[i], peer=pair_peer_v[i], bound_poa=-1, pending_poa=-1,
             )
         self._advance(INT64_MIN, False)  # sets ev_due; handles nothing
         self.state = STATE_READY
@@ -609,6 +652,9 @@ cdef class Replay:
         cdef uint8_t[::1] broken = c.flow_broken
         with nogil:
             self._advance(INT64_MAX, True)
+            for f in range(self.n_pairs):  # §15 trigger 5
+                if self.pairs[f].active > 0:
+                    self._rr_refreshes(f, self.t_end)
             self._close_all(self.t_end)
             for f in range(self.n_flows):
                 fs = &self.flows[f]
@@ -674,6 +720,7 @@ cdef class Replay:
         cdef bint dense = self.dense_ids
         cdef bint buffering = self.buffering
         cdef int err = ERR_NONE
+        cdef int prepared
         for i in range(n):
             if dense and i + PREFETCH_AHEAD < n and ids[i + PREFETCH_AHEAD] < n_flows:
                 __builtin_prefetch(&flows[ids[i + PREFETCH_AHEAD]])
@@ -714,7 +761,9 @@ cdef class Replay:
             mn = &mns[fs.mn]
             # Same epoch as the cached path: attached, bound, not broken (see replay.pxd).
             if fs.run_epoch != mn.epoch:
-                if not self._prepare(f, t):
+                prepared = self._prepare(f, t, dirs[i])
+                due = self.ev_due  # it may have scheduled a timer (§15)
+                if not prepared:
                     continue
             if t < mn.until and not self._wait(f, t):  # step 4, inside the MN's window
                 continue
@@ -774,8 +823,10 @@ cdef class Replay:
                 return mid
         return -1
 
-    cdef int _prepare(self, flow_t f, time_t t) except -1 nogil:
-        """§7 steps 1-3 and the path of step 5 for a packet off the cached path.
+    cdef int _prepare(self, flow_t f, time_t t, uint8_t direction) except -1 nogil:
+        """§7 steps 1-3 and the path of step 5 for a packet off the cached path (of
+        ``direction``: route optimisation loses downlink packets a peer sends to an old
+        care-of address, §15).
 
         Returns 0 if the packet is lost (counted here), 1 if it goes on to step 4.
         """
@@ -784,8 +835,10 @@ cdef class Replay:
         cdef MobileNode* mn = &self.mns[fs.mn]
         cdef node_t p = mn.poa, a, c
         cdef addr_t x
-        cdef bint renumber = False
+        cdef bint renumber = False, direct, cache = True
         cdef Route route
+        cdef Correspondent* pair
+        cdef time_t rr_out[4]
         if fs.run_packets > 0:
             self._flush(f)
         if p < 0:  # step 1: detached
@@ -800,6 +853,7 @@ cdef class Replay:
                 # Step 2, renumbered: the flow lets go of the dead address and binds anew.
                 fs.addr = -1
                 fs.binding = FLOW_UNBOUND
+                self._let_go(f, t)
                 self.addrs[x].refcount -= 1
                 if self.addrs[x].refcount == 0:
                     self._release(x)
@@ -834,6 +888,13 @@ cdef class Replay:
                 self.addrs[x].refcount += 1
                 fs.addr = x
                 fs.binding = FLOW_BOUND
+                if ft.pair >= 0:  # §15 trigger 2
+                    pair = &self.pairs[ft.pair]
+                    pair.active += 1
+                    pair.addr = x
+                    if pair.bound_poa != p and pair.pending == 0:
+                        self._rr(ft.pair, t, t if t > self.addrs[x].until
+                                 else self.addrs[x].until, rr_out)
             self.flow_anchor[f] = a
             if renumber:
                 self.flow_renumbered[f] += 1
@@ -854,9 +915,24 @@ cdef class Replay:
             if mn.window_row >= 0:
                 self.ho_lost[mn.window_row] += 1
             return 0
+        direct = self.classes[fs.cls, CLASS_DIRECT]
+        if ft.pair >= 0:  # §15: the peer's binding decides
+            pair = &self.pairs[ft.pair]
+            if pair.bound_poa == p:
+                direct = True
+            elif pair.bound_poa >= 0:
+                # The peer still sends to an old care-of address: downlink packets are lost,
+                # uplink ones go through the anchor; the path depends on the direction, so it
+                # is not cached (the window lasts one return routability).
+                if direction == 1:
+                    self.sums[f, SUM_LOST] += 1
+                    if mn.window_row >= 0:
+                        self.ho_lost[mn.window_row] += 1
+                    return 0
+                cache = False
         # Step 5: the direct path, or the path from the peer through the anchor chain.
         c = ft.peer
-        if self.classes[fs.cls, CLASS_DIRECT]:
+        if direct:
             direct_route(&self.paths, c, p, self.direct_bytes, &route)
             ft.path_anchor = -1  # no anchor forwards it
         else:
@@ -870,7 +946,7 @@ cdef class Replay:
         ft.path_overhead_bh = <int32_t> route.overhead_bh
         ft.path_direct = path_hops(&self.paths, c, p)
         ft.path_direct_delay = path_delay(&self.paths, c, p)
-        fs.run_epoch = mn.epoch
+        fs.run_epoch = mn.epoch if cache else -1
         return 1
 
     cdef void _flush(self, flow_t f) noexcept nogil:
@@ -940,6 +1016,8 @@ cdef class Replay:
         if seq == 0:
             with gil:
                 raise MemoryError("cannot grow the timer heap")
+        if due < self.ev_due:  # scheduled by a packet (§15): later packets fire it first
+            self.ev_due = due
         return seq
 
     cdef int _fire_timers(self, time_t t) except -1 nogil:
@@ -954,6 +1032,12 @@ cdef class Replay:
                     self._close(e.target, e.due)
                     self._event(EVENT_BINDING_EXPIRED, e.due, self.addrs[e.target].owner, -1,
                                 self.addrs[e.target].anchor)
+            elif e.kind == TIMER_CORRESPONDENT:  # §15 trigger 4: the BU reached the peer
+                if self.pairs[e.target].pending == e.seq:
+                    self.pairs[e.target].bound_poa = self.pairs[e.target].pending_poa
+                    self.pairs[e.target].pending = 0
+                    self.pairs[e.target].pending_poa = -1
+                    self.mns[self.pairs[e.target].mn].epoch += 1  # its flows' paths change
             else:
                 mn = &self.mns[e.target]
                 if mn.release == e.seq:  # still detached since
@@ -986,6 +1070,16 @@ cdef class Replay:
             return 0
         mn.release = 0  # §12: a pending release no longer applies
         mn.epoch += 1
+        cdef int64_t j
+        cdef Correspondent* pair
+        for j in range(self.mn_first[m], self.mn_first[m + 1]):  # §15 trigger 1
+            if self.pairs[self.mn_pairs[j]].active > 0:
+                self._rr_refreshes(self.mn_pairs[j], t)
+                if p < 0:  # no return routability while detached
+                    pair = &self.pairs[self.mn_pairs[j]]
+                    pair.rr_t = INT64_MIN
+                    pair.pending = 0
+                    pair.pending_poa = -1
         if p < 0:  # 2, 3: detach
             # The de-registration runs over the bindings it ends (none when they outlive the
             # detach: SIGNAL_ONE of no address), then they close.
@@ -1093,7 +1187,71 @@ cdef class Replay:
         self.ho_hold_ns[r] = out[1]
         self.ho_msgs[r] = out[2]
         self.ho_bytes[r] = out[3]
+        for j in range(self.mn_first[m], self.mn_first[m + 1]):  # §15 trigger 1
+            pair = &self.pairs[self.mn_pairs[j]]
+            if pair.active == 0:
+                continue
+            x = pair.addr
+            if not self.addrs[x].live or not self._needs_binding(self.addrs[x].anchor, p):
+                pair.bound_poa = -1
+                continue
+            self._rr(self.mn_pairs[j], t, self.addrs[x].until, out)
+            self.ho_msgs[r] += out[2]
+            self.ho_bytes[r] += out[3]
         return 0
+
+    # ------------------------------------------------------------------ correspondents (§15)
+
+    cdef int _rr(self, int32_t k, time_t t, time_t origin, time_t* out) except -1 nogil:
+        """rr(k, t, origin): return routability and the BU for pair ``k`` after ``origin``;
+        ``out`` gets the program's signaling_ns, hold, messages and bytes."""
+        cdef Correspondent* pair = &self.pairs[k]
+        cdef mn_t m = pair.mn
+        self.run_peer = pair.peer
+        self.run_token_fresh = (pair.token_t != INT64_MIN
+                                and origin - pair.token_t < self.token_lifetime_ns)
+        self.run_token_sent = False
+        self._run_program(CAUSE_CORRESPONDENT, m, self.mns[m].poa, -1, SIGNAL_ONE, pair.addr,
+                          t, origin - t, 1, out, False)
+        pair = &self.pairs[k]
+        if self.run_token_sent:
+            pair.token_t = origin
+        pair.rr_t = origin
+        pair.pending_poa = self.mns[m].poa
+        pair.pending = self._schedule(origin + out[0], TIMER_CORRESPONDENT, k)
+        return 0
+
+    cdef void _rr_refreshes(self, int32_t k, time_t t) noexcept nogil:
+        """refreshes(k, t): the full return routabilities every R since rr_t, before t."""
+        cdef Correspondent* pair = &self.pairs[k]
+        cdef count_t n, i
+        if pair.rr_t == INT64_MIN or t <= pair.rr_t:
+            return
+        n = (t - pair.rr_t - 1) // self.rr_refresh_ns
+        self.run_peer = pair.peer
+        self.run_token_fresh = False
+        for i in range(1, n + 1):
+            self._run_program(CAUSE_CORRESPONDENT, pair.mn, self.mns[pair.mn].poa, -1,
+                              SIGNAL_ONE, pair.addr, pair.rr_t + i * self.rr_refresh_ns, 0, 1,
+                              NULL, False)
+        pair.rr_t += n * self.rr_refresh_ns
+        if n > 0:
+            pair.token_t = pair.rr_t
+
+    cdef void _let_go(self, flow_t f, time_t t) noexcept nogil:
+        """§15 trigger 3: a flow with a pair lets go of its address."""
+        cdef int32_t k = self.paths_of[f].pair
+        cdef Correspondent* pair
+        if k < 0:
+            return
+        pair = &self.pairs[k]
+        pair.active -= 1
+        if pair.active == 0:
+            self._rr_refreshes(k, t)
+            pair.bound_poa = -1
+            pair.pending = 0
+            pair.pending_poa = -1
+            pair.rr_t = INT64_MIN
 
     cdef void _select_home(self, mn_t m, node_t p) noexcept nogil:
         """§5.6: the MN's home anchor at an attach, by the selection policy."""
@@ -1147,7 +1305,8 @@ cdef class Replay:
                 self.classes[fs.cls, CLASS_ON_LOSS] == ON_LOSS_BREAK):
             fs.broken = 1
             self._event(EVENT_FLOW_BROKEN, t, m, f, ad.anchor)
-            ad = &self.addrs[x]
+        self._let_go(f, t)
+        ad = &self.addrs[x]
         ad.refcount -= 1
         if ad.refcount > 0:
             return
@@ -1306,31 +1465,54 @@ cdef class Replay:
             return self.chain_nodes[level - 1, poa]
         if role == ROLE_PREV_LEVEL:
             return self.chain_nodes[level - 1, prev]
+        if role == ROLE_PEER:
+            return self.run_peer
         return self.third
 
     cdef time_t _leg(self, int cause, Py_ssize_t i, addr_t x, node_t poa, node_t prev,
                      count_t k, time_t t, bin_t b, count_t times) noexcept nogil:
         """Count ``times`` messages of leg row ``i`` (for address ``x``, -1 for a leg run once)
         among ``k`` addresses, triggered at ``t`` (timeline bin ``b``); returns its one-way
-        delay."""
-        cdef node_t src = self._role_node(self.legs[i, LEG_SRC], x, poa, prev,
-                                          self.legs[i, LEG_LEVEL])
-        cdef node_t dst = self._role_node(self.legs[i, LEG_DST], x, poa, prev,
-                                          self.legs[i, LEG_LEVEL])
+        delay (through its relay, if it has one)."""
+        cdef int64_t level = self.legs[i, LEG_LEVEL], via_role = self.legs[i, LEG_VIA]
+        cdef node_t src = self._role_node(self.legs[i, LEG_SRC], x, poa, prev, level)
+        cdef node_t dst = self._role_node(self.legs[i, LEG_DST], x, poa, prev, level)
+        cdef node_t via = -1
         cdef node_t u = poa if src < 0 else src, v = poa if dst < 0 else dst
         cdef count_t size = self.legs[i, LEG_BYTES] + self.legs[i, LEG_BYTES_PER_ADDRESS] * k
-        cdef count_t hops = path_hops(&self.paths, u, v) + (src < 0) + (dst < 0)
+        cdef count_t extra = self.legs[i, LEG_VIA_BYTES]
+        cdef count_t hops, near, far, byte_hops
+        cdef time_t delay
         cdef int64_t kind = self.legs[i, LEG_KIND]
         cdef node_t node
         cdef int end
+        if via_role < 0:
+            hops = path_hops(&self.paths, u, v) + (src < 0) + (dst < 0)
+            byte_hops = size * hops
+            delay = path_delay(&self.paths, u, v)
+        else:  # two parts; the relay's tunnel on the MN's side (the first if neither is)
+            via = self._role_node(via_role, x, poa, prev, level)
+            near = path_hops(&self.paths, u, via) + (src < 0)
+            far = path_hops(&self.paths, via, v) + (dst < 0)
+            hops = near + far
+            if dst < 0:
+                byte_hops = size * near + (size + extra) * far
+            else:
+                byte_hops = (size + extra) * near + size * far
+            delay = path_delay(&self.paths, u, via) + path_delay(&self.paths, via, v)
+        if self.legs[i, LEG_WHEN] == WHEN_TOKEN_STALE:
+            self.run_token_sent = True
         self.sig_msgs[cause, kind] += times
         self.sig_bytes[cause, kind] += times * size
-        self.sig_byte_hops[cause, kind] += times * size * hops
-        for end in range(2):
-            node = src if end == 0 else dst
-            # Each end handles it in its role; the MNs share the last column.
-            self.role_sig_msgs[self.legs[i, LEG_SRC if end == 0 else LEG_DST],
-                               self.n_nodes if node < 0 else node] += times
+        self.sig_byte_hops[cause, kind] += times * byte_hops
+        for end in range(3):
+            if end == 2 and via_role < 0:
+                break
+            node = src if end == 0 else (dst if end == 1 else via)
+            # Each end (and the relay) handles it in its role; the MNs share the last column.
+            self.role_sig_msgs[self.legs[i, LEG_SRC] if end == 0 else (
+                self.legs[i, LEG_DST] if end == 1 else via_role),
+                self.n_nodes if node < 0 else node] += times
             if node < 0:
                 continue
             self.anchor_sig_msgs[node] += times
@@ -1339,7 +1521,7 @@ cdef class Replay:
                 self._bin_refreshes(node, t, times)
             else:
                 self.timeline_sig_msgs[b, node] += times
-        return path_delay(&self.paths, u, v)
+        return delay
 
     cdef bint _leg_sent(self, Py_ssize_t row, node_t poa, node_t prev) noexcept nogil:
         """§4: a leg with a chain level is sent only if the level roles it names exist and
@@ -1348,11 +1530,12 @@ cdef class Replay:
         cdef int64_t src = self.legs[row, LEG_SRC], dst = self.legs[row, LEG_DST]
         cdef node_t here, before = -1
         if level == 0:
-            return True
+            return when != WHEN_TOKEN_STALE or not self.run_token_fresh
         here = self.chain_nodes[level - 1, poa]
         if prev >= 0:
             before = self.chain_nodes[level - 1, prev]
-        if (src == ROLE_LEVEL or dst == ROLE_LEVEL) and here < 0:
+        if (src == ROLE_LEVEL or dst == ROLE_LEVEL or self.legs[row, LEG_VIA] == ROLE_LEVEL) \
+                and here < 0:
             return False
         if (src == ROLE_PREV_LEVEL or dst == ROLE_PREV_LEVEL) and before < 0:
             return False
@@ -1360,7 +1543,7 @@ cdef class Replay:
             return here != before
         if when == WHEN_LEVEL_KEPT:
             return here == before
-        return True
+        return when != WHEN_TOKEN_STALE or not self.run_token_fresh
 
     cdef void _run_program(self, int cause, mn_t m, node_t poa, node_t prev, int select,
                            addr_t one, time_t t, time_t pre, count_t times, time_t* out,

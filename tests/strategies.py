@@ -12,6 +12,7 @@ from dmmemu.engine.policy import (
     INTERRUPTION_COMPONENTS,
     MAX_CHAIN_LEVELS,
     SELECT_CENTRAL,
+    SELECT_PER_FLOW,
     SELECT_NAMES,
     PolicyTables,
     native_at_serving,
@@ -20,6 +21,7 @@ from dmmemu.engine.replay_io import PacketBatch, ReplayInput, control_events
 from dmmemu.engine.signaling import (
     AT_MOVE,
     AT_SIGNALING_START,
+    CAUSE_CORRESPONDENT,
     CAUSE_DEREGISTRATION,
     CAUSE_HANDOVER,
     CAUSE_NAMES,
@@ -27,12 +29,15 @@ from dmmemu.engine.signaling import (
     PER_ADDRESS,
     ROLE_ANCHOR,
     ROLE_LEVEL,
+    ROLE_MN,
     ROLE_NAMES,
+    ROLE_PEER,
     ROLE_PREV_LEVEL,
     ROLE_PREV_POA,
     WHEN_ALWAYS,
     WHEN_LEVEL_CHANGED,
     WHEN_LEVEL_KEPT,
+    WHEN_TOKEN_STALE,
     Leg,
     MessageKind,
     program_table,
@@ -72,29 +77,39 @@ def topologies(draw: st.DrawFn) -> Topology:
 
 
 @st.composite
-def programs(draw: st.DrawFn, n_kinds: int, levels: int = 0) -> list[Leg]:
+def programs(draw: st.DrawFn, n_kinds: int, levels: int = 0,
+             correspondent: bool = False) -> list[Leg]:
     """Random signaling programs (semantics.md §4): up to 5 legs per cause, between any
     roles the cause has, once or per address, in series, in parallel (several legs after the
     same one) and gated, with offsets and caps on the 25 µs grid of the traces; legs at a
     chain level (of ``levels``) name its node and are sent always, only when it changed, or
-    only when it did not."""
+    only when it did not; some are relayed by a third role with a tunnel. With
+    ``correspondent``, a correspondent program (§15) of 1 to 5 legs per address, some of them
+    sent only on a stale token."""
     legs: list[Leg] = []
     for cause in range(len(CAUSE_NAMES)):
         scopes: list[int] = []
         moving = cause in (CAUSE_HANDOVER, CAUSE_DEREGISTRATION)
-        for i in range(draw(st.integers(0, 5))):
-            scope = draw(st.sampled_from([ONCE, PER_ADDRESS]))
+        peer = cause == CAUSE_CORRESPONDENT
+        if peer and not correspondent:
+            continue
+        for i in range(draw(st.integers(1 if peer else 0, 5))):
+            scope = PER_ADDRESS if peer else draw(st.sampled_from([ONCE, PER_ADDRESS]))
             roles = [r for r in range(len(ROLE_NAMES))
                      if (r != ROLE_ANCHOR or scope == PER_ADDRESS)
                      and (r not in (ROLE_PREV_POA, ROLE_PREV_LEVEL) or moving)
-                     and (r not in (ROLE_LEVEL, ROLE_PREV_LEVEL) or levels > 0)]
+                     and (r not in (ROLE_LEVEL, ROLE_PREV_LEVEL) or levels > 0)
+                     and (r != ROLE_PEER or peer)]
             src = draw(st.sampled_from(roles))
             dst = draw(st.sampled_from([r for r in roles if r != src]))
+            via = draw(st.sampled_from([-1, -1] + [
+                r for r in roles if r not in (src, dst, ROLE_MN, ROLE_PREV_POA, ROLE_PREV_LEVEL)]))
             level = draw(st.integers(0, levels))
-            if level == 0 and {src, dst} & {ROLE_LEVEL, ROLE_PREV_LEVEL}:
+            if level == 0 and {src, dst, via} & {ROLE_LEVEL, ROLE_PREV_LEVEL}:
                 level = 1
             when = draw(st.sampled_from(
-                [WHEN_ALWAYS] + ([WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT] if level else [])))
+                [WHEN_ALWAYS] + ([WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT] if level else [])
+                + ([WHEN_TOKEN_STALE] * 2 if peer else [])))
 
             def reachable(j: int) -> bool:
                 return not (scope == PER_ADDRESS and scopes[j] == PER_ADDRESS
@@ -110,8 +125,9 @@ def programs(draw: st.DrawFn, n_kinds: int, levels: int = 0) -> list[Leg]:
                 bytes_per_address=draw(st.sampled_from([0, 0, 36])), after=after,
                 offset_ns=draw(st.sampled_from([0, 0, 5_000, 25_000])), gate=gate,
                 gate_cap_ns=draw(st.sampled_from([0, 10_000, 100_000])),
-                ends=draw(st.booleans()), hold=scope == PER_ADDRESS and draw(st.booleans()),
-                level=level, when=when))
+                ends=draw(st.booleans()),
+                hold=scope == PER_ADDRESS and not peer and draw(st.booleans()),
+                level=level, when=when, via=via, via_bytes=0 if via < 0 else 40))
             scopes.append(scope)
     return legs
 
@@ -141,17 +157,31 @@ def policies(draw: st.DrawFn, topology: Topology) -> PolicyTables:
         for p in poas:
             access_bytes[p] = draw(st.sampled_from([-20, 0, 8]))
     apps = ("voice", "web")
-    classes = [FlowClass(name=f"class {i}", anchor=draw(st.sampled_from(["policy", "local"])),
+    select = draw(st.sampled_from(sorted(SELECT_NAMES)))
+    # Route optimisation (§15) binds the MN's home address: any selection but per-flow.
+    ro = select != SELECT_PER_FLOW and draw(st.booleans())
+
+    def kind_of_path() -> dict[str, object]:
+        """A class's anchor and path: by the policy or local, direct or not, or (with ro)
+        route-optimised."""
+        if ro and draw(st.booleans()):
+            return {"anchor": "policy", "route_optimised": True}
+        return {"anchor": draw(st.sampled_from(["policy", "local"])),
+                "direct": draw(st.booleans())}
+
+    classes = [FlowClass(name=f"class {i}", **kind_of_path(),
                          on_loss=draw(st.sampled_from(["break", "renumber"])),
-                         direct=draw(st.booleans()),
                          continuity=draw(st.sampled_from([None, False, True])),
                          apps=draw(st.sampled_from([None, apps[:1], apps])),
                          address_types=draw(st.sampled_from(
                              [None, ("non-persistent",), ("fixed", "session-lasting")])))
                for i in range(draw(st.integers(0, 2)))]
-    classes.append(FlowClass(name="rest", anchor=draw(st.sampled_from(["policy", "local"])),
-                             on_loss=draw(st.sampled_from(["break", "renumber"])),
-                             direct=draw(st.booleans())))
+    classes.append(FlowClass(name="rest", **kind_of_path(),
+                             on_loss=draw(st.sampled_from(["break", "renumber"]))))
+    ro = any(c.route_optimised for c in classes)
+    ro_capable = np.zeros(n, np.uint8)
+    for c in topology.nodes_with_role("cn"):
+        ro_capable[c] = draw(st.sampled_from([0, 1, 1]))
     scope = np.ones((n, n), np.uint8)
     if draw(st.booleans()):
         for a in anchors:
@@ -161,7 +191,6 @@ def policies(draw: st.DrawFn, topology: Topology) -> PolicyTables:
     for a in anchors:
         for p in poas:
             native_cells[a, p] = draw(st.sampled_from([0, 0, 1]))
-    select = draw(st.sampled_from(sorted(SELECT_NAMES)))
     candidates = np.array(sorted(draw(st.sets(anchor, min_size=1))), np.int32)
     n_kinds = draw(st.integers(1, 3))
     kinds = tuple(MessageKind(f"m{k}", f"m{k}", reply=k % 2 == 1) for k in range(n_kinds))
@@ -174,7 +203,11 @@ def policies(draw: st.DrawFn, topology: Topology) -> PolicyTables:
         native=draw(st.sampled_from([np.zeros((n, n), np.uint8), native_at_serving(serving),
                                      native_cells])),
         buffering=draw(st.booleans()),
-        message_kinds=kinds, legs=program_table(draw(programs(n_kinds, levels)), n_kinds),
+        message_kinds=kinds,
+        legs=program_table(draw(programs(n_kinds, levels, correspondent=ro)), n_kinds),
+        ro_capable=ro_capable,
+        token_lifetime_ns=draw(st.sampled_from([0, 25_000, 200_000])),
+        correspondent_refresh_ns=draw(st.sampled_from([50_000, 300_000])) if ro else 0,
         third_node=draw(st.integers(0, n - 1)),
         binding_outlives_detach=draw(st.booleans()),
         detach_release_ns=draw(st.sampled_from([-1, 0, 50_000, 300_000])),

@@ -146,7 +146,7 @@ def test_classify_takes_the_first_match_on_continuity_and_app() -> None:
                                  enumerate([True, False, False, True])],
                          apps=["voice", "voice", "web", None])
     assert classify(classes, replay).tolist() == [0, 0, 1, 2]
-    assert class_table(classes).tolist() == [[0, 0, 1], [1, 0, 0], [0, 1, 0]]
+    assert class_table(classes).tolist() == [[0, 0, 1, 0], [1, 0, 0, 0], [0, 1, 0, 0]]
 
 
 def test_classify_matches_the_address_type_a_flow_asks_for() -> None:

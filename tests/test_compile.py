@@ -18,7 +18,7 @@ from dmmemu.engine.signaling import AT_MOVE as M
 from dmmemu.engine.signaling import AT_SIGNALING_START as START
 from dmmemu.engine.signaling import FLAG_ENDS as END
 from dmmemu.engine.signaling import FLAG_HOLD as HOLD
-from dmmemu.engine.signaling import LEG_LEVEL
+from dmmemu.engine.signaling import LEG_LEVEL, LEG_VIA, LEG_VIA_BYTES, LEG_WHEN, NO_VIA
 from dmmemu.engine.signaling import ROLE_ANCHOR as ANC
 from dmmemu.engine.signaling import ROLE_MN as MN
 from dmmemu.engine.signaling import ROLE_POA as POA
@@ -45,7 +45,8 @@ def pair(cause: int, first: int, sender: int, sizes=(120, 120), flags=END) -> li
 def timed_legs(tables) -> list[list[int]]:
     """The leg rows without their chain-level columns, which none of these practices uses
     (checked here: every leg is sent at every trigger of its cause)."""
-    assert not tables.legs[:, LEG_LEVEL:].any()
+    assert not tables.legs[:, [LEG_LEVEL, LEG_WHEN, LEG_VIA_BYTES]].any()
+    assert (tables.legs[:, LEG_VIA] == NO_VIA).all()
     return tables.legs[:, :LEG_LEVEL].tolist()
 
 

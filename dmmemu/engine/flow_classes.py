@@ -30,8 +30,8 @@ ON_LOSS = {"break": ON_LOSS_BREAK, "renumber": ON_LOSS_RENUMBER}
 ADDRESS_TYPES = ("fixed", "session-lasting", "non-persistent", "graceful-replacement")
 
 # Columns of class_table.
-CLASS_ANCHOR, CLASS_ON_LOSS, CLASS_DIRECT = range(3)
-CLASS_COLUMNS = 3
+CLASS_ANCHOR, CLASS_ON_LOSS, CLASS_DIRECT, CLASS_ROUTE_OPTIMISED = range(4)
+CLASS_COLUMNS = 4
 MAX_CLASSES = 16
 
 
@@ -41,12 +41,15 @@ class FlowClass:
     RFC 8653 type a flow asks for; None matches any), and
     what it means: ``anchor`` ("policy" or "local"), ``on_loss`` ("break" or "renumber"), and
     ``direct``, the k = 0 path (peer to PoA, carrying PolicyTables.direct_bytes per packet)
-    instead of the path through the anchor chain."""
+    instead of the path through the anchor chain; ``route_optimised``, the direct path once
+    a correspondent binding with a peer that supports it is in place (semantics.md §15),
+    the anchor's path until then."""
 
     name: str
     anchor: str = "policy"
     on_loss: str = "break"
     direct: bool = False
+    route_optimised: bool = False
     continuity: bool | None = None
     apps: tuple[str, ...] | None = None
     address_types: tuple[str, ...] | None = None
@@ -58,6 +61,9 @@ class FlowClass:
         if self.on_loss not in ON_LOSS:
             raise PracticeError(f"flow class {self.name!r}: on_loss must be one of "
                                 f"{sorted(ON_LOSS)}, got {self.on_loss!r}")
+        if self.route_optimised and (self.direct or self.anchor != "policy"):
+            raise PracticeError(f"flow class {self.name!r}: a route-optimised flow binds an "
+                                "address by the practice's policy and is not always direct")
         if self.apps is not None and not all(isinstance(a, str) for a in self.apps):
             raise PracticeError(f"flow class {self.name!r}: apps must be app names")
         if self.address_types is not None and not set(self.address_types) <= set(ADDRESS_TYPES):
@@ -87,8 +93,9 @@ def check_classes(classes: tuple[FlowClass, ...]) -> None:
 
 
 def class_table(classes: tuple[FlowClass, ...]) -> np.ndarray:
-    """uint8 (C, CLASS_COLUMNS): anchor, on-loss and direct codes per class."""
-    return np.array([[ANCHORS[c.anchor], ON_LOSS[c.on_loss], int(c.direct)] for c in classes],
+    """uint8 (C, CLASS_COLUMNS): anchor, on-loss, direct and route-optimised codes per class."""
+    return np.array([[ANCHORS[c.anchor], ON_LOSS[c.on_loss], int(c.direct),
+                      int(c.route_optimised)] for c in classes],
                     np.uint8).reshape(len(classes), CLASS_COLUMNS)
 
 

@@ -12,11 +12,14 @@ import numpy as np
 
 from dmmemu.engine.flow_classes import ALL_FLOWS, FlowClass, check_classes
 from dmmemu.engine.signaling import (
+    CAUSE_CORRESPONDENT,
+    LEG_CAUSE,
     LEG_DST,
     LEG_GATE_CAP_NS,
     LEG_LEVEL,
     LEG_OFFSET_NS,
     LEG_SRC,
+    LEG_VIA,
     ROLE_ANCHOR,
     ROLE_MN,
     ROLE_NAMES,
@@ -100,6 +103,11 @@ class PolicyTables:
     direct_bytes: int = 0  # per-packet option bytes on the direct (k = 0) path
     flow_classes: tuple[FlowClass, ...] = ALL_FLOWS  # first match per flow (§1)
     function_roles: tuple[tuple[int, ...], ...] = ANCHOR_FUNCTIONS  # roles per FUNCTIONS entry
+    # Correspondent bindings (semantics.md §15): the peers that take part in route
+    # optimisation, the reuse time of a home keygen token and the refresh period.
+    ro_capable: np.ndarray | None = None  # uint8 (N,): 1 for a correspondent that supports it
+    token_lifetime_ns: int = 0  # a home keygen token younger than this is reused
+    correspondent_refresh_ns: int = 0  # return routability again this often while in use
 
     def __post_init__(self) -> None:
         n = self.serving.shape[0]
@@ -111,6 +119,8 @@ class PolicyTables:
             object.__setattr__(self, "candidates", np.zeros(0, np.int32))
         if self.access_bytes is None:
             object.__setattr__(self, "access_bytes", np.zeros(n, np.int32))
+        if self.ro_capable is None:
+            object.__setattr__(self, "ro_capable", np.zeros(n, np.uint8))
         check_classes(self.flow_classes)
         if len(self.function_roles) != len(FUNCTIONS) or not all(
                 0 <= role < len(ROLE_NAMES) for roles in self.function_roles for role in roles):
@@ -136,6 +146,7 @@ class PolicyTables:
             ("scope", self.scope, np.uint8, (n, n)),
             ("native", self.native, np.uint8, (n, n)),
             ("candidates", self.candidates, np.int32, (self.candidates.shape[0],)),
+            ("ro_capable", self.ro_capable, np.uint8, (n,)),
             ("interruption_ns", self.interruption_ns, np.int64,
              (len(INTERRUPTION_COMPONENTS), 2)),
         ]
@@ -156,13 +167,24 @@ class PolicyTables:
             raise PracticeError(f"a signaling leg names chain level "
                                 f"{int(self.legs[:, LEG_LEVEL].max())}, but the chain has "
                                 f"{levels} levels")
-        uses_third = bool(np.any(self.legs[:, [LEG_SRC, LEG_DST]] == ROLE_THIRD))
+        uses_third = bool(np.any(self.legs[:, [LEG_SRC, LEG_DST, LEG_VIA]] == ROLE_THIRD))
         if uses_third and not 0 <= self.third_node < n:
             raise PracticeError("a signaling program names the third role (CMD, MME) but the "
                                 "policy has no third node")
         if self.detach_release_ns < -1:
             raise PracticeError("policy field 'detach_release_ns' must be >= 0, or -1 for never")
-        for name in ("direct_bytes", "lifetime_ns", "first_ack_hold_ns"):
+        if self.route_optimising:
+            if self.correspondent_refresh_ns <= 0:
+                raise PracticeError("route-optimised flow classes need a correspondent "
+                                    "refresh period > 0 ('correspondent_refresh_ns')")
+            if not bool(np.any(self.legs[:, LEG_CAUSE] == CAUSE_CORRESPONDENT)):
+                raise PracticeError("route-optimised flow classes need a correspondent "
+                                    "program (legs of cause 'correspondent')")
+            if self.select == SELECT_PER_FLOW:
+                raise PracticeError("route optimisation binds the MN's home address: it needs "
+                                    "a selection with a home anchor, not per-flow")
+        for name in ("direct_bytes", "lifetime_ns", "first_ack_hold_ns", "token_lifetime_ns",
+                     "correspondent_refresh_ns"):
             if int(getattr(self, name)) < 0:
                 raise PracticeError(f"policy field {name!r} must be >= 0")
         # Every segment's bytes, with any PoA's access override, in [0, MAX_SEGMENT_BYTES]:
@@ -187,6 +209,11 @@ class PolicyTables:
                 f"up to {longest / 1e9:g} s, more than the {MAX_INTERRUPTION_NS // 10**9} s a "
                 "handover may take; check the link-loss, L2 attach, detection, DAD, hold and "
                 "detection-delay parameters")
+
+    @property
+    def route_optimising(self) -> bool:
+        """Some flow class goes direct once a correspondent binding is in place (§15)."""
+        return any(c.route_optimised for c in self.flow_classes)
 
     @property
     def mn_signals(self) -> bool:

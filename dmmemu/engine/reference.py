@@ -15,6 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
+from dmmemu.engine.correspondents import correspondent_pairs
 from dmmemu.engine.flow_classes import (
     ANCHOR_LOCAL,
     CLASS_ANCHOR,
@@ -67,6 +68,7 @@ from dmmemu.engine.replay_io import (
 )
 from dmmemu.engine.signaling import (
     AT_SIGNALING_START,
+    CAUSE_CORRESPONDENT,
     FLAG_ENDS,
     FLAG_HOLD,
     ONCE,
@@ -74,6 +76,7 @@ from dmmemu.engine.signaling import (
     ROLE_LEVEL,
     ROLE_MN,
     ROLE_NAMES,
+    ROLE_PEER,
     ROLE_POA,
     ROLE_PREV_LEVEL,
     ROLE_PREV_POA,
@@ -81,6 +84,7 @@ from dmmemu.engine.signaling import (
     ROLE_THIRD,
     WHEN_LEVEL_CHANGED,
     WHEN_LEVEL_KEPT,
+    WHEN_TOKEN_STALE,
 )
 from dmmemu.errors import PacketRowError
 
@@ -90,6 +94,7 @@ MINUS_INFINITY = -(1 << 63) - 1
 # §12 timer kinds.
 TIMER_EXPIRE = 0  # a binding that outlived a detach reaches the end of its lifetime
 TIMER_RELEASE = 1  # a detached MN's addresses die
+TIMER_CORRESPONDENT = 2  # §15: a correspondent binding's BU reaches the peer
 
 
 class ReplayObserver(Protocol):
@@ -154,6 +159,7 @@ class Flow:
     start: int
     end: int
     cls: int  # its flow class (§1)
+    pair: int = -1  # its correspondent binding (§15), -1 none
     addr: Address | None = None  # None while unbound (and for a local flow)
     local: bool = False  # uses the local address of the current PoA
     local_anchor: int = -1  # anchor of its local address at its last packet (§7.3)
@@ -192,6 +198,21 @@ class Anchor:
     sig_msgs: int = 0
     sig_bytes: int = 0
     addresses: int = 0  # addresses created anchored here (the anchoring function's load)
+
+
+@dataclass(slots=True)
+class Correspondent:
+    """§15 the binding of one (MN, peer) pair at the peer."""
+
+    mn: int
+    peer: int
+    active: int = 0  # its flows bound to an address
+    addr: Address | None = None  # the address they use
+    bound_poa: int = -1  # PoA of the care-of address the peer holds, -1 none
+    pending: int | None = None  # seq of its pending completion timer, None if none
+    pending_poa: int = -1
+    rr_t: int | None = None  # start of its last return routability, None if none
+    token_t: int | None = None  # when its last home keygen token was asked for
 
 
 @dataclass(slots=True)
@@ -245,14 +266,14 @@ class ReferenceReplay:
         first_row: dict[int, int] = {}
         for i, row in enumerate(policy.legs.tolist()):
             (cause, scope, kind, src, dst, nbytes, per_address, after, offset, gate, cap,
-             flags, level, when) = row
+             flags, level, when, via, via_bytes) = row
             base = first_row.setdefault(cause, i)
             self.programs[cause].append(dict(
                 scope=scope, kind=kind, src=src, dst=dst, bytes=nbytes,
                 bytes_per_address=per_address, after=after if after < 0 else after - base,
                 offset=offset, gate=gate if gate < 0 else gate - base, cap=cap,
                 ends=bool(flags & FLAG_ENDS), hold=bool(flags & FLAG_HOLD), level=level,
-                when=when))
+                when=when, via=via, via_bytes=via_bytes))
         self.third = int(policy.third_node)
         self.binding_outlives_detach = bool(policy.binding_outlives_detach)
         self.detach_release_ns = int(policy.detach_release_ns)
@@ -264,6 +285,9 @@ class ReferenceReplay:
         self.components: list[list[int]] = policy.interruption_ns.tolist()
         assert len(self.components) == len(INTERRUPTION_COMPONENTS)
         self.first_ack_hold_ns = int(policy.first_ack_hold_ns)
+        # §15 correspondent bindings.
+        self.token_lifetime_ns = int(policy.token_lifetime_ns)
+        self.refresh_rr_ns = int(policy.correspondent_refresh_ns)
 
         # §1 topology matrices: H[u][v] hops, D[u][v] one-way delay in ns.
         self.H: list[list[int]] = replay.hops.tolist()
@@ -275,17 +299,28 @@ class ReferenceReplay:
         # §1 replay input: dense flows, in ascending order of the trace's flow id.
         flow_ids: list[int] = replay.flow_ids.tolist()
         self.flow_index: dict[int, int] = {fid: f for f, fid in enumerate(flow_ids)}
+        flow_class = classify(policy.flow_classes, replay)
+        pairs = correspondent_pairs(replay.flow_mn, replay.flow_peer, flow_class,
+                                    class_table(policy.flow_classes), policy.ro_capable,
+                                    replay.n_mns)
         self.flows: list[Flow] = [
-            Flow(id=fid, mn=mn, peer=peer, start=start, end=end, cls=cls)
-            for fid, mn, peer, start, end, cls in zip(
+            Flow(id=fid, mn=mn, peer=peer, start=start, end=end, cls=cls, pair=pair)
+            for fid, mn, peer, start, end, cls, pair in zip(
                 flow_ids,
                 replay.flow_mn.tolist(),
                 replay.flow_peer.tolist(),
                 replay.flow_start.tolist(),
                 replay.flow_end.tolist(),
-                classify(policy.flow_classes, replay).tolist(),
+                flow_class.tolist(),
+                pairs.flow_pair.tolist(),
             )
         ]
+        self.pairs: list[Correspondent] = [
+            Correspondent(mn=mn, peer=peer)
+            for mn, peer in zip(pairs.pair_mn.tolist(), pairs.pair_peer.tolist())]
+        self.pairs_of: list[list[int]] = [[] for _ in range(replay.n_mns)]  # ascending
+        for k, pair in enumerate(self.pairs):
+            self.pairs_of[pair.mn].append(k)
         # Control events (t, kind, a, b, row), already sorted by (t, kind, row).
         self.events: list[tuple[int, int, int, int, int]] = list(
             zip(
@@ -353,6 +388,9 @@ class ReferenceReplay:
             self._handle_event(event)
             self.next_event += 1
         self._fire_timers(self.t_end)
+        for pair in self.pairs:  # §15 trigger 5
+            if pair.active > 0:
+                self._rr_refreshes(pair, self.t_end)
         # §8: at t_end, every bound live address of every MN (MN order, list order) is closed.
         for m in self.mns:
             for x in m.addresses:
@@ -390,6 +428,10 @@ class ReferenceReplay:
                 if x.expiry == seq:  # still bound, not closed since
                     self._close(x, due)
                     self.records.append((due, EVENT_BINDING_EXPIRED, x.mn, -1, x.anchor))
+            elif kind == TIMER_CORRESPONDENT:  # §15 trigger 4
+                pair = target
+                if pair.pending == seq:
+                    pair.bound_poa, pair.pending, pair.pending_poa = pair.pending_poa, None, -1
             else:
                 m = target
                 if m.release == seq:  # still detached since
@@ -436,13 +478,16 @@ class ReferenceReplay:
 
     def _run_program(self, cause: int, m: MobileNode, poa: int, prev: int,
                      addresses: list[Address], t: int, pre: int,
-                     set_until: bool = False) -> tuple[int, int, int, int]:
+                     set_until: bool = False, peer: int = -1,
+                     token_fresh: bool = False) -> tuple[int, int, int, int]:
         """§4 run the signaling program of ``cause`` for MN m at PoA ``poa`` (``prev`` the PoA
         it left) over ``addresses``, triggered at time t, signaling starting at t + pre.
 
         Counts every message; returns (signaling_ns, hold_ns, messages, bytes), signaling_ns
         measured from t + pre to the arrival of the last leg that ends the program. With
         ``set_until`` (§5.9) each address also gets its own end of the interruption and hold.
+        ``peer`` is the node of the peer role and ``token_fresh`` says that the legs sent
+        only on a stale token are not (§15); ``self.token_legs_sent`` tells whether one was.
         """
         legs = self.programs[cause]
         k = len(addresses)
@@ -460,11 +505,14 @@ class ReferenceReplay:
                 return sync[ref]
             return pre if ref == AT_SIGNALING_START else 0
 
-        def ends_of(leg: dict[str, int], x: Address | None) -> tuple[int, int, int]:
-            """(source node, destination node, hops) of a leg; the MN is −1, at the PoA."""
-            nodes = []
-            for role in (leg["src"], leg["dst"]):
-                if role == ROLE_MN:
+        def ends_of(leg: dict[str, int], x: Address | None) -> list[int]:
+            """[source, destination, relay] nodes of a leg: the MN is −1 (at the PoA), no
+            relay is None."""
+            nodes: list[int | None] = []
+            for role in (leg["src"], leg["dst"], leg["via"]):
+                if role < 0:
+                    nodes.append(None)
+                elif role == ROLE_MN:
                     nodes.append(-1)
                 elif role == ROLE_POA:
                     nodes.append(poa)
@@ -478,37 +526,57 @@ class ReferenceReplay:
                     nodes.append(self.third)
                 elif role == ROLE_LEVEL:
                     nodes.append(self.chain[leg["level"] - 1][poa])
+                elif role == ROLE_PEER:
+                    nodes.append(peer)
                 else:
                     assert role == ROLE_PREV_LEVEL
                     nodes.append(self.chain[leg["level"] - 1][prev])
-            u, v = (poa if n < 0 else n for n in nodes)
-            return nodes[0], nodes[1], self.H[u][v] + nodes.count(-1)
+            return nodes
 
         def is_sent(leg: dict[str, int]) -> bool:
             """§4: a leg with a chain level is sent only if the level roles it names exist
             and its condition on the level's node holds (a trigger without a previous PoA
             counts as a change)."""
             if leg["level"] == 0:
-                return True
+                return leg["when"] != WHEN_TOKEN_STALE or not token_fresh
             nodes = self.chain[leg["level"] - 1]
             here = nodes[poa]
             before = nodes[prev] if prev >= 0 else -1
-            roles = (leg["src"], leg["dst"])
+            roles = (leg["src"], leg["dst"], leg["via"])
             if (ROLE_LEVEL in roles and here < 0) or (ROLE_PREV_LEVEL in roles and before < 0):
                 return False
             if leg["when"] == WHEN_LEVEL_CHANGED:
                 return here != before
             if leg["when"] == WHEN_LEVEL_KEPT:
                 return here == before
-            return True
+            return leg["when"] != WHEN_TOKEN_STALE or not token_fresh
 
         def count(leg: dict[str, int], x: Address | None, send: int) -> tuple[int, int]:
-            src, dst, hops = ends_of(leg, x)
+            src, dst, via = ends_of(leg, x)
             size = leg["bytes"] + leg["bytes_per_address"] * k
+            # The parts it travels (one, or two through a relay), each with its extra bytes:
+            # a relay's tunnel lies on the MN's side (the first part if no end is the MN).
+            if via is None:
+                parts = [(src, dst, 0)]
+            elif dst == -1:
+                parts = [(src, via, 0), (via, dst, leg["via_bytes"])]
+            else:
+                parts = [(src, via, leg["via_bytes"]), (via, dst, 0)]
+            hops = delay = byte_hops = 0
+            for a, b, extra in parts:
+                part_hops = self.H[poa if a < 0 else a][poa if b < 0 else b] + (a < 0) + (b < 0)
+                hops += part_hops
+                delay += self.D[poa if a < 0 else a][poa if b < 0 else b]
+                byte_hops += (size + extra) * part_hops
+            if leg["when"] == WHEN_TOKEN_STALE:
+                self.token_legs_sent = True
             self.sig_msgs[cause][leg["kind"]] += 1
             self.sig_bytes[cause][leg["kind"]] += size
-            self.sig_byte_hops[cause][leg["kind"]] += size * hops
-            for role, node in ((leg["src"], src), (leg["dst"], dst)):
+            self.sig_byte_hops[cause][leg["kind"]] += byte_hops
+            ends = [(leg["src"], src), (leg["dst"], dst)]
+            if via is not None:
+                ends.append((leg["via"], via))
+            for role, node in ends:
                 # §4: each end handles the message in its role; the MNs share the last column
                 self.role_sig_msgs[role][self.n_nodes if node < 0 else node] += 1
                 if node >= 0:  # the load of each node the message leaves or reaches
@@ -518,9 +586,9 @@ class ReferenceReplay:
             if self.observer is not None:
                 self.observer.message(t + send, cause, leg["kind"], src, dst, size, m.id, poa,
                                       -1 if x is None else x.anchor)
-            u, v = (poa if n < 0 else n for n in (src, dst))
-            return size, self.D[u][v]
+            return size, delay
 
+        self.token_legs_sent = False
         for i, leg in enumerate(legs):
             if not is_sent(leg):  # §4: a leg not sent takes no time and is not counted
                 ref = leg["after"]
@@ -630,8 +698,13 @@ class ReferenceReplay:
             return
         old_poa = m.poa
         m.release = None  # §12: a pending release no longer applies
+        in_use = [self.pairs[k] for k in self.pairs_of[m.id] if self.pairs[k].active > 0]
+        for pair in in_use:  # §15 trigger 1: the refreshes at the PoA it leaves
+            self._rr_refreshes(pair, t)
         # §5.2
         if p == -1:
+            for pair in in_use:  # no return routability while detached
+                pair.rr_t, pair.pending, pair.pending_poa = None, None, -1
             closed = []
             for x in m.addresses:
                 if not x.bound:
@@ -727,6 +800,54 @@ class ReferenceReplay:
         row.hold_ns = hold_ns
         row.msgs = msgs
         row.bytes = sent_bytes
+        for pair in in_use:  # §15 trigger 1: after the home registration's acknowledgement
+            x = pair.addr
+            if not x.live or not self._needs_binding(x, p):
+                pair.bound_poa = -1
+                continue
+            rr_msgs, rr_bytes = self._rr(pair, t, x.until)
+            row.msgs += rr_msgs
+            row.bytes += rr_bytes
+
+    # ------------------------------------------------------------------ §15 correspondents
+
+    def _rr(self, pair: Correspondent, t: int, origin: int) -> tuple[int, int]:
+        """§15 rr(k, t, origin): return routability and the BU for one pair; returns the
+        messages and bytes."""
+        m = self.mns[pair.mn]
+        fresh = pair.token_t is not None and origin - pair.token_t < self.token_lifetime_ns
+        signaling_ns, _, msgs, sent = self._run_program(
+            CAUSE_CORRESPONDENT, m, m.poa, -1, [pair.addr], t, origin - t, peer=pair.peer,
+            token_fresh=fresh)
+        if self.token_legs_sent:
+            pair.token_t = origin
+        pair.rr_t = origin
+        pair.pending_poa = m.poa
+        pair.pending = self._schedule(origin + signaling_ns, TIMER_CORRESPONDENT, pair)
+        return msgs, sent
+
+    def _rr_refreshes(self, pair: Correspondent, t: int) -> None:
+        """§15 refreshes(k, t): the full return routabilities every R since rr_t, before t."""
+        if pair.rr_t is None or t <= pair.rr_t:
+            return
+        n = (t - pair.rr_t - 1) // self.refresh_rr_ns
+        m = self.mns[pair.mn]
+        for i in range(1, n + 1):
+            self._run_program(CAUSE_CORRESPONDENT, m, m.poa, -1, [pair.addr],
+                              pair.rr_t + i * self.refresh_rr_ns, 0, peer=pair.peer)
+        pair.rr_t += n * self.refresh_rr_ns
+        if n:
+            pair.token_t = pair.rr_t
+
+    def _let_go(self, f: Flow, t: int) -> None:
+        """§15 trigger 3: a flow with a pair lets go of its address."""
+        if f.pair < 0:
+            return
+        pair = self.pairs[f.pair]
+        pair.active -= 1
+        if pair.active == 0:
+            self._rr_refreshes(pair, t)
+            pair.bound_poa, pair.pending, pair.pending_poa, pair.rr_t = -1, None, -1, None
 
     @staticmethod
     def _leave_list(m: MobileNode, x: Address) -> None:
@@ -749,6 +870,7 @@ class ReferenceReplay:
             return
         if not x.live and self.classes[f.cls][CLASS_ON_LOSS] == ON_LOSS_BREAK:
             self._break(f, t)
+        self._let_go(f, t)
         x.refcount -= 1
         if x.refcount == 0 and x.live and not self._pinned(m, x):
             if x.bound:
@@ -793,6 +915,7 @@ class ReferenceReplay:
         if f.addr is not None and not f.addr.live:
             if self.classes[f.cls][CLASS_ON_LOSS] == ON_LOSS_RENUMBER:
                 f.addr.refcount -= 1  # the dead address is garbage once no flow holds it
+                self._let_go(f, t)
                 f.addr = None
                 renumber = True
             else:
@@ -823,6 +946,12 @@ class ReferenceReplay:
             if m.window_row >= 0:
                 self.rows[m.window_row].lost += 1
             return
+        # §15: a peer whose binding still holds an old care-of address sends there.
+        if f.pair >= 0 and self.pairs[f.pair].bound_poa not in (-1, p) and d == 1:
+            f.lost += 1
+            if m.window_row >= 0:
+                self.rows[m.window_row].lost += 1
+            return
         # §7.4 interruption: the flow's own wait (its address's, or the MN's components')
         wait = 0
         wait_end = m.ready if f.addr is None else max(m.ready, f.addr.until)
@@ -840,7 +969,8 @@ class ReferenceReplay:
         # §7.5 path: the direct path (k = 0), or through the anchor and its chain
         a = self.serving[p] if f.local else f.addr.anchor
         c = f.peer
-        direct = self.classes[f.cls][CLASS_DIRECT]
+        direct = self.classes[f.cls][CLASS_DIRECT] or (
+            f.pair >= 0 and self.pairs[f.pair].bound_poa == p)  # §15: the peer's binding
         if direct:
             head = c
             segments = [(c, p, self.direct_bytes, 0)]
@@ -922,6 +1052,12 @@ class ReferenceReplay:
         x.refcount += 1
         f.addr = x
         f.anchor = anchor
+        if f.pair >= 0:  # §15 trigger 2
+            pair = self.pairs[f.pair]
+            pair.active += 1
+            pair.addr = x
+            if pair.bound_poa != p and pair.pending is None:
+                self._rr(pair, t, max(t, x.until))
 
     # ------------------------------------------------------------------ counters
 

@@ -19,7 +19,8 @@ CAUSE_HANDOVER = 1
 CAUSE_FLOW = 2
 CAUSE_REFRESH = 3
 CAUSE_DEREGISTRATION = 4
-CAUSE_NAMES = ("attach", "handover", "flow", "refresh", "deregistration")
+CAUSE_CORRESPONDENT = 5  # return routability and the BU to a correspondent (semantics.md §15)
+CAUSE_NAMES = ("attach", "handover", "flow", "refresh", "deregistration", "correspondent")
 
 # Roles a leg runs between, resolved to nodes when the leg runs (semantics.md §4).
 ROLE_MN = 0  # the mobile node itself: at its PoA, one radio hop further, no extra delay
@@ -30,7 +31,9 @@ ROLE_SERVING = 4  # the anchor serving the PoA (the tunnel's end, the serving MA
 ROLE_THIRD = 5  # the practice's third node (CMD, MME): PolicyTables.third_node
 ROLE_LEVEL = 6  # the node at the leg's chain level for the PoA (a MAP, an SGW)
 ROLE_PREV_LEVEL = 7  # the node at that level for the PoA it left
-ROLE_NAMES = ("mn", "poa", "prev-poa", "anchor", "serving", "third", "level", "prev-level")
+ROLE_PEER = 8  # the correspondent of a correspondent binding (correspondent programs only)
+ROLE_NAMES = ("mn", "poa", "prev-poa", "anchor", "serving", "third", "level", "prev-level",
+              "peer")
 
 # When a leg with a chain level is sent (semantics.md §4): bindings per level, so that a
 # move updates only the levels whose node changed (a local BU inside a MAP domain, an
@@ -38,7 +41,10 @@ ROLE_NAMES = ("mn", "poa", "prev-poa", "anchor", "serving", "third", "level", "p
 WHEN_ALWAYS = 0
 WHEN_LEVEL_CHANGED = 1  # only if the level's node differs between the new and the old PoA
 WHEN_LEVEL_KEPT = 2  # only if it is the same node
-WHEN_NAMES = ("always", "level-changed", "level-kept")
+# Only in a correspondent program: sent unless the home keygen token of the binding is younger
+# than PolicyTables.token_lifetime_ns (RFC 6275 §5.2.7: a moving MN reuses it).
+WHEN_TOKEN_STALE = 3
+WHEN_NAMES = ("always", "level-changed", "level-kept", "token-stale")
 
 # How often a leg runs per trigger.
 ONCE = 0  # once per trigger
@@ -54,8 +60,10 @@ FLAG_HOLD = 2  # sent after the anchor's first-ack hold when the address is new 
 
 # Columns of PolicyTables.legs.
 (LEG_CAUSE, LEG_SCOPE, LEG_KIND, LEG_SRC, LEG_DST, LEG_BYTES, LEG_BYTES_PER_ADDRESS, LEG_AFTER,
- LEG_OFFSET_NS, LEG_GATE, LEG_GATE_CAP_NS, LEG_FLAGS, LEG_LEVEL, LEG_WHEN) = range(14)
-LEG_COLUMNS = 14
+ LEG_OFFSET_NS, LEG_GATE, LEG_GATE_CAP_NS, LEG_FLAGS, LEG_LEVEL, LEG_WHEN, LEG_VIA,
+ LEG_VIA_BYTES) = range(16)
+LEG_COLUMNS = 16
+NO_VIA = -1  # LEG_VIA of a message that goes straight from its source to its destination
 MAX_LEGS_PER_CAUSE = 16  # the core evaluates one trigger's legs in fixed-size arrays
 
 
@@ -80,6 +88,9 @@ class Leg:
     arrives (an index in the same cause's legs, or ``AT_SIGNALING_START``/``AT_MOVE``); with
     a ``gate``, not before that leg arrives either, but waiting for it at most ``gate_cap_ns``.
     ``level`` (1..K, 0 = none) is the chain level the level roles name and ``when`` tests.
+    ``via`` (a role, or ``NO_VIA``) relays the message: it goes source → via → destination,
+    and the part between ``via`` and the MN end (the first part if neither end is the MN)
+    carries ``via_bytes`` more, a tunnel (RFC 6275's HoTI and HoT through the HA).
     """
 
     cause: int
@@ -97,6 +108,8 @@ class Leg:
     hold: bool = False
     level: int = 0
     when: int = WHEN_ALWAYS
+    via: int = NO_VIA
+    via_bytes: int = 0
 
 
 def request_reply(cause: int, kinds: tuple[int, int], sender: int, sizes: tuple[int, int], *,
@@ -132,7 +145,7 @@ def program_table(legs: list[Leg], n_kinds: int) -> np.ndarray:
                 leg.bytes_per_address, leg.after if leg.after < 0 else base + leg.after,
                 leg.offset_ns, leg.gate if leg.gate < 0 else base + leg.gate, leg.gate_cap_ns,
                 (FLAG_ENDS if leg.ends else 0) | (FLAG_HOLD if leg.hold else 0),
-                leg.level, leg.when,
+                leg.level, leg.when, leg.via, leg.via_bytes,
             ])
     table = np.array(rows, np.int64).reshape(len(rows), LEG_COLUMNS)
     check_program(table, n_kinds)
@@ -148,7 +161,7 @@ def check_program(table: np.ndarray, n_kinds: int) -> None:
         raise PracticeError("policy table 'legs' must be grouped by cause, in cause order")
     for i, row in enumerate(table.tolist()):
         (cause, scope, kind, src, dst, nbytes, per_address, after, offset, gate, cap,
-         flags, level, when) = row
+         flags, level, when, via, via_bytes) = row
         where = f"signaling leg {i}"
         if not 0 <= cause < len(CAUSE_NAMES):
             raise PracticeError(f"{where}: unknown cause {cause}")
@@ -163,9 +176,28 @@ def check_program(table: np.ndarray, n_kinds: int) -> None:
             raise PracticeError(f"{where}: a message from {ROLE_NAMES[src]} to itself")
         if not 0 <= when < len(WHEN_NAMES):
             raise PracticeError(f"{where}: unknown condition {when}")
+        level_when = when in (WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT)
         if level < 0 or ((ROLE_LEVEL in (src, dst) or ROLE_PREV_LEVEL in (src, dst)
-                          or when != WHEN_ALWAYS) and level == 0):
+                          or level_when) and level == 0):
             raise PracticeError(f"{where}: a level role or condition needs a chain level >= 1")
+        if ROLE_PEER in (src, dst, via) or when == WHEN_TOKEN_STALE:
+            if cause != CAUSE_CORRESPONDENT:
+                raise PracticeError(f"{where}: the peer role and the token condition exist "
+                                    "only in correspondent programs")
+        if cause == CAUSE_CORRESPONDENT and (scope != PER_ADDRESS or after == AT_MOVE
+                                             or flags & FLAG_HOLD):
+            raise PracticeError(f"{where}: a correspondent program's legs run per address, "
+                                "from its signaling start, without the anchor's hold")
+        if via != NO_VIA and not (0 <= via < len(ROLE_NAMES) and via not in (src, dst)
+                                  and via not in (ROLE_MN, ROLE_PREV_POA, ROLE_PREV_LEVEL)):
+            raise PracticeError(f"{where}: a message is relayed by a node other than its ends, "
+                                "one every run has (not the MN or a previous node)")
+        if via == ROLE_LEVEL and level == 0:
+            raise PracticeError(f"{where}: a level role needs a chain level >= 1")
+        if via_bytes < 0 or via_bytes > 4096 or (via == NO_VIA and via_bytes):
+            raise PracticeError(f"{where}: via_bytes must be 0 to 4096, and 0 without a relay")
+        if ROLE_ANCHOR == via and scope != PER_ADDRESS:
+            raise PracticeError(f"{where}: the anchor role exists only in legs run per address")
         if ROLE_PREV_LEVEL in (src, dst) and cause not in (CAUSE_HANDOVER, CAUSE_DEREGISTRATION):
             raise PracticeError(f"{where}: a {CAUSE_NAMES[cause]} has no previous PoA")
         if ROLE_ANCHOR in (src, dst) and scope != PER_ADDRESS:
