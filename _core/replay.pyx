@@ -892,7 +892,7 @@ cdef class Replay:
                     pair = &self.pairs[ft.pair]
                     pair.active += 1
                     pair.addr = x
-                    if pair.bound_poa != p and pair.pending == 0:
+                    if pair.bound_poa != p and pair.pending == 0 and self._needs_binding(a, p):
                         self._rr(ft.pair, t, t if t > self.addrs[x].until
                                  else self.addrs[x].until, rr_out)
             self.flow_anchor[f] = a

@@ -12,8 +12,8 @@ from dmmemu.engine.policy import (
     INTERRUPTION_COMPONENTS,
     MAX_CHAIN_LEVELS,
     SELECT_CENTRAL,
-    SELECT_PER_FLOW,
     SELECT_NAMES,
+    SELECT_PER_FLOW,
     PolicyTables,
     native_at_serving,
 )

@@ -53,15 +53,15 @@ class Expected:
     def __init__(self) -> None:
         self.data: list[tuple[int, int, int, int]] = []  # (time, flow, size, tunnel bytes)
         self.waited = 0  # packets delivered after a buffering wait
-        self.messages: list[tuple[int, int, int]] = []  # (time sent, kind, size)
+        self.messages: list[tuple[int, int, int, int]] = []  # (time sent, kind, size, tunnel)
 
     def delivered(self, t, wait, flow, direction, size, anchor, segments):
         tunnel = next((encap for _, _, encap, _ in segments if encap), 0)
         self.data.append((t + wait, flow, size, tunnel))
         self.waited += wait > 0
 
-    def message(self, t, cause, kind, src, dst, size, mn, poa, anchor):
-        self.messages.append((t, kind, size))
+    def message(self, t, cause, kind, src, dst, size, mn, poa, anchor, via, tunnel):
+        self.messages.append((t, kind, size, tunnel if via >= 0 else 0))
 
 
 def replay(trace: Trace, practice, observer=None):
@@ -87,13 +87,14 @@ def message_name(base: str, size: int) -> str:
 IDENTITY = ("mip6.mhtype", "gtpv2.message_type", "udp.dstport")  # fields naming the kind
 
 
-def dissected_as(layers, name: str) -> bool:
-    """The packet is message ``name``: its size, protocol chain and kind, and every field
+def dissected_as(layers, name: str, tunnel: int = 0) -> bool:
+    """The packet is message ``name`` (inside an IPv6 tunnel of ``tunnel`` bytes, a HoTI or
+    HoT through the HA): its size, protocol chain and kind, and every field
     tests/test_wire.py expects of it (values of context fields such as the handoff indicator
     differ from that test's, so only the identity fields' values are compared)."""
     chain, fields = MESSAGE_DISSECTION[name]
-    return (int(layers["frame"]["frame.len"]) == MESSAGES[name].bytes
-            and protocols(layers).startswith("raw:" + chain)
+    return (int(layers["frame"]["frame.len"]) == MESSAGES[name].bytes + tunnel
+            and protocols(layers).startswith("raw:" + "ipv6:" * (tunnel > 0) + chain)
             and all(values(layers, f) and (f not in IDENTITY or v in values(layers, f))
                     for f, v in fields.items()))
 
@@ -121,9 +122,9 @@ def test_every_packet_is_what_the_emulator_counted(trace, tmp_path, key, params)
     tables = practice.compile(trace.topology)
     seen = expected(trace, practice)
     # Each counted message, as the wire format it must be written in.
-    counted = [(t, message_name(tables.message_kinds[kind].wire, size), size)
-               for t, kind, size in seen.messages]
-    formats = {name for _, name, _ in counted}
+    counted = [(t, message_name(tables.message_kinds[kind].wire, size), size + tunnel)
+               for t, kind, size, tunnel in seen.messages]
+    formats = {(name, frame - MESSAGES[name].bytes) for _, name, frame in counted}
     total = len(seen.data) + len(counted)
     summary = export_pcap(trace, practice, tmp_path / f"{key}.pcap", limit=total)
     assert (summary.packets, summary.truncated) == (total, False)
@@ -136,7 +137,7 @@ def test_every_packet_is_what_the_emulator_counted(trace, tmp_path, key, params)
         frame = int(layers["frame"]["frame.len"])
         assert outer_ip_length(layers) == frame
         if is_message(layers):
-            names = [name for name in formats if dissected_as(layers, name)]
+            names = [name for name, tunnel in formats if dissected_as(layers, name, tunnel)]
             assert len(names) == 1, (protocols(layers), names)
             messages.append((frame_time_ns(layers), names[0], frame))
             continue
@@ -272,7 +273,7 @@ def test_deregistrations_carry_lifetime_zero(trace, tmp_path, key):
     practice = get_practice(key)
     kinds = practice.compile(trace.topology).message_kinds
     seen = expected(trace, practice)
-    deregistrations = sum(kinds[kind].deregistration for _, kind, _ in seen.messages)
+    deregistrations = sum(kinds[kind].deregistration for _, kind, _, _ in seen.messages)
     total = len(seen.data) + len(seen.messages)
     summary = export_pcap(trace, practice, tmp_path / f"{key}.pcap", limit=total)
     lifetimes = [values(layers, "mip6.bu.lifetime") + values(layers, "mip6.ba.lifetime")

@@ -34,13 +34,21 @@ class Records:
         hops = int(self.hops[peer, head]) + sum(int(self.hops[u, v]) for u, v, _, _ in segments)
         overhead = sum(encap for _, _, encap, _ in segments)
         overhead_hops = sum(encap * int(self.hops[u, v]) for u, v, encap, _ in segments)
-        self.packets.append((flow, anchor, size, hops, int(self.hops[peer, poa]), overhead,
+        forwarder = -1 if head == peer else anchor  # a direct packet passes no anchor
+        self.packets.append((flow, forwarder, size, hops, int(self.hops[peer, poa]), overhead,
                              overhead_hops))
 
-    def message(self, t, cause, kind, src, dst, size, mn, poa, anchor):
-        u, v = (poa if n < 0 else n for n in (src, dst))
-        hops = int(self.hops[u, v]) + (src < 0) + (dst < 0)
-        self.messages.append((cause, kind, size, size * hops, src, dst))
+    def message(self, t, cause, kind, src, dst, size, mn, poa, anchor, via, tunnel):
+        def part(a: int, b: int) -> int:  # hops of one part; the MN (-1) is at its PoA
+            return int(self.hops[poa if a < 0 else a, poa if b < 0 else b]) + (a < 0) + (b < 0)
+
+        if via < 0:
+            byte_hops = size * part(src, dst)
+        elif dst < 0:  # the relay's tunnel lies on the MN's side
+            byte_hops = size * part(src, via) + (size + tunnel) * part(via, dst)
+        else:
+            byte_hops = (size + tunnel) * part(src, via) + size * part(via, dst)
+        self.messages.append((cause, kind, size, byte_hops, src, dst, via))
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +77,8 @@ def test_tables_recomputed_from_the_reference_records(trace, key):
     got = result.flows.select(per_flow.columns).filter(pl.col("delivered") > 0)
     assert got.sort("flow").equals(per_flow.sort("flow").cast(dict(got.schema)))
 
-    per_anchor = packets.group_by("anchor").agg(packets=pl.len(), bytes=pl.col("size").sum())
+    per_anchor = packets.filter(pl.col("anchor") >= 0).group_by("anchor").agg(
+        packets=pl.len(), bytes=pl.col("size").sum())
     anchors = result.anchors.filter(pl.col("packets") > 0).select("anchor", "packets", "bytes")
     assert anchors.sort("anchor").equals(per_anchor.sort("anchor").cast(dict(anchors.schema)))
 
@@ -81,7 +90,7 @@ def test_tables_recomputed_from_the_reference_records(trace, key):
 
     kinds = [k.name for k in tables.message_kinds]
     messages = pl.DataFrame(records.messages, orient="row", schema=[
-        "cause", "kind", "bytes", "byte_hops", "src", "dst"])
+        "cause", "kind", "bytes", "byte_hops", "src", "dst", "via"])
     per_message = messages.group_by("kind", "cause").agg(
         msgs=pl.len(), bytes=pl.col("bytes").sum(), byte_hops=pl.col("byte_hops").sum()
     ).with_columns(message=pl.col("kind").map_elements(kinds.__getitem__, pl.String),
@@ -91,9 +100,11 @@ def test_tables_recomputed_from_the_reference_records(trace, key):
     assert signaling.equals(per_message.select(columns).sort("message", "cause")
                             .cast(dict(signaling.schema)))
     assert s["signaling_msgs"] == messages.height > 0
-    # A node's load: the messages it sent or received.
-    ends = np.array(records.messages, np.int64).reshape(-1, 6)[:, 4:].ravel()
-    load = np.bincount(ends[ends >= 0], minlength=trace.topology.n_nodes)
+    # A node's load: the messages it sent, received or relayed.
+    table = np.array(records.messages, np.int64).reshape(-1, 7)
+    ends, relays = table[:, 4:6].ravel(), table[:, 6]
+    nodes = np.concatenate([ends[ends >= 0], relays[relays >= 0]])
+    load = np.bincount(nodes, minlength=trace.topology.n_nodes)
     assert result.anchors["signaling_msgs"].to_list() == load[
         result.anchors["anchor"].to_numpy()].tolist()
 

@@ -107,14 +107,15 @@ class ReplayObserver(Protocol):
     ``message``: one §4 signaling message sent at time ``t``, of message kind ``kind`` (an
     index into the practice's kinds), from node ``src`` to node ``dst`` (−1 for the MN
     itself), ``size`` bytes, about MN ``mn`` at PoA ``poa`` and its address at ``anchor``
-    (−1 for a leg run once per trigger).
+    (−1 for a leg run once per trigger), relayed by node ``via`` (−1 none) with ``tunnel``
+    bytes more on the part on the MN's side (§15).
     """
 
     def delivered(self, t: int, wait: int, flow: int, direction: int, size: int,
                   anchor: int, segments: list[tuple[int, int, int, int]]) -> None: ...
 
     def message(self, t: int, cause: int, kind: int, src: int, dst: int, size: int,
-                mn: int, poa: int, anchor: int) -> None: ...
+                mn: int, poa: int, anchor: int, via: int, tunnel: int) -> None: ...
 
 
 @dataclass(slots=True)
@@ -585,7 +586,8 @@ class ReferenceReplay:
                     self.timeline_sig_msgs[self._bin(t)][node] += 1  # §11: the trigger's bin
             if self.observer is not None:
                 self.observer.message(t + send, cause, leg["kind"], src, dst, size, m.id, poa,
-                                      -1 if x is None else x.anchor)
+                                      -1 if x is None else x.anchor,
+                                      -1 if via is None else via, leg["via_bytes"])
             return size, delay
 
         self.token_legs_sent = False
@@ -1056,7 +1058,7 @@ class ReferenceReplay:
             pair = self.pairs[f.pair]
             pair.active += 1
             pair.addr = x
-            if pair.bound_poa != p and pair.pending is None:
+            if pair.bound_poa != p and pair.pending is None and self._needs_binding(x, p):
                 self._rr(pair, t, max(t, x.until))
 
     # ------------------------------------------------------------------ counters

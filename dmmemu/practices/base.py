@@ -103,7 +103,10 @@ class Practice:
                 third_node: int = -1, binding_outlives_detach: bool = False,
                 detach_release_ns: int = -1, candidates: np.ndarray | None = None,
                 dad_ms: float = 0.0,
-                first_ack_hold_ms: float = 0.0) -> PolicyTables:
+                first_ack_hold_ms: float = 0.0, **route_optimisation: Any) -> PolicyTables:
+        """PolicyTables with the interruption components of every practice; the keywords
+        of ``route_optimisation`` (direct_bytes, ro_capable, token_lifetime_ns,
+        correspondent_refresh_ns) go to PolicyTables as they are."""
         n = topology.n_nodes
         link_loss, l2, detection, dad, hold = (
             self._ms(value, name) for name, value in (
@@ -125,7 +128,7 @@ class Practice:
             third_node=third_node, binding_outlives_detach=binding_outlives_detach,
             detach_release_ns=detach_release_ns, candidates=candidates,
             lifetime_ns=self._lifetime_ns(),
-            interruption_ns=interruption, first_ack_hold_ns=hold,
+            interruption_ns=interruption, first_ack_hold_ns=hold, **route_optimisation,
         )
 
 

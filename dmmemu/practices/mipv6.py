@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -12,6 +12,7 @@ from dmmemu.engine.signaling import (
     CAUSE_DEREGISTRATION,
     ROLE_ANCHOR,
     ROLE_MN,
+    Leg,
     MessageKind,
     request_reply,
     request_reply_program,
@@ -72,6 +73,13 @@ class MIPv6(Practice):
     encap_bytes: int = IPV6_IN_IPV6_BYTES
 
     def compile(self, topology: Topology) -> PolicyTables:
+        return self._home_agent_tables(topology)
+
+    def _home_agent_tables(self, topology: Topology, *, extra_legs: tuple[Leg, ...] = (),
+                           function_roles: tuple[tuple[int, ...], ...] = MIPV6_FUNCTIONS,
+                           **route_optimisation: Any) -> PolicyTables:
+        """The home registration's tables, with ``extra_legs`` (of the causes after the
+        home registration's) and route optimisation's fields (``Practice._tables``)."""
         ha = named_anchor(topology, self.home_agent, self.key)
         serving = topology.serving_anchors()
         n = topology.n_nodes
@@ -87,7 +95,9 @@ class MIPv6(Practice):
         return self._tables(
             topology, select=SELECT_CENTRAL, central=ha, serving=serving,
             chain=chain, native=native, always_registered=True,
-            segment_bytes=(self.encap_bytes, 0), function_roles=MIPV6_FUNCTIONS, message_kinds=self.message_kinds, legs=legs,
+            segment_bytes=(self.encap_bytes, 0), function_roles=function_roles,
+            message_kinds=self.message_kinds, legs=legs + list(extra_legs),
             binding_outlives_detach=True, detach_release_ns=-1,
             dad_ms=0.0 if self.optimistic_dad else self.dad_ms, first_ack_hold_ms=self.ha_dad_ms,
+            **route_optimisation,
         )

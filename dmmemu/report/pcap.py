@@ -51,6 +51,7 @@ from dmmemu.engine.replay_io import (
     PacketBatch,
     check_counter_limits,
 )
+from dmmemu.engine.signaling import CAUSE_CORRESPONDENT
 from dmmemu.errors import DmmemuError, PacketRowError
 from dmmemu.practices import Practice, get_practice
 from dmmemu.trace.reader import Trace
@@ -77,7 +78,8 @@ HANDOFF_BY_CAUSE = {CAUSE_ATTACH: wire.HANDOFF_NEW_INTERFACE,
                     CAUSE_HANDOVER: wire.HANDOFF_BETWEEN_MAGS,
                     CAUSE_FLOW: wire.HANDOFF_NEW_INTERFACE,
                     CAUSE_REFRESH: wire.HANDOFF_NOT_CHANGED,
-                    CAUSE_DEREGISTRATION: wire.HANDOFF_NOT_CHANGED}
+                    CAUSE_DEREGISTRATION: wire.HANDOFF_NOT_CHANGED,
+                    CAUSE_CORRESPONDENT: wire.HANDOFF_NOT_CHANGED}
 
 
 class PcapError(DmmemuError):
@@ -147,6 +149,8 @@ class _Signal:
     mn: int
     poa: int
     anchor: int  # the address's anchor, -1 for a message sent once per trigger
+    via: int  # the node that relays it (the HA of a HoTI or HoT), -1 none
+    tunnel: int  # bytes its relay's tunnel adds on the MN's side
 
 
 @dataclass(slots=True)
@@ -183,11 +187,11 @@ class _Sampler:
         self._keep(t + wait, _Delivered(wait, flow, direction, size, anchor, tuple(segments)))
 
     def message(self, t: int, cause: int, kind: int, src: int, dst: int, size: int,
-                mn: int, poa: int, anchor: int) -> None:
+                mn: int, poa: int, anchor: int, via: int, tunnel: int) -> None:
         if self.mns is not None and mn not in self.mns:
             return
         if not self._later_than_kept(t):  # stamped when sent
-            self._keep(t, _Signal(cause, kind, src, dst, size, mn, poa, anchor))
+            self._keep(t, _Signal(cause, kind, src, dst, size, mn, poa, anchor, via, tunnel))
 
     def complete_before(self, t: int) -> bool:
         """True when the sample is full and holds only records earlier than ``t``: then no
@@ -385,6 +389,9 @@ class _PacketMaker:
         if not kind.reply:
             self.sequence[key] = (self.sequence.get(key, 0) + 1) & 0xFFFF
         src, dst = (self._end(node, message.transport, r.mn, r.poa) for node in (r.src, r.dst))
+        if r.via >= 0:  # relayed through the HA: the MN's end is its home address (§15)
+            src, dst = (mn_address(r.mn, anchor) if node < 0 else end
+                        for node, end in ((r.src, src), (r.dst, dst)))
         lifetime_s = 0 if kind.deregistration else int(self.tables.lifetime_ns) // 1_000_000_000
         ctx = wire.MessageContext(
             src=src, dst=dst, mn=r.mn, home_address=mn_address(r.mn, anchor),
@@ -393,7 +400,18 @@ class _PacketMaker:
             handoff=HANDOFF_BY_CAUSE[r.cause], peer_mag=node_ipv6(r.poa),
             new_home_agent=node_ipv6(anchor),
         )
-        return message.build(ctx)
+        packet = message.build(ctx)
+        if r.via < 0:
+            return packet
+        # Written as it travels the relay's tunnel, between the relay and the MN's care-of
+        # address (the part the emulator counts the tunnel bytes on).
+        tunnel = next((e for e in ENCAPSULATIONS.values()
+                       if e.bytes == r.tunnel and e.outer == message.transport), None)
+        if tunnel is None:
+            raise PcapError(f"practice {self.practice.key!r} relays a message with a tunnel of "
+                            f"{r.tunnel} bytes, and no wire format has that size")
+        ends = (node_ipv6(r.via), care_of_address(r.mn, r.poa))
+        return tunnel.build(packet, *(ends if r.src >= 0 else ends[::-1]))
 
     @staticmethod
     def _end(node: int, family: int, mn: int, poa: int) -> bytes:
