@@ -133,8 +133,10 @@ def programs(draw: st.DrawFn, n_kinds: int, levels: int = 0,
 
 
 @st.composite
-def policies(draw: st.DrawFn, topology: Topology) -> PolicyTables:
-    """Any combination of the mechanisms, not only the registered practices."""
+def policies(draw: st.DrawFn, topology: Topology,
+             route_optimised: bool = False) -> PolicyTables:
+    """Any combination of the mechanisms, not only the registered practices;
+    ``route_optimised``: always with correspondent bindings (§15), every peer taking part."""
     n = topology.n_nodes
     anchors = topology.nodes_with_role("anchor")
     poas = topology.nodes_with_role("poa")
@@ -157,14 +159,15 @@ def policies(draw: st.DrawFn, topology: Topology) -> PolicyTables:
         for p in poas:
             access_bytes[p] = draw(st.sampled_from([-20, 0, 8]))
     apps = ("voice", "web")
-    select = draw(st.sampled_from(sorted(SELECT_NAMES)))
+    select = draw(st.sampled_from(sorted(set(SELECT_NAMES) - (
+        {SELECT_PER_FLOW} if route_optimised else set()))))
     # Route optimisation (§15) binds the MN's home address: any selection but per-flow.
-    ro = select != SELECT_PER_FLOW and draw(st.booleans())
+    ro = route_optimised or (select != SELECT_PER_FLOW and draw(st.booleans()))
 
     def kind_of_path() -> dict[str, object]:
         """A class's anchor and path: by the policy or local, direct or not, or (with ro)
         route-optimised."""
-        if ro and draw(st.booleans()):
+        if ro and draw(st.sampled_from([True, True, False])):
             return {"anchor": "policy", "route_optimised": True}
         return {"anchor": draw(st.sampled_from(["policy", "local"])),
                 "direct": draw(st.booleans())}
@@ -176,12 +179,13 @@ def policies(draw: st.DrawFn, topology: Topology) -> PolicyTables:
                          address_types=draw(st.sampled_from(
                              [None, ("non-persistent",), ("fixed", "session-lasting")])))
                for i in range(draw(st.integers(0, 2)))]
-    classes.append(FlowClass(name="rest", **kind_of_path(),
+    rest = {"anchor": "policy", "route_optimised": True} if route_optimised else kind_of_path()
+    classes.append(FlowClass(name="rest", **rest,
                              on_loss=draw(st.sampled_from(["break", "renumber"]))))
     ro = any(c.route_optimised for c in classes)
     ro_capable = np.zeros(n, np.uint8)
     for c in topology.nodes_with_role("cn"):
-        ro_capable[c] = draw(st.sampled_from([0, 1, 1]))
+        ro_capable[c] = 1 if route_optimised else draw(st.sampled_from([0, 1, 1]))
     scope = np.ones((n, n), np.uint8)
     if draw(st.booleans()):
         for a in anchors:
@@ -220,12 +224,12 @@ def policies(draw: st.DrawFn, topology: Topology) -> PolicyTables:
 
 
 @st.composite
-def cases(draw: st.DrawFn, crowded: bool = False) -> Case:
+def cases(draw: st.DrawFn, crowded: bool = False, route_optimised: bool = False) -> Case:
     """A topology, a policy and a short trace with clustered times (ties are common);
     ``crowded``: hundreds of flows on a few MNs, so that the address pool, the timer heap
     and the per-address signaling grow past their first allocations."""
     topology = draw(topologies())
-    policy = draw(policies(topology))
+    policy = draw(policies(topology, route_optimised))
     poas = topology.nodes_with_role("poa").tolist()
     cns = topology.nodes_with_role("cn").tolist()
     n_mns = draw(st.integers(1, 3))

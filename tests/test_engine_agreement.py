@@ -40,7 +40,8 @@ def record_events(counters, case: Case | None = None) -> None:
         used = classify(policy.flow_classes, case.replay)[counters.flow_packets > counters.flow_lost]
         for c in {int(u) for u in used}:
             cls = policy.flow_classes[c]
-            event(f"delivered: anchor {cls.anchor}, direct {cls.direct}")
+            event(f"delivered: anchor {cls.anchor}, direct {cls.direct}"
+                  + (", route-optimised" if cls.route_optimised else ""))
         renumbered = classify(policy.flow_classes, case.replay)[counters.flow_renumbered > 0]
         if any(policy.flow_classes[int(c)].on_loss == "renumber" for c in renumbered):
             event("renumbered after losing its address")
@@ -61,6 +62,17 @@ def record_events(counters, case: Case | None = None) -> None:
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=cases())
 def test_core_equals_reference(case: Case) -> None:
+    expected = replay_with(ReferenceReplay, case)
+    got = replay_with(core.Replay, case)
+    record_events(expected, case)
+    assert got.differences(expected) == []
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases(route_optimised=True))
+def test_core_equals_reference_with_correspondent_bindings(case: Case) -> None:
+    """Route optimisation on every trace (semantics.md §15): return routability, token
+    reuse, refreshes, stale bindings, completion timers scheduled by packets."""
     expected = replay_with(ReferenceReplay, case)
     got = replay_with(core.Replay, case)
     record_events(expected, case)
