@@ -10,7 +10,14 @@ from typing import Any, Callable, ClassVar, Mapping
 import numpy as np
 
 from dmmemu.engine.flow_classes import ALL_FLOWS, FlowClass
-from dmmemu.engine.policy import ANCHOR_FUNCTIONS, PolicyTables, interruption_table
+from dmmemu.engine.policy import (
+    ANCHOR_FUNCTIONS,
+    SELECT_CENTRAL,
+    SELECT_NAMES,
+    SELECT_PER_FLOW,
+    PolicyTables,
+    interruption_table,
+)
 from dmmemu.engine.signaling import Leg, MessageKind, program_table
 from dmmemu.errors import PracticeError, TopologyError
 from dmmemu.model_params import seconds_to_ns
@@ -173,6 +180,31 @@ def named_node(topology: Topology, name: str, what: str, *, role: str) -> int:
         raise PracticeError(f"{what}: node {name!r} has role {topology.role_of(node)!r}, "
                             f"not {role}")
     return node
+
+
+def selection_code(what: str, selection: str) -> int:
+    """The engine's code of an anchor selection policy among several anchors (semantics.md
+    §5.6: every one but the central anchor and per-flow anchoring, which are practices of
+    their own); an unknown name is an error listing the known ones."""
+    codes = {name: code for code, name in SELECT_NAMES.items()
+             if code not in (SELECT_CENTRAL, SELECT_PER_FLOW)}
+    if selection not in codes:
+        raise PracticeError(f"{what}: selection must be one of {', '.join(codes)}, "
+                            f"got {selection!r}")
+    return codes[selection]
+
+
+def function_anchors(topology: Topology, names: tuple[str, ...], function: str,
+                     what: str) -> np.ndarray:
+    """Named anchors, else the non-central anchors that can host ``function`` (an HA, an
+    LMA), else, on a topology that names no function, every non-central anchor."""
+    if names:
+        return anchor_set(topology, names, what)
+    hosts = [int(a) for a in topology.nodes_with_function(function)
+             if topology.role_of(int(a)) == "anchor" and not topology.nodes[int(a)].central]
+    if hosts:
+        return np.array(hosts, np.int32)
+    return anchor_set(topology, (), what)
 
 
 def anchor_set(topology: Topology, names: tuple[str, ...], what: str) -> np.ndarray:

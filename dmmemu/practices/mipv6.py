@@ -17,6 +17,7 @@ from dmmemu.engine.signaling import (
     request_reply,
     request_reply_program,
 )
+from dmmemu.errors import PracticeError
 from dmmemu.practices.base import Practice, named_anchor, named_node
 from dmmemu.topology.graph import Topology
 from dmmemu.wire.sizes import BA_BYTES, BU_HA_BYTES, IPV6_IN_IPV6_BYTES
@@ -77,15 +78,22 @@ class MIPv6(Practice):
 
     def _home_agent_tables(self, topology: Topology, *, extra_legs: tuple[Leg, ...] = (),
                            function_roles: tuple[tuple[int, ...], ...] = MIPV6_FUNCTIONS,
+                           home_agents: dict[str, Any] | None = None,
                            **route_optimisation: Any) -> PolicyTables:
         """The home registration's tables, with ``extra_legs`` (of the causes after the
-        home registration's) and route optimisation's fields (``Practice._tables``)."""
-        ha = named_anchor(topology, self.home_agent, self.key)
-        serving = topology.serving_anchors()
+        home registration's) and route optimisation's fields (``Practice._tables``).
+        ``home_agents`` replaces the one central HA by several: its select, serving,
+        candidates and always_registered."""
+        ha = named_anchor(topology, self.home_agent, self.key) if home_agents is None else -1
+        choice = home_agents or {"select": SELECT_CENTRAL, "serving": topology.serving_anchors(),
+                                 "always_registered": True}
         n = topology.n_nodes
         native = np.zeros((n, n), np.uint8)
         chain = np.full((1, n), -1, np.int32)
         if self.home_link is not None:
+            if home_agents is not None:
+                raise PracticeError(f"{self.key}: home_link names the link of one home agent; "
+                                    "with several home agents the MN is never at home")
             home = named_node(topology, self.home_link, f"{self.key}: home_link", role="poa")
             native[ha, home] = 1
             chain[0, home] = ha  # the HA is the home link's router: the last segment is native
@@ -93,8 +101,7 @@ class MIPv6(Practice):
         legs = request_reply_program(ROLE_MN, sizes, hold=True, kinds=(BU, BA))
         legs += request_reply(CAUSE_DEREGISTRATION, (DEREG_BU, DEREG_BA), ROLE_MN, sizes)
         return self._tables(
-            topology, select=SELECT_CENTRAL, central=ha, serving=serving,
-            chain=chain, native=native, always_registered=True,
+            topology, central=ha, chain=chain, native=native, **choice,
             segment_bytes=(self.encap_bytes, 0), function_roles=function_roles,
             message_kinds=self.message_kinds, legs=legs + list(extra_legs),
             binding_outlives_detach=True, detach_release_ns=-1,

@@ -7,8 +7,6 @@ from typing import ClassVar
 
 from dmmemu.engine.policy import (
     SELECT_CENTRAL,
-    SELECT_NAMES,
-    SELECT_PER_FLOW,
     PolicyTables,
 )
 from dmmemu.engine.signaling import (
@@ -25,8 +23,7 @@ from dmmemu.engine.signaling import (
     MessageKind,
     request_reply,
 )
-from dmmemu.errors import PracticeError
-from dmmemu.practices.base import Practice, anchor_set, named_anchor
+from dmmemu.practices.base import Practice, anchor_set, named_anchor, selection_code
 from dmmemu.topology.graph import Topology
 from dmmemu.wire.sizes import IPV6_IN_IPV6_BYTES, PBA_BYTES, PBU_BYTES
 
@@ -138,10 +135,5 @@ class PMIPv6DistributedLMA(PMIPv6):
     def compile(self, topology: Topology) -> PolicyTables:
         anchors = anchor_set(topology, self.lmas, self.key)
         serving = topology.serving_anchors(anchors)
-        codes = {name: code for code, name in SELECT_NAMES.items()
-                 if code not in (SELECT_CENTRAL, SELECT_PER_FLOW)}
-        if self.selection not in codes:
-            raise PracticeError(f"{self.key}: selection must be one of {', '.join(codes)}, "
-                                f"got {self.selection!r}")
-        return self._pmip_tables(topology, codes[self.selection], -1, serving,
-                                 candidates=anchors)
+        return self._pmip_tables(topology, selection_code(self.key, self.selection), -1,
+                                 serving, candidates=anchors)
