@@ -80,7 +80,8 @@ cdef enum:
     LEG_WHEN = 13
     LEG_VIA = 14
     LEG_VIA_BYTES = 15
-    LEG_COLUMNS = 16
+    LEG_AT_POA = 16
+    LEG_COLUMNS = 17
 
 # Which addresses of the MN a program runs over.
 cdef enum:

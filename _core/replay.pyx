@@ -27,7 +27,7 @@ from replay cimport (
     FLOW_BOUND, FLOW_LOCAL, FLOW_UNBOUND, HO_ATTACH, HO_DETACH, HO_HANDOVER, HO_NOOP,
     LEG_AFTER, LEG_BYTES, LEG_BYTES_PER_ADDRESS, LEG_CAUSE, LEG_COLUMNS, LEG_DST, LEG_FLAGS,
     LEG_GATE, LEG_GATE_CAP_NS, LEG_KIND, LEG_LEVEL, LEG_OFFSET_NS, LEG_SCOPE, LEG_SRC,
-    LEG_VIA, LEG_VIA_BYTES, LEG_WHEN, ROLE_LEVEL, ROLE_PEER, ROLE_PREV_LEVEL,
+    LEG_AT_POA, LEG_VIA, LEG_VIA_BYTES, LEG_WHEN, ROLE_LEVEL, ROLE_PEER, ROLE_PREV_LEVEL,
     WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT, WHEN_TOKEN_STALE,
     MAX_LEGS_PER_CAUSE, MIN_PACKET_BYTES, N_CAUSES, ONCE, PER_ADDRESS, ROLE_ANCHOR, ROLE_MN,
     ROLE_POA, ROLE_PREV_POA, ROLE_SERVING, ROLE_THIRD, SELECT_AT_ATTACH, SELECT_AT_BOOTSTRAP,
@@ -72,11 +72,11 @@ assert (ONCE, PER_ADDRESS, AT_SIGNALING_START, AT_MOVE, FLAG_ENDS, FLAG_HOLD,
                                 _sig.MAX_LEGS_PER_CAUSE)
 assert (LEG_CAUSE, LEG_SCOPE, LEG_KIND, LEG_SRC, LEG_DST, LEG_BYTES, LEG_BYTES_PER_ADDRESS,
         LEG_AFTER, LEG_OFFSET_NS, LEG_GATE, LEG_GATE_CAP_NS, LEG_FLAGS, LEG_LEVEL, LEG_WHEN,
-        LEG_VIA, LEG_VIA_BYTES, LEG_COLUMNS) == (
+        LEG_VIA, LEG_VIA_BYTES, LEG_AT_POA, LEG_COLUMNS) == (
     _sig.LEG_CAUSE, _sig.LEG_SCOPE, _sig.LEG_KIND, _sig.LEG_SRC, _sig.LEG_DST, _sig.LEG_BYTES,
     _sig.LEG_BYTES_PER_ADDRESS, _sig.LEG_AFTER, _sig.LEG_OFFSET_NS, _sig.LEG_GATE,
     _sig.LEG_GATE_CAP_NS, _sig.LEG_FLAGS, _sig.LEG_LEVEL, _sig.LEG_WHEN, _sig.LEG_VIA,
-    _sig.LEG_VIA_BYTES, _sig.LEG_COLUMNS)
+    _sig.LEG_VIA_BYTES, _sig.LEG_AT_POA, _sig.LEG_COLUMNS)
 assert (SELECT_CENTRAL, SELECT_AT_ATTACH, SELECT_PER_FLOW, SELECT_AT_BOOTSTRAP, SELECT_HASHED,
         SELECT_LEAST_LOADED) == (
     _policy.SELECT_CENTRAL, _policy.SELECT_AT_ATTACH, _policy.SELECT_PER_FLOW,
@@ -181,6 +181,8 @@ cdef class Replay:
     cdef const uint8_t[:, ::1] native   # (N, N) native[anchor, poa]
     cdef bint buffering
     cdef time_t lifetime_ns
+    cdef const uint8_t[::1] poa_class   # (N,) each PoA's class, for legs limited to some (§4)
+    cdef const int64_t[::1] refresh_ns  # (N,) refresh period of a binding registered there
     cdef const int64_t[:, ::1] legs     # (L, LEG_COLUMNS) signaling programs (§4)
     cdef Py_ssize_t leg_first[N_CAUSES] # first leg row of each cause
     cdef Py_ssize_t leg_count[N_CAUSES] # its number of legs
@@ -378,6 +380,10 @@ cdef class Replay:
         self.native = _array(policy.native, "policy.native", np.uint8, (n, n))
         self.buffering = bool(policy.buffering)
         self.lifetime_ns = policy.lifetime_ns
+        self.poa_class = _array(policy.poa_class, "policy.poa_class", np.uint8, (n,))
+        self.refresh_ns = _array(policy.refresh_ns, "policy.refresh_ns", np.int64, (n,))
+        if bool(np.any(np.asarray(self.refresh_ns) < 0)):
+            raise ValueError("policy.refresh_ns must hold periods >= 0")
         n_kinds = len(policy.message_kinds)
         legs = np.ascontiguousarray(policy.legs)
         _sig.check_program(legs, n_kinds)
@@ -1091,12 +1097,14 @@ cdef class Replay:
                 if self.addrs[x].bound:
                     if not self.outlives_detach:
                         self._close(x, t)
-                    elif self.lifetime_ns > 0:  # §12: it ends with the lifetime of its last refresh
+                    elif self.refresh_ns[self.addrs[x].reg_poa] > 0:  # §12: its last period
                         n_refreshed = 0
                         if t > self.addrs[x].reg_t:
-                            n_refreshed = (t - self.addrs[x].reg_t - 1) // self.lifetime_ns
+                            n_refreshed = ((t - self.addrs[x].reg_t - 1)
+                                           // self.refresh_ns[self.addrs[x].reg_poa])
                         self.addrs[x].expiry = self._schedule(
-                            self.addrs[x].reg_t + (n_refreshed + 1) * self.lifetime_ns,
+                            self.addrs[x].reg_t + (n_refreshed + 1)
+                            * self.refresh_ns[self.addrs[x].reg_poa],
                             TIMER_EXPIRE, x)
                 x = self.addrs[x].next
             self.ho_kind[r] = HO_DETACH
@@ -1427,8 +1435,9 @@ cdef class Replay:
         cdef node_t a = ad.anchor
         cdef time_t held = t - ad.reg_t
         cdef count_t refreshes = 0
-        if self.lifetime_ns > 0 and held > 0:
-            refreshes = (held - 1) // self.lifetime_ns
+        cdef time_t period = self.refresh_ns[ad.reg_poa]  # where it registered (§4)
+        if period > 0 and held > 0:
+            refreshes = (held - 1) // period
         if refreshes > 0:
             # The refresh program at reg_poa (its MN is not read: the program runs over x).
             self._run_program(CAUSE_REFRESH, -1, ad.reg_poa, -1, SIGNAL_ONE, x, ad.reg_t, 0,
@@ -1518,7 +1527,7 @@ cdef class Replay:
             self.anchor_sig_msgs[node] += times
             self.anchor_sig_bytes[node] += times * size
             if cause == CAUSE_REFRESH:
-                self._bin_refreshes(node, t, times)
+                self._bin_refreshes(node, t, times, self.refresh_ns[poa])
             else:
                 self.timeline_sig_msgs[b, node] += times
         return delay
@@ -1529,6 +1538,9 @@ cdef class Replay:
         cdef int64_t level = self.legs[row, LEG_LEVEL], when = self.legs[row, LEG_WHEN]
         cdef int64_t src = self.legs[row, LEG_SRC], dst = self.legs[row, LEG_DST]
         cdef node_t here, before = -1
+        cdef int64_t at_poa = self.legs[row, LEG_AT_POA]
+        if at_poa and not (at_poa >> self.poa_class[poa]) & 1:
+            return False  # a variant for other access
         if level == 0:
             return when != WHEN_TOKEN_STALE or not self.run_token_fresh
         here = self.chain_nodes[level - 1, poa]
@@ -1687,11 +1699,11 @@ cdef class Replay:
             self.now_bin_end = self.t_begin + (self.now_bin + 1) * self.bin_ns
         return self.now_bin
 
-    cdef void _bin_refreshes(self, node_t a, time_t reg_t, count_t n) noexcept nogil:
+    cdef void _bin_refreshes(self, node_t a, time_t reg_t, count_t n,
+                             time_t life) noexcept nogil:
         """1 message at node ``a`` in the bin of each refresh k = 1..n (at reg_t + k *
-        lifetime), one bin per step: every refresh before the end of the k-th refresh's bin is
-        counted at once."""
-        cdef time_t life = self.lifetime_ns
+        ``life``, the refresh period where the binding registered), one bin per step: every
+        refresh before the end of the k-th refresh's bin is counted at once."""
         cdef count_t k = 1, last
         cdef bin_t i
         while k <= n:

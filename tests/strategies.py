@@ -127,7 +127,8 @@ def programs(draw: st.DrawFn, n_kinds: int, levels: int = 0,
                 gate_cap_ns=draw(st.sampled_from([0, 10_000, 100_000])),
                 ends=draw(st.booleans()),
                 hold=scope == PER_ADDRESS and not peer and draw(st.booleans()),
-                level=level, when=when, via=via, via_bytes=0 if via < 0 else 40))
+                level=level, when=when, via=via, via_bytes=0 if via < 0 else 40,
+                at_poa=draw(st.sampled_from([(), (), (0,), (1, 2), (2,)]))))
             scopes.append(scope)
     return legs
 
@@ -198,6 +199,14 @@ def policies(draw: st.DrawFn, topology: Topology,
     candidates = np.array(sorted(draw(st.sets(anchor, min_size=1))), np.int32)
     n_kinds = draw(st.integers(1, 3))
     kinds = tuple(MessageKind(f"m{k}", f"m{k}", reply=k % 2 == 1) for k in range(n_kinds))
+    # PoA classes 0..2 (IPv6, IPv4, behind a NAT) and, at some PoAs, a refresh period of its
+    # own (a NAT keepalive shorter than the lifetime, or none).
+    lifetime = draw(st.sampled_from([0, 1_000, 25_000, 400_000]))
+    poa_class = np.zeros(n, np.uint8)
+    refresh = np.full(n, lifetime, np.int64)
+    for p in poas:
+        poa_class[p] = draw(st.sampled_from([0, 0, 1, 2]))
+        refresh[p] = draw(st.sampled_from([lifetime, lifetime, 0, 5_000, 110_000]))
     return PolicyTables(
         select=select, central=draw(anchor) if select == SELECT_CENTRAL else -1,
         candidates=candidates,
@@ -215,7 +224,8 @@ def policies(draw: st.DrawFn, topology: Topology,
         third_node=draw(st.integers(0, n - 1)),
         binding_outlives_detach=draw(st.booleans()),
         detach_release_ns=draw(st.sampled_from([-1, 0, 50_000, 300_000])),
-        lifetime_ns=draw(st.sampled_from([0, 1_000, 25_000, 400_000])),
+        lifetime_ns=lifetime,
+        poa_class=poa_class, refresh_ns=refresh,
         interruption_ns=np.array(
             [[draw(st.integers(0, 3)) * 5_000 for _ in range(2)]
              for _ in INTERRUPTION_COMPONENTS], np.int64),

@@ -20,6 +20,7 @@ from dmmemu.engine.signaling import (
     LEG_OFFSET_NS,
     LEG_SRC,
     LEG_VIA,
+    MAX_POA_CLASSES,
     ROLE_ANCHOR,
     ROLE_MN,
     ROLE_NAMES,
@@ -108,6 +109,10 @@ class PolicyTables:
     ro_capable: np.ndarray | None = None  # uint8 (N,): 1 for a correspondent that supports it
     token_lifetime_ns: int = 0  # a home keygen token younger than this is reused
     correspondent_refresh_ns: int = 0  # return routability again this often while in use
+    # Per-PoA variants (semantics.md §4): each PoA's class, which legs may be limited to, and
+    # its refresh period (a NAT keepalive shorter than the lifetime); default: the lifetime.
+    poa_class: np.ndarray | None = None  # uint8 (N,): 0 .. MAX_POA_CLASSES - 1
+    refresh_ns: np.ndarray | None = None  # int64 (N,): refresh period of a binding made there
 
     def __post_init__(self) -> None:
         n = self.serving.shape[0]
@@ -121,6 +126,10 @@ class PolicyTables:
             object.__setattr__(self, "access_bytes", np.zeros(n, np.int32))
         if self.ro_capable is None:
             object.__setattr__(self, "ro_capable", np.zeros(n, np.uint8))
+        if self.poa_class is None:
+            object.__setattr__(self, "poa_class", np.zeros(n, np.uint8))
+        if self.refresh_ns is None:
+            object.__setattr__(self, "refresh_ns", np.full(n, int(self.lifetime_ns), np.int64))
         check_classes(self.flow_classes)
         if len(self.function_roles) != len(FUNCTIONS) or not all(
                 0 <= role < len(ROLE_NAMES) for roles in self.function_roles for role in roles):
@@ -147,6 +156,8 @@ class PolicyTables:
             ("native", self.native, np.uint8, (n, n)),
             ("candidates", self.candidates, np.int32, (self.candidates.shape[0],)),
             ("ro_capable", self.ro_capable, np.uint8, (n,)),
+            ("poa_class", self.poa_class, np.uint8, (n,)),
+            ("refresh_ns", self.refresh_ns, np.int64, (n,)),
             ("interruption_ns", self.interruption_ns, np.int64,
              (len(INTERRUPTION_COMPONENTS), 2)),
         ]
@@ -183,6 +194,9 @@ class PolicyTables:
             if self.select == SELECT_PER_FLOW:
                 raise PracticeError("route optimisation binds the MN's home address: it needs "
                                     "a selection with a home anchor, not per-flow")
+        if bool(np.any(self.poa_class >= MAX_POA_CLASSES)) or bool(np.any(self.refresh_ns < 0)):
+            raise PracticeError(f"policy tables 'poa_class' must hold 0 to {MAX_POA_CLASSES - 1} "
+                                "and 'refresh_ns' periods >= 0")
         for name in ("direct_bytes", "lifetime_ns", "first_ack_hold_ns", "token_lifetime_ns",
                      "correspondent_refresh_ns"):
             if int(getattr(self, name)) < 0:

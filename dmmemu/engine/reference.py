@@ -261,20 +261,24 @@ class ReferenceReplay:
         # §1 flow classes: per class (anchor, on_loss, direct) codes.
         self.classes: list[list[int]] = class_table(policy.flow_classes).tolist()
         self.lifetime_ns = int(policy.lifetime_ns)
+        # §4 per-PoA variants: each PoA's class (legs may be limited to some), and the refresh
+        # period of a binding registered at each PoA.
+        self.poa_class: list[int] = policy.poa_class.tolist()
+        self.refresh_ns: list[int] = policy.refresh_ns.tolist()
         # §4 signaling programs: per cause, its legs as dicts with cause-local indices.
         self.n_kinds = len(policy.message_kinds)
         self.programs: list[list[dict[str, int]]] = [[] for _ in CAUSE_NAMES]
         first_row: dict[int, int] = {}
         for i, row in enumerate(policy.legs.tolist()):
             (cause, scope, kind, src, dst, nbytes, per_address, after, offset, gate, cap,
-             flags, level, when, via, via_bytes) = row
+             flags, level, when, via, via_bytes, at_poa) = row
             base = first_row.setdefault(cause, i)
             self.programs[cause].append(dict(
                 scope=scope, kind=kind, src=src, dst=dst, bytes=nbytes,
                 bytes_per_address=per_address, after=after if after < 0 else after - base,
                 offset=offset, gate=gate if gate < 0 else gate - base, cap=cap,
                 ends=bool(flags & FLAG_ENDS), hold=bool(flags & FLAG_HOLD), level=level,
-                when=when, via=via, via_bytes=via_bytes))
+                when=when, via=via, via_bytes=via_bytes, at_poa=at_poa))
         self.third = int(policy.third_node)
         self.binding_outlives_detach = bool(policy.binding_outlives_detach)
         self.detach_release_ns = int(policy.detach_release_ns)
@@ -538,6 +542,8 @@ class ReferenceReplay:
             """§4: a leg with a chain level is sent only if the level roles it names exist
             and its condition on the level's node holds (a trigger without a previous PoA
             counts as a change)."""
+            if leg["at_poa"] and not (leg["at_poa"] >> self.poa_class[poa]) & 1:
+                return False  # a variant for other access (§4)
             if leg["level"] == 0:
                 return leg["when"] != WHEN_TOKEN_STALE or not token_fresh
             nodes = self.chain[leg["level"] - 1]
@@ -667,8 +673,9 @@ class ReferenceReplay:
     def _close(self, x: Address, t: int) -> None:
         """§4 close(x, t), only for a bound address; refreshes are counted lazily here."""
         assert x.bound
-        if self.lifetime_ns > 0 and t > x.reg_t:
-            n = (t - x.reg_t - 1) // self.lifetime_ns
+        period = self.refresh_ns[x.reg_poa]  # §4: the refresh period where it registered
+        if period > 0 and t > x.reg_t:
+            n = (t - x.reg_t - 1) // period
         else:
             n = 0
         m = self.mns[x.mn]
@@ -676,7 +683,7 @@ class ReferenceReplay:
             # The k-th refresh runs the refresh program at reg_poa, at reg_t + k·lifetime,
             # changing no state (§4, §11).
             self._run_program(CAUSE_REFRESH, m, x.reg_poa, -1, [x],
-                              x.reg_t + k * self.lifetime_ns, 0)
+                              x.reg_t + k * period, 0)
         a = self.anchors[x.anchor]
         a.binding_ns += t - x.reg_t
         # §11: the overlap of [reg_t, t) with every bin it touches.
@@ -712,9 +719,10 @@ class ReferenceReplay:
                 if not x.bound:
                     continue
                 if self.binding_outlives_detach:
-                    if self.lifetime_ns > 0:  # §12: it ends with the lifetime of its last refresh
-                        n = (t - x.reg_t - 1) // self.lifetime_ns if t > x.reg_t else 0
-                        x.expiry = self._schedule(x.reg_t + (n + 1) * self.lifetime_ns,
+                    period = self.refresh_ns[x.reg_poa]
+                    if period > 0:  # §12: it ends with the period of its last refresh
+                        n = (t - x.reg_t - 1) // period if t > x.reg_t else 0
+                        x.expiry = self._schedule(x.reg_t + (n + 1) * period,
                                                   TIMER_EXPIRE, x)
                 else:
                     self._close(x, t)

@@ -338,7 +338,10 @@ def check_counter_limits(policy: Any, replay: ReplayInput, n_packets: int) -> No
     per_mn = int(np.bincount(replay.flow_mn).max()) + 1 if replay.n_flows else 1
     leg_bytes = (int(legs[:, LEG_BYTES].max() + legs[:, LEG_BYTES_PER_ADDRESS].max() * per_mn)
                  if legs.shape[0] else 0)
-    lifetime = int(policy.lifetime_ns)
+    # The shortest refresh period of any binding (per PoA) or correspondent binding.
+    periods = [int(p) for p in np.asarray(policy.refresh_ns) if p > 0] + [
+        int(p) for p in (policy.lifetime_ns, policy.correspondent_refresh_ns) if p > 0]
+    lifetime = min(periods, default=0)
     runs_per_binding = span // lifetime + 2 if lifetime > 0 else 2  # refreshes, and itself
     triggers = replay.n_mobility_rows + replay.n_flows
     messages = triggers * per_mn * legs.shape[0] * runs_per_binding
