@@ -345,8 +345,9 @@ cdef class Replay:
         scope = _array(policy.scope, "policy.scope", np.uint8, (n, n))
         if not (_in_range(serving, -1, n) and _in_range(chain_nodes, -1, n)):
             raise ValueError("policy.serving and policy.chain must hold node ids or -1")
-        if (segment_bytes.size and int(segment_bytes.min()) < 0) or (
-                n and int(segment_bytes.min()) + int(access_bytes.min()) < 0):
+        if (segment_bytes.size and int(segment_bytes.min()) < 0) or (n and int(np.min(
+                _policy.last_segment_bytes(chain_nodes, segment_bytes, access_bytes, serving),
+                initial=0)) < 0):
             raise ValueError("policy.segment_bytes with access_bytes must be >= 0 everywhere")
         if policy.select not in _policy.SELECT_NAMES:
             raise ValueError(f"unknown anchor selection code {policy.select}")

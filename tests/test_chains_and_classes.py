@@ -172,8 +172,14 @@ def test_access_bytes_may_lower_a_segment_but_not_below_zero() -> None:
     access[POA_A] = -20  # IPv4 transport: a 20 B outer header instead of 40
     assert central_policy(access_bytes=access.copy(),
                           segment_bytes=[40, 40]).access_bytes[POA_A] == -20
-    with pytest.raises(PracticeError, match="0 to 4096 bytes"):  # a native segment, 0 B
-        central_policy(access_bytes=access)
+    # Only the segment into the PoA gets the override: a native last segment (0 B, leaving
+    # level 1, the HA itself as the home link's router) cannot lose 20 B...
+    home_link = [[-1] * 6]
+    home_link[0][POA_A] = HA
+    with pytest.raises(PracticeError, match="0 to 4096 bytes"):
+        central_policy(access_bytes=access, chain=home_link)
+    # ...while a 0 B segment the PoA's path never ends on is no obstacle (semantics.md §7.5).
+    assert central_policy(access_bytes=access).access_bytes[POA_A] == -20
     with pytest.raises(PracticeError, match="0 to 4 levels"):
         central_policy(chain=[[-1] * 6] * 5, segment_bytes=[40] * 6)
 

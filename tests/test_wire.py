@@ -94,6 +94,10 @@ MESSAGE_DISSECTION: dict[str, tuple[str, dict[str, str | None]]] = {
                  "mip6.hi": "1", "mip6.att": "4", "mip6.nemo.mnp.pfl": "64"}),
     "PBA": (MH, {"mip6.mhtype": "6", "mip6.ba.p_flag": "1", "mip6.mnid.identifier": None,
                  "mip6.nemo.mnp.pfl": "64"}),
+    "BU-IPv4CoA": ("ip:udp:ipv6:mipv6", {"udp.dstport": "4191", "mip6.mhtype": "5",
+                                         "mip6.bu.h_flag": "1", "mip6.ipv4coa.addr": None}),
+    "BA-IPv4CoA": ("ip:udp:ipv6:mipv6", {"udp.dstport": "4191", "mip6.mhtype": "6",
+                                         "mip6.natd.f_flag": "1", "mip6.natd.refresh_t": "110"}),
     "PBU-IPv4": ("ip:udp:mipv6", {"udp.dstport": "5436", "mip6.mhtype": "5",
                                   "mip6.bu.p_flag": "1"}),
     "PBA-IPv4": ("ip:udp:mipv6", {"udp.dstport": "5436", "mip6.mhtype": "6",
@@ -142,9 +146,12 @@ def message_context(name: str) -> wire.MessageContext:
         ends = {"src": COA, "dst": NODE6[1]}
     else:
         ends = {"src": NODE6[1], "dst": COA}
+    if name == "BA-IPv4CoA":  # from the HA's IPv4 address to the MN's
+        ends = {"src": NODE4[1], "dst": NODE4[2]}
     fields = {"mn": 7, "home_address": HOME, "care_of_address": COA, "prefix": PREFIX,
               "sequence": 3, "lifetime_s": 60, "time_ns": 1_700_000_000_123_456_789,
-              "peer_mn": 8, "peer_prefix": PREFIX, "new_home_agent": NODE6[3]}
+              "peer_mn": 8, "peer_prefix": PREFIX, "new_home_agent": NODE6[3],
+              "home_agent": NODE6[1], "behind_nat": True}
     fields.update(WIRESHARK_BUG_CONTEXT.get(name, {}))
     return wire.MessageContext(**ends, **fields)
 
@@ -166,7 +173,8 @@ def encapsulated(name: str) -> tuple[bytes, int]:
 # ---------------------------------------------------------------- sizes and layouts
 def test_sizes_are_the_verified_ones():
     assert set(VERIFIED_ENCAPSULATION_BYTES) == set(ENCAPSULATIONS)
-    assert set(VERIFIED_MESSAGE_BYTES) | {"PBU-IPv4", "PBA-IPv4", "LRI", "LRA"} == set(MESSAGES)
+    from_formats = {"PBU-IPv4", "PBA-IPv4", "LRI", "LRA", "BU-IPv4CoA", "BA-IPv4CoA"}
+    assert set(VERIFIED_MESSAGE_BYTES) | from_formats == set(MESSAGES)
     for name, verified in VERIFIED_ENCAPSULATION_BYTES.items():
         assert ENCAPSULATIONS[name].bytes == verified, name
     for name, verified in VERIFIED_MESSAGE_BYTES.items():
@@ -175,6 +183,10 @@ def test_sizes_are_the_verified_ones():
     # PMIPv6 over IPv4 transport: PBU + 28 - 40 (UDP/IPv4 instead of the IPv6 header).
     assert MESSAGES["PBU-IPv4"].bytes == MESSAGES["PBU"].bytes + 28 - 40
     assert MESSAGES["PBA-IPv4"].bytes == MESSAGES["PBA"].bytes + 28 - 40
+    # DSMIPv6 from an IPv4 care-of address (RFC 5555 §4.1): IPv4 20 + UDP 8 + IPv6 40 + a
+    # 24-octet MH (12 of BU or BA and an 8-octet option, padded to 8n), inside the 92 to 100
+    # bytes of the reference table.
+    assert MESSAGES["BU-IPv4CoA"].bytes == MESSAGES["BA-IPv4CoA"].bytes == 20 + 8 + 40 + 24
 
 
 def test_constants_are_the_tables():
@@ -197,6 +209,9 @@ def test_message_is_its_size_and_checksums_verify(name):
         if name.startswith("PB"):  # RFC 5844: the MH checksum over IPv4-mapped addresses
             mapped = [bytes(10) + b"\xff\xff" + a for a in (packet[12:16], packet[16:20])]
             assert _mh_checksum_ok(packet[28:], *mapped)
+        elif name.endswith("IPv4CoA"):  # RFC 5555: IPv6 in the UDP payload, its own MH checksum
+            assert packet[28] >> 4 == 6 and packet[28 + 6] == wire.PROTO_MH
+            assert _mh_checksum_ok(packet[68:], packet[36:52], packet[52:68])
         return
     next_header, offset, src, dst = packet[6], 40, packet[8:24], packet[24:40]
     if next_header == wire.PROTO_DSTOPTS:  # RFC 6275 §6.3: the home address option at 8n+6
@@ -306,7 +321,8 @@ def test_message_dissects_with_its_size(dissected, name):
     if "mipv6" in chain:
         mh_bytes = (int(values(layers, "mip6.hlen")[0]) + 1) * 8
         headers_before = MESSAGES[name].bytes - mh_bytes
-        assert headers_before in (40, 64, 28)  # IPv6, + one 24-byte extension header, UDP/IPv4
+        # IPv6, + one 24-byte extension header, UDP/IPv4, UDP/IPv4 + IPv6 (RFC 5555)
+        assert headers_before in (40, 64, 28, 68)
     else:
         gtp = int(values(layers, "gtpv2.msg_length")[0]) + 4
         assert gtp == MESSAGES[name].bytes - 28

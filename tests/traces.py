@@ -17,7 +17,7 @@ SIZES = (1400, 52, 20, 27, 28, 39, 40, 47, 48, 200)
 
 def grid_trace(path: Path) -> Path:
     """Five MNs moving every 2-6 s over the six ARs of ``FlatWifi(rows=2, cols=3,
-    correspondents=2)``, MN 4 detaching for 3 s; three flows each (with and without
+    correspondents=2)`` (two of them IPv4-only, one behind a NAT), MN 4 detaching for 3 s; three flows each (with and without
     continuity, overlapping), one packet every 0.2 s in sizes that exercise every wire path."""
     rng = np.random.default_rng(7)
     moves: list[tuple[int, int, int]] = []
@@ -39,7 +39,8 @@ def grid_trace(path: Path) -> Path:
         for k, t in enumerate(range(start, end + 1, S // 5)):
             packets.append((t, fid, SIZES[(k + fid) % len(SIZES)], (k + 1) % 2))
     packets.sort()
-    topology = FlatWifi(rows=2, cols=3, correspondents=2).build()
+    # The third and sixth ARs give IPv4-only access, the fifth sits behind a NAT (RFC 5555).
+    topology = FlatWifi(rows=2, cols=3, correspondents=2, ipv4_every=3, nat_every=5).build()
     return write_trace(
         path, name="pcap-grid", topology=topology,
         mobility={k: np.array(v) for k, v in zip(("t", "mn", "poa"), zip(*moves))},

@@ -78,6 +78,19 @@ def native_at_serving(serving: np.ndarray) -> np.ndarray:
     return native
 
 
+def last_segment_bytes(chain: np.ndarray, segment_bytes: np.ndarray, access_bytes: np.ndarray,
+                       serving: np.ndarray) -> np.ndarray:
+    """int64 per PoA: the encapsulation bytes of the segment into it, which leaves the deepest
+    chain level present there (semantics.md §7.5), with the PoA's access override."""
+    n = serving.shape[0]
+    last_level = np.zeros(n, np.int64)
+    for k in range(1, chain.shape[0] + 1):
+        node = chain[k - 1]
+        last_level[(node >= 0) & (node != np.arange(n))] = k
+    poas = serving >= 0
+    return segment_bytes[last_level[poas]].astype(np.int64) + access_bytes[poas]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PolicyTables:
     """Integer codes and per-node lookup arrays; arrays are C-contiguous and read-only."""
@@ -202,9 +215,13 @@ class PolicyTables:
             if int(getattr(self, name)) < 0:
                 raise PracticeError(f"policy field {name!r} must be >= 0")
         # Every segment's bytes, with any PoA's access override, in [0, MAX_SEGMENT_BYTES]:
-        # an IPv4 or NAT override may lower a segment's header but not below nothing.
-        lowest = int(self.segment_bytes.min()) + int(self.access_bytes.min())
-        highest = max(int(self.segment_bytes.max()) + int(self.access_bytes.max()),
+        # an IPv4 or NAT override may lower a segment's header but not below nothing. The
+        # override applies to the segment into the PoA, which leaves the deepest chain level
+        # present there (semantics.md §7.5): level L[p].
+        last = last_segment_bytes(self.chain, self.segment_bytes, self.access_bytes,
+                                  self.serving)
+        lowest = min(int(self.segment_bytes.min()), int(last.min()) if last.size else 0)
+        highest = max(int(self.segment_bytes.max()), int(last.max()) if last.size else 0,
                       int(self.direct_bytes))
         if int(self.segment_bytes.min()) < 0 or lowest < 0 or highest > MAX_SEGMENT_BYTES:
             raise PracticeError(

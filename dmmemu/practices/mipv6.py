@@ -76,6 +76,11 @@ class MIPv6(Practice):
     def compile(self, topology: Topology) -> PolicyTables:
         return self._home_agent_tables(topology)
 
+    def _registration_legs(self) -> list[Leg]:
+        """The home registration: BU/BA on every attach, handover, new address and refresh."""
+        return request_reply_program(ROLE_MN, (self.bu_bytes, self.ba_bytes), hold=True,
+                                     kinds=(BU, BA))
+
     def _home_agent_tables(self, topology: Topology, *, extra_legs: tuple[Leg, ...] = (),
                            function_roles: tuple[tuple[int, ...], ...] = MIPV6_FUNCTIONS,
                            home_agents: dict[str, Any] | None = None,
@@ -97,9 +102,9 @@ class MIPv6(Practice):
             home = named_node(topology, self.home_link, f"{self.key}: home_link", role="poa")
             native[ha, home] = 1
             chain[0, home] = ha  # the HA is the home link's router: the last segment is native
-        sizes = (self.bu_bytes, self.ba_bytes)
-        legs = request_reply_program(ROLE_MN, sizes, hold=True, kinds=(BU, BA))
-        legs += request_reply(CAUSE_DEREGISTRATION, (DEREG_BU, DEREG_BA), ROLE_MN, sizes)
+        legs = self._registration_legs()
+        legs += request_reply(CAUSE_DEREGISTRATION, (DEREG_BU, DEREG_BA), ROLE_MN,
+                              (self.bu_bytes, self.ba_bytes))
         return self._tables(
             topology, central=ha, chain=chain, native=native, **choice,
             segment_bytes=(self.encap_bytes, 0), function_roles=function_roles,

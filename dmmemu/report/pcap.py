@@ -258,7 +258,8 @@ def export_pcap(
             raise PcapError(f"flow {unknown[0]} is not a flow of trace {trace.name!r}")
         wanted_mns = frozenset(flow_mn[f] for f in wanted_flows)
 
-    writer = _PacketMaker(practice, tables, flow_mn, flow_peer, segment)
+    nat = frozenset(node.id for node in topology.nodes if node.nat)
+    writer = _PacketMaker(practice, tables, flow_mn, flow_peer, segment, nat)
     sampler = _Sampler(limit=limit, flows=wanted_flows, mns=wanted_mns,
                        delay_ns=topology.delay_ns)
     engine = ReferenceReplay(tables, replay, observer=sampler)
@@ -298,6 +299,7 @@ class _PacketMaker:
     flow_mn: dict[int, int]
     flow_peer: dict[int, int]
     segment: str
+    nat: frozenset[int]  # the PoAs behind a NAT (RFC 5555's NAT detection option)
     sequence: dict[tuple[int, int], int] = field(default_factory=dict)
     message_counts: dict[str, int] = field(default_factory=dict)
     encap_counts: dict[str, int] = field(default_factory=dict)
@@ -373,11 +375,9 @@ class _PacketMaker:
 
     def _address(self, node: int, family: int, mn: int, poa: int) -> bytes:
         """A node's address; the PoA end is the MN itself when the MN runs the protocol."""
-        if family == 6:
-            if node == poa and self.tables.mn_signals:
-                return care_of_address(mn, poa)
-            return node_ipv6(node)
-        return node_ipv4(node)
+        if node == poa and self.tables.mn_signals:  # its care-of address (RFC 5555: IPv4)
+            return care_of_address(mn, poa) if family == 6 else mn_ipv4(mn)
+        return node_ipv6(node) if family == 6 else node_ipv4(node)
 
     # ---- signaling
     def _message(self, t: int, r: _Signal) -> bytes:
@@ -398,7 +398,8 @@ class _PacketMaker:
             care_of_address=care_of_address(r.mn, r.poa), prefix=anchor_prefix(anchor),
             sequence=self.sequence.get(key, 0), lifetime_s=lifetime_s, time_ns=t,
             handoff=HANDOFF_BY_CAUSE[r.cause], peer_mag=node_ipv6(r.poa),
-            new_home_agent=node_ipv6(anchor),
+            new_home_agent=node_ipv6(anchor), home_agent=node_ipv6(anchor),
+            behind_nat=r.poa in self.nat,
         )
         packet = message.build(ctx)
         if r.via < 0:

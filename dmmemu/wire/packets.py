@@ -325,6 +325,11 @@ OPT_HANDOFF = 23
 OPT_ATT = 24
 OPT_TIMESTAMP = 27
 OPT_MAG_IPV6 = 51
+OPT_NAT_DETECTION = 31  # RFC 5555 §3.2.2 (Wireshark's MIP6_NATD)
+OPT_IPV4_COA = 32  # RFC 5555 §3.1.2 (Wireshark's MIP6_IPV4COA)
+NAT_DETECTION_F = 0x8000  # RFC 5555 §3.2.2: the MN MUST use UDP encapsulation
+NATKATIMEOUT_S = 110  # RFC 5555 NAT keepalive interval (UMIP's NATKATIMEOUT)
+NO_NAT_REFRESH = 0xFFFFFFFF  # the refresh time of a NAT detection option when no NAT is seen
 
 # Binding Update flags (RFC 6275 §6.1.7, RFC 5380 §6.1.1, RFC 5213 §8.1)
 BU_A, BU_H, BU_L, BU_K, BU_M, BU_R, BU_P = 0x8000, 0x4000, 0x2000, 0x1000, 0x0800, 0x0400, 0x0200
@@ -362,6 +367,8 @@ class MessageContext:
     peer_prefix: bytes = bytes(16)
     peer_mag: bytes | None = None  # the other MAG, when the two MNs are on different MAGs
     new_home_agent: bytes = bytes(16)
+    home_agent: bytes = bytes(16)  # the HA's IPv6 address, inside an IPv4-transported message
+    behind_nat: bool = False  # the MN's IPv4 care-of address is behind a NAT (RFC 5555)
 
 
 def nai(mn: int) -> bytes:
@@ -537,6 +544,34 @@ def _over_ipv4(ctx: MessageContext, build: Callable[[MessageContext], bytes]) ->
     IPv4 (its checksum over the IPv4-mapped addresses)."""
     v6 = build(replace(ctx, src=_ipv4_mapped(ctx.src), dst=_ipv4_mapped(ctx.dst)))
     return udp(ctx.src, ctx.dst, PORT_PMIP6_CONTROL, PORT_PMIP6_CONTROL, v6[IPV6_HEADER:])
+
+
+def _over_udp_ipv4(ctx: MessageContext, inner: bytes) -> bytes:
+    """RFC 5555 §4.1: an IPv6 signaling packet from or to an IPv4 care-of address, in UDP
+    port 4191 over IPv4 between the care-of address and the HA's IPv4 address."""
+    return udp(ctx.src, ctx.dst, PORT_DSMIP6, PORT_DSMIP6, inner)
+
+
+def binding_update_ipv4_care_of(ctx: MessageContext) -> bytes:
+    """RFC 5555 §4.1: the home registration (A, H flags) from an IPv4 care-of address
+    ``src``: IPv6 from the home address to the HA, the IPv4 Care-of Address option (§3.1.2,
+    at 4n) instead of a home address option, in UDP over IPv4: 92 bytes."""
+    option = MobilityOption(OPT_IPV4_COA, struct.pack("!xx4s", ctx.src), (4, 0))
+    mh = mobility_header(MH_BU, _bu_data(ctx, BU_A | BU_H), [option],
+                         checksum_src=ctx.home_address, checksum_dst=ctx.home_agent)
+    return _over_udp_ipv4(ctx, _mh_packet(ctx.home_address, ctx.home_agent, mh))
+
+
+def binding_acknowledgement_ipv4_care_of(ctx: MessageContext) -> bytes:
+    """RFC 5555 §4.1: the HA's BA (status 0) to an IPv4 care-of address ``dst``, with the
+    NAT Detection option (§3.2.2): the F flag and the keepalive refresh time NATKATIMEOUT
+    behind a NAT, else no flag and refresh time 0xffffffff (as UMIP sends it): 92 bytes."""
+    flags, refresh = ((NAT_DETECTION_F, NATKATIMEOUT_S) if ctx.behind_nat
+                      else (0, NO_NAT_REFRESH))
+    option = MobilityOption(OPT_NAT_DETECTION, struct.pack("!HI", flags, refresh), (4, 0))
+    mh = mobility_header(MH_BA, _ba_data(ctx), [option],
+                         checksum_src=ctx.home_agent, checksum_dst=ctx.home_address)
+    return _over_udp_ipv4(ctx, _mh_packet(ctx.home_agent, ctx.home_address, mh))
 
 
 def proxy_binding_update_ipv4(ctx: MessageContext) -> bytes:

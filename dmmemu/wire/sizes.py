@@ -120,6 +120,10 @@ MESSAGES: dict[str, Message] = {
     "PBU": _message(wire.proxy_binding_update, transport=6, reference="RFC 5213 §8.1"),
     "PBA": _message(wire.proxy_binding_acknowledgement, transport=6,
                     reference="RFC 5213 §8.2"),
+    "BU-IPv4CoA": _message(wire.binding_update_ipv4_care_of, transport=4,
+                           reference="RFC 5555 §4.1, UDP port 4191, IPv4 CoA option"),
+    "BA-IPv4CoA": _message(wire.binding_acknowledgement_ipv4_care_of, transport=4,
+                           reference="RFC 5555 §4.1, UDP port 4191, NAT detection option"),
     "PBU-IPv4": _message(wire.proxy_binding_update_ipv4, transport=4,
                          reference="RFC 5844 §4.1, UDP port 5436"),
     "PBA-IPv4": _message(wire.proxy_binding_acknowledgement_ipv4, transport=4,
@@ -173,6 +177,8 @@ HAS_BYTES = MESSAGES["HAS"].bytes  # 64
 PBU_BYTES = MESSAGES["PBU"].bytes  # 120
 PBA_BYTES = MESSAGES["PBA"].bytes  # 120
 PBU_IPV4_BYTES = MESSAGES["PBU-IPv4"].bytes  # PBU + 28 - 40 = 108
+BU_IPV4_COA_BYTES = MESSAGES["BU-IPv4CoA"].bytes  # 92: IPv4 + UDP + IPv6 + BU with the CoA option
+BA_IPV4_COA_BYTES = MESSAGES["BA-IPv4CoA"].bytes  # 92: with the NAT detection option
 PBA_IPV4_BYTES = MESSAGES["PBA-IPv4"].bytes  # 108
 # RFC 6705 for two MNs on one MAG; +24 with the other MAG's address when they are on two.
 LRI_BYTES = MESSAGES["LRI"].bytes  # 152
