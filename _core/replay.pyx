@@ -1552,10 +1552,10 @@ cdef class Replay:
             return False
         if (src == ROLE_PREV_LEVEL or dst == ROLE_PREV_LEVEL) and before < 0:
             return False
-        if when == WHEN_LEVEL_CHANGED:
-            return here != before
+        if when == WHEN_LEVEL_CHANGED:  # no node here: nothing hid the move
+            return here != before or here < 0
         if when == WHEN_LEVEL_KEPT:
-            return here == before
+            return here == before and here >= 0
         return when != WHEN_TOKEN_STALE or not self.run_token_fresh
 
     cdef void _run_program(self, int cause, mn_t m, node_t poa, node_t prev, int select,

@@ -106,6 +106,14 @@ MESSAGE_DISSECTION: dict[str, tuple[str, dict[str, str | None]]] = {
                  "mip6.nemo.mnp.pfl": "64"}),
     "LRA": (MH, {"mip6.mhtype": "18", "mip6.mnid.identifier": None,
                  "mip6.nemo.mnp.pfl": "64"}),
+    "IKE-SA-INIT": ("ipv6:udp:isakmp", {"udp.dstport": "500", "isakmp.exchangetype": "34",
+                                        "isakmp.flag_r": "0", "isakmp.nonce": None}),
+    "IKE-SA-INIT-R": ("ipv6:udp:isakmp", {"udp.dstport": "500", "isakmp.exchangetype": "34",
+                                          "isakmp.flag_r": "1", "isakmp.nonce": None}),
+    "IKE-AUTH": ("ipv6:udp:isakmp", {"udp.dstport": "500", "isakmp.exchangetype": "35",
+                                     "isakmp.flag_r": "0", "isakmp.flag_i": "1"}),
+    "IKE-AUTH-R": ("ipv6:udp:isakmp", {"udp.dstport": "500", "isakmp.exchangetype": "35",
+                                       "isakmp.flag_r": "1", "isakmp.flag_i": "0"}),
     "CSReq": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "32", "e212.imsi": None}),
     "CSResp": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "33", "gtpv2.cause": "16"}),
     "MBReq": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "34"}),
@@ -142,7 +150,7 @@ def message_context(name: str) -> wire.MessageContext:
     """The MN at its care-of address, the anchor (HA, LMA, MAP, PGW) at node 1."""
     if MESSAGES[name].transport == 4:
         ends = {"src": NODE4[2], "dst": NODE4[1]}
-    elif name in ("BU", "BU-CN", "LBU", "HoTI", "CoTI"):
+    elif name in ("BU", "BU-CN", "LBU", "HoTI", "CoTI", "IKE-SA-INIT", "IKE-AUTH"):
         ends = {"src": COA, "dst": NODE6[1]}
     else:
         ends = {"src": NODE6[1], "dst": COA}
@@ -173,7 +181,8 @@ def encapsulated(name: str) -> tuple[bytes, int]:
 # ---------------------------------------------------------------- sizes and layouts
 def test_sizes_are_the_verified_ones():
     assert set(VERIFIED_ENCAPSULATION_BYTES) == set(ENCAPSULATIONS)
-    from_formats = {"PBU-IPv4", "PBA-IPv4", "LRI", "LRA", "BU-IPv4CoA", "BA-IPv4CoA"}
+    from_formats = {"PBU-IPv4", "PBA-IPv4", "LRI", "LRA", "BU-IPv4CoA", "BA-IPv4CoA",
+                    "IKE-SA-INIT", "IKE-SA-INIT-R", "IKE-AUTH", "IKE-AUTH-R"}
     assert set(VERIFIED_MESSAGE_BYTES) | from_formats == set(MESSAGES)
     for name, verified in VERIFIED_ENCAPSULATION_BYTES.items():
         assert ENCAPSULATIONS[name].bytes == verified, name
@@ -214,6 +223,9 @@ def test_message_is_its_size_and_checksums_verify(name):
             assert _mh_checksum_ok(packet[68:], packet[36:52], packet[52:68])
         return
     next_header, offset, src, dst = packet[6], 40, packet[8:24], packet[24:40]
+    if next_header == wire.PROTO_UDP:  # IKEv2 (RFC 7296) over UDP port 500
+        assert _udp_checksum_ok(packet) and packet[42:44] == wire.PORT_IKE.to_bytes(2, "big")
+        return
     if next_header == wire.PROTO_DSTOPTS:  # RFC 6275 §6.3: the home address option at 8n+6
         assert packet[offset + 6:offset + 8] == bytes([wire.HAO_TYPE, 16])
         src = packet[offset + 8:offset + 24]
@@ -323,6 +335,8 @@ def test_message_dissects_with_its_size(dissected, name):
         headers_before = MESSAGES[name].bytes - mh_bytes
         # IPv6, + one 24-byte extension header, UDP/IPv4, UDP/IPv4 + IPv6 (RFC 5555)
         assert headers_before in (40, 64, 28, 68)
+    elif "isakmp" in chain:  # IKEv2 over UDP/IPv6: its own length field covers the rest
+        assert int(values(layers, "isakmp.length")[0]) == MESSAGES[name].bytes - 48
     else:
         gtp = int(values(layers, "gtpv2.msg_length")[0]) + 4
         assert gtp == MESSAGES[name].bytes - 28

@@ -552,10 +552,10 @@ class ReferenceReplay:
             roles = (leg["src"], leg["dst"], leg["via"])
             if (ROLE_LEVEL in roles and here < 0) or (ROLE_PREV_LEVEL in roles and before < 0):
                 return False
-            if leg["when"] == WHEN_LEVEL_CHANGED:
-                return here != before
+            if leg["when"] == WHEN_LEVEL_CHANGED:  # no node here: nothing hid the move
+                return here != before or here < 0
             if leg["when"] == WHEN_LEVEL_KEPT:
-                return here == before
+                return here == before and here >= 0
             return leg["when"] != WHEN_TOKEN_STALE or not token_fresh
 
         def count(leg: dict[str, int], x: Address | None, send: int) -> tuple[int, int]:

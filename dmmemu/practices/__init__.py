@@ -12,13 +12,15 @@ from dmmemu.errors import PracticeError
 from dmmemu.practices.base import Practice
 from dmmemu.practices.dmm import DMM
 from dmmemu.practices.dsmipv6 import DSMIPv6
+from dmmemu.practices.hmipv6 import HMIPv6
 from dmmemu.practices.mipv6 import MIPv6
 from dmmemu.practices.mipv6_dha import MIPv6DistributedHA
 from dmmemu.practices.mipv6_ro import MIPv6RouteOptimisation
 from dmmemu.practices.pmipv6 import PMIPv6, PMIPv6DistributedLMA
 
 PRACTICES: dict[str, type[Practice]] = {
-    cls.key: cls for cls in (MIPv6, MIPv6RouteOptimisation, MIPv6DistributedHA, DSMIPv6, PMIPv6, PMIPv6DistributedLMA, DMM)
+    cls.key: cls for cls in (MIPv6, MIPv6RouteOptimisation, MIPv6DistributedHA, DSMIPv6, HMIPv6,
+                           PMIPv6, PMIPv6DistributedLMA, DMM)
 }
 
 
@@ -37,6 +39,6 @@ def get_practice(key: str | Practice, params: Mapping[str, Any] | None = None) -
     return cls.from_params(params or {})
 
 
-__all__ = ["PRACTICES", "Practice", "get_practice", "MIPv6", "MIPv6RouteOptimisation", "MIPv6DistributedHA", "DSMIPv6",
+__all__ = ["PRACTICES", "Practice", "get_practice", "MIPv6", "MIPv6RouteOptimisation", "MIPv6DistributedHA", "DSMIPv6", "HMIPv6",
            "PMIPv6",
            "PMIPv6DistributedLMA", "DMM"]

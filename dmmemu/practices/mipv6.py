@@ -84,21 +84,26 @@ class MIPv6(Practice):
     def _home_agent_tables(self, topology: Topology, *, extra_legs: tuple[Leg, ...] = (),
                            function_roles: tuple[tuple[int, ...], ...] = MIPV6_FUNCTIONS,
                            home_agents: dict[str, Any] | None = None,
+                           map_chain: np.ndarray | None = None,
                            **route_optimisation: Any) -> PolicyTables:
         """The home registration's tables, with ``extra_legs`` (of the causes after the
         home registration's) and route optimisation's fields (``Practice._tables``).
         ``home_agents`` replaces the one central HA by several: its select, serving,
-        candidates and always_registered."""
+        candidates and always_registered. ``map_chain`` (1, N) puts a MAP below the HA at
+        each PoA (HMIPv6): the HA's tunnel to the MAP, the MAP's around it to the PoA."""
         ha = named_anchor(topology, self.home_agent, self.key) if home_agents is None else -1
         choice = home_agents or {"select": SELECT_CENTRAL, "serving": topology.serving_anchors(),
                                  "always_registered": True}
         n = topology.n_nodes
         native = np.zeros((n, n), np.uint8)
-        chain = np.full((1, n), -1, np.int32)
+        chain = np.full((1, n), -1, np.int32) if map_chain is None else map_chain
+        segments = (self.encap_bytes, 0) if map_chain is None else (
+            self.encap_bytes, 2 * self.encap_bytes)  # RFC 5380 §6.2: nested at the MAP
         if self.home_link is not None:
-            if home_agents is not None:
-                raise PracticeError(f"{self.key}: home_link names the link of one home agent; "
-                                    "with several home agents the MN is never at home")
+            if home_agents is not None or map_chain is not None:
+                raise PracticeError(f"{self.key}: home_link is the link of one home agent "
+                                    "without a MAP; with several home agents or with MAPs "
+                                    "the MN is never at home")
             home = named_node(topology, self.home_link, f"{self.key}: home_link", role="poa")
             native[ha, home] = 1
             chain[0, home] = ha  # the HA is the home link's router: the last segment is native
@@ -107,7 +112,7 @@ class MIPv6(Practice):
                               (self.bu_bytes, self.ba_bytes))
         return self._tables(
             topology, central=ha, chain=chain, native=native, **choice,
-            segment_bytes=(self.encap_bytes, 0), function_roles=function_roles,
+            segment_bytes=segments, function_roles=function_roles,
             message_kinds=self.message_kinds, legs=legs + list(extra_legs),
             binding_outlives_detach=True, detach_release_ns=-1,
             dad_ms=0.0 if self.optimistic_dad else self.dad_ms, first_ack_hold_ms=self.ha_dad_ms,

@@ -45,6 +45,7 @@ PORT_GTPU = 2152  # TS 29.281 §4.4.2
 PORT_DSMIP6 = 4191  # RFC 5555 §4.1 UDP encapsulation (NAT traversal)
 PORT_PMIP6_CONTROL = 5436  # RFC 5844 §4.1 PMIPv6 signaling over IPv4
 PORT_PMIP6_DATA = 5437  # RFC 5844 §4.2 PMIPv6 UDP tunnel over IPv4
+PORT_IKE = 500  # RFC 7296 §2
 
 IPV6_HEADER = 40
 IPV4_HEADER = 20
@@ -830,3 +831,122 @@ def delete_session_response(ctx: MessageContext) -> bytes:
     51 bytes over IPv4."""
     ies = [_cause(), _recovery()]
     return _gtpv2(ctx, GTPV2_DELETE_SESSION_RESPONSE, teid(TEID_SGW_C, ctx.mn), ies)
+
+
+# ---------------------------------------------------------------- IKEv2 (RFC 7296)
+# The exchange an MN runs with a new MAP for its RCoA (RFC 5380 §10, RFC 4877): IKE_SA_INIT
+# and IKE_AUTH, the RCoA asked for and given in a configuration payload. One common suite:
+# AES-CBC-128, HMAC-SHA2-256 (PRF and 128-bit ICV), Diffie-Hellman group 14 (2048-bit MODP).
+IKE_SA_INIT, IKE_AUTH = 34, 35  # exchange types (§3.1)
+IKE_FLAG_INITIATOR, IKE_FLAG_RESPONSE = 0x08, 0x20
+PL_NONE, PL_SA, PL_KE, PL_IDI, PL_IDR, PL_AUTH, PL_NONCE = 0, 33, 34, 35, 36, 39, 40
+PL_TSI, PL_TSR, PL_SK, PL_CP = 44, 45, 46, 47
+PROTO_IKE, PROTO_ESP = 1, 3  # §3.3.1 protocol ids
+DH_GROUP_14, DH_GROUP_14_BYTES = 14, 256  # RFC 3526 §3
+NONCE_BYTES, IV_BYTES, ICV_BYTES, AUTH_BYTES = 32, 16, 16, 32
+ID_IPV6_ADDR, AUTH_SHARED_KEY = 5, 2  # §3.5, §3.8
+CFG_REQUEST, CFG_REPLY, INTERNAL_IP6_ADDRESS = 1, 2, 8  # §3.15
+TS_IPV6_ADDR_RANGE = 8  # §3.13.1
+
+
+def _ike_payloads(payloads: Sequence[tuple[int, bytes]]) -> tuple[int, bytes]:
+    """Chained generic payload headers (§3.2): (type of the first, the payloads)."""
+    out = b""
+    for i, (_, body) in enumerate(payloads):
+        following = payloads[i + 1][0] if i + 1 < len(payloads) else PL_NONE
+        out += struct.pack("!BBH", following, 0, 4 + len(body)) + body
+    return (payloads[0][0] if payloads else PL_NONE), out
+
+
+def _ike_transform(kind: int, transform_id: int, key_bits: int | None, last: bool) -> bytes:
+    """§3.3.2 transform substructure, with a key length attribute (TV format) if given."""
+    attributes = b"" if key_bits is None else struct.pack("!HH", 0x800E, key_bits)
+    return struct.pack("!BBHBBH", 0 if last else 3, 0, 8 + len(attributes), kind, 0,
+                       transform_id) + attributes
+
+
+def _ike_proposal(protocol: int, spi: bytes, transforms: Sequence[tuple[int, int, int | None]]
+                  ) -> bytes:
+    """§3.3.1: one proposal (the last) of ``transforms`` (type, id, key bits)."""
+    body = b"".join(_ike_transform(k, i, bits, n == len(transforms) - 1)
+                    for n, (k, i, bits) in enumerate(transforms))
+    return struct.pack("!BBHBBBB", 0, 0, 8 + len(spi) + len(body), 1, protocol, len(spi),
+                       len(transforms)) + spi + body
+
+
+_IKE_SUITE = [(1, 12, 128), (2, 5, None), (3, 12, None), (4, DH_GROUP_14, None)]  # SA of IKE
+_ESP_SUITE = [(1, 12, 128), (3, 12, None), (5, 0, None)]  # ESP: AES-CBC, HMAC, no ESN
+
+
+def _ike_message(ctx: MessageContext, exchange: int, response: bool,
+                 payloads: Sequence[tuple[int, bytes]]) -> bytes:
+    """An IKEv2 message (§3.1 header) over UDP port 500 between ``src`` and ``dst``."""
+    first, body = _ike_payloads(payloads)
+    spi_i = struct.pack("!II", ctx.mn & 0xFFFFFFFF, 0x1CE1)
+    spi_r = bytes(8) if exchange == IKE_SA_INIT and not response else struct.pack(
+        "!II", ctx.mn & 0xFFFFFFFF, 0x1CE2)
+    flags = IKE_FLAG_RESPONSE if response else IKE_FLAG_INITIATOR
+    message_id = 0 if exchange == IKE_SA_INIT else 1
+    header = spi_i + spi_r + struct.pack("!BBBBII", first, 0x20, exchange, flags, message_id,
+                                         28 + len(body))
+    return udp(ctx.src, ctx.dst, PORT_IKE, PORT_IKE, header + body)
+
+
+def _filler(ctx: MessageContext, n: int, salt: int) -> bytes:
+    """``n`` deterministic bytes standing for key material, nonces or ciphertext."""
+    return (_token(ctx, salt) * (n // 8 + 1))[:n]
+
+
+def _sa_init(ctx: MessageContext, response: bool) -> bytes:
+    """§1.2 IKE_SA_INIT: SA, KE (group 14) and nonce: 424 bytes over IPv6."""
+    key = struct.pack("!HH", DH_GROUP_14, 0) + _filler(ctx, DH_GROUP_14_BYTES, 11 + response)
+    return _ike_message(ctx, IKE_SA_INIT, response, [
+        (PL_SA, _ike_proposal(PROTO_IKE, b"", _IKE_SUITE)), (PL_KE, key),
+        (PL_NONCE, _filler(ctx, NONCE_BYTES, 13 + response))])
+
+
+def _traffic_selector(address: bytes) -> bytes:
+    """§3.13: one IPv6 range selector, every protocol and port, of ``address`` alone."""
+    return struct.pack("!BxxxBBHHH", 1, TS_IPV6_ADDR_RANGE, 0, 40, 0, 0xFFFF) + address * 2
+
+
+def _ike_auth(ctx: MessageContext, response: bool) -> bytes:
+    """§1.2 IKE_AUTH: identity, AUTH, the RCoA asked for (request) or given (reply) in a
+    configuration payload, the ESP SA and traffic selectors, all inside the encrypted SK
+    payload (§3.14: IV, ciphertext padded to the block, ICV): 336 / 352 bytes over IPv6."""
+    identity = struct.pack("!Bxxx", ID_IPV6_ADDR) + (ctx.dst if response else ctx.src)
+    auth = struct.pack("!Bxxx", AUTH_SHARED_KEY) + _filler(ctx, AUTH_BYTES, 15 + response)
+    value = ctx.home_address + bytes([64]) if response else b""  # the RCoA and its prefix
+    config = struct.pack("!Bxxx", CFG_REPLY if response else CFG_REQUEST) + struct.pack(
+        "!HH", INTERNAL_IP6_ADDRESS, len(value)) + value
+    esp = _ike_proposal(PROTO_ESP, _filler(ctx, 4, 17 + response), _ESP_SUITE)
+    selectors = struct.pack("!Bxxx", 1) + _traffic_selector(ctx.home_address)
+    first, inner = _ike_payloads([(PL_IDR if response else PL_IDI, identity), (PL_AUTH, auth),
+                                  (PL_CP, config), (PL_SA, esp), (PL_TSI, selectors),
+                                  (PL_TSR, selectors)])
+    padded = len(inner) + 1 + (-(len(inner) + 1)) % IV_BYTES  # + pad length octet
+    body = (_filler(ctx, IV_BYTES, 19) + _filler(ctx, padded, 21 + response)
+            + _filler(ctx, ICV_BYTES, 23))
+    # The SK payload's Next Payload names the first encrypted payload (§3.14).
+    sk = struct.pack("!BBH", first, 0, 4 + len(body)) + body
+    flags = IKE_FLAG_RESPONSE if response else IKE_FLAG_INITIATOR
+    spi = struct.pack("!II", ctx.mn & 0xFFFFFFFF, 0x1CE1) + struct.pack(
+        "!II", ctx.mn & 0xFFFFFFFF, 0x1CE2)
+    header = spi + struct.pack("!BBBBII", PL_SK, 0x20, IKE_AUTH, flags, 1, 28 + len(sk))
+    return udp(ctx.src, ctx.dst, PORT_IKE, PORT_IKE, header + sk)
+
+
+def ike_sa_init_request(ctx: MessageContext) -> bytes:
+    return _sa_init(ctx, False)
+
+
+def ike_sa_init_response(ctx: MessageContext) -> bytes:
+    return _sa_init(ctx, True)
+
+
+def ike_auth_request(ctx: MessageContext) -> bytes:
+    return _ike_auth(ctx, False)
+
+
+def ike_auth_response(ctx: MessageContext) -> bytes:
+    return _ike_auth(ctx, True)

@@ -117,6 +117,14 @@ MESSAGES: dict[str, Message] = {
     "LBU": _message(wire.local_binding_update, transport=6,
                     reference="RFC 5380 §6.1.1 local BU to the MAP"),
     "HAS": _message(wire.home_agent_switch, transport=6, reference="RFC 5142 §5.1"),
+    "IKE-SA-INIT": _message(wire.ike_sa_init_request, transport=6,
+                            reference="RFC 7296 §1.2: SA, KE (DH group 14), nonce"),
+    "IKE-SA-INIT-R": _message(wire.ike_sa_init_response, transport=6,
+                              reference="RFC 7296 §1.2, the responder's"),
+    "IKE-AUTH": _message(wire.ike_auth_request, transport=6,
+                         reference="RFC 7296 §1.2, §3.15: the RCoA asked for (RFC 5380 §10)"),
+    "IKE-AUTH-R": _message(wire.ike_auth_response, transport=6,
+                           reference="RFC 7296 §1.2, §3.15: the RCoA given"),
     "PBU": _message(wire.proxy_binding_update, transport=6, reference="RFC 5213 §8.1"),
     "PBA": _message(wire.proxy_binding_acknowledgement, transport=6,
                     reference="RFC 5213 §8.2"),
@@ -172,6 +180,9 @@ BA_BYTES = MESSAGES["BA"].bytes  # 80
 BE_BYTES = MESSAGES["BE"].bytes  # 64
 LOCAL_BU_BYTES = MESSAGES["LBU"].bytes  # 80
 HAS_BYTES = MESSAGES["HAS"].bytes  # 64
+IKE_SA_INIT_BYTES = MESSAGES["IKE-SA-INIT"].bytes  # 424, both ways
+IKE_AUTH_REQUEST_BYTES = MESSAGES["IKE-AUTH"].bytes  # 336
+IKE_AUTH_RESPONSE_BYTES = MESSAGES["IKE-AUTH-R"].bytes  # 352
 # PBU/PBA with NAI, HNP, handoff indicator, access technology type and timestamp: 112 to 120
 # bytes in captures; the composition in dmmemu.wire.packets gives the upper end.
 PBU_BYTES = MESSAGES["PBU"].bytes  # 120

@@ -1,0 +1,134 @@
+"""Hierarchical Mobile IPv6 (RFC 5380): a MAP in each domain hides moves inside it from
+the home agent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from dmmemu.engine.policy import PolicyTables
+from dmmemu.engine.signaling import (
+    AT_SIGNALING_START,
+    CAUSE_ATTACH,
+    CAUSE_FLOW,
+    CAUSE_HANDOVER,
+    CAUSE_REFRESH,
+    ROLE_ANCHOR,
+    ROLE_LEVEL,
+    ROLE_MN,
+    ROLE_PREV_LEVEL,
+    WHEN_LEVEL_CHANGED,
+    Leg,
+    MessageKind,
+)
+from dmmemu.practices.mipv6 import BA, BU, MIPv6
+from dmmemu.topology.graph import Topology
+from dmmemu.wire.sizes import (
+    IKE_AUTH_REQUEST_BYTES,
+    IKE_AUTH_RESPONSE_BYTES,
+    IKE_SA_INIT_BYTES,
+    LOCAL_BU_BYTES,
+)
+
+LBU, LBA, SA_INIT, SA_INIT_R, AUTH, AUTH_R = range(4, 10)  # after MIPv6's four kinds
+MAP_DOMAIN_PREFIX = "map-domain-"
+
+# RFC 7429 §3: the HA anchors the home address; the MAP too holds a binding (RCoA to LCoA)
+# and routes to it (mobility routing, location management); the MN updates both.
+HMIPV6_FUNCTIONS = ((ROLE_ANCHOR,), (ROLE_ANCHOR, ROLE_LEVEL), (ROLE_ANCHOR, ROLE_LEVEL),
+                    (ROLE_MN,))
+
+
+def map_of_poa(topology: Topology) -> np.ndarray:
+    """int32 (N,): the MAP of each PoA's MAP domain (an area named ``map-domain-…`` and the
+    member that can host the MAP function), -1 outside every domain."""
+    maps = np.full(topology.n_nodes, -1, np.int32)
+    for area in topology.areas:
+        if not area.startswith(MAP_DOMAIN_PREFIX):
+            continue
+        members = topology.area_members(area)
+        hosts = [int(m) for m in members if "MAP" in topology.nodes[int(m)].functions]
+        if not hosts:
+            continue
+        poas = [int(m) for m in members if topology.role_of(int(m)) == "poa"]
+        maps[poas] = hosts[0]
+    return maps
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HMIPv6(MIPv6):
+    """MIPv6 (the parameters of ``mipv6``, without a home link) with a MAP in each MAP
+    domain of the topology (areas ``map-domain-…``, the member hosting the MAP function).
+
+    A move inside a domain sends a local BU/BA to the MAP only (RFC 5380 §4, the A and M
+    flags). Entering a domain (an attach included), the MN obtains a regional care-of
+    address (RCoA) from the new MAP through IKEv2 (IKE_SA_INIT and IKE_AUTH, the RCoA in a
+    configuration payload: RFC 5380 §10 with RFC 4877, not DAD), sends the local BU and
+    waits for the MAP's BA, then registers the RCoA with the HA (BU/BA, which it MUST),
+    and sends a local BU to its previous MAP (which it SHOULD). Outside every domain it is
+    plain ``mipv6``. Packets on the home address go HA -> MAP in the HA's tunnel to the
+    RCoA (40 B) and MAP -> LCoA inside the MAP's tunnel (80 B, nested). Refreshes renew
+    both bindings (local BU/BA and BU/BA), without IKEv2. Not modelled yet: flows on the
+    RCoA itself, MAP selection other than by the topology's domains (docs/practices.md).
+    """
+
+    key: ClassVar[str] = "hmipv6"
+    summary: ClassVar[str] = ("Hierarchical Mobile IPv6: a MAP per domain hides local moves "
+                              "from the home agent (RFC 5380)")
+    message_kinds: ClassVar[tuple[MessageKind, ...]] = MIPv6.message_kinds + (
+        MessageKind("local BU", "LBU"), MessageKind("local BA", "BA", reply=True),
+        MessageKind("IKE_SA_INIT", "IKE-SA-INIT"),
+        MessageKind("IKE_SA_INIT response", "IKE-SA-INIT-R", reply=True),
+        MessageKind("IKE_AUTH", "IKE-AUTH"), MessageKind("IKE_AUTH response", "IKE-AUTH-R",
+                                                         reply=True))
+
+    lbu_bytes: int = LOCAL_BU_BYTES
+    ike_sa_init_bytes: int = IKE_SA_INIT_BYTES
+    ike_auth_bytes: int = IKE_AUTH_REQUEST_BYTES
+    ike_auth_reply_bytes: int = IKE_AUTH_RESPONSE_BYTES
+
+    def not_applicable(self, trace: Any) -> str | None:
+        if (map_of_poa(trace.topology) >= 0).any():
+            return None
+        return "the topology has no MAP domain (no area map-domain-… with a MAP)"
+
+    def _registration_legs(self) -> list[Leg]:
+        """Per cause, legs indexed in its own list: IKEv2 with a new MAP, the local BU/BA,
+        the HA's BU/BA when the MAP changed (or there is none), the previous MAP's local BU.
+        A refresh or a new address renews the bindings without IKEv2."""
+        legs: list[Leg] = []
+        changed = {"level": 1, "when": WHEN_LEVEL_CHANGED}
+        for cause in (CAUSE_ATTACH, CAUSE_HANDOVER, CAUSE_FLOW, CAUSE_REFRESH):
+            own: list[Leg] = []
+            if cause in (CAUSE_ATTACH, CAUSE_HANDOVER):
+                for kind, src, dst, size in (
+                        (SA_INIT, ROLE_MN, ROLE_LEVEL, self.ike_sa_init_bytes),
+                        (SA_INIT_R, ROLE_LEVEL, ROLE_MN, self.ike_sa_init_bytes),
+                        (AUTH, ROLE_MN, ROLE_LEVEL, self.ike_auth_bytes),
+                        (AUTH_R, ROLE_LEVEL, ROLE_MN, self.ike_auth_reply_bytes)):
+                    own.append(Leg(cause=cause, kind=kind, src=src, dst=dst, nbytes=size,
+                                   after=len(own) - 1 if own else AT_SIGNALING_START,
+                                   **changed))
+            first = len(own)
+            own += [
+                Leg(cause=cause, kind=LBU, src=ROLE_MN, dst=ROLE_LEVEL, nbytes=self.lbu_bytes,
+                    level=1, after=first - 1 if first else AT_SIGNALING_START),
+                Leg(cause=cause, kind=LBA, src=ROLE_LEVEL, dst=ROLE_MN, nbytes=self.ba_bytes,
+                    level=1, after=first, ends=True),
+                Leg(cause=cause, kind=BU, src=ROLE_MN, dst=ROLE_ANCHOR, nbytes=self.bu_bytes,
+                    after=first + 1, **changed),
+                Leg(cause=cause, kind=BA, src=ROLE_ANCHOR, dst=ROLE_MN, nbytes=self.ba_bytes,
+                    after=first + 2, ends=True, hold=True, **changed),
+            ]
+            if cause == CAUSE_HANDOVER:
+                own.append(Leg(cause=cause, kind=LBU, src=ROLE_MN, dst=ROLE_PREV_LEVEL,
+                               nbytes=self.lbu_bytes, after=first + 1, **changed))
+            legs += own
+        return legs
+
+    def compile(self, topology: Topology) -> PolicyTables:
+        chain = map_of_poa(topology).reshape(1, -1)
+        return self._home_agent_tables(topology, map_chain=np.ascontiguousarray(chain),
+                                       function_roles=HMIPV6_FUNCTIONS)
