@@ -12,11 +12,9 @@ interruption component is 0. Both engines.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
+from hand_runs import engines, one_mn, replay
 
-from dmmemu.engine.reference import ReferenceReplay
-from dmmemu.engine.replay_io import PacketBatch, ReplayInput, control_events
 from dmmemu.engine.signaling import CAUSE_FLOW, CAUSE_HANDOVER
 from dmmemu.errors import PracticeError
 from dmmemu.practices import MIPv6DistributedHA, get_practice
@@ -31,30 +29,13 @@ FLOWS = [(0, 0, 3000 * MS), (1, 1200 * MS, 3000 * MS)]  # (id, start, end)
 PACKETS = [(500 * MS, 0), (1500 * MS, 0), (1500 * MS, 1), (2500 * MS, 0), (2500 * MS, 1)]
 
 
-def engines() -> list:
-    from dmmemu._core.replay import Replay
-    return [pytest.param(ReferenceReplay, id="reference"), pytest.param(Replay, id="core")]
-
-
 def run(engine, **params):
     practice = MIPv6DistributedHA(link_loss_ms=0.0, l2_attach_ms=0.0, detection_ms=0.0,
                                   optimistic_dad=True, ha_dad_ms=0.0, **params)
-    ev = control_events(np.array([m[0] for m in MOVES], np.int64), np.zeros(3, np.int32),
-                        np.array([m[1] for m in MOVES], np.int32),
-                        np.array([f[1] for f in FLOWS], np.int64),
-                        np.array([f[2] for f in FLOWS], np.int64))
-    replay = ReplayInput(
-        n_mns=1, hops=TOPOLOGY.hops, delay_ns=TOPOLOGY.delay_ns,
-        flow_ids=np.array([0, 1], np.uint64), flow_mn=np.zeros(2, np.int32),
-        flow_peer=np.full(2, CN, np.int32), flow_start=np.array([f[1] for f in FLOWS]),
-        flow_end=np.array([f[2] for f in FLOWS]), flow_continuity=np.ones(2, np.uint8),
-        ev_t=ev[0], ev_kind=ev[1], ev_a=ev[2], ev_b=ev[3], ev_row=ev[4],
-        n_mobility_rows=3, t_begin=0, t_end=3000 * MS)
-    e = engine(practice.compile(TOPOLOGY), replay)
-    e.feed(PacketBatch(np.array([p[0] for p in PACKETS], np.int64),
-                       np.array([p[1] for p in PACKETS], np.uint64),
-                       np.full(5, 1000, np.uint16), np.ones(5, np.uint8), 0))
-    return e.finish()
+    trace = one_mn(TOPOLOGY, MOVES, [(fid, CN, start, end) for fid, start, end in FLOWS],
+                   3000 * MS)
+    return replay(engine, practice.compile(TOPOLOGY), trace,
+                  [(t, fid, 1000, 1) for t, fid in PACKETS])
 
 
 def test_topology_is_the_one_drawn() -> None:

@@ -12,11 +12,9 @@ packet at 5, 15 and 25 s. Every interruption component is 0. Both engines.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
+from hand_runs import engines, one_mn, replay
 
-from dmmemu.engine.reference import ReferenceReplay
-from dmmemu.engine.replay_io import PacketBatch, ReplayInput, control_events
 from dmmemu.engine.signaling import CAUSE_ATTACH, CAUSE_HANDOVER, CAUSE_REFRESH
 from dmmemu.errors import PracticeError
 from dmmemu.practices import DSMIPv6, get_practice
@@ -31,27 +29,11 @@ PACKETS = [5 * S, 15 * S, 25 * S]
 END = 400 * S
 
 
-def engines() -> list:
-    from dmmemu._core.replay import Replay
-    return [pytest.param(ReferenceReplay, id="reference"), pytest.param(Replay, id="core")]
-
-
 def run(engine, **params):
     practice = DSMIPv6(link_loss_ms=0.0, l2_attach_ms=0.0, detection_ms=0.0,
                        optimistic_dad=True, ha_dad_ms=0.0, **params)
-    ev = control_events(np.array([m[0] for m in MOVES], np.int64), np.zeros(3, np.int32),
-                        np.array([m[1] for m in MOVES], np.int32), np.array([0], np.int64),
-                        np.array([END], np.int64))
-    replay = ReplayInput(
-        n_mns=1, hops=TOPOLOGY.hops, delay_ns=TOPOLOGY.delay_ns,
-        flow_ids=np.array([0], np.uint64), flow_mn=np.zeros(1, np.int32),
-        flow_peer=np.array([CN], np.int32), flow_start=np.array([0]), flow_end=np.array([END]),
-        flow_continuity=np.ones(1, np.uint8), ev_t=ev[0], ev_kind=ev[1], ev_a=ev[2],
-        ev_b=ev[3], ev_row=ev[4], n_mobility_rows=3, t_begin=0, t_end=END)
-    e = engine(practice.compile(TOPOLOGY), replay)
-    e.feed(PacketBatch(np.array(PACKETS, np.int64), np.zeros(3, np.uint64),
-                       np.full(3, 1000, np.uint16), np.ones(3, np.uint8), 0))
-    return e.finish()
+    trace = one_mn(TOPOLOGY, MOVES, [(0, CN, 0, END)], END)
+    return replay(engine, practice.compile(TOPOLOGY), trace, [(t, 0, 1000, 1) for t in PACKETS])
 
 
 def test_topology_is_the_one_drawn() -> None:

@@ -17,11 +17,9 @@ hop and no delay (semantics.md §4).
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
+from hand_runs import engines, one_mn, replay
 
-from dmmemu.engine.reference import ReferenceReplay
-from dmmemu.engine.replay_io import PacketBatch, ReplayInput, control_events
 from dmmemu.engine.signaling import CAUSE_CORRESPONDENT, CAUSE_HANDOVER
 from dmmemu.errors import PracticeError
 from dmmemu.practices import MIPv6RouteOptimisation, get_practice
@@ -61,33 +59,10 @@ PACKETS = [
 ]
 
 
-def replay_input(topology: Topology) -> ReplayInput:
-    ev = control_events(np.array([m[0] for m in MOVES], np.int64),
-                        np.array([m[1] for m in MOVES], np.int32),
-                        np.array([m[2] for m in MOVES], np.int32),
-                        np.array([0], np.int64), np.array([END], np.int64))
-    return ReplayInput(
-        n_mns=1, hops=topology.hops, delay_ns=topology.delay_ns,
-        flow_ids=np.array([0], np.uint64), flow_mn=np.array([0], np.int32),
-        flow_peer=np.array([CN], np.int32), flow_start=np.array([0], np.int64),
-        flow_end=np.array([END], np.int64), flow_continuity=np.array([1], np.uint8),
-        ev_t=ev[0], ev_kind=ev[1], ev_a=ev[2], ev_b=ev[3], ev_row=ev[4],
-        n_mobility_rows=len(MOVES), t_begin=0, t_end=END)
-
-
-def engines() -> list:
-    from dmmemu._core.replay import Replay
-    return [pytest.param(ReferenceReplay, id="reference"), pytest.param(Replay, id="core")]
-
-
 def run(engine, ro: MIPv6RouteOptimisation):
     topology = showcase()
-    e = engine(ro.compile(topology), replay_input(topology))
-    e.feed(PacketBatch(np.array([p[0] for p in PACKETS], np.int64),
-                       np.array([p[1] for p in PACKETS], np.uint64),
-                       np.array([p[2] for p in PACKETS], np.uint16),
-                       np.array([p[3] for p in PACKETS], np.uint8), 0))
-    return e.finish()
+    trace = one_mn(topology, [(t, poa) for t, _, poa in MOVES], [(0, CN, 0, END)], END)
+    return replay(engine, ro.compile(topology), trace, PACKETS)
 
 
 @pytest.mark.parametrize("engine", engines())
