@@ -111,7 +111,8 @@ def ip_headers(layers) -> int:
 # ---------------------------------------------------------------- every practice
 PARAMS = [(key, {}) for key in PRACTICES] + [
     ("pmipv6", {"lifetime_s": 5.0, "buffering": True}),  # refreshes and buffered packets
-]
+] + [("pmipv6-v4", {"transport": t}) for t in ("udp", "gre", "gre-key")] + [
+    ("pmipv6-v4", {"ipv4_home_address": False})]
 
 
 @pytest.mark.parametrize("key, params", PARAMS, ids=[
@@ -152,7 +153,7 @@ def test_every_packet_is_what_the_emulator_counted(trace, tmp_path, key, params)
     assert Counter(messages) == Counter(counted)
     times = [frame_time_ns(layers) for layers in packets]
     assert times == sorted(times)
-    if params:  # the case exists to exercise refreshes and buffering
+    if params.get("buffering"):  # the case exists to exercise refreshes and buffering
         assert seen.waited > 0
         assert len(seen.messages) > len(expected(trace, get_practice(key)).messages)
 

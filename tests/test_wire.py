@@ -102,6 +102,14 @@ MESSAGE_DISSECTION: dict[str, tuple[str, dict[str, str | None]]] = {
                                   "mip6.bu.p_flag": "1"}),
     "PBA-IPv4": ("ip:udp:mipv6", {"udp.dstport": "5436", "mip6.mhtype": "6",
                                   "mip6.ba.p_flag": "1"}),
+    "PBU-IPv4-HoA": ("ip:udp:mipv6", {"mip6.mhtype": "5", "mip6.ipv4ha.ha": "0.0.0.0",
+                                      "mip6.ipv4ha.preflen": "32"}),
+    "PBA-IPv4-HoA": ("ip:udp:mipv6", {"mip6.mhtype": "6", "mip6.ipv4ha.ha": "100.64.0.7",
+                                      "mip6.ipv4ha.preflen": "32"}),
+    "PBU-IPv4-GRE": ("ip:udp:mipv6", {"mip6.mhtype": "5", "mip6.ipv4ha.ha": "0.0.0.0",
+                                      "mip6.gre_key": None}),
+    "PBA-IPv4-GRE": ("ip:udp:mipv6", {"mip6.mhtype": "6", "mip6.ipv4ha.ha": "100.64.0.7",
+                                      "mip6.gre_key": None}),
     "LRI": (MH, {"mip6.mhtype": "17", "mip6.mnid.identifier": None,
                  "mip6.nemo.mnp.pfl": "64"}),
     "LRA": (MH, {"mip6.mhtype": "18", "mip6.mnid.identifier": None,
@@ -159,7 +167,8 @@ def message_context(name: str) -> wire.MessageContext:
     fields = {"mn": 7, "home_address": HOME, "care_of_address": COA, "prefix": PREFIX,
               "sequence": 3, "lifetime_s": 60, "time_ns": 1_700_000_000_123_456_789,
               "peer_mn": 8, "peer_prefix": PREFIX, "new_home_agent": NODE6[3],
-              "home_agent": NODE6[1], "behind_nat": True}
+              "home_agent": NODE6[1], "behind_nat": True,
+              "ipv4_home_address": bytes([100, 64, 0, 7])}
     fields.update(WIRESHARK_BUG_CONTEXT.get(name, {}))
     return wire.MessageContext(**ends, **fields)
 
@@ -182,7 +191,8 @@ def encapsulated(name: str) -> tuple[bytes, int]:
 def test_sizes_are_the_verified_ones():
     assert set(VERIFIED_ENCAPSULATION_BYTES) == set(ENCAPSULATIONS)
     from_formats = {"PBU-IPv4", "PBA-IPv4", "LRI", "LRA", "BU-IPv4CoA", "BA-IPv4CoA",
-                    "IKE-SA-INIT", "IKE-SA-INIT-R", "IKE-AUTH", "IKE-AUTH-R"}
+                    "IKE-SA-INIT", "IKE-SA-INIT-R", "IKE-AUTH", "IKE-AUTH-R",
+                    "PBU-IPv4-HoA", "PBA-IPv4-HoA", "PBU-IPv4-GRE", "PBA-IPv4-GRE"}
     assert set(VERIFIED_MESSAGE_BYTES) | from_formats == set(MESSAGES)
     for name, verified in VERIFIED_ENCAPSULATION_BYTES.items():
         assert ENCAPSULATIONS[name].bytes == verified, name
@@ -192,6 +202,11 @@ def test_sizes_are_the_verified_ones():
     # PMIPv6 over IPv4 transport: PBU + 28 - 40 (UDP/IPv4 instead of the IPv6 header).
     assert MESSAGES["PBU-IPv4"].bytes == MESSAGES["PBU"].bytes + 28 - 40
     assert MESSAGES["PBA-IPv4"].bytes == MESSAGES["PBA"].bytes + 28 - 40
+    # RFC 5844's IPv4 home address options (8 B: PBU 128 over IPv6) and RFC 5845's GRE key
+    # option (8 B more: 136), over IPv4 transport.
+    for kind in ("PBU", "PBA"):
+        assert MESSAGES[f"{kind}-IPv4-HoA"].bytes == 128 + 28 - 40
+        assert MESSAGES[f"{kind}-IPv4-GRE"].bytes == 136 + 28 - 40
     # DSMIPv6 from an IPv4 care-of address (RFC 5555 §4.1): IPv4 20 + UDP 8 + IPv6 40 + a
     # 24-octet MH (12 of BU or BA and an 8-octet option, padded to 8n), inside the 92 to 100
     # bytes of the reference table.

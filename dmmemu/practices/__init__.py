@@ -16,11 +16,11 @@ from dmmemu.practices.hmipv6 import HMIPv6
 from dmmemu.practices.mipv6 import MIPv6
 from dmmemu.practices.mipv6_dha import MIPv6DistributedHA
 from dmmemu.practices.mipv6_ro import MIPv6RouteOptimisation
-from dmmemu.practices.pmipv6 import PMIPv6, PMIPv6DistributedLMA
+from dmmemu.practices.pmipv6 import PMIPv6, PMIPv6DistributedLMA, PMIPv6IPv4Transport
 
 PRACTICES: dict[str, type[Practice]] = {
     cls.key: cls for cls in (MIPv6, MIPv6RouteOptimisation, MIPv6DistributedHA, DSMIPv6, HMIPv6,
-                           PMIPv6, PMIPv6DistributedLMA, DMM)
+                           PMIPv6, PMIPv6DistributedLMA, PMIPv6IPv4Transport, DMM)
 }
 
 
@@ -39,6 +39,6 @@ def get_practice(key: str | Practice, params: Mapping[str, Any] | None = None) -
     return cls.from_params(params or {})
 
 
-__all__ = ["PRACTICES", "Practice", "get_practice", "MIPv6", "MIPv6RouteOptimisation", "MIPv6DistributedHA", "DSMIPv6", "HMIPv6",
-           "PMIPv6",
-           "PMIPv6DistributedLMA", "DMM"]
+__all__ = ["PRACTICES", "Practice", "get_practice", "MIPv6", "MIPv6RouteOptimisation",
+           "MIPv6DistributedHA", "DSMIPv6", "HMIPv6", "PMIPv6", "PMIPv6DistributedLMA",
+           "PMIPv6IPv4Transport", "DMM"]

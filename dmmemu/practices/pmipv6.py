@@ -23,9 +23,16 @@ from dmmemu.engine.signaling import (
     MessageKind,
     request_reply,
 )
+from dmmemu.errors import PracticeError
 from dmmemu.practices.base import Practice, anchor_set, named_anchor, selection_code
 from dmmemu.topology.graph import Topology
-from dmmemu.wire.sizes import IPV6_IN_IPV6_BYTES, PBA_BYTES, PBU_BYTES
+from dmmemu.wire.sizes import (
+    ENCAPSULATIONS,
+    IPV6_IN_IPV6_BYTES,
+    MESSAGES,
+    PBA_BYTES,
+    PBU_BYTES,
+)
 
 PBU, PBA, DEREG_PBU, DEREG_PBA = range(4)  # indices into PMIPv6.message_kinds
 
@@ -84,15 +91,19 @@ class PMIPv6(Practice):
                      candidates=None) -> PolicyTables:
         return self._tables(
             topology, select=select, central=central, serving=serving,
-            always_registered=True, segment_bytes=(self.encap_bytes,),
+            always_registered=True, segment_bytes=(self._wire()[2],),
             function_roles=PMIPV6_FUNCTIONS, message_kinds=self.message_kinds,
             legs=self._legs(), binding_outlives_detach=False,
             detach_release_ns=self._ms(self.bce_delete_delay_ms, "bce_delete_delay_ms"),
             candidates=candidates,
         )
 
+    def _wire(self) -> tuple[int, int, int]:
+        """PBU bytes, PBA bytes and the LMA-MAG tunnel's bytes."""
+        return self.pbu_bytes, self.pba_bytes, self.encap_bytes
+
     def _legs(self) -> list[Leg]:
-        sizes = (self.pbu_bytes, self.pba_bytes)
+        sizes = self._wire()[:2]
         detect = self._ms(self.previous_mag_detection_ms, "previous_mag_detection_ms")
         wait = (self._ms(self.new_bce_wait_ms, "new_bce_wait_ms") if self.handoff_state_unknown
                 else 0)
@@ -137,3 +148,50 @@ class PMIPv6DistributedLMA(PMIPv6):
         serving = topology.serving_anchors(anchors)
         return self._pmip_tables(topology, selection_code(self.key, self.selection), -1,
                                  serving, candidates=anchors)
+
+
+# RFC 5844 §4 / RFC 5845: the LMA-MAG tunnel over IPv4 transport, and its wire format.
+IPV4_TRANSPORTS = {"ipv4": "ipv6-in-ipv4", "udp": "pmip-udp-ipv4", "gre": "gre-ipv4",
+                   "gre-key": "gre-key-ipv4"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PMIPv6IPv4Transport(PMIPv6):
+    """PMIPv6 (the parameters of ``pmipv6``) over an IPv4 transport network between MAGs
+    and the LMA (RFC 5844). PBU/PBA travel in UDP port 5436 over IPv4 (§4.1: the IPv6
+    header becomes IPv4 + UDP, 28 − 40 bytes); with ``ipv4_home_address`` (the default) the
+    MN also gets an IPv4 home address, asked for in the PBU and given in the PBA (IPv4 Home
+    Address Request and Reply options, §3.1–§3.2, 8 bytes each). ``transport`` is the
+    tunnel: ``ipv4`` (IPv6- or IPv4-in-IPv4, 20 B, which every MAG and LMA MUST support,
+    §4), ``udp`` (in UDP port 5437 over IPv4, 28 B, §4.2: needed through a NAT), ``gre``
+    (GRE over IPv4, 24 B, RFC 5845) or ``gre-key`` (keyed GRE, 28 B, the keys exchanged
+    in the PBU and PBA's GRE Key options, RFC 5845 §3.1). Message and tunnel sizes come from
+    their formats (``dmmemu/wire``)."""
+
+    key: ClassVar[str] = "pmipv6-v4"
+    summary: ClassVar[str] = ("PMIPv6 over IPv4 transport: IPv4, UDP or GRE tunnels, IPv4 "
+                              "home addresses (RFC 5844, 5845)")
+
+    transport: str = "ipv4"
+    ipv4_home_address: bool = True
+
+    def __post_init__(self) -> None:
+        PMIPv6.__post_init__(self)  # slots=True: no zero-argument super()
+        if self.transport not in IPV4_TRANSPORTS:
+            raise PracticeError(f"{self.key}: transport must be one of "
+                                f"{', '.join(IPV4_TRANSPORTS)}, got {self.transport!r}")
+        if self.transport == "gre-key" and not self.ipv4_home_address:
+            raise PracticeError(f"{self.key}: transport gre-key carries the GRE key options "
+                                "beside the IPv4 home address options; set "
+                                "ipv4_home_address = true")
+
+    @property
+    def encapsulations(self) -> tuple[str, ...]:
+        """The tunnel's wire format per chain level, for pcap export."""
+        return (IPV4_TRANSPORTS[self.transport],)
+
+    def _wire(self) -> tuple[int, int, int]:
+        suffix = ("-GRE" if self.transport == "gre-key"
+                  else "-HoA" if self.ipv4_home_address else "")
+        return (MESSAGES[f"PBU-IPv4{suffix}"].bytes, MESSAGES[f"PBA-IPv4{suffix}"].bytes,
+                ENCAPSULATIONS[IPV4_TRANSPORTS[self.transport]].bytes)

@@ -328,6 +328,9 @@ OPT_TIMESTAMP = 27
 OPT_MAG_IPV6 = 51
 OPT_NAT_DETECTION = 31  # RFC 5555 §3.2.2 (Wireshark's MIP6_NATD)
 OPT_IPV4_COA = 32  # RFC 5555 §3.1.2 (Wireshark's MIP6_IPV4COA)
+OPT_GRE_KEY = 33  # RFC 5845 §3.1
+OPT_IPV4_HOA_REQUEST = 36  # RFC 5844 §3.1
+OPT_IPV4_HOA_REPLY = 37  # RFC 5844 §3.2
 NAT_DETECTION_F = 0x8000  # RFC 5555 §3.2.2: the MN MUST use UDP encapsulation
 NATKATIMEOUT_S = 110  # RFC 5555 NAT keepalive interval (UMIP's NATKATIMEOUT)
 NO_NAT_REFRESH = 0xFFFFFFFF  # the refresh time of a NAT detection option when no NAT is seen
@@ -369,6 +372,7 @@ class MessageContext:
     peer_mag: bytes | None = None  # the other MAG, when the two MNs are on different MAGs
     new_home_agent: bytes = bytes(16)
     home_agent: bytes = bytes(16)  # the HA's IPv6 address, inside an IPv4-transported message
+    ipv4_home_address: bytes = bytes(4)  # the MN's IPv4 home address (RFC 5844)
     behind_nat: bool = False  # the MN's IPv4 care-of address is behind a NAT (RFC 5555)
 
 
@@ -573,6 +577,51 @@ def binding_acknowledgement_ipv4_care_of(ctx: MessageContext) -> bytes:
     mh = mobility_header(MH_BA, _ba_data(ctx), [option],
                          checksum_src=ctx.home_agent, checksum_dst=ctx.home_address)
     return _over_udp_ipv4(ctx, _mh_packet(ctx.home_agent, ctx.home_address, mh))
+
+
+def _ipv4_options(ctx: MessageContext, reply: bool, gre_key: bool) -> list[MobilityOption]:
+    """RFC 5844 §3.1/§3.2: the IPv4 home address asked for (0.0.0.0: "allocate one") or
+    given, as a /32; RFC 5845 §3.1: the GRE key of the downlink (PBU) or uplink (PBA)."""
+    # The prefix length is the top 6 bits of its octet, the rest reserved.
+    if reply:  # status 0 (success), prefix length, the address
+        options = [MobilityOption(OPT_IPV4_HOA_REPLY, struct.pack(
+            "!BB4s", 0, 32 << 2, ctx.ipv4_home_address), (4, 0))]
+    else:
+        options = [MobilityOption(OPT_IPV4_HOA_REQUEST, struct.pack(
+            "!BB4s", 32 << 2, 0, bytes(4)), (4, 0))]
+    if gre_key:
+        options.append(MobilityOption(OPT_GRE_KEY, struct.pack(
+            "!xxI", (ctx.mn << 1 | reply) & 0xFFFFFFFF), (4, 0)))
+    return options
+
+
+def _pmip_ipv4(ctx: MessageContext, reply: bool, gre_key: bool) -> bytes:
+    """A PBU (PBA) over IPv4 transport (RFC 5844 §4.1, UDP port 5436) with the IPv4 home
+    address options and, with ``gre_key``, the GRE key option."""
+    def build(mapped: MessageContext) -> bytes:
+        options = _pmip_options(mapped) + _ipv4_options(mapped, reply, gre_key)
+        kind, data = (MH_BA, _ba_data(mapped, BA_P)) if reply else (
+            MH_BU, _bu_data(mapped, BU_A | BU_H | BU_P))
+        mh = mobility_header(kind, data, options, checksum_src=mapped.src,
+                             checksum_dst=mapped.dst)
+        return _mh_packet(mapped.src, mapped.dst, mh)
+    return _over_ipv4(ctx, build)
+
+
+def proxy_binding_update_ipv4_home(ctx: MessageContext) -> bytes:
+    return _pmip_ipv4(ctx, False, False)
+
+
+def proxy_binding_acknowledgement_ipv4_home(ctx: MessageContext) -> bytes:
+    return _pmip_ipv4(ctx, True, False)
+
+
+def proxy_binding_update_ipv4_gre(ctx: MessageContext) -> bytes:
+    return _pmip_ipv4(ctx, False, True)
+
+
+def proxy_binding_acknowledgement_ipv4_gre(ctx: MessageContext) -> bytes:
+    return _pmip_ipv4(ctx, True, True)
 
 
 def proxy_binding_update_ipv4(ctx: MessageContext) -> bytes:
