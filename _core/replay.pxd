@@ -53,6 +53,8 @@ cdef enum:
     WHEN_LEVEL_CHANGED = 1
     WHEN_LEVEL_KEPT = 2
     WHEN_TOKEN_STALE = 3
+    WHEN_ANCHOR_IS_THIRD = 4
+    WHEN_ANCHOR_NOT_THIRD = 5
 
 cdef enum:
     ONCE = 0
@@ -166,9 +168,10 @@ cdef enum:
 #     because a realloc moves them.
 # Invariants:
 #   * a live address is in exactly one MN's list, in creation order (appends at the tail);
-#   * an address that died (live = 0) is in no list and keeps its slot while flows still
-#     refer to it (refcount > 0); a dead slot with refcount 0 is on the free list, linked
-#     through `next`, and is reused by the next new address;
+#   * an address that died (live = 0) is in no list and keeps its slot while flows or
+#     correspondent bindings still refer to it (refcount > 0, pair_refs > 0); a dead slot
+#     that nothing refers to is on the free list, linked through `next`, and is reused by
+#     the next new address;
 #   * only live addresses are bound: every path that kills an address closes it first;
 #   * a flow whose run_epoch equals its MN's epoch was attached, not broken and bound (or
 #     local) when that path was cached; addresses die only at moves of their MN, which bump
@@ -198,6 +201,7 @@ cdef struct Address:
     mn_t owner              # the MN whose address it is
     time_t until            # end of its interruption at the MN's last move (§5.10)
     time_t hold             # the anchor's hold inside it
+    flow_t pair_refs        # correspondent bindings (§15) naming it: its slot is kept for them
 
 
 cdef struct MobileNode:

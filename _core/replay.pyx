@@ -28,7 +28,8 @@ from replay cimport (
     LEG_AFTER, LEG_BYTES, LEG_BYTES_PER_ADDRESS, LEG_CAUSE, LEG_COLUMNS, LEG_DST, LEG_FLAGS,
     LEG_GATE, LEG_GATE_CAP_NS, LEG_KIND, LEG_LEVEL, LEG_OFFSET_NS, LEG_SCOPE, LEG_SRC,
     LEG_AT_POA, LEG_VIA, LEG_VIA_BYTES, LEG_WHEN, ROLE_LEVEL, ROLE_PEER, ROLE_PREV_LEVEL,
-    WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT, WHEN_TOKEN_STALE,
+    WHEN_ANCHOR_IS_THIRD, WHEN_ANCHOR_NOT_THIRD, WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT,
+    WHEN_TOKEN_STALE,
     MAX_LEGS_PER_CAUSE, MIN_PACKET_BYTES, N_CAUSES, ONCE, PER_ADDRESS, ROLE_ANCHOR, ROLE_MN,
     ROLE_POA, ROLE_PREV_POA, ROLE_SERVING, ROLE_THIRD, SELECT_AT_ATTACH, SELECT_AT_BOOTSTRAP,
     SELECT_CENTRAL, SELECT_HASHED, SELECT_LEAST_LOADED,
@@ -65,6 +66,7 @@ assert (ROLE_MN, ROLE_POA, ROLE_PREV_POA, ROLE_ANCHOR, ROLE_SERVING, ROLE_THIRD,
     _sig.ROLE_MN, _sig.ROLE_POA, _sig.ROLE_PREV_POA, _sig.ROLE_ANCHOR, _sig.ROLE_SERVING,
     _sig.ROLE_THIRD, _sig.ROLE_LEVEL, _sig.ROLE_PREV_LEVEL, _sig.ROLE_PEER,
     _sig.WHEN_LEVEL_CHANGED, _sig.WHEN_LEVEL_KEPT, _sig.WHEN_TOKEN_STALE)
+assert (WHEN_ANCHOR_IS_THIRD, WHEN_ANCHOR_NOT_THIRD) == _sig.ANCHOR_CONDITIONS
 assert TIMER_CORRESPONDENT == 2
 assert (ONCE, PER_ADDRESS, AT_SIGNALING_START, AT_MOVE, FLAG_ENDS, FLAG_HOLD,
         MAX_LEGS_PER_CAUSE) == (_sig.ONCE, _sig.PER_ADDRESS, _sig.AT_SIGNALING_START,
@@ -188,6 +190,7 @@ cdef class Replay:
     cdef Py_ssize_t leg_count[N_CAUSES] # its number of legs
     cdef bint has_once[N_CAUSES]        # some leg of the cause runs once per trigger
     cdef node_t third                   # node of the third role, -1 none
+    cdef bint new_sessions_only         # re-select a home only without a live one (§5.6)
     cdef bint outlives_detach           # a detach leaves bindings to their lifetime (§5.3)
     cdef time_t release_ns              # a detached MN's addresses die this long after, -1 never
     cdef time_t pre_attach_ns           # Σ interruption components before signaling, attach
@@ -400,6 +403,7 @@ cdef class Replay:
             raise ValueError("a signaling leg names a chain level the policy does not have")
         self.legs = legs
         self.third = policy.third_node
+        self.new_sessions_only = bool(policy.select_for_new_sessions_only)
         if bool(np.any(legs[:, [LEG_SRC, LEG_DST, LEG_VIA]] == ROLE_THIRD)) and not (
                 0 <= self.third < n):
             raise ValueError("policy.third_node must be a node id when a leg names it")
@@ -862,8 +866,7 @@ cdef class Replay:
                 fs.binding = FLOW_UNBOUND
                 self._let_go(f, t)
                 self.addrs[x].refcount -= 1
-                if self.addrs[x].refcount == 0:
-                    self._release(x)
+                self._release(x)
                 renumber = True
             else:
                 fs.broken = 1
@@ -898,7 +901,12 @@ cdef class Replay:
                 if ft.pair >= 0:  # §15 trigger 2
                     pair = &self.pairs[ft.pair]
                     pair.active += 1
-                    pair.addr = x
+                    if pair.addr != x:  # the binding names its address: keep the slot
+                        self.addrs[x].pair_refs += 1
+                        if pair.addr >= 0:
+                            self.addrs[pair.addr].pair_refs -= 1
+                            self._release(pair.addr)
+                        pair.addr = x
                     if pair.bound_poa != p and pair.pending == 0 and self._needs_binding(a, p):
                         self._rr(ft.pair, t, t if t > self.addrs[x].until
                                  else self.addrs[x].until, rr_out)
@@ -1267,6 +1275,8 @@ cdef class Replay:
         cdef MobileNode* mn = &self.mns[m]
         cdef Py_ssize_t i, k = self.candidates.shape[0]
         cdef node_t best
+        if self.new_sessions_only and mn.home >= 0 and self._find(m, mn.home) >= 0:
+            return  # the session at its anchor lives on: no new choice (RFC 6463)
         if self.select == SELECT_AT_ATTACH or (self.select == SELECT_AT_BOOTSTRAP
                                                and mn.home < 0):
             mn.home = self.serving[p]
@@ -1366,7 +1376,7 @@ cdef class Replay:
         self.addrs[x] = Address(
             anchor=anchor, prev=mn.tail, next=-1, refcount=0, bound=0, live=1,
             reg_poa=-1, reg_t=0, ever_bound=0, was_bound=0, expiry=0, owner=m, until=INT64_MIN,
-            hold=0,
+            hold=0, pair_refs=0,
         )
         if mn.tail >= 0:
             self.addrs[mn.tail].next = x
@@ -1399,12 +1409,15 @@ cdef class Replay:
         ad.live = 0
         ad.prev = -1
         ad.next = -1
-        if ad.refcount == 0:
-            self._release(x)
+        self._release(x)
 
     cdef void _release(self, addr_t x) noexcept nogil:
-        """Put the slot of a dead address nobody refers to on the free list."""
-        self.addrs[x].next = self.free_head
+        """Put the slot of a dead address on the free list, unless a flow or a
+        correspondent binding still refers to it."""
+        cdef Address* ad = &self.addrs[x]
+        if ad.live or ad.refcount > 0 or ad.pair_refs > 0:
+            return
+        ad.next = self.free_head
         self.free_head = x
 
     cdef bint _pinned(self, mn_t m, addr_t x) noexcept nogil:
@@ -1533,6 +1546,30 @@ cdef class Replay:
                 self.timeline_sig_msgs[b, node] += times
         return delay
 
+    cdef inline bint _anchor_ok(self, Py_ssize_t row, addr_t x) noexcept nogil:
+        """§4: a per-address leg with a condition on the address's anchor (RFC 6463: the
+        contacted LMA, the third node, answers itself or redirects)."""
+        cdef int64_t when = self.legs[row, LEG_WHEN]
+        if when == WHEN_ANCHOR_IS_THIRD:
+            return self.addrs[x].anchor == self.third
+        if when == WHEN_ANCHOR_NOT_THIRD:
+            return self.addrs[x].anchor != self.third
+        return True
+
+    cdef bint _sent_for_some(self, Py_ssize_t row, mn_t m, int select, addr_t one,
+                             node_t poa) noexcept nogil:
+        """A per-address leg whose anchor condition holds for one address at least."""
+        cdef int64_t when = self.legs[row, LEG_WHEN]
+        cdef addr_t x
+        if when != WHEN_ANCHOR_IS_THIRD and when != WHEN_ANCHOR_NOT_THIRD:
+            return True
+        x = self.mns[m].head if select != SIGNAL_ONE else one
+        while x >= 0:
+            if self._selected(select, x, one, poa) and self._anchor_ok(row, x):
+                return True
+            x = -1 if select == SIGNAL_ONE else self.addrs[x].next
+        return False
+
     cdef bint _leg_sent(self, Py_ssize_t row, node_t poa, node_t prev) noexcept nogil:
         """§4: a leg with a chain level is sent only if the level roles it names exist and
         its condition on the level's node holds (no previous PoA counts as a change)."""
@@ -1626,7 +1663,8 @@ cdef class Replay:
             while run_end < n_legs and self.legs[first + run_end, LEG_SCOPE] == PER_ADDRESS:
                 run_end += 1
             for j in range(i, run_end):
-                executed[j] = k > 0 and sent[j]
+                executed[j] = k > 0 and sent[j] and self._sent_for_some(
+                    first + j, m, select, one, poa)
             first_address = True
             x = self.mns[m].head if select != SIGNAL_ONE else one
             while x >= 0:
@@ -1638,7 +1676,8 @@ cdef class Replay:
                             send = arrival[ref - first]
                         else:
                             send = _origin(ref, pre, sync, first)
-                        if not sent[j]:  # passes its origin on, for this address
+                        if not sent[j] or not self._anchor_ok(row, x):
+                            # not sent (for this address): passes its origin on
                             arrival[j] = send
                             if first_address or arrival[j] > sync[j]:
                                 sync[j] = arrival[j]
@@ -1671,7 +1710,7 @@ cdef class Replay:
                 row = first + j
                 if k == 0:  # a leg that runs for no address takes no time
                     sync[j] = _origin(self.legs[row, LEG_AFTER], pre, sync, first)
-                elif sent[j] and self.legs[row, LEG_FLAGS] & FLAG_ENDS and sync[j] > done:
+                elif executed[j] and self.legs[row, LEG_FLAGS] & FLAG_ENDS and sync[j] > done:
                     done = sync[j]
             i = run_end
         if set_until and done_once != INT64_MIN and k > 0:  # ending legs run once

@@ -19,6 +19,7 @@ from dmmemu.engine.policy import (
 )
 from dmmemu.engine.replay_io import PacketBatch, ReplayInput, control_events
 from dmmemu.engine.signaling import (
+    ANCHOR_CONDITIONS,
     AT_MOVE,
     AT_SIGNALING_START,
     CAUSE_CORRESPONDENT,
@@ -109,7 +110,8 @@ def programs(draw: st.DrawFn, n_kinds: int, levels: int = 0,
                 level = 1
             when = draw(st.sampled_from(
                 [WHEN_ALWAYS] + ([WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT] if level else [])
-                + ([WHEN_TOKEN_STALE] * 2 if peer else [])))
+                + ([WHEN_TOKEN_STALE] * 2 if peer else [])
+                + (list(ANCHOR_CONDITIONS) if scope == PER_ADDRESS and not level else [])))
 
             def reachable(j: int) -> bool:
                 return not (scope == PER_ADDRESS and scopes[j] == PER_ADDRESS
@@ -219,6 +221,7 @@ def policies(draw: st.DrawFn, topology: Topology,
         message_kinds=kinds,
         legs=program_table(draw(programs(n_kinds, levels, correspondent=ro)), n_kinds),
         ro_capable=ro_capable,
+        select_for_new_sessions_only=draw(st.booleans()),
         token_lifetime_ns=draw(st.sampled_from([0, 25_000, 200_000])),
         correspondent_refresh_ns=draw(st.sampled_from([50_000, 300_000])) if ro else 0,
         third_node=draw(st.integers(0, n - 1)),

@@ -102,6 +102,10 @@ MESSAGE_DISSECTION: dict[str, tuple[str, dict[str, str | None]]] = {
                                   "mip6.bu.p_flag": "1"}),
     "PBA-IPv4": ("ip:udp:mipv6", {"udp.dstport": "5436", "mip6.mhtype": "6",
                                   "mip6.ba.p_flag": "1"}),
+    "PBU-Redirect": (MH, {"mip6.mhtype": "5", "mip6.bu.p_flag": "1",
+                          "mip6.mnid.identifier": None}),
+    "PBA-Redirect": (MH, {"mip6.mhtype": "6", "mip6.ba.p_flag": "1",
+                          "mip6.mnid.identifier": None}),
     "PBU-IPv4-HoA": ("ip:udp:mipv6", {"mip6.mhtype": "5", "mip6.ipv4ha.ha": "0.0.0.0",
                                       "mip6.ipv4ha.preflen": "32"}),
     "PBA-IPv4-HoA": ("ip:udp:mipv6", {"mip6.mhtype": "6", "mip6.ipv4ha.ha": "100.64.0.7",
@@ -192,7 +196,8 @@ def test_sizes_are_the_verified_ones():
     assert set(VERIFIED_ENCAPSULATION_BYTES) == set(ENCAPSULATIONS)
     from_formats = {"PBU-IPv4", "PBA-IPv4", "LRI", "LRA", "BU-IPv4CoA", "BA-IPv4CoA",
                     "IKE-SA-INIT", "IKE-SA-INIT-R", "IKE-AUTH", "IKE-AUTH-R",
-                    "PBU-IPv4-HoA", "PBA-IPv4-HoA", "PBU-IPv4-GRE", "PBA-IPv4-GRE"}
+                    "PBU-IPv4-HoA", "PBA-IPv4-HoA", "PBU-IPv4-GRE", "PBA-IPv4-GRE",
+                    "PBU-Redirect", "PBA-Redirect"}
     assert set(VERIFIED_MESSAGE_BYTES) | from_formats == set(MESSAGES)
     for name, verified in VERIFIED_ENCAPSULATION_BYTES.items():
         assert ENCAPSULATIONS[name].bytes == verified, name

@@ -12,6 +12,7 @@ import numpy as np
 
 from dmmemu.engine.flow_classes import ALL_FLOWS, FlowClass, check_classes
 from dmmemu.engine.signaling import (
+    ANCHOR_CONDITIONS,
     CAUSE_CORRESPONDENT,
     LEG_CAUSE,
     LEG_DST,
@@ -20,6 +21,7 @@ from dmmemu.engine.signaling import (
     LEG_OFFSET_NS,
     LEG_SRC,
     LEG_VIA,
+    LEG_WHEN,
     MAX_POA_CLASSES,
     ROLE_ANCHOR,
     ROLE_MN,
@@ -125,6 +127,7 @@ class PolicyTables:
     # Per-PoA variants (semantics.md §4): each PoA's class, which legs may be limited to, and
     # its refresh period (a NAT keepalive shorter than the lifetime); default: the lifetime.
     poa_class: np.ndarray | None = None  # uint8 (N,): 0 .. MAX_POA_CLASSES - 1
+    select_for_new_sessions_only: bool = False  # §5.6: no new home while the old one lives
     refresh_ns: np.ndarray | None = None  # int64 (N,): refresh period of a binding made there
 
     def __post_init__(self) -> None:
@@ -191,7 +194,8 @@ class PolicyTables:
             raise PracticeError(f"a signaling leg names chain level "
                                 f"{int(self.legs[:, LEG_LEVEL].max())}, but the chain has "
                                 f"{levels} levels")
-        uses_third = bool(np.any(self.legs[:, [LEG_SRC, LEG_DST, LEG_VIA]] == ROLE_THIRD))
+        uses_third = bool(np.any(self.legs[:, [LEG_SRC, LEG_DST, LEG_VIA]] == ROLE_THIRD)
+                          or np.any(np.isin(self.legs[:, LEG_WHEN], ANCHOR_CONDITIONS)))
         if uses_third and not 0 <= self.third_node < n:
             raise PracticeError("a signaling program names the third role (CMD, MME) but the "
                                 "policy has no third node")

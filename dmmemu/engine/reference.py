@@ -82,6 +82,8 @@ from dmmemu.engine.signaling import (
     ROLE_PREV_POA,
     ROLE_SERVING,
     ROLE_THIRD,
+    WHEN_ANCHOR_IS_THIRD,
+    WHEN_ANCHOR_NOT_THIRD,
     WHEN_LEVEL_CHANGED,
     WHEN_LEVEL_KEPT,
     WHEN_TOKEN_STALE,
@@ -280,6 +282,7 @@ class ReferenceReplay:
                 ends=bool(flags & FLAG_ENDS), hold=bool(flags & FLAG_HOLD), level=level,
                 when=when, via=via, via_bytes=via_bytes, at_poa=at_poa))
         self.third = int(policy.third_node)
+        self.new_sessions_only = bool(policy.select_for_new_sessions_only)
         self.binding_outlives_detach = bool(policy.binding_outlives_detach)
         self.detach_release_ns = int(policy.detach_release_ns)
         # §12 timers: a heap of (due, seq, kind, target); seq orders equal due times.
@@ -558,6 +561,14 @@ class ReferenceReplay:
                 return here == before and here >= 0
             return leg["when"] != WHEN_TOKEN_STALE or not token_fresh
 
+        def anchor_ok(leg: dict[str, int], x: Address) -> bool:
+            """§4: a per-address leg with a condition on the address's anchor."""
+            if leg["when"] == WHEN_ANCHOR_IS_THIRD:
+                return x.anchor == self.third
+            if leg["when"] == WHEN_ANCHOR_NOT_THIRD:
+                return x.anchor != self.third
+            return True
+
         def count(leg: dict[str, int], x: Address | None, send: int) -> tuple[int, int]:
             src, dst, via = ends_of(leg, x)
             size = leg["bytes"] + leg["bytes_per_address"] * k
@@ -622,6 +633,7 @@ class ReferenceReplay:
             else:
                 ref = leg["after"]
                 own: list[int] = []
+                any_sent = False
                 for j, x in enumerate(addresses):
                     if ref < 0:
                         send = origin(ref)
@@ -629,6 +641,10 @@ class ReferenceReplay:
                         send = sync[ref]
                     else:
                         send = arrival[ref][j]
+                    if not anchor_ok(leg, x):  # §4: not for this address: passes its origin
+                        own.append(send)
+                        continue
+                    any_sent = True
                     send += leg["offset"]
                     if leg["hold"] and not x.ever_registered:
                         send += self.first_ack_hold_ns
@@ -646,7 +662,7 @@ class ReferenceReplay:
                     msgs += 1
                     sent += size
                 arrival.append(own)
-                executed.append(k > 0)
+                executed.append(any_sent)
                 if own:
                     sync.append(max(own))
                 else:  # a leg that runs for no address takes no time
@@ -750,8 +766,10 @@ class ReferenceReplay:
         for x in list(m.addresses):
             if self.scope[x.anchor][p] == 0:
                 self._leave_list(m, x)  # flows bound to x break when next seen (§6, §7)
-        # §5.6
-        if kind == HO_ATTACH:
+        # §5.6 (with select_for_new_sessions_only, not while the home address lives)
+        new_session = not (self.new_sessions_only and m.home >= 0
+                           and self._live_address_at(m, m.home) is not None)
+        if kind == HO_ATTACH and new_session:
             if self.select == SELECT_AT_ATTACH:
                 m.home = self.serving[p]
             elif self.select == SELECT_AT_BOOTSTRAP and m.home == -1:

@@ -44,7 +44,13 @@ WHEN_LEVEL_KEPT = 2  # only if it is the same node
 # Only in a correspondent program: sent unless the home keygen token of the binding is younger
 # than PolicyTables.token_lifetime_ns (RFC 6275 §5.2.7: a moving MN reuses it).
 WHEN_TOKEN_STALE = 3
-WHEN_NAMES = ("always", "level-changed", "level-kept", "token-stale")
+# Per address: sent only if the address's anchor is (is not) the third node: the contacted
+# LMA answers itself, or first exchanges with the LMA it redirects to (RFC 6463).
+WHEN_ANCHOR_IS_THIRD = 4
+WHEN_ANCHOR_NOT_THIRD = 5
+ANCHOR_CONDITIONS = (WHEN_ANCHOR_IS_THIRD, WHEN_ANCHOR_NOT_THIRD)
+WHEN_NAMES = ("always", "level-changed", "level-kept", "token-stale", "anchor-is-third",
+              "anchor-not-third")
 
 # How often a leg runs per trigger.
 ONCE = 0  # once per trigger
@@ -188,6 +194,9 @@ def check_program(table: np.ndarray, n_kinds: int) -> None:
         if level < 0 or ((ROLE_LEVEL in (src, dst) or ROLE_PREV_LEVEL in (src, dst)
                           or level_when) and level == 0):
             raise PracticeError(f"{where}: a level role or condition needs a chain level >= 1")
+        if when in ANCHOR_CONDITIONS and (scope != PER_ADDRESS or level != 0):
+            raise PracticeError(f"{where}: a condition on the address's anchor needs a leg run "
+                                "per address, at no chain level")
         if ROLE_PEER in (src, dst, via) or when == WHEN_TOKEN_STALE:
             if cause != CAUSE_CORRESPONDENT:
                 raise PracticeError(f"{where}: the peer role and the token condition exist "

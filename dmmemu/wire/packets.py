@@ -331,6 +331,9 @@ OPT_IPV4_COA = 32  # RFC 5555 §3.1.2 (Wireshark's MIP6_IPV4COA)
 OPT_GRE_KEY = 33  # RFC 5845 §3.1
 OPT_IPV4_HOA_REQUEST = 36  # RFC 5844 §3.1
 OPT_IPV4_HOA_REPLY = 37  # RFC 5844 §3.2
+OPT_REDIRECT_CAPABILITY = 46  # RFC 6463 §4.1
+OPT_REDIRECT = 47  # RFC 6463 §4.2
+REDIRECT_K = 0x8000  # RFC 6463 §4.2: the option carries r2's IPv6 address
 NAT_DETECTION_F = 0x8000  # RFC 5555 §3.2.2: the MN MUST use UDP encapsulation
 NATKATIMEOUT_S = 110  # RFC 5555 NAT keepalive interval (UMIP's NATKATIMEOUT)
 NO_NAT_REFRESH = 0xFFFFFFFF  # the refresh time of a NAT detection option when no NAT is seen
@@ -622,6 +625,26 @@ def proxy_binding_update_ipv4_gre(ctx: MessageContext) -> bytes:
 
 def proxy_binding_acknowledgement_ipv4_gre(ctx: MessageContext) -> bytes:
     return _pmip_ipv4(ctx, True, True)
+
+
+def proxy_binding_update_redirect_capable(ctx: MessageContext) -> bytes:
+    """RFC 6463 §4.1: the PBU of a new mobility session with the Redirect-Capability
+    option (the MAG can be redirected): 128 bytes."""
+    options = _pmip_options(ctx) + [MobilityOption(OPT_REDIRECT_CAPABILITY, bytes(2))]
+    mh = mobility_header(MH_BU, _bu_data(ctx, BU_A | BU_H | BU_P), options,
+                         checksum_src=ctx.src, checksum_dst=ctx.dst)
+    return _mh_packet(ctx.src, ctx.dst, mh)
+
+
+def proxy_binding_acknowledgement_redirect(ctx: MessageContext) -> bytes:
+    """RFC 6463 §4.2: the PBA (status 0) from the contacted LMA with the Redirect option
+    naming the LMA that now holds the session (``new_home_agent``, its IPv6 address):
+    144 bytes."""
+    options = _pmip_options(ctx) + [MobilityOption(
+        OPT_REDIRECT, struct.pack("!H16s", REDIRECT_K, ctx.new_home_agent))]
+    mh = mobility_header(MH_BA, _ba_data(ctx, BA_P), options, checksum_src=ctx.src,
+                         checksum_dst=ctx.dst)
+    return _mh_packet(ctx.src, ctx.dst, mh)
 
 
 def proxy_binding_update_ipv4(ctx: MessageContext) -> bytes:
