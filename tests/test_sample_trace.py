@@ -141,3 +141,6 @@ def test_every_practice_finds_what_it_acts_on(runs) -> None:
     assert runs["pmipv6"].summary["broken_flows"][0] > 0  # holes past MinDelayBeforeBCEDelete
     assert runs["mipv6"].summary["broken_flows"][0] == 0  # a permanent home address
     assert runs["dmm"].summary["renumbered_flows"][0] > 0
+    assert _messages(runs["pmipv6-rt"], "proxy PBU") > 0  # redirected sessions
+    assert runs["pmipv6-v4"].summary["overhead_bytes"][0] < runs["pmipv6"].summary[
+        "overhead_bytes"][0]  # a 20-byte IPv4 outer header instead of 40

@@ -16,11 +16,17 @@ from dmmemu.practices.hmipv6 import HMIPv6
 from dmmemu.practices.mipv6 import MIPv6
 from dmmemu.practices.mipv6_dha import MIPv6DistributedHA
 from dmmemu.practices.mipv6_ro import MIPv6RouteOptimisation
-from dmmemu.practices.pmipv6 import PMIPv6, PMIPv6DistributedLMA, PMIPv6IPv4Transport
+from dmmemu.practices.pmipv6 import (
+    PMIPv6,
+    PMIPv6DistributedLMA,
+    PMIPv6IPv4Transport,
+    PMIPv6RuntimeAssignment,
+)
 
 PRACTICES: dict[str, type[Practice]] = {
     cls.key: cls for cls in (MIPv6, MIPv6RouteOptimisation, MIPv6DistributedHA, DSMIPv6, HMIPv6,
-                           PMIPv6, PMIPv6DistributedLMA, PMIPv6IPv4Transport, DMM)
+                           PMIPv6, PMIPv6DistributedLMA, PMIPv6RuntimeAssignment,
+                           PMIPv6IPv4Transport, DMM)
 }
 
 
@@ -41,4 +47,4 @@ def get_practice(key: str | Practice, params: Mapping[str, Any] | None = None) -
 
 __all__ = ["PRACTICES", "Practice", "get_practice", "MIPv6", "MIPv6RouteOptimisation",
            "MIPv6DistributedHA", "DSMIPv6", "HMIPv6", "PMIPv6", "PMIPv6DistributedLMA",
-           "PMIPv6IPv4Transport", "DMM"]
+           "PMIPv6IPv4Transport", "PMIPv6RuntimeAssignment", "DMM"]

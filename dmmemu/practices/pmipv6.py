@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
+
 from dmmemu.engine.policy import (
+    SELECT_AT_ATTACH,
     SELECT_CENTRAL,
+    SELECT_LEAST_LOADED,
     PolicyTables,
 )
 from dmmemu.engine.signaling import (
@@ -19,6 +23,9 @@ from dmmemu.engine.signaling import (
     ROLE_ANCHOR,
     ROLE_POA,
     ROLE_PREV_POA,
+    ROLE_THIRD,
+    WHEN_ANCHOR_IS_THIRD,
+    WHEN_ANCHOR_NOT_THIRD,
     Leg,
     MessageKind,
     request_reply,
@@ -31,7 +38,9 @@ from dmmemu.wire.sizes import (
     IPV6_IN_IPV6_BYTES,
     MESSAGES,
     PBA_BYTES,
+    PBA_REDIRECT_BYTES,
     PBU_BYTES,
+    PBU_REDIRECT_CAPABLE_BYTES,
 )
 
 PBU, PBA, DEREG_PBU, DEREG_PBA = range(4)  # indices into PMIPv6.message_kinds
@@ -88,14 +97,17 @@ class PMIPv6(Practice):
         return self._pmip_tables(topology, SELECT_CENTRAL, lma, topology.serving_anchors())
 
     def _pmip_tables(self, topology: Topology, select: int, central: int, serving,
-                     candidates=None) -> PolicyTables:
+                     candidates=None, function_roles=PMIPV6_FUNCTIONS,
+                     **extra) -> PolicyTables:
+        """The tables of every PMIPv6 variant; ``extra`` goes to ``Practice._tables``
+        (third_node, select_for_new_sessions_only)."""
         return self._tables(
             topology, select=select, central=central, serving=serving,
             always_registered=True, segment_bytes=(self._wire()[2],),
-            function_roles=PMIPV6_FUNCTIONS, message_kinds=self.message_kinds,
+            function_roles=function_roles, message_kinds=self.message_kinds,
             legs=self._legs(), binding_outlives_detach=False,
             detach_release_ns=self._ms(self.bce_delete_delay_ms, "bce_delete_delay_ms"),
-            candidates=candidates,
+            candidates=candidates, **extra,
         )
 
     def _wire(self) -> tuple[int, int, int]:
@@ -195,3 +207,75 @@ class PMIPv6IPv4Transport(PMIPv6):
                   else "-HoA" if self.ipv4_home_address else "")
         return (MESSAGES[f"PBU-IPv4{suffix}"].bytes, MESSAGES[f"PBA-IPv4{suffix}"].bytes,
                 ENCAPSULATIONS[IPV4_TRANSPORTS[self.transport]].bytes)
+
+
+# RFC 6463: the contacted LMA redirects a new session, or answers it itself.
+REDIRECT_PBU, PROXY_PBU, PROXY_PBA, REDIRECT_PBA = range(4, 8)  # after PMIPv6's four kinds
+REDIRECT_POLICIES = {"load": SELECT_LEAST_LOADED, "path": SELECT_AT_ATTACH}
+# RFC 7429 §3 with runtime assignment: the contacted LMA decides where the session is
+# anchored (location management) beside the LMA that holds it.
+PMIPV6_RT_FUNCTIONS = ((ROLE_ANCHOR,), (ROLE_ANCHOR,), (ROLE_ANCHOR, ROLE_THIRD),
+                       (ROLE_POA, ROLE_PREV_POA))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PMIPv6RuntimeAssignment(PMIPv6):
+    """PMIPv6 (the parameters of ``pmipv6``) with runtime LMA assignment (RFC 6463). The
+    MAGs know one LMA (``lma``, the central anchor by default); on a PBU that establishes a
+    new mobility session (Handoff Indicator 1, an MN with no live session: never at a
+    re-registration or a handover) it may redirect the session to another LMA of ``lmas``
+    (all non-central anchors by default) chosen by ``redirect_by``: ``load`` (the LMA
+    holding the fewest bindings, which its Load Information tells, §4.3) or ``path`` (the
+    LMA nearest the MAG). The MAG's PBU carries the Redirect-Capability option (§4.1); a
+    redirecting LMA first runs its own PBU/PBA exchange with the target LMA, then answers
+    the MAG with a PBA carrying the Redirect option (§4.2), and the MAG sends no fresh PBU;
+    when the contacted LMA is the one chosen it answers with a plain PBA. Later PBUs of
+    the session go to its LMA. Redirects are the ``proxy PBU`` messages of the signaling
+    table; the load of each LMA over time is the timeline table."""
+
+    key: ClassVar[str] = "pmipv6-rt"
+    summary: ClassVar[str] = ("PMIPv6 with runtime LMA assignment: new sessions redirected "
+                              "by load or path length (RFC 6463)")
+    message_kinds: ClassVar[tuple[MessageKind, ...]] = PMIPv6.message_kinds + (
+        MessageKind("PBU (redirect-capable)", "PBU-Redirect"),
+        MessageKind("proxy PBU", "PBU"), MessageKind("proxy PBA", "PBA", reply=True),
+        MessageKind("PBA with redirect", "PBA-Redirect", reply=True))
+
+    lmas: tuple[str, ...] = ()
+    redirect_by: str = "load"
+    redirect_pbu_bytes: int = PBU_REDIRECT_CAPABLE_BYTES
+    redirect_pba_bytes: int = PBA_REDIRECT_BYTES
+
+    def __post_init__(self) -> None:
+        PMIPv6.__post_init__(self)  # slots=True: no zero-argument super()
+        if self.redirect_by not in REDIRECT_POLICIES:
+            raise PracticeError(f"{self.key}: redirect_by must be one of "
+                                f"{', '.join(REDIRECT_POLICIES)}, got {self.redirect_by!r}")
+
+    def _legs(self) -> list[Leg]:
+        """PMIPv6's programs, the attach's through the contacted LMA (the third node)."""
+        c = CAUSE_ATTACH
+        attach = [
+            Leg(cause=c, kind=REDIRECT_PBU, src=ROLE_POA, dst=ROLE_THIRD,
+                nbytes=self.redirect_pbu_bytes),
+            Leg(cause=c, kind=PROXY_PBU, src=ROLE_THIRD, dst=ROLE_ANCHOR, nbytes=self.pbu_bytes,
+                after=0, when=WHEN_ANCHOR_NOT_THIRD),
+            Leg(cause=c, kind=PROXY_PBA, src=ROLE_ANCHOR, dst=ROLE_THIRD, nbytes=self.pba_bytes,
+                after=1, when=WHEN_ANCHOR_NOT_THIRD),
+            Leg(cause=c, kind=REDIRECT_PBA, src=ROLE_THIRD, dst=ROLE_POA,
+                nbytes=self.redirect_pba_bytes, after=2, ends=True,
+                when=WHEN_ANCHOR_NOT_THIRD),
+            Leg(cause=c, kind=PBA, src=ROLE_THIRD, dst=ROLE_POA, nbytes=self.pba_bytes,
+                after=0, ends=True, when=WHEN_ANCHOR_IS_THIRD),
+        ]
+        return [leg for leg in PMIPv6._legs(self) if leg.cause != c] + attach
+
+    def compile(self, topology: Topology) -> PolicyTables:
+        contacted = named_anchor(topology, self.lma, self.key)
+        others = anchor_set(topology, self.lmas, self.key)
+        candidates = np.array(sorted({contacted, *others.tolist()}), np.int32)
+        return self._pmip_tables(
+            topology, REDIRECT_POLICIES[self.redirect_by], -1,
+            topology.serving_anchors(candidates), candidates=candidates,
+            function_roles=PMIPV6_RT_FUNCTIONS, third_node=contacted,
+            select_for_new_sessions_only=True)
