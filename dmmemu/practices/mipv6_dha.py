@@ -24,9 +24,9 @@ class MIPv6DistributedHA(MIPv6):
     MN is attached, as with ``mipv6``.
 
     ``per_flow``: each flow gets a home address at the HA nearest the PoA where it starts
-    (the distributed use of MIPv6 with several HAs that RFC 7429 §4 surveys), so the MN uses several HAs
-    at once; an address lives while flows use it, and every move sends one BU/BA to each HA
-    whose address still has active flows. Not modelled: the bootstrapping exchange itself
+    (the distributed use of MIPv6 with several HAs that RFC 7429 §4 surveys), so the MN
+    uses several HAs at once; an address lives while flows use it, and every move sends
+    one BU/BA to each HA whose address still has active flows. Not modelled: the bootstrapping exchange itself
     (DNS or DHCP lookup, IKEv2 with the HA): docs/practices.md.
     """
 
