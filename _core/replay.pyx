@@ -182,7 +182,6 @@ cdef class Replay:
     cdef bint always_registered
     cdef const uint8_t[:, ::1] native   # (N, N) native[anchor, poa]
     cdef bint buffering
-    cdef time_t lifetime_ns
     cdef const uint8_t[::1] poa_class   # (N,) each PoA's class, for legs limited to some (§4)
     cdef const int64_t[::1] refresh_ns  # (N,) refresh period of a binding registered there
     cdef const int64_t[:, ::1] legs     # (L, LEG_COLUMNS) signaling programs (§4)
@@ -383,7 +382,6 @@ cdef class Replay:
         self.always_registered = bool(policy.always_registered)
         self.native = _array(policy.native, "policy.native", np.uint8, (n, n))
         self.buffering = bool(policy.buffering)
-        self.lifetime_ns = policy.lifetime_ns
         self.poa_class = _array(policy.poa_class, "policy.poa_class", np.uint8, (n,))
         self.refresh_ns = _array(policy.refresh_ns, "policy.refresh_ns", np.int64, (n,))
         if bool(np.any(np.asarray(self.refresh_ns) < 0)):

@@ -260,9 +260,8 @@ class ReferenceReplay:
         self.always_registered = bool(policy.always_registered)
         self.native: list[list[int]] = policy.native.tolist()
         self.buffering = bool(policy.buffering)
-        # §1 flow classes: per class (anchor, on_loss, direct) codes.
+        # §1 flow classes: per class (anchor, on_loss, direct, route_optimised) codes.
         self.classes: list[list[int]] = class_table(policy.flow_classes).tolist()
-        self.lifetime_ns = int(policy.lifetime_ns)
         # §4 per-PoA variants: each PoA's class (legs may be limited to some), and the refresh
         # period of a binding registered at each PoA.
         self.poa_class: list[int] = policy.poa_class.tolist()

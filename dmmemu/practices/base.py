@@ -91,6 +91,12 @@ class Practice:
     def compile(self, topology: Topology) -> PolicyTables:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _positive(self, *names: str) -> None:
+        """Parameters that must be > 0 (a period, a timeout), beside __post_init__'s >= 0."""
+        for name in names:
+            if getattr(self, name) <= 0:
+                raise PracticeError(f"{self.key}: parameter {name} must be > 0")
+
     def _ms(self, value: float, name: str) -> int:
         """A parameter in ms as whole ns (checked: finite, in range)."""
         return seconds_to_ns(value, what=f"{self.key}: {name}", error=PracticeError, unit="ms")
@@ -110,10 +116,10 @@ class Practice:
                 third_node: int = -1, binding_outlives_detach: bool = False,
                 detach_release_ns: int = -1, candidates: np.ndarray | None = None,
                 dad_ms: float = 0.0,
-                first_ack_hold_ms: float = 0.0, **route_optimisation: Any) -> PolicyTables:
-        """PolicyTables with the interruption components of every practice; the keywords
-        of ``route_optimisation`` (direct_bytes, ro_capable, token_lifetime_ns,
-        correspondent_refresh_ns) go to PolicyTables as they are."""
+                first_ack_hold_ms: float = 0.0, **policy_fields: Any) -> PolicyTables:
+        """PolicyTables with the interruption components of every practice; the other
+        ``policy_fields`` (access_bytes, direct_bytes, ro_capable, poa_class, refresh_ns,
+        select_for_new_sessions_only, …) go to PolicyTables as they are."""
         n = topology.n_nodes
         link_loss, l2, detection, dad, hold = (
             self._ms(value, name) for name, value in (
@@ -135,7 +141,7 @@ class Practice:
             third_node=third_node, binding_outlives_detach=binding_outlives_detach,
             detach_release_ns=detach_release_ns, candidates=candidates,
             lifetime_ns=self._lifetime_ns(),
-            interruption_ns=interruption, first_ack_hold_ns=hold, **route_optimisation,
+            interruption_ns=interruption, first_ack_hold_ns=hold, **policy_fields,
         )
 
 
@@ -186,12 +192,18 @@ def selection_code(what: str, selection: str) -> int:
     """The engine's code of an anchor selection policy among several anchors (semantics.md
     §5.6: every one but the central anchor and per-flow anchoring, which are practices of
     their own); an unknown name is an error listing the known ones."""
-    codes = {name: code for code, name in SELECT_NAMES.items()
-             if code not in (SELECT_CENTRAL, SELECT_PER_FLOW)}
-    if selection not in codes:
-        raise PracticeError(f"{what}: selection must be one of {', '.join(codes)}, "
-                            f"got {selection!r}")
-    return codes[selection]
+    return choice(what, "selection", selection,
+                  {name: code for code, name in SELECT_NAMES.items()
+                   if code not in (SELECT_CENTRAL, SELECT_PER_FLOW)})
+
+
+def choice(what: str, name: str, value: Any, choices: Mapping[str, Any]) -> Any:
+    """``choices[value]`` for a parameter that names one of them; an unknown name is an
+    error listing the known ones."""
+    if not isinstance(value, str) or value not in choices:
+        raise PracticeError(f"{what}: {name} must be one of {', '.join(choices)}, "
+                            f"got {value!r}")
+    return choices[value]
 
 
 def function_anchors(topology: Topology, names: tuple[str, ...], function: str,

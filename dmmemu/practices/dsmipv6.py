@@ -18,7 +18,6 @@ from dmmemu.engine.signaling import (
     Leg,
     MessageKind,
 )
-from dmmemu.errors import PracticeError
 from dmmemu.practices.mipv6 import BA, BU, MIPv6
 from dmmemu.topology.graph import Topology
 from dmmemu.wire.packets import NATKATIMEOUT_S
@@ -67,8 +66,7 @@ class DSMIPv6(MIPv6):
 
     def __post_init__(self) -> None:
         MIPv6.__post_init__(self)  # slots=True: no zero-argument super()
-        if self.nat_keepalive_s <= 0:
-            raise PracticeError(f"{self.key}: parameter nat_keepalive_s must be > 0")
+        self._positive("nat_keepalive_s")
 
     def _registration_legs(self) -> list[Leg]:
         """The home registration in two variants: IPv6 (``mipv6``'s) and from an IPv4

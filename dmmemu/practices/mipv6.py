@@ -85,9 +85,9 @@ class MIPv6(Practice):
                            function_roles: tuple[tuple[int, ...], ...] = MIPV6_FUNCTIONS,
                            home_agents: dict[str, Any] | None = None,
                            map_chain: np.ndarray | None = None,
-                           **route_optimisation: Any) -> PolicyTables:
+                           **policy_fields: Any) -> PolicyTables:
         """The home registration's tables, with ``extra_legs`` (of the causes after the
-        home registration's) and route optimisation's fields (``Practice._tables``).
+        home registration's) and other PolicyTables fields (``Practice._tables``).
         ``home_agents`` replaces the one central HA by several: its select, serving,
         candidates and always_registered. ``map_chain`` (1, N) puts a MAP below the HA at
         each PoA (HMIPv6): the HA's tunnel to the MAP, the MAP's around it to the PoA."""
@@ -116,5 +116,5 @@ class MIPv6(Practice):
             message_kinds=self.message_kinds, legs=legs + list(extra_legs),
             binding_outlives_detach=True, detach_release_ns=-1,
             dad_ms=0.0 if self.optimistic_dad else self.dad_ms, first_ack_hold_ms=self.ha_dad_ms,
-            **route_optimisation,
+            **policy_fields,
         )

@@ -96,8 +96,7 @@ class MIPv6RouteOptimisation(MIPv6):
         if self.ro_share > 1.0:
             raise PracticeError(f"{self.key}: parameter ro_share must be a share in 0..1, "
                                 f"got {self.ro_share!r}")
-        if self.rr_refresh_s <= 0:
-            raise PracticeError(f"{self.key}: parameter rr_refresh_s must be > 0")
+        self._positive("rr_refresh_s")
 
     def compile(self, topology: Topology) -> PolicyTables:
         capable = self._capable(topology)

@@ -31,7 +31,13 @@ from dmmemu.engine.signaling import (
     request_reply,
 )
 from dmmemu.errors import PracticeError
-from dmmemu.practices.base import Practice, anchor_set, named_anchor, selection_code
+from dmmemu.practices.base import (
+    Practice,
+    anchor_set,
+    choice,
+    named_anchor,
+    selection_code,
+)
 from dmmemu.topology.graph import Topology
 from dmmemu.wire.sizes import (
     ENCAPSULATIONS,
@@ -189,9 +195,7 @@ class PMIPv6IPv4Transport(PMIPv6):
 
     def __post_init__(self) -> None:
         PMIPv6.__post_init__(self)  # slots=True: no zero-argument super()
-        if self.transport not in IPV4_TRANSPORTS:
-            raise PracticeError(f"{self.key}: transport must be one of "
-                                f"{', '.join(IPV4_TRANSPORTS)}, got {self.transport!r}")
+        choice(self.key, "transport", self.transport, IPV4_TRANSPORTS)
         if self.transport == "gre-key" and not self.ipv4_home_address:
             raise PracticeError(f"{self.key}: transport gre-key carries the GRE key options "
                                 "beside the IPv4 home address options; set "
@@ -248,9 +252,7 @@ class PMIPv6RuntimeAssignment(PMIPv6):
 
     def __post_init__(self) -> None:
         PMIPv6.__post_init__(self)  # slots=True: no zero-argument super()
-        if self.redirect_by not in REDIRECT_POLICIES:
-            raise PracticeError(f"{self.key}: redirect_by must be one of "
-                                f"{', '.join(REDIRECT_POLICIES)}, got {self.redirect_by!r}")
+        choice(self.key, "redirect_by", self.redirect_by, REDIRECT_POLICIES)
 
     def _legs(self) -> list[Leg]:
         """PMIPv6's programs, the attach's through the contacted LMA (the third node)."""
