@@ -26,6 +26,7 @@ cdef struct Route:
     time_t delay                  # Σ one-way delays of the segments (ns)
     count_t overhead              # Σ encapsulation bytes per packet
     count_t overhead_bh           # Σ encapsulation bytes × segment hops
+    count_t segments              # how many segments (a tunnel nested around all adds to each)
 
 
 cdef inline void _segment(const Paths* paths, Route* route, node_t u, node_t v,
@@ -35,6 +36,7 @@ cdef inline void _segment(const Paths* paths, Route* route, node_t u, node_t v,
     route.delay += path_delay(paths, u, v)
     route.overhead += nbytes
     route.overhead_bh += nbytes * h
+    route.segments += 1
 
 
 cdef inline void chain_route(const Chain* chain, const Paths* paths, node_t a, node_t p,
@@ -48,6 +50,7 @@ cdef inline void chain_route(const Chain* chain, const Paths* paths, node_t a, n
     route.delay = 0
     route.overhead = 0
     route.overhead_bh = 0
+    route.segments = 0
     for k in range(1, chain.levels + 1):
         b = chain.nodes[(k - 1) * chain.n + p]
         if b < 0 or b == p:
@@ -66,4 +69,5 @@ cdef inline void direct_route(const Paths* paths, node_t c, node_t p, count_t op
     route.delay = 0
     route.overhead = 0
     route.overhead_bh = 0
+    route.segments = 0
     _segment(paths, route, c, p, option_bytes)

@@ -55,6 +55,8 @@ cdef enum:
     WHEN_TOKEN_STALE = 3
     WHEN_ANCHOR_IS_THIRD = 4
     WHEN_ANCHOR_NOT_THIRD = 5
+    WHEN_MN_ROUTER = 6
+    WHEN_MN_HOST = 7
 
 cdef enum:
     ONCE = 0
@@ -175,7 +177,8 @@ cdef enum:
 #   * only live addresses are bound: every path that kills an address closes it first;
 #   * a flow whose run_epoch equals its MN's epoch was attached, not broken and bound (or
 #     local) when that path was cached; addresses die only at moves of their MN, which bump
-#     the epoch, so it still is. The common packet therefore skips §7 steps 1-3 and the path.
+#     the epoch, so it still is. A rider's path also depends on its routers (§16): every
+#     change of a router's place bumps the epoch of each MN riding below it. The common packet therefore skips §7 steps 1-3 and the path.
 #   * per-flow sums over delivered packets are kept as a run (packets and bytes on the cached
 #     path, all in timeline bin run_bin) and multiplied out when the path changes, when the
 #     flow delivers a packet in a later bin, and at the end; integer arithmetic makes that
@@ -215,6 +218,13 @@ cdef struct MobileNode:
     addr_t head             # oldest live address, -1 = empty list
     addr_t tail             # newest live address, -1 = empty list
     count_t release         # seq of its pending release timer (§12), 0 = none
+    # §16 mobile networks: the router it rides behind and the MNs that ride behind it, as a
+    # list in ascending MN order (first_rider, then each rider's next_rider).
+    mn_t router             # MN of its mobile router, -1 = on its own
+    mn_t first_rider        # lowest MN riding behind it, -1 = none
+    mn_t next_rider         # next MN behind the same router, -1 = the last
+    node_t own              # PoA of its own latest mobility row
+    row_t pending_row       # networks row whose move waits for its router to attach, -1 none
 
 
 

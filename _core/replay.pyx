@@ -29,7 +29,7 @@ from replay cimport (
     LEG_GATE, LEG_GATE_CAP_NS, LEG_KIND, LEG_LEVEL, LEG_OFFSET_NS, LEG_SCOPE, LEG_SRC,
     LEG_AT_POA, LEG_VIA, LEG_VIA_BYTES, LEG_WHEN, ROLE_LEVEL, ROLE_PEER, ROLE_PREV_LEVEL,
     WHEN_ANCHOR_IS_THIRD, WHEN_ANCHOR_NOT_THIRD, WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT,
-    WHEN_TOKEN_STALE,
+    WHEN_MN_HOST, WHEN_MN_ROUTER, WHEN_TOKEN_STALE,
     MAX_LEGS_PER_CAUSE, MIN_PACKET_BYTES, N_CAUSES, ONCE, PER_ADDRESS, ROLE_ANCHOR, ROLE_MN,
     ROLE_POA, ROLE_PREV_POA, ROLE_SERVING, ROLE_THIRD, SELECT_AT_ATTACH, SELECT_AT_BOOTSTRAP,
     SELECT_CENTRAL, SELECT_HASHED, SELECT_LEAST_LOADED,
@@ -67,6 +67,7 @@ assert (ROLE_MN, ROLE_POA, ROLE_PREV_POA, ROLE_ANCHOR, ROLE_SERVING, ROLE_THIRD,
     _sig.ROLE_THIRD, _sig.ROLE_LEVEL, _sig.ROLE_PREV_LEVEL, _sig.ROLE_PEER,
     _sig.WHEN_LEVEL_CHANGED, _sig.WHEN_LEVEL_KEPT, _sig.WHEN_TOKEN_STALE)
 assert (WHEN_ANCHOR_IS_THIRD, WHEN_ANCHOR_NOT_THIRD) == _sig.ANCHOR_CONDITIONS
+assert (WHEN_MN_ROUTER, WHEN_MN_HOST) == _sig.MN_CONDITIONS
 assert TIMER_CORRESPONDENT == 2
 assert (ONCE, PER_ADDRESS, AT_SIGNALING_START, AT_MOVE, FLAG_ENDS, FLAG_HOLD,
         MAX_LEGS_PER_CAUSE) == (_sig.ONCE, _sig.PER_ADDRESS, _sig.AT_SIGNALING_START,
@@ -205,6 +206,9 @@ cdef class Replay:
     cdef node_t run_peer                # node of the peer role in the program being run
     cdef bint run_token_fresh           # its token-stale legs are not sent
     cdef bint run_token_sent            # one of them was
+    cdef bint mobile_networks           # §16: MNs ride behind mobile routers
+    cdef row_t n_mobility_rows          # rows from here on are networks rows (§16)
+    cdef const uint8_t[::1] mn_router   # (M,) 1 for an MN that some networks row names a router
 
     # topology
     cdef Py_ssize_t n_nodes
@@ -331,11 +335,19 @@ cdef class Replay:
             raise ValueError(f"policy has {policy.n_nodes} nodes, trace topology has {n}")
         n_flows = replay.n_flows
         n_mns = int(replay.n_mns)
-        n_rows = int(replay.n_mobility_rows)
+        n_rows = int(replay.n_rows)
+        self.n_mobility_rows = int(replay.n_mobility_rows)
         if n_flows > _INT32_MAX or n_mns > _INT32_MAX or n > _INT32_MAX // 4:
             raise ValueError("too many flows, mobile nodes or nodes for the compiled core")
         if n_mns < 0 or n_rows < 0:
             raise ValueError("n_mns and n_mobility_rows must be >= 0")
+        self.mobile_networks = bool(policy.mobile_networks)
+        mn_router = (np.zeros(n_mns, np.uint8) if replay.mn_router is None
+                     else _array(replay.mn_router, "replay.mn_router", np.uint8, (n_mns,)))
+        self.mn_router = mn_router
+        depth = _io.replayed_depth(policy, replay)
+        if not 0 <= depth <= _io.MAX_NETWORK_DEPTH:
+            raise ValueError("replay.network_depth must be 0 to MAX_NETWORK_DEPTH")
 
         # Policy (§1). Every node id used as an index is checked here, once.
         serving = _array(policy.serving, "policy.serving", np.int32, (n,))
@@ -488,14 +500,18 @@ cdef class Replay:
             dt = np.diff(ev_t)
             if not bool(np.all((dt > 0) | ((dt == 0) & (np.diff(ev_kind) >= 0)))):
                 raise ValueError("replay control events must be sorted by (t, kind)")
-        to = ev_b[is_move]
+        is_network = is_move & (ev_row >= self.n_mobility_rows)
+        is_own = is_move & ~is_network
+        to = ev_b[is_own]
         if not (
             _in_range(ev_a[is_move], 0, n_mns)
             and _in_range(to, -1, n)
             and bool(np.all(serving[to[to >= 0]] >= 0))
             and _in_range(ev_row[is_move], 0, n_rows)
+            and _in_range(ev_b[is_network], -1, n_mns)
         ):
-            raise ValueError("a move names an unknown MN, a node that is not a PoA, or an unknown row")
+            raise ValueError("a move names an unknown MN, a node that is not a PoA, a router "
+                             "that is not an MN, or an unknown row")
         for name, mask, times in (("start", is_start, flow_start), ("end", is_end, flow_end)):
             f = ev_a[mask]
             if not (
@@ -524,7 +540,8 @@ cdef class Replay:
 
         # Results.
         max_hops = int(hops.max()) if n > 0 else 0
-        counters = _io.RawCounters.zeros(n_flows, n, n_rows, max_hops, n_bins, n_kinds, levels)
+        counters = _io.RawCounters.zeros(n_flows, n, n_rows, max_hops, n_bins, n_kinds, levels,
+                                         depth)
         self.counters = counters
         self.sums = counters.flow_sums
         self.flow_delayed = counters.flow_delayed
@@ -594,7 +611,8 @@ cdef class Replay:
             self.mns[i] = MobileNode(
                 poa=-1, home=home, until=INT64_MIN, ready=INT64_MIN, window_row=-1, moves=0,
                 epoch=0,
-                head=-1, tail=-1, release=0,
+                head=-1, tail=-1, release=0, router=-1, first_rider=-1, next_rider=-1, own=-1,
+                pending_row=-1,
             )
         cdef const int32_t[::1] mn_v = flow_mn
         cdef const int32_t[::1] peer_v = flow_peer
@@ -848,6 +866,7 @@ cdef class Replay:
         cdef Route route
         cdef Correspondent* pair
         cdef time_t rr_out[4]
+        cdef count_t depth
         if fs.run_packets > 0:
             self._flush(f)
         if p < 0:  # step 1: detached
@@ -943,24 +962,74 @@ cdef class Replay:
                         self.ho_lost[mn.window_row] += 1
                     return 0
                 cache = False
-        # Step 5: the direct path, or the path from the peer through the anchor chain.
+        # Step 5: the direct path, or the path from the peer through the anchor chain (and
+        # the home anchors of the routers the MN rides behind, §16).
         c = ft.peer
+        depth = self._depth(fs.mn)
         if direct:
             direct_route(&self.paths, c, p, self.direct_bytes, &route)
+            route.overhead += depth * self.direct_bytes  # the mobile networks' own links
+            route.overhead_bh += depth * self.direct_bytes
             ft.path_anchor = -1  # no anchor forwards it
         else:
-            chain_route(&self.chain, &self.paths, a, p, &route)
+            if depth > 0:
+                self._nested_route(fs.mn, a, p, depth, &route)
+            else:
+                chain_route(&self.chain, &self.paths, a, p, &route)
             route.hops += path_hops(&self.paths, c, a)
             route.delay += path_delay(&self.paths, c, a)
             ft.path_anchor = a
-        ft.path_hops = <int32_t> route.hops
+        ft.path_hops = <int32_t> (route.hops + depth)
         ft.path_delay = route.delay
         ft.path_overhead = <int32_t> route.overhead
         ft.path_overhead_bh = <int32_t> route.overhead_bh
-        ft.path_direct = path_hops(&self.paths, c, p)
+        ft.path_direct = <int32_t> (path_hops(&self.paths, c, p) + depth)
         ft.path_direct_delay = path_delay(&self.paths, c, p)
         fs.run_epoch = mn.epoch if cache else -1
         return 1
+
+    cdef inline count_t _depth(self, mn_t m) noexcept nogil:
+        """§16: how many mobile routers MN ``m`` rides behind (0 when they are not replayed)."""
+        cdef count_t depth = 0
+        if not self.mobile_networks:
+            return 0
+        while self.mns[m].router >= 0:
+            m = self.mns[m].router
+            depth += 1
+        return depth
+
+    cdef void _nested_route(self, mn_t m, node_t a, node_t p, count_t depth,
+                            Route* route) noexcept nogil:
+        """§16: from anchor ``a`` through the home anchors of the ``depth`` routers above MN
+        ``m`` (its own first) to PoA ``p``: each router's tunnel nests around the ones inside
+        it from its home anchor down, and the routers' own links carry the tunnels that end
+        below them (depth, depth - 1, ..., 1 tunnels)."""
+        cdef count_t tunnel = self.segment_bytes[0], i, h, links
+        cdef node_t u = a, home
+        cdef Route inner
+        cdef mn_t r = self.mns[m].router
+        route.hops = 0
+        route.delay = 0
+        route.overhead = 0
+        route.overhead_bh = 0
+        for i in range(1, depth + 1):
+            home = self.mns[r].home
+            if home != u:
+                h = path_hops(&self.paths, u, home)
+                route.hops += h
+                route.delay += path_delay(&self.paths, u, home)
+                route.overhead += i * tunnel
+                route.overhead_bh += i * tunnel * h
+                u = home
+            r = self.mns[r].router
+        chain_route(&self.chain, &self.paths, u, p, &inner)
+        route.hops += inner.hops
+        route.delay += inner.delay
+        route.overhead += inner.overhead + inner.segments * depth * tunnel
+        route.overhead_bh += inner.overhead_bh + inner.hops * depth * tunnel
+        links = tunnel * depth * (depth + 1) // 2  # one hop each
+        route.overhead += links
+        route.overhead_bh += links
 
     cdef void _flush(self, flow_t f) noexcept nogil:
         """Add the run of packets delivered on the cached path to every sum they feed."""
@@ -1000,8 +1069,10 @@ cdef class Replay:
                 break
             self.ev_next = i + 1
             self._fire_timers(te)
-            if kind == EV_MOVE:
-                self._move(self.ev_a[i], self.ev_b[i], self.ev_row[i], te)
+            if kind == EV_MOVE and self.ev_row[i] >= self.n_mobility_rows:
+                self._network(self.ev_a[i], self.ev_b[i], self.ev_row[i], te)
+            elif kind == EV_MOVE:
+                self._own_row(self.ev_a[i], self.ev_b[i], self.ev_row[i], te)
             elif kind == EV_FLOW_START:
                 self._flow_start(self.ev_a[i])
             else:
@@ -1066,8 +1137,106 @@ cdef class Replay:
                         x = nxt
         return 0
 
-    cdef int _move(self, mn_t m, node_t p, row_t r, time_t t) except -1 nogil:
-        """§5: MN ``m`` moves to PoA ``p`` (-1 = detach) at ``t``; mobility row ``r``."""
+    cdef int _own_row(self, mn_t m, node_t p, row_t r, time_t t) except -1 nogil:
+        """§16: a mobility row of MN ``m`` moves it, unless it rides behind a router."""
+        self.mns[m].own = p
+        if self.mobile_networks and self.mns[m].router >= 0:
+            return 0  # its row stays a no-op: it moves with its router
+        if self._move(m, p, r, t, False):
+            self._follow(m, t)
+        return 0
+
+    cdef int _network(self, mn_t m, mn_t router, row_t r, time_t t) except -1 nogil:
+        """§16: networks row ``r``: from ``t``, MN ``m`` rides behind ``router`` (-1: on its
+        own)."""
+        cdef MobileNode* mn = &self.mns[m]
+        cdef node_t target
+        if not self.mobile_networks or router == mn.router:
+            return 0
+        self._unlink_rider(m)
+        mn.router = router
+        mn.pending_row = -1
+        if router >= 0:
+            self._link_rider(m, router)
+        if router >= 0 and self.mns[router].poa < 0:
+            # Behind a detached router: unreachable, and its move waits for the router to
+            # attach (its bindings stay as they are meanwhile).
+            mn.poa = -1
+            mn.window_row = -1
+            mn.pending_row = r
+            mn.epoch += 1
+            self._follow(m, t)
+            return 0
+        target = self.mns[router].poa if router >= 0 else mn.own
+        if self._move(m, target, r, t, True):
+            if router >= 0:
+                self._ride(m, router)
+            self._follow(m, t)
+        return 0
+
+    cdef void _link_rider(self, mn_t m, mn_t router) noexcept nogil:
+        """Put ``m`` into the rider list of ``router``, in ascending MN order."""
+        cdef mn_t* at = &self.mns[router].first_rider
+        while at[0] >= 0 and at[0] < m:
+            at = &self.mns[at[0]].next_rider
+        self.mns[m].next_rider = at[0]
+        at[0] = m
+
+    cdef void _unlink_rider(self, mn_t m) noexcept nogil:
+        """Take ``m`` out of the rider list of its router, if it has one."""
+        cdef mn_t* at
+        if self.mns[m].router < 0:
+            return
+        at = &self.mns[self.mns[m].router].first_rider
+        while at[0] != m:
+            at = &self.mns[at[0]].next_rider
+        at[0] = self.mns[m].next_rider
+        self.mns[m].next_rider = -1
+
+    cdef void _ride(self, mn_t m, mn_t router) noexcept nogil:
+        """§16: an MN behind an attached router waits for the router's own interruption."""
+        cdef MobileNode* mn = &self.mns[m]
+        cdef time_t until = self.mns[router].until
+        if until > mn.ready:
+            mn.ready = until
+            if until > mn.until:
+                mn.until = until
+
+    cdef int _follow(self, mn_t router, time_t t) except -1 nogil:
+        """§16: the MNs riding behind ``router`` (ascending ids) are where it is now."""
+        cdef mn_t m
+        cdef MobileNode* mn
+        cdef node_t p = self.mns[router].poa
+        cdef row_t row
+        if not self.mobile_networks:
+            return 0
+        m = self.mns[router].first_rider
+        while m >= 0:
+            mn = &self.mns[m]
+            if mn.pending_row >= 0 and p >= 0:  # its move can happen now
+                row = mn.pending_row
+                mn.pending_row = -1
+                self._move(m, p, row, t, True)
+                self._ride(m, router)
+            elif p < 0:
+                mn.poa = -1
+                mn.window_row = -1
+                mn.epoch += 1
+            else:
+                if mn.poa >= 0:  # the network handed over: its flows did
+                    mn.moves += 1
+                mn.poa = p
+                mn.window_row = self.mns[router].window_row
+                mn.epoch += 1
+                self._ride(m, router)
+            self._follow(m, t)
+            m = self.mns[m].next_rider
+        return 0
+
+    cdef int _move(self, mn_t m, node_t p, row_t r, time_t t, bint forced) except -1 nogil:
+        """§5: MN ``m`` moves to PoA ``p`` (-1 = detach) at ``t``; row ``r``; ``forced``
+        (§16): its care-of address changes even where its PoA does not. 0 if nothing moved
+        (§5.1)."""
         cdef MobileNode* mn = &self.mns[m]
         cdef node_t old = mn.poa
         cdef addr_t x, nxt
@@ -1078,7 +1247,7 @@ cdef class Replay:
         cdef time_t released[4]  # the same of the de-registration of released bindings
         cdef addr_t active
         cdef count_t n_signalled, n_released
-        if p == old:  # 1
+        if p == old and not (forced and p >= 0):  # 1
             self.ho_kind[r] = HO_NOOP
             return 0
         mn.release = 0  # §12: a pending release no longer applies
@@ -1123,7 +1292,7 @@ cdef class Replay:
                 mn.release = self._schedule(t + self.release_ns, TIMER_RELEASE, m)
             mn.poa = -1
             mn.window_row = -1
-            return 0
+            return 1
         x = mn.head  # 2
         while x >= 0:
             self.addrs[x].was_bound = self.addrs[x].bound
@@ -1213,7 +1382,7 @@ cdef class Replay:
             self._rr(self.mn_pairs[j], t, self.addrs[x].until, out)
             self.ho_msgs[r] += out[2]
             self.ho_bytes[r] += out[3]
-        return 0
+        return 1
 
     # ------------------------------------------------------------------ correspondents (§15)
 
@@ -1451,9 +1620,9 @@ cdef class Replay:
         if period > 0 and held > 0:
             refreshes = (held - 1) // period
         if refreshes > 0:
-            # The refresh program at reg_poa (its MN is not read: the program runs over x).
-            self._run_program(CAUSE_REFRESH, -1, ad.reg_poa, -1, SIGNAL_ONE, x, ad.reg_t, 0,
-                              refreshes, NULL, False)
+            # The refresh program at reg_poa, over x alone.
+            self._run_program(CAUSE_REFRESH, ad.owner, ad.reg_poa, -1, SIGNAL_ONE, x, ad.reg_t,
+                              0, refreshes, NULL, False)
         self._bin_binding_time(a, t)
         self.anchor_binding_ns[a] += held
         self.bindings[a] -= 1
@@ -1568,15 +1737,20 @@ cdef class Replay:
             x = -1 if select == SIGNAL_ONE else self.addrs[x].next
         return False
 
-    cdef bint _leg_sent(self, Py_ssize_t row, node_t poa, node_t prev) noexcept nogil:
+    cdef bint _leg_sent(self, Py_ssize_t row, mn_t m, node_t poa, node_t prev) noexcept nogil:
         """§4: a leg with a chain level is sent only if the level roles it names exist and
-        its condition on the level's node holds (no previous PoA counts as a change)."""
+        its condition on the level's node holds (no previous PoA counts as a change); a leg
+        for routers or hosts only if MN ``m`` is one (§16)."""
         cdef int64_t level = self.legs[row, LEG_LEVEL], when = self.legs[row, LEG_WHEN]
         cdef int64_t src = self.legs[row, LEG_SRC], dst = self.legs[row, LEG_DST]
         cdef node_t here, before = -1
         cdef int64_t at_poa = self.legs[row, LEG_AT_POA]
         if at_poa and not (at_poa >> self.poa_class[poa]) & 1:
             return False  # a variant for other access
+        if when == WHEN_MN_ROUTER:
+            return self.mn_router[m] == 1
+        if when == WHEN_MN_HOST:
+            return self.mn_router[m] == 0
         if level == 0:
             return when != WHEN_TOKEN_STALE or not self.run_token_fresh
         here = self.chain_nodes[level - 1, poa]
@@ -1626,7 +1800,7 @@ cdef class Replay:
                 out[0] = out[1] = out[2] = out[3] = 0
             return
         for i in range(n_legs):
-            sent[i] = self._leg_sent(first + i, poa, prev)
+            sent[i] = self._leg_sent(first + i, m, poa, prev)
         i = 0
         while i < n_legs:
             row = first + i

@@ -17,7 +17,12 @@ from dmmemu.engine.policy import (
     PolicyTables,
     native_at_serving,
 )
-from dmmemu.engine.replay_io import PacketBatch, ReplayInput, control_events
+from dmmemu.engine.replay_io import (
+    MAX_NETWORK_DEPTH,
+    PacketBatch,
+    ReplayInput,
+    control_events,
+)
 from dmmemu.engine.signaling import (
     ANCHOR_CONDITIONS,
     AT_MOVE,
@@ -38,6 +43,8 @@ from dmmemu.engine.signaling import (
     WHEN_ALWAYS,
     WHEN_LEVEL_CHANGED,
     WHEN_LEVEL_KEPT,
+    WHEN_MN_HOST,
+    WHEN_MN_ROUTER,
     WHEN_TOKEN_STALE,
     Leg,
     MessageKind,
@@ -111,7 +118,8 @@ def programs(draw: st.DrawFn, n_kinds: int, levels: int = 0,
             when = draw(st.sampled_from(
                 [WHEN_ALWAYS] + ([WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT] if level else [])
                 + ([WHEN_TOKEN_STALE] * 2 if peer else [])
-                + (list(ANCHOR_CONDITIONS) if scope == PER_ADDRESS and not level else [])))
+                + (list(ANCHOR_CONDITIONS) if scope == PER_ADDRESS and not level else [])
+                + ([WHEN_MN_ROUTER, WHEN_MN_HOST] if not level else [])))
 
             def reachable(j: int) -> bool:
                 return not (scope == PER_ADDRESS and scopes[j] == PER_ADDRESS
@@ -136,10 +144,12 @@ def programs(draw: st.DrawFn, n_kinds: int, levels: int = 0,
 
 
 @st.composite
-def policies(draw: st.DrawFn, topology: Topology,
-             route_optimised: bool = False) -> PolicyTables:
+def policies(draw: st.DrawFn, topology: Topology, route_optimised: bool = False,
+             mobile_networks: bool = False) -> PolicyTables:
     """Any combination of the mechanisms, not only the registered practices;
-    ``route_optimised``: always with correspondent bindings (§15), every peer taking part."""
+    ``route_optimised``: always with correspondent bindings (§15), every peer taking part;
+    ``mobile_networks``: MNs ride behind routers (§16), with a home anchor and no route
+    optimisation."""
     n = topology.n_nodes
     anchors = topology.nodes_with_role("anchor")
     poas = topology.nodes_with_role("poa")
@@ -163,9 +173,10 @@ def policies(draw: st.DrawFn, topology: Topology,
             access_bytes[p] = draw(st.sampled_from([-20, 0, 8]))
     apps = ("voice", "web")
     select = draw(st.sampled_from(sorted(set(SELECT_NAMES) - (
-        {SELECT_PER_FLOW} if route_optimised else set()))))
+        {SELECT_PER_FLOW} if route_optimised or mobile_networks else set()))))
     # Route optimisation (§15) binds the MN's home address: any selection but per-flow.
-    ro = route_optimised or (select != SELECT_PER_FLOW and draw(st.booleans()))
+    ro = route_optimised or (select != SELECT_PER_FLOW and not mobile_networks
+                             and draw(st.booleans()))
 
     def kind_of_path() -> dict[str, object]:
         """A class's anchor and path: by the policy or local, direct or not, or (with ro)
@@ -233,19 +244,22 @@ def policies(draw: st.DrawFn, topology: Topology,
             [[draw(st.integers(0, 3)) * 5_000 for _ in range(2)]
              for _ in INTERRUPTION_COMPONENTS], np.int64),
         first_ack_hold_ns=draw(st.sampled_from([0, 0, 7_000, 60_000])),
+        mobile_networks=mobile_networks,
     )
 
 
 @st.composite
-def cases(draw: st.DrawFn, crowded: bool = False, route_optimised: bool = False) -> Case:
+def cases(draw: st.DrawFn, crowded: bool = False, route_optimised: bool = False,
+          mobile_networks: bool = False) -> Case:
     """A topology, a policy and a short trace with clustered times (ties are common);
     ``crowded``: hundreds of flows on a few MNs, so that the address pool, the timer heap
-    and the per-address signaling grow past their first allocations."""
+    and the per-address signaling grow past their first allocations; ``mobile_networks``:
+    up to 5 MNs that join, leave and switch mobile routers, nested (§16)."""
     topology = draw(topologies())
-    policy = draw(policies(topology, route_optimised))
+    policy = draw(policies(topology, route_optimised, mobile_networks))
     poas = topology.nodes_with_role("poa").tolist()
     cns = topology.nodes_with_role("cn").tolist()
-    n_mns = draw(st.integers(1, 3))
+    n_mns = draw(st.integers(2, 5) if mobile_networks else st.integers(1, 3))
     horizon = 1_000_000
     time = st.integers(0, 40).map(lambda x: x * (horizon // 40))
 
@@ -256,6 +270,12 @@ def cases(draw: st.DrawFn, crowded: bool = False, route_optimised: bool = False)
     mob_t = np.array([m[0] for m in mob], np.int64)
     mob_mn = np.array([m[1] for m in mob], np.int32)
     mob_poa = np.array([m[2] for m in mob], np.int32)
+    networks = draw(network_rows(n_mns, time)) if mobile_networks else []
+    net = (np.array([r[0] for r in networks], np.int64),
+           np.array([r[1] for r in networks], np.int32),
+           np.array([r[2] for r in networks], np.int32))
+    mn_router = np.zeros(n_mns, np.uint8)
+    mn_router[net[2][net[2] >= 0]] = 1
 
     n_flows = draw(st.integers(150, 300) if crowded else st.integers(1, 5))
     if crowded:  # evenly spaced ids (drawing hundreds of distinct ones is slow)
@@ -275,8 +295,9 @@ def cases(draw: st.DrawFn, crowded: bool = False, route_optimised: bool = False)
             packets.append((t, int(flow_ids[f]), draw(st.integers(20, 1500)),
                             draw(st.integers(0, 1))))
     packets.sort(key=lambda p: p[0])
-    t_all = [int(flow_end.max())] + ([int(mob_t.max())] if mob else []) + [p[0] for p in packets]
-    ev = control_events(mob_t, mob_mn, mob_poa, flow_start, flow_end)
+    t_all = ([int(flow_end.max())] + ([int(mob_t.max())] if mob else [])
+             + [r[0] for r in networks] + [p[0] for p in packets])
+    ev = control_events(mob_t, mob_mn, mob_poa, flow_start, flow_end, networks=net)
     replay = ReplayInput(
         n_mns=n_mns, hops=topology.hops, delay_ns=topology.delay_ns, flow_ids=flow_ids,
         flow_mn=np.array([draw(st.integers(0, n_mns - 1)) for _ in range(n_flows)], np.int32),
@@ -290,6 +311,8 @@ def cases(draw: st.DrawFn, crowded: bool = False, route_optimised: bool = False)
         app_names=("voice", "web"),
         flow_address_type=np.array([draw(st.sampled_from([-1, 0, 1, 2, 3]))
                                     for _ in range(n_flows)], np.int8),
+        n_network_rows=len(networks), mn_router=mn_router,
+        network_depth=_deepest(networks),
     )
     cut_points = sorted(draw(st.sets(st.integers(1, max(len(packets) - 1, 1)), max_size=3)))
     # Bins of 1..400 µs: 3 to 1001 bins on the 1 ms horizon (narrower ones would only make
@@ -299,6 +322,55 @@ def cases(draw: st.DrawFn, crowded: bool = False, route_optimised: bool = False)
                                      st.sampled_from([1_000, 25_000, 50_000, 125_000])))
     return Case(policy=policy, replay=replay, batches=split_batches(packets, cut_points),
                 timeline_bin_ns=timeline_bin_ns)
+
+
+@st.composite
+def network_rows(draw: st.DrawFn, n_mns: int, time: st.SearchStrategy[int]
+                 ) -> list[tuple[int, int, int]]:
+    """Rows of networks.parquet (t, MN, router or -1) in time order: MNs join, switch and
+    leave routers, nested up to MAX_NETWORK_DEPTH, never behind themselves (a row that would
+    loop or nest deeper is dropped, as the reader would refuse it)."""
+    rows = []
+    riding: dict[int, int] = {}
+    for t in sorted(draw(time) for _ in range(draw(st.integers(0, 8)))):
+        mn = draw(st.integers(0, n_mns - 1))
+        router = draw(st.sampled_from([-1] + [r for r in range(n_mns) if r != mn]))
+        trial = dict(riding)
+        trial.pop(mn, None)
+        if router >= 0:
+            trial[mn] = router
+        if _depth_of(trial) is None:
+            continue
+        riding = trial
+        rows.append((t, mn, router))
+    return rows
+
+
+def _depth_of(riding: dict[int, int]) -> int | None:
+    """The most routers above one MN, None if some MN rides behind itself or deeper than
+    MAX_NETWORK_DEPTH."""
+    deepest = 0
+    for mn in riding:
+        seen, node = {mn}, mn
+        while node in riding:
+            node = riding[node]
+            if node in seen:
+                return None
+            seen.add(node)
+        deepest = max(deepest, len(seen) - 1)
+    return deepest if deepest <= MAX_NETWORK_DEPTH else None
+
+
+def _deepest(rows: list[tuple[int, int, int]]) -> int:
+    """The most routers above one MN after any prefix of ``rows``."""
+    riding: dict[int, int] = {}
+    deepest = 0
+    for _, mn, router in rows:
+        riding.pop(mn, None)
+        if router >= 0:
+            riding[mn] = router
+        deepest = max(deepest, _depth_of(riding) or 0)
+    return deepest
 
 
 def split_batches(packets: list[tuple[int, int, int, int]],

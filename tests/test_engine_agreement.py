@@ -79,6 +79,17 @@ def test_core_equals_reference_with_correspondent_bindings(case: Case) -> None:
     assert got.differences(expected) == []
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases(mobile_networks=True))
+def test_core_equals_reference_with_mobile_networks(case: Case) -> None:
+    """MNs riding behind mobile routers (semantics.md §16): joins, leaves and switches,
+    nested routers, routers that detach with riders, and moves that wait for a router."""
+    expected = replay_with(ReferenceReplay, case)
+    got = replay_with(core.Replay, case)
+    record_events(expected, case)
+    assert got.differences(expected) == []
+
+
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(case=cases(crowded=True))

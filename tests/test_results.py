@@ -49,7 +49,7 @@ FUNCTIONS_COLUMNS = ("function", "node", "name", "messages", "addresses", "packe
                      "peak_bindings", "mean_bindings", "practice", "trace")
 SIGNALING_COLUMNS = ("message", "cause", "msgs", "bytes", "byte_hops", "practice", "trace")
 HANDOVERS_COLUMNS = (
-    "row", "t", "mn", "kind", "from_poa", "to_poa", "interruption_us", "link_loss_us", "l2_attach_us",
+    "row", "source", "t", "mn", "kind", "from_poa", "to_poa", "interruption_us", "link_loss_us", "l2_attach_us",
     "movement_detection_us", "dad_us", "signaling_us", "anchor_hold_us", "msgs", "bytes", "lost", "delayed", "practice", "trace",
 )
 TIMELINE_COLUMNS = (

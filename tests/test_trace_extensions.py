@@ -1,4 +1,5 @@
-"""networks.parquet and faults.parquet: read, validated, exposed on Trace, and named by
+"""networks.parquet and faults.parquet: read, validated, exposed on Trace; networks become
+control events of the replay input (semantics.md §16), and faults are named by
 ``unsupported_inputs`` (no practice of this version replays them).
 
 Every malformed file is written with pyarrow exactly as given, and the TraceError must name
@@ -85,12 +86,31 @@ def test_networks_are_read_in_file_order(trace_dir: Path) -> None:
     assert trace.networks.rows() == [(0, 1, 0), (2 * MS, 2, 1), (2 * MS, 1, None),
                                      (7 * MS, 0, 2)]
     assert trace.faults is None
-    (message,) = unsupported_inputs(trace)
-    assert message.startswith(f"{trace_dir / 'networks.parquet'}: mobile networks are read "
-                              "and validated, but no practice of this version replays them")
-    assert "replay every MN on its own" in message
-    with pytest.raises(TraceError, match="mobile networks are read and validated"):
-        trace.replay_input()  # what every run and every pcap export goes through
+    assert unsupported_inputs(trace) == []
+    assert trace.network_depth == 2  # 2 behind 1 behind 0 at 2 ms
+    replay = trace.replay_input()
+    n_mob = trace.mobility.height
+    assert (replay.n_mobility_rows, replay.n_network_rows) == (n_mob, 4)
+    assert replay.mn_router.tolist()[:3] == [1, 1, 1]
+    # The rows are MOVE events after the mobility rows, b = the router's MN or -1.
+    network = replay.ev_row >= n_mob
+    assert list(zip(replay.ev_t[network].tolist(), replay.ev_a[network].tolist(),
+                    replay.ev_b[network].tolist(), replay.ev_row[network].tolist())) == [
+        (0, 1, 0, n_mob), (2 * MS, 2, 1, n_mob + 1), (2 * MS, 1, -1, n_mob + 2),
+        (7 * MS, 0, 2, n_mob + 3)]
+    assert set(replay.ev_kind[network].tolist()) == {0}
+
+
+def test_networks_nested_too_deep_are_refused(trace_dir: Path) -> None:
+    # 3 behind 2 behind 1 behind 0, then 0 behind 4: four routers above MN 3.
+    put(trace_dir / "mobility.parquet", {"t": pa.array([0] * 5, I64),
+                                         "mn": pa.array(range(5), U32),
+                                         "poa": pa.array([2] * 5, pa.int32())})
+    put(trace_dir / "networks.parquet", {"t": pa.array([0, 1, 2, 3], I64),
+                                         "mn": pa.array([1, 2, 3, 0], U32),
+                                         "router": pa.array([0, 1, 2, 4], U32)})
+    refused(trace_dir, "networks.parquet", "router", 3, "behind 4 mobile routers at once",
+            "at most 3 nest", value=4)
 
 
 def test_networks_accept_other_integer_types_and_all_null_routers(trace_dir: Path) -> None:
@@ -143,14 +163,13 @@ def test_files_without_rows_change_nothing(trace_dir: Path) -> None:
     assert unsupported_inputs(trace) == []
 
 
-def test_both_files_are_named(trace_dir: Path) -> None:
+def test_only_faults_are_named_unreplayed(trace_dir: Path) -> None:
     put(trace_dir / "networks.parquet", {"t": pa.array([0], I64), "mn": pa.array([0], U32),
                                          "router": pa.array([1], U32)})
     put(trace_dir / "faults.parquet", {"t": pa.array([0], I64), "node": pa.array([1], U32),
                                        "up": [False]})
     messages = unsupported_inputs(Trace.open(trace_dir))
-    assert [m.split(":")[0] for m in messages] == [str(trace_dir / "networks.parquet"),
-                                                   str(trace_dir / "faults.parquet")]
+    assert [m.split(":")[0] for m in messages] == [str(trace_dir / "faults.parquet")]
 
 
 # ------------------------------------------------------------------ networks.parquet errors

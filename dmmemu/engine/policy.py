@@ -129,6 +129,9 @@ class PolicyTables:
     poa_class: np.ndarray | None = None  # uint8 (N,): 0 .. MAX_POA_CLASSES - 1
     select_for_new_sessions_only: bool = False  # §5.6: no new home while the old one lives
     refresh_ns: np.ndarray | None = None  # int64 (N,): refresh period of a binding made there
+    # §16: the practice replays networks.parquet (MNs ride behind mobile routers); without
+    # it every MN rides on its own.
+    mobile_networks: bool = False
 
     def __post_init__(self) -> None:
         n = self.serving.shape[0]
@@ -211,6 +214,10 @@ class PolicyTables:
             if self.select == SELECT_PER_FLOW:
                 raise PracticeError("route optimisation binds the MN's home address: it needs "
                                     "a selection with a home anchor, not per-flow")
+        if self.mobile_networks and (self.route_optimising or self.select == SELECT_PER_FLOW):
+            raise PracticeError("mobile networks nest their routers' tunnels around the home "
+                                "address: they need a selection with a home anchor (not "
+                                "per-flow) and no route optimisation")
         if bool(np.any(self.poa_class >= MAX_POA_CLASSES)) or bool(np.any(self.refresh_ns < 0)):
             raise PracticeError(f"policy tables 'poa_class' must hold 0 to {MAX_POA_CLASSES - 1} "
                                 "and 'refresh_ns' periods >= 0")

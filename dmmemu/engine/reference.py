@@ -64,6 +64,7 @@ from dmmemu.engine.replay_io import (
     ReplayInput,
     events_arrays,
     path_segments,
+    replayed_depth,
     timeline_bins,
 )
 from dmmemu.engine.signaling import (
@@ -86,6 +87,8 @@ from dmmemu.engine.signaling import (
     WHEN_ANCHOR_NOT_THIRD,
     WHEN_LEVEL_CHANGED,
     WHEN_LEVEL_KEPT,
+    WHEN_MN_HOST,
+    WHEN_MN_ROUTER,
     WHEN_TOKEN_STALE,
 )
 from dmmemu.errors import PacketRowError
@@ -150,6 +153,9 @@ class MobileNode:
     moves: int = 0  # handovers so far
     addresses: list[Address] = field(default_factory=list)  # live addresses, creation order
     release: int | None = None  # §12: seq of its pending release timer, None if none
+    router: int = -1  # §16: the MN of the mobile router it rides behind, -1 on its own
+    own: int = -1  # §16: the PoA of its own latest mobility row
+    pending_row: int = -1  # §16: networks row whose move waits for its router to attach
 
 
 @dataclass(slots=True)
@@ -281,6 +287,12 @@ class ReferenceReplay:
                 ends=bool(flags & FLAG_ENDS), hold=bool(flags & FLAG_HOLD), level=level,
                 when=when, via=via, via_bytes=via_bytes, at_poa=at_poa))
         self.third = int(policy.third_node)
+        # §16 mobile networks: replayed or not, which MNs are routers, rows after mobility's.
+        self.mobile_networks = bool(policy.mobile_networks)
+        self.n_mobility_rows = int(replay.n_mobility_rows)
+        self.mn_router: list[int] = ([0] * replay.n_mns if replay.mn_router is None
+                                     else replay.mn_router.tolist())
+        self.depth = replayed_depth(policy, replay)
         self.new_sessions_only = bool(policy.select_for_new_sessions_only)
         self.binding_outlives_detach = bool(policy.binding_outlives_detach)
         self.detach_release_ns = int(policy.detach_release_ns)
@@ -346,12 +358,14 @@ class ReferenceReplay:
 
         # Counters that are not per flow.
         self.anchors: list[Anchor] = [Anchor() for _ in range(self.n_nodes)]
-        self.rows: list[MobilityRow] = [MobilityRow() for _ in range(replay.n_mobility_rows)]
+        self.rows: list[MobilityRow] = [MobilityRow() for _ in range(replay.n_rows)]
         self.sig_msgs = [[0] * self.n_kinds for _ in CAUSE_NAMES]  # [cause][message kind]
         self.sig_bytes = [[0] * self.n_kinds for _ in CAUSE_NAMES]
         self.role_sig_msgs = [[0] * (self.n_nodes + 1) for _ in ROLE_NAMES]  # [role][node]
         self.sig_byte_hops = [[0] * self.n_kinds for _ in CAUSE_NAMES]
-        self.stretch_hist = [[0] * (self.max_hops + 1) for _ in range(path_segments(self.levels) * self.max_hops + 1)]
+        self.stretch_hist = [
+            [0] * (self.max_hops + self.depth + 1)
+            for _ in range(path_segments(self.levels, self.depth) * self.max_hops + self.depth + 1)]
 
         # §11 timeline: [bin][node] counters; bin i covers [t_begin + i·w, t_begin + (i+1)·w).
         self.n_bins = timeline_bins(replay, timeline_bin_ns)
@@ -451,8 +465,10 @@ class ReferenceReplay:
 
     def _handle_event(self, event: tuple[int, int, int, int, int]) -> None:
         t, kind, a, b, row = event
-        if kind == EV_MOVE:
-            self._move(self.mns[a], b, row, t)
+        if kind == EV_MOVE and row >= self.n_mobility_rows:
+            self._network(self.mns[a], b, row, t)
+        elif kind == EV_MOVE:
+            self._own_row(self.mns[a], b, row, t)
         elif kind == EV_FLOW_START:
             self._flow_start(self.flows[a])
         elif kind == EV_FLOW_END:
@@ -546,6 +562,10 @@ class ReferenceReplay:
             counts as a change)."""
             if leg["at_poa"] and not (leg["at_poa"] >> self.poa_class[poa]) & 1:
                 return False  # a variant for other access (§4)
+            if leg["when"] == WHEN_MN_ROUTER:  # §16: a mobile router's message
+                return self.mn_router[m.id] == 1
+            if leg["when"] == WHEN_MN_HOST:
+                return self.mn_router[m.id] == 0
             if leg["level"] == 0:
                 return leg["when"] != WHEN_TOKEN_STALE or not token_fresh
             nodes = self.chain[leg["level"] - 1]
@@ -713,13 +733,69 @@ class ReferenceReplay:
 
     # ------------------------------------------------------------------ §5 move
 
-    def _move(self, m: MobileNode, p: int, r: int, t: int) -> None:
-        """§5 move event: MN m to PoA p (or -1), mobility row r, time t."""
+    def _own_row(self, m: MobileNode, p: int, r: int, t: int) -> None:
+        """§16: a mobility row of MN m moves it, unless it rides behind a router."""
+        m.own = p
+        if self.mobile_networks and m.router >= 0:
+            return  # its row stays a no-op: it moves with its router
+        if self._move(m, p, r, t):
+            self._follow(m, t)
+
+    def _network(self, m: MobileNode, router: int, r: int, t: int) -> None:
+        """§16: networks row r: from t, MN m rides behind ``router`` (-1: on its own)."""
+        if not self.mobile_networks or router == m.router:
+            return
+        m.router = router
+        m.pending_row = -1
+        if router >= 0 and self.mns[router].poa < 0:
+            # Behind a router that is detached: unreachable, and its move waits for the
+            # router to attach (its bindings stay as they are meanwhile).
+            m.poa = -1
+            m.window_row = -1
+            m.pending_row = r
+            self._follow(m, t)
+            return
+        target = self.mns[router].poa if router >= 0 else m.own
+        if self._move(m, target, r, t, forced=True):
+            self._ride(m, self.mns[router] if router >= 0 else None)
+            self._follow(m, t)
+
+    def _ride(self, m: MobileNode, router: MobileNode | None) -> None:
+        """§16: an MN behind an attached router waits for the router's own interruption."""
+        if router is not None and router.until > m.ready:
+            m.ready = router.until
+            m.until = max(m.until, m.ready)
+
+    def _follow(self, router: MobileNode, t: int) -> None:
+        """§16: the MNs riding behind ``router`` (ascending ids) are where it is now."""
+        if not self.mobile_networks:
+            return
+        for m in self.mns:
+            if m.router != router.id:
+                continue
+            if m.pending_row >= 0 and router.poa >= 0:  # its move can happen now
+                row, m.pending_row = m.pending_row, -1
+                self._move(m, router.poa, row, t, forced=True)
+                self._ride(m, router)
+            elif router.poa < 0:
+                m.poa = -1
+                m.window_row = -1
+            else:
+                if m.poa >= 0:  # the network handed over: its flows did
+                    m.moves += 1
+                m.poa = router.poa
+                m.window_row = router.window_row
+                self._ride(m, router)
+            self._follow(m, t)
+
+    def _move(self, m: MobileNode, p: int, r: int, t: int, forced: bool = False) -> bool:
+        """§5 move event: MN m to PoA p (or -1), row r, time t; ``forced`` (§16): its care-of
+        address changes even where its PoA does not. False if nothing moved (§5.1)."""
         row = self.rows[r]
         # §5.1
-        if p == m.poa:
+        if p == m.poa and not (forced and p >= 0):
             row.kind = HO_NOOP
-            return
+            return False
         old_poa = m.poa
         m.release = None  # §12: a pending release no longer applies
         in_use = [self.pairs[k] for k in self.pairs_of[m.id] if self.pairs[k].active > 0]
@@ -751,7 +827,7 @@ class ReferenceReplay:
                 m.release = self._schedule(t + self.detach_release_ns, TIMER_RELEASE, m)
             m.poa = -1
             m.window_row = -1
-            return
+            return True
         was_bound = [x for x in m.addresses if x.bound]
         for x in was_bound:
             self._close(x, t)
@@ -835,6 +911,7 @@ class ReferenceReplay:
             rr_msgs, rr_bytes = self._rr(pair, t, x.until)
             row.msgs += rr_msgs
             row.bytes += rr_bytes
+        return True
 
     # ------------------------------------------------------------------ §15 correspondents
 
@@ -998,17 +1075,20 @@ class ReferenceReplay:
         c = f.peer
         direct = self.classes[f.cls][CLASS_DIRECT] or (
             f.pair >= 0 and self.pairs[f.pair].bound_poa == p)  # §15: the peer's binding
+        routers = self._routers(m)  # §16: the mobile routers above the MN, nearest first
+        d = len(routers)
         if direct:
             head = c
             segments = [(c, p, self.direct_bytes, 0)]
+            links = [self.direct_bytes] * d  # the mobile networks' own links
         else:
             head = a
-            segments = self._chain_segments(a, p)
-        hops = self.H[c][head] + sum(self.H[u][v] for u, v, _, _ in segments)
+            segments, links = self._nested_segments(a, p, routers)
+        hops = self.H[c][head] + sum(self.H[u][v] for u, v, _, _ in segments) + d
         delay = self.D[c][head] + sum(self.D[u][v] for u, v, _, _ in segments) + wait
-        overhead = sum(encap for _, _, encap, _ in segments)
-        overhead_byte_hops = sum(encap * self.H[u][v] for u, v, encap, _ in segments)
-        direct_hops = self.H[c][p]
+        overhead = sum(encap for _, _, encap, _ in segments) + sum(links)
+        overhead_byte_hops = sum(encap * self.H[u][v] for u, v, encap, _ in segments) + sum(links)
+        direct_hops = self.H[c][p] + d
         direct_delay = self.D[c][p]
         f.hops_sum += hops
         f.direct_hops_sum += direct_hops
@@ -1024,6 +1104,34 @@ class ReferenceReplay:
             self.timeline_bytes[self._bin(t)][a] += s
         if self.observer is not None:
             self.observer.delivered(t, wait, f.id, d, s, a, segments)
+
+    def _routers(self, m: MobileNode) -> list[MobileNode]:
+        """§16: the routers m rides behind, its own first, then the one that one rides
+        behind, and so on (none when mobile networks are not replayed)."""
+        routers = []
+        while self.mobile_networks and m.router >= 0:
+            m = self.mns[m.router]
+            routers.append(m)
+        return routers
+
+    def _nested_segments(self, a: int, p: int, routers: list[MobileNode]
+                         ) -> tuple[list[tuple[int, int, int, int]], list[int]]:
+        """§16 the path from anchor a to PoA p through the home anchors of the routers above
+        the MN: each router's tunnel (segment_bytes[0]) nests around the ones inside it, from
+        its home anchor down; the routers' own links carry the tunnels that end below them.
+        Returns the segments and the bytes on each router link (the top router's first)."""
+        tunnel = self.segment_bytes[0]
+        segments = []
+        u = a
+        for i, router in enumerate(routers, start=1):
+            assert router.home >= 0, "an attached router has a home anchor"
+            if router.home != u:
+                segments.append((u, router.home, i * tunnel, 0))
+                u = router.home
+        d = len(routers)
+        segments += [(x, y, encap + d * tunnel, level)
+                     for x, y, encap, level in self._chain_segments(u, p)]
+        return segments, [i * tunnel for i in range(d, 0, -1)]
 
     def _chain_segments(self, a: int, p: int) -> list[tuple[int, int, int, int]]:
         """§7.5 the segments (from, to, encapsulation bytes, level) from anchor a down its
@@ -1091,7 +1199,7 @@ class ReferenceReplay:
     def _counters(self) -> RawCounters:
         """Copy the Python counters into RawCounters arrays."""
         out = RawCounters.zeros(len(self.flows), self.n_nodes, len(self.rows), self.max_hops,
-                                self.n_bins, self.n_kinds, self.levels)
+                                self.n_bins, self.n_kinds, self.levels, self.depth)
         flow_fields = {
             "flow_packets": "packets",
             "flow_bytes": "bytes",

@@ -83,10 +83,20 @@ class ReplayInput:
     flow_app: np.ndarray | None = None  # int32 (F,): index into app_names, -1 null; None all null
     app_names: tuple[str, ...] = ()  # the distinct non-null apps of flows.parquet
     flow_address_type: np.ndarray | None = None  # int8 (F,): ADDRESS_TYPES index, -1 none
+    # Mobile networks (semantics.md §16): the rows of networks.parquet follow the mobility rows
+    # as MOVE events (row n_mobility_rows + i, a = MN, b = its router's MN or -1).
+    n_network_rows: int = 0
+    mn_router: np.ndarray | None = None  # uint8 (M,): 1 for an MN that some row names a router
+    network_depth: int = 0  # the most routers above one MN at any time (0..MAX_NETWORK_DEPTH)
 
     @property
     def n_nodes(self) -> int:
         return int(self.hops.shape[0])
+
+    @property
+    def n_rows(self) -> int:
+        """Rows of the handover table: the mobility rows, then the networks rows."""
+        return self.n_mobility_rows + self.n_network_rows
 
     @property
     def n_flows(self) -> int:
@@ -155,8 +165,8 @@ class RawCounters:
     ho_bytes: np.ndarray
     ho_lost: np.ndarray
     ho_delayed: np.ndarray
-    # delivered packets by (path hops, direct hops): shape (path_segments(K) * max(H) + 1,
-    # max(H) + 1)
+    # delivered packets by (path hops, direct hops): shape (path_segments(K, d) * max(H) + d
+    # + 1, max(H) + d + 1), d the mobile networks' depth (§16)
     stretch_hist: np.ndarray
     # per (timeline bin, node): shape (n_bins, N), semantics.md §11; only anchors are non-zero
     timeline_packets: np.ndarray
@@ -172,10 +182,10 @@ class RawCounters:
 
     @classmethod
     def zeros(cls, n_flows: int, n_nodes: int, n_rows: int, max_hops: int,
-              n_bins: int, n_kinds: int, levels: int) -> "RawCounters":
+              n_bins: int, n_kinds: int, levels: int, depth: int = 0) -> "RawCounters":
         """All-zero counters of the right shapes (flow_anchor -1, ho_from/ho_to -1); the
         stretch histogram has a row for every hop count a path of ``levels`` chain levels
-        can have."""
+        can have, behind up to ``depth`` mobile routers (§16)."""
         i64 = np.int64
         sums = _line_aligned_zeros(n_flows, len(FLOW_SUMS))
         return cls(
@@ -192,7 +202,8 @@ class RawCounters:
             ho_from=np.full(n_rows, -1, np.int32),
             ho_to=np.full(n_rows, -1, np.int32),
             **{name: np.zeros(n_rows, i64) for name in _HO_I64},
-            stretch_hist=np.zeros((path_segments(levels) * max_hops + 1, max_hops + 1), i64),
+            stretch_hist=np.zeros((path_segments(levels, depth) * max_hops + depth + 1,
+                                   max_hops + depth + 1), i64),
             **{name: np.zeros((n_bins, n_nodes), i64) for name in _TIMELINE_I64},
             **events_arrays([]),
         )
@@ -292,34 +303,53 @@ def _seconds(ns: int) -> str:
 def control_events(
     mobility_t: np.ndarray, mobility_mn: np.ndarray, mobility_poa: np.ndarray,
     flow_start: np.ndarray, flow_end: np.ndarray,
+    networks: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Moves, flow starts and flow ends as one array set sorted by (t, kind, row).
 
     Returns ``(ev_t, ev_kind, ev_a, ev_b, ev_row)`` as ReplayInput wants them; flows must be
-    in dense (ascending trace id) order.
+    in dense (ascending trace id) order. ``networks`` (t, mn, router or -1) are the rows of
+    networks.parquet: MOVE events numbered after the mobility rows (semantics.md §16).
     """
+    if networks is None:
+        networks = (np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int32))
+    net_t, net_mn, net_router = networks
     n_mob = mobility_t.shape[0]
+    n_net = net_t.shape[0]
     n_flows = flow_start.shape[0]
     flow_rows = np.arange(n_flows, dtype=np.int64)
-    ev_t = np.concatenate([mobility_t, flow_start, flow_end]).astype(np.int64)
+    ev_t = np.concatenate([mobility_t, net_t, flow_start, flow_end]).astype(np.int64)
     ev_kind = np.concatenate([
-        np.full(n_mob, EV_MOVE, np.int8),
+        np.full(n_mob + n_net, EV_MOVE, np.int8),
         np.full(n_flows, EV_FLOW_START, np.int8),
         np.full(n_flows, EV_FLOW_END, np.int8),
     ])
-    ev_a = np.concatenate([mobility_mn, flow_rows, flow_rows]).astype(np.int32)
-    ev_b = np.concatenate([mobility_poa, np.zeros(2 * n_flows, np.int32)]).astype(np.int32)
-    ev_row = np.concatenate([np.arange(n_mob, dtype=np.int64), flow_rows, flow_rows])
+    ev_a = np.concatenate([mobility_mn, net_mn, flow_rows, flow_rows]).astype(np.int32)
+    ev_b = np.concatenate([mobility_poa, net_router,
+                           np.zeros(2 * n_flows, np.int32)]).astype(np.int32)
+    ev_row = np.concatenate([np.arange(n_mob + n_net, dtype=np.int64), flow_rows, flow_rows])
     # One stable sort by t: equal times keep the concatenation's order, which is by kind
     # (moves, starts, ends) and by row within a kind, i.e. the (t, kind, row) order.
     order = np.argsort(ev_t, kind="stable")
     return tuple(np.ascontiguousarray(arr[order]) for arr in (ev_t, ev_kind, ev_a, ev_b, ev_row))
 
 
-def path_segments(levels: int) -> int:
-    """The most shortest paths a delivered packet's path joins (§7.5): peer to anchor, then
-    one segment per chain level and one into the PoA."""
-    return levels + 2
+def path_segments(levels: int, depth: int = 0) -> int:
+    """The most shortest paths a delivered packet's path joins (§7.5): peer to anchor, one
+    segment to the home anchor of each mobile router above the MN (§16), then one segment
+    per chain level and one into the PoA."""
+    return levels + 2 + depth
+
+
+def replayed_depth(policy: Any, replay: ReplayInput) -> int:
+    """The mobile networks' depth a run replays: the trace's, under a practice that replays
+    networks.parquet (§16), else 0 (every MN rides on its own)."""
+    return int(replay.network_depth) if policy.mobile_networks else 0
+
+
+# The most mobile routers above one MN (a network nested twice); deeper nesting is refused
+# when networks.parquet is read.
+MAX_NETWORK_DEPTH = 3
 
 
 def check_counter_limits(policy: Any, replay: ReplayInput, n_packets: int) -> None:
@@ -343,7 +373,7 @@ def check_counter_limits(policy: Any, replay: ReplayInput, n_packets: int) -> No
         int(p) for p in (policy.lifetime_ns, policy.correspondent_refresh_ns) if p > 0]
     lifetime = min(periods, default=0)
     runs_per_binding = span // lifetime + 2 if lifetime > 0 else 2  # refreshes, and itself
-    triggers = replay.n_mobility_rows + replay.n_flows
+    triggers = replay.n_rows + replay.n_flows
     messages = triggers * per_mn * legs.shape[0] * runs_per_binding
     # A buffered packet waits at most the move's components, hold, offsets, caps and legs.
     wait = 0
@@ -351,12 +381,21 @@ def check_counter_limits(policy: Any, replay: ReplayInput, n_packets: int) -> No
         wait = (max(policy.pre_signaling_ns(0), policy.pre_signaling_ns(1))
                 + int(policy.first_ack_hold_ns) + int(legs[:, LEG_OFFSET_NS].sum())
                 + int(legs[:, LEG_GATE_CAP_NS].sum()) + 2 * legs.shape[0] * max_delay)
-    segments = path_segments(policy.levels)
+    depth = replayed_depth(policy, replay)
+    segments = path_segments(policy.levels, depth)
+    # One packet's encapsulation byte-hops is an int32 of the core's flow state: every
+    # segment with the tunnels of up to `depth` routers nested inside it, and their links.
+    per_packet = (segments * MAX_SEGMENT_BYTES * (depth + 1) * max(max_hops, 1)
+                  + depth * depth * MAX_SEGMENT_BYTES)
+    if per_packet >= 2**31:
+        raise PracticeError(
+            f"this topology's longest path ({max_hops} hops) with {depth} nested mobile "
+            "routers could give one packet more encapsulation byte-hops than the core holds; "
+            "use a topology with shorter paths or less nesting")
     bounds = {
         "packet bytes": (n_packets * 65535, "split the trace (fewer packets per run)"),
-        "path hops": (n_packets * (segments * max_hops + 2), "split the trace"),
-        "encapsulation byte-hops": (n_packets * segments * MAX_SEGMENT_BYTES * max(max_hops, 1),
-                                    "split the trace"),
+        "path hops": (n_packets * (segments * max_hops + depth + 2), "split the trace"),
+        "encapsulation byte-hops": (n_packets * per_packet, "split the trace"),
         "path delays": (n_packets * (segments * max_delay + wait),
                         "check the link delays of topology.toml, or split the trace"),
         "signaling byte-hops": (messages * leg_bytes * (max_hops + 2),

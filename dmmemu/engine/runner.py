@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
+import polars as pl
+
 from dmmemu import __version__
 from dmmemu.engine.replay_io import RawCounters, check_counter_limits
 from dmmemu.errors import PacketRowError, PracticeError
@@ -70,7 +72,10 @@ def run(
     meta = RunMeta(practice=practice.key, params=practice.params(), trace=trace.name,
                    engine=engine, seed=int(seed) if seed is not None else None,
                    version=__version__, timeline_bin_ns=bin_ns)
-    mobility = trace.mobility
+    # The handover table's rows: mobility.parquet's, then networks.parquet's (§16).
+    mobility = trace.mobility.select("t", "mn")
+    if trace.networks is not None:
+        mobility = pl.concat([mobility, trace.networks.select("t", "mn")])
     return build_result(
         counters, replay, meta=meta, messages=tuple(k.name for k in tables.message_kinds),
         node_names=[node.name for node in topology.nodes],

@@ -49,8 +49,13 @@ WHEN_TOKEN_STALE = 3
 WHEN_ANCHOR_IS_THIRD = 4
 WHEN_ANCHOR_NOT_THIRD = 5
 ANCHOR_CONDITIONS = (WHEN_ANCHOR_IS_THIRD, WHEN_ANCHOR_NOT_THIRD)
+# Sent only for an MN that is (is not) a mobile router (semantics.md §16): NEMO's BU with the
+# R flag and the Mobile Network Prefix option, and a host's plain BU (RFC 3963 §5.1).
+WHEN_MN_ROUTER = 6
+WHEN_MN_HOST = 7
+MN_CONDITIONS = (WHEN_MN_ROUTER, WHEN_MN_HOST)
 WHEN_NAMES = ("always", "level-changed", "level-kept", "token-stale", "anchor-is-third",
-              "anchor-not-third")
+              "anchor-not-third", "mn-router", "mn-host")
 
 # How often a leg runs per trigger.
 ONCE = 0  # once per trigger
@@ -197,6 +202,9 @@ def check_program(table: np.ndarray, n_kinds: int) -> None:
         if when in ANCHOR_CONDITIONS and (scope != PER_ADDRESS or level != 0):
             raise PracticeError(f"{where}: a condition on the address's anchor needs a leg run "
                                 "per address, at no chain level")
+        if when in MN_CONDITIONS and level != 0:
+            raise PracticeError(f"{where}: a condition on the MN (router or host) needs a leg "
+                                "at no chain level")
         if ROLE_PEER in (src, dst, via) or when == WHEN_TOKEN_STALE:
             if cause != CAUSE_CORRESPONDENT:
                 raise PracticeError(f"{where}: the peer role and the token condition exist "

@@ -227,8 +227,11 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
         column = interruption_ns[i][on] / 1000.0
         column[detached] = 0.0
         components[f"{name}_us"] = column
+    from_networks = rows >= replay.n_mobility_rows  # §16: networks rows follow mobility's
     handovers = pl.DataFrame({
-        "row": rows.astype(np.int64),
+        "row": np.where(from_networks, rows - replay.n_mobility_rows, rows).astype(np.int64),
+        "source": pl.Series(["mobility", "networks"], dtype=pl.String).gather(
+            from_networks.astype(np.int64)),
         "t": mobility_t[rows],
         "mn": mobility_mn[rows].astype(np.uint32),
         "kind": pl.Series(HO_KIND_NAMES, dtype=pl.String).gather(kinds),

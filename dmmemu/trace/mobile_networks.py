@@ -2,10 +2,10 @@
 
 Each row says that from time ``t`` the MN ``mn`` rides behind the mobile router ``router``
 (itself an MN of the trace), or, with ``router`` null, on its own again. Rows apply in file
-order; a router may itself ride behind another router (nested mobile networks), but no MN
-may end up behind itself. Read and validated at open (``docs/traces.md``); no practice of
-this version replays it, so a run refuses a trace that has rows here
-(``dmmemu.trace.reader.unsupported_inputs``).
+order; a router may itself ride behind another router (nested mobile networks, at most
+``MAX_NETWORK_DEPTH`` routers above one MN), but no MN may end up behind itself. Read and
+validated at open (``docs/traces.md``); replayed by practices with mobile network support
+(``nemo``, ``docs/semantics.md`` §16), while the others replay every MN on its own.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from dmmemu.engine.replay_io import MAX_NETWORK_DEPTH
 from dmmemu.errors import TraceError
 from dmmemu.trace._columns import (
     _id_list,
@@ -36,9 +37,10 @@ NETWORK_COLUMNS: dict[str, np.dtype] = {
 NETWORKS_SCHEMA = arrow_schema(NETWORK_COLUMNS)
 
 
-def read_networks(path: Path, shown: Path, mobile_nodes: np.ndarray) -> pl.DataFrame:
+def read_networks(path: Path, shown: Path, mobile_nodes: np.ndarray) -> tuple[pl.DataFrame, int]:
     """The rows of ``networks.parquet`` in file order, checked against the MNs that
-    ``mobility.parquet`` names (``mobile_nodes``, sorted and unique); errors name ``shown``."""
+    ``mobility.parquet`` names (``mobile_nodes``, sorted and unique), and the most routers
+    above one MN at any time; errors name ``shown``."""
     file = str(shown)
     table = _read_table(path, file, required=NETWORK_COLUMNS, optional=(), allow_empty=True)
     t = _integers(table.column("t"), NETWORK_COLUMNS["t"], file=file, column="t")
@@ -62,16 +64,21 @@ def read_networks(path: Path, shown: Path, mobile_nodes: np.ndarray) -> pl.DataF
         behind & (router_ids == mn), router_ids, file=file, column="router",
         message="an MN cannot ride behind itself; name another MN, or null to ride alone",
     )
-    _check_no_loop(mn, np.where(behind, router_ids.astype(np.int64), -1), file=file)
-    return pl.from_arrow(pa.table([pa.array(t), pa.array(mn), router], schema=NETWORKS_SCHEMA))
+    depth = _check_nesting(mn, np.where(behind, router_ids.astype(np.int64), -1), file=file)
+    rows = pl.from_arrow(pa.table([pa.array(t), pa.array(mn), router], schema=NETWORKS_SCHEMA))
+    return rows, depth
 
 
-def _check_no_loop(mn: np.ndarray, router: np.ndarray, *, file: str) -> None:
-    """Applying the rows in order, no MN ever rides (through other routers) behind itself."""
+def _check_nesting(mn: np.ndarray, router: np.ndarray, *, file: str) -> int:
+    """Applying the rows in order, no MN ever rides (through other routers) behind itself,
+    nor behind more than MAX_NETWORK_DEPTH routers; returns the most it ever rides behind."""
     riding: dict[int, int] = {}  # MN -> the router it rides behind now
+    riders: dict[int, set[int]] = {}  # router -> the MNs that ride behind it now
+    deepest = 0
     for row, (node, up) in enumerate(zip(mn.tolist(), router.tolist())):
+        if node in riding:
+            riders[riding.pop(node)].discard(node)
         if up < 0:
-            riding.pop(node, None)
             continue
         chain = [node, up]
         while chain[-1] in riding:
@@ -84,3 +91,20 @@ def _check_no_loop(mn: np.ndarray, router: np.ndarray, *, file: str) -> None:
                     file=file, column="router", row=row, value=up,
                 )
         riding[node] = up
+        riders.setdefault(up, set()).add(node)
+        # The deepest MN now is in the network of `node`: routers above it, then below it.
+        depth = len(chain) - 1 + _height(node, riders)
+        if depth > MAX_NETWORK_DEPTH:
+            raise TraceError(
+                f"an MN would ride behind {depth} mobile routers at once; at most "
+                f"{MAX_NETWORK_DEPTH} nest (a network inside a network inside a network)",
+                file=file, column="router", row=row, value=up,
+            )
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _height(node: int, riders: dict[int, set[int]]) -> int:
+    """How many levels of mobile networks ride below ``node`` (0: no rider)."""
+    below = riders.get(node)
+    return 1 + max(_height(r, riders) for r in below) if below else 0

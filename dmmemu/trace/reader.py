@@ -12,8 +12,9 @@ while they stream; they raise ``PacketRowError``, which ``Trace.packet_error`` t
 
 ``networks.parquet`` (mobile networks) and ``faults.parquet`` are read and validated too
 (``dmmemu.trace.mobile_networks``, ``dmmemu.trace.faults``) and exposed as ``Trace.networks``
-and ``Trace.faults``; no practice of this version replays them, and ``unsupported_inputs``
-says so for a run to refuse the trace.
+and ``Trace.faults``. Practices with mobile network support replay the first (the others
+replay every MN on its own); no practice of this version replays faults, and
+``unsupported_inputs`` says so for a run to refuse the trace.
 
 Format: ``docs/traces.md``; replay rules: ``docs/semantics.md``.
 """
@@ -165,6 +166,7 @@ class Trace:
     packet_file: PacketFileInfo | None = field(default=None, repr=False)
     networks: pl.DataFrame | None = field(default=None, repr=False)
     faults: pl.DataFrame | None = field(default=None, repr=False)
+    network_depth: int = 0  # the most mobile routers above one MN at any time
 
     # ---------------------------------------------------------------- opening
     @classmethod
@@ -212,9 +214,16 @@ class Trace:
         address_type = (flows["address_type"].replace_strict(
             dict(zip(ADDRESS_TYPES, range(len(ADDRESS_TYPES)))), default=-1,
             return_dtype=pl.Int8).fill_null(-1).to_numpy())
+        networks = self.networks if self.networks is not None else pl.DataFrame(
+            schema={"t": pl.Int64, "mn": pl.UInt32, "router": pl.UInt32})
+        net_mn = _column(networks, "mn", np.int32)
+        net_router = networks["router"].fill_null(-1).cast(pl.Int64).to_numpy().astype(np.int32)
+        mn_router = np.zeros(self.n_mns, np.uint8)
+        mn_router[net_router[net_router >= 0]] = 1
         ev_t, ev_kind, ev_a, ev_b, ev_row = control_events(
             _column(mob, "t", np.int64), _column(mob, "mn", np.int32),
             _column(mob, "poa", np.int32), start, end,
+            networks=(_column(networks, "t", np.int64), net_mn, net_router),
         )
         return ReplayInput(
             n_mns=self.n_mns,
@@ -237,6 +246,9 @@ class Trace:
             flow_app=_frozen(app_codes, np.int32),
             app_names=app_names,
             flow_address_type=_frozen(address_type, np.int8),
+            n_network_rows=networks.height,
+            mn_router=_frozen(mn_router, np.uint8),
+            network_depth=self.network_depth,
         )
 
     def packet_batches(self, progress: bool = False) -> Iterator[PacketBatch]:
@@ -303,9 +315,10 @@ def _load(path: Path, *, shown: Path | None = None, topology: Topology | None = 
             path / PACKETS_FILE, shown / PACKETS_FILE, flows["flow"].to_numpy()
         )
     networks = faults = None
+    network_depth = 0
     if (path / NETWORKS_FILE).exists():
-        networks = read_networks(path / NETWORKS_FILE, shown / NETWORKS_FILE,
-                                 np.unique(mobility["mn"].to_numpy()))
+        networks, network_depth = read_networks(path / NETWORKS_FILE, shown / NETWORKS_FILE,
+                                                np.unique(mobility["mn"].to_numpy()))
     if (path / FAULTS_FILE).exists():
         faults = read_faults(path / FAULTS_FILE, shown / FAULTS_FILE, topology)
     n_mns = max(int(mobility["mn"].max()), int(flows["mn"].max())) + 1
@@ -314,10 +327,13 @@ def _load(path: Path, *, shown: Path | None = None, topology: Topology | None = 
     t_end = max(int(mobility["t"][-1]), int(flows["end"].max()))
     if packet_file is not None and packet_file.t_max is not None:
         t_end = max(t_end, packet_file.t_max)
+    if networks is not None and networks.height:  # its rows are control events (§16)
+        t_begin = min(t_begin, int(networks["t"][0]))
+        t_end = max(t_end, int(networks["t"][-1]))
     return Trace(
         path=path, manifest=manifest, topology=topology, mobility=mobility, flows=flows,
         n_mns=n_mns, t_begin=t_begin, t_end=t_end, packet_file=packet_file,
-        networks=networks, faults=faults,
+        networks=networks, faults=faults, network_depth=network_depth,
     )
 
 
@@ -325,7 +341,6 @@ def _load(path: Path, *, shown: Path | None = None, topology: Topology | None = 
 # (the Trace attribute, what they describe, the engine v2 mechanism that will replay them,
 # what replaying without them means).
 UNREPLAYED_INPUTS = {
-    NETWORKS_FILE: ("networks", "mobile networks", "replay every MN on its own"),
     FAULTS_FILE: ("faults", "faults", "replay without failures"),
 }
 
