@@ -1,6 +1,6 @@
-"""Hand-computed runs of one MN on a generated topology, on both engines: the harness the
-practice tests share (test_route_optimisation, test_distributed_home_agents, test_dsmipv6,
-test_hmipv6)."""
+"""Hand-computed runs of one MN (or a few) on a generated topology, on both engines: the
+harness the practice tests share (test_route_optimisation, test_distributed_home_agents,
+test_dsmipv6, test_hmipv6, test_nemo)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,46 @@ def one_mn(topology: Topology, moves: list[tuple[int, int]],
         flow_continuity=np.ones(len(flows), np.uint8),
         ev_t=ev[0], ev_kind=ev[1], ev_a=ev[2], ev_b=ev[3], ev_row=ev[4],
         n_mobility_rows=len(moves), t_begin=0, t_end=end)
+
+
+def mns_trace(topology: Topology, moves: list[tuple[int, int, int]],
+              flows: list[tuple[int, int, int, int, int]], end: int,
+              networks: list[tuple[int, int, int]] = ()) -> ReplayInput:
+    """Several MNs: ``moves`` ((t, MN, PoA), in time order), ``flows`` ((id, MN, peer,
+    start, end), ascending ids, all needing continuity) and the rows of networks.parquet
+    ``networks`` ((t, MN, router or -1), in time order; semantics.md §16)."""
+    net = (np.array([r[0] for r in networks], np.int64),
+           np.array([r[1] for r in networks], np.int32),
+           np.array([r[2] for r in networks], np.int32))
+    ev = control_events(np.array([m[0] for m in moves], np.int64),
+                        np.array([m[1] for m in moves], np.int32),
+                        np.array([m[2] for m in moves], np.int32),
+                        np.array([f[3] for f in flows], np.int64),
+                        np.array([f[4] for f in flows], np.int64), networks=net)
+    n_mns = 1 + max([m[1] for m in moves] + [f[1] for f in flows])
+    routers = np.zeros(n_mns, np.uint8)
+    routers[[r[2] for r in networks if r[2] >= 0]] = 1
+    depth, riding = 0, {}
+    for _, mn, router in networks:
+        riding.pop(mn, None)
+        if router >= 0:
+            riding[mn] = router
+        for node in riding:
+            above = 0
+            while node in riding:
+                node, above = riding[node], above + 1
+            depth = max(depth, above)
+    return ReplayInput(
+        n_mns=n_mns, hops=topology.hops, delay_ns=topology.delay_ns,
+        flow_ids=np.array([f[0] for f in flows], np.uint64),
+        flow_mn=np.array([f[1] for f in flows], np.int32),
+        flow_peer=np.array([f[2] for f in flows], np.int32),
+        flow_start=np.array([f[3] for f in flows], np.int64),
+        flow_end=np.array([f[4] for f in flows], np.int64),
+        flow_continuity=np.ones(len(flows), np.uint8),
+        ev_t=ev[0], ev_kind=ev[1], ev_a=ev[2], ev_b=ev[3], ev_row=ev[4],
+        n_mobility_rows=len(moves), t_begin=0, t_end=end, n_network_rows=len(networks),
+        mn_router=routers, network_depth=depth)
 
 
 def replay(engine, tables: PolicyTables, trace: ReplayInput,

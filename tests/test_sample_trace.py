@@ -82,7 +82,10 @@ def test_henb_sites_carry_flows_to_their_local_peers(sample) -> None:
     flows = sample.flows.filter(pl.col("peer").is_in(list(local_site)))
     assert flows.height > 0
     # Each such flow starts while its MN is at a HeNB of its peer's own site (LIPA's case),
-    # unless a coverage hole, cut in after the traffic, took the MN away at that time.
+    # unless a coverage hole, cut in after the traffic, took the MN away at that time; the
+    # riders of mobile routers are left out (on board their rows are their router's).
+    riders = sample.networks["mn"].unique().to_list() if sample.networks is not None else []
+    flows = flows.filter(~pl.col("mn").is_in(riders))
     at_start = flows.sort("start").join_asof(
         sample.mobility.sort("t"), left_on="start", right_on="t", by="mn",
         strategy="backward", check_sortedness=False).filter(pl.col("poa") >= 0)
@@ -110,6 +113,18 @@ def test_flow_classes_by_application(sample) -> None:
     types = set(flows["address_type"].drop_nulls().to_list())
     assert len(types) >= 3 and types <= set(ADDRESS_TYPES)
     assert flows["address_type"].null_count() > 0  # and flows that ask for none
+
+
+def test_mobile_routers_carry_riders_one_of_them_nested(sample) -> None:
+    networks = sample.networks
+    assert networks is not None
+    routers = set(networks["router"].drop_nulls().to_list())
+    riders = set(networks.filter(pl.col("router").is_not_null())["mn"].to_list())
+    assert len(routers) >= 3 and len(riders - routers) >= 10
+    assert riders & routers and sample.network_depth == 2  # a router behind a router
+    assert networks["router"].null_count() > 0  # riders also get off
+    # Riders have flows: NEMO's nested tunnels carry packets.
+    assert sample.flows.filter(pl.col("mn").is_in(list(riders - routers))).height > 0
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +159,10 @@ def test_every_practice_finds_what_it_acts_on(runs) -> None:
     assert _messages(runs["pmipv6-rt"], "proxy PBU") > 0  # redirected sessions
     assert runs["pmipv6-v4"].summary["overhead_bytes"][0] < runs["pmipv6"].summary[
         "overhead_bytes"][0]  # a 20-byte IPv4 outer header instead of 40
+    nemo, mipv6 = runs["nemo"], runs["mipv6"]
+    assert _messages(nemo, "BU mobile router") > 0
+    # Riders do not signal their routers' moves (fewer handovers than each MN on its own),
+    # and their packets carry the routers' tunnels too.
+    assert nemo.summary["handovers"][0] < mipv6.summary["handovers"][0]
+    assert nemo.summary["overhead_bytes"][0] > mipv6.summary["overhead_bytes"][0]
+    assert (nemo.handovers["source"] == "networks").sum() > 0

@@ -35,7 +35,8 @@ from dmmemu.wire.sizes import ENCAPSULATIONS, MESSAGES
 # where the table gives one (PBU/PBA 112 to 120, Modify Bearer ~100); LRI/LRA have no verified
 # figure ("model from RFC 6705 formats"): their size is the RFC 6705 composition's.
 VERIFIED_ENCAPSULATION_BYTES = {
-    "ipv6-in-ipv6": 40, "nested-ipv6-in-ipv6": 80, "ipv6-in-ipv4": 20, "ipv4-in-ipv4": 20,
+    "ipv6-in-ipv6": 40, "nested-ipv6-in-ipv6": 80, "nested3-ipv6-in-ipv6": 120,
+    "nested4-ipv6-in-ipv6": 160, "ipv6-in-ipv4": 20, "ipv4-in-ipv4": 20,
     "ipv4-in-ipv6": 40, "ipv6-in-udp-ipv4": 28, "pmip-udp-ipv4": 28, "gre-ipv4": 24,
     "gre-key-ipv4": 28, "gre-ipv6": 44, "gre-key-ipv6": 48, "gtpu-ipv4": 36,
     "gtpu-seq-ipv4": 40, "gtpu-ext-ipv4": 44, "gtpu-ipv6": 56, "ro-routing-header": 24,
@@ -43,7 +44,7 @@ VERIFIED_ENCAPSULATION_BYTES = {
 }
 VERIFIED_MESSAGE_BYTES = {
     "BRR": 48, "HoTI": 56, "CoTI": 56, "HoT": 64, "CoT": 64, "BU": 80, "BU-CN": 96, "BA": 80,
-    "BE": 64, "LBU": 80, "HAS": 64, "PBU": range(112, 121), "PBA": range(112, 121),
+    "BE": 64, "LBU": 80, "HAS": 64, "BU-MR": 96, "BA-MR": 80, "PBU": range(112, 121), "PBA": range(112, 121),
     "CSReq": 275, "CSResp": 240, "MBReq": range(95, 106), "MBResp": range(95, 106),
     "DSReq": 62, "DSResp": 51,
 }
@@ -53,6 +54,8 @@ VERIFIED_MESSAGE_BYTES = {
 ENCAPSULATION_DISSECTION: dict[str, tuple[str, dict[str, str | None]]] = {
     "ipv6-in-ipv6": ("ipv6:ipv6:udp:data", {}),
     "nested-ipv6-in-ipv6": ("ipv6:ipv6:ipv6:udp:data", {}),
+    "nested3-ipv6-in-ipv6": ("ipv6:ipv6:ipv6:ipv6:udp:data", {}),
+    "nested4-ipv6-in-ipv6": ("ipv6:ipv6:ipv6:ipv6:ipv6:udp:data", {}),
     "ipv6-in-ipv4": ("ip:ipv6:udp:data", {"ip.proto": "41"}),
     "ipv4-in-ipv4": ("ip:ip:udp:data", {"ip.proto": "4"}),
     "ipv4-in-ipv6": ("ipv6:ip:udp:data", {"ipv6.nxt": "4"}),
@@ -87,6 +90,12 @@ MESSAGE_DISSECTION: dict[str, tuple[str, dict[str, str | None]]] = {
     "BA": ("ipv6:ipv6.routing:mipv6",
            {"mip6.mhtype": "6", "mip6.ba.status": "0", "ipv6.routing.type": "2"}),
     "BE": (MH, {"mip6.mhtype": "7", "mip6.be.haddr": None}),
+    "BU-MR": ("ipv6:ipv6.dstopts:mipv6",
+              {"mip6.mhtype": "5", "mip6.bu.h_flag": "1", "mip6.nemo.bu.r_flag": "1",
+               "mip6.nemo.mnp.pfl": "64", "mip6.nemo.mnp.mnp": "2001:db8:1:1::"}),
+    "BA-MR": ("ipv6:ipv6.routing:mipv6",
+              {"mip6.mhtype": "6", "mip6.ba.status": "0", "mip6.nemo.ba.r_flag": "1",
+               "ipv6.routing.type": "2"}),
     "LBU": ("ipv6:ipv6.dstopts:mipv6",
             {"mip6.mhtype": "5", "mip6.bu.m_flag": "1", "ipv6.opt.type": "0xc9"}),
     "HAS": (MH, {"mip6.mhtype": "12", "mip6.has.num_addrs": "1", "mip6.has.address": None}),
@@ -162,7 +171,7 @@ def message_context(name: str) -> wire.MessageContext:
     """The MN at its care-of address, the anchor (HA, LMA, MAP, PGW) at node 1."""
     if MESSAGES[name].transport == 4:
         ends = {"src": NODE4[2], "dst": NODE4[1]}
-    elif name in ("BU", "BU-CN", "LBU", "HoTI", "CoTI", "IKE-SA-INIT", "IKE-AUTH"):
+    elif name in ("BU", "BU-CN", "BU-MR", "LBU", "HoTI", "CoTI", "IKE-SA-INIT", "IKE-AUTH"):
         ends = {"src": COA, "dst": NODE6[1]}
     else:
         ends = {"src": NODE6[1], "dst": COA}

@@ -48,6 +48,9 @@ _MOBILITY_OPTIONS = {"speed_min": "speed_min_mps", "speed_max": "speed_max_mps",
 @click.option("--app-param", "app_params", multiple=True, metavar="APP.KEY=VALUE",
               help="A parameter of one application of the flow mix (repeatable), e.g. "
               "voice.address_type=session-lasting; a new APP adds an application.")
+@click.option("--network-param", "network_params", multiple=True, metavar="KEY=VALUE",
+              help="A mobile network parameter (repeatable), e.g. router_fraction=0.02: "
+              "mobile routers and MNs riding behind them (networks.parquet).")
 @click.option("--arrivals", type=click.Choice(list(ARRIVALS)), default="poisson",
               show_default=True)
 @click.option("--size-cdf", type=click.Path(path_type=Path), default=None,
@@ -65,12 +68,13 @@ def gen_command(out: Path, mns: int, packets: int, seed: int, duration: float, t
                 mobility: str, speed_min: float | None, speed_max: float | None,
                 pause_max: float | None, mobility_params: tuple[str, ...],
                 topology_params: tuple[str, ...], traffic_params: tuple[str, ...],
-                app_params: tuple[str, ...], arrivals: str,
+                app_params: tuple[str, ...], network_params: tuple[str, ...], arrivals: str,
                 size_cdf: Path | None, holes_per_mn_hour: float, hole_median: float,
                 overwrite: bool, progress: bool) -> None:
     """Generate a synthetic trace: MNs moving over a grid of PoAs, heavy-tailed flows."""
     from dmmemu.model_params import ParameterError
     from dmmemu.synthetic.generator import SyntheticTrace
+    from dmmemu.synthetic.mobile_networks import MobileNetworkModel
     from dmmemu.synthetic.traffic import EmpiricalSize
 
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
@@ -100,7 +104,10 @@ def gen_command(out: Path, mns: int, packets: int, seed: int, duration: float, t
                           topology_params=_topology_params(topology, topology_params),
                           mobility=mobility, mobility_params=params,
                           traffic=traffic, holes_per_mn_hour=holes_per_mn_hour,
-                          hole_median_s=hole_median)
+                          hole_median_s=hole_median,
+                          networks=MobileNetworkModel.from_params(
+                              parse_params(network_params, option="--network-param"),
+                              where="--network-param"))
     path = spec.generate(out, overwrite=overwrite, progress=progress)
     click.echo(f"wrote {path}")
 

@@ -16,6 +16,7 @@ from dmmemu.practices.hmipv6 import HMIPv6
 from dmmemu.practices.mipv6 import MIPv6
 from dmmemu.practices.mipv6_dha import MIPv6DistributedHA
 from dmmemu.practices.mipv6_ro import MIPv6RouteOptimisation
+from dmmemu.practices.nemo import NEMO
 from dmmemu.practices.pmipv6 import (
     PMIPv6,
     PMIPv6DistributedLMA,
@@ -24,8 +25,8 @@ from dmmemu.practices.pmipv6 import (
 )
 
 PRACTICES: dict[str, type[Practice]] = {
-    cls.key: cls for cls in (MIPv6, MIPv6RouteOptimisation, MIPv6DistributedHA, DSMIPv6, HMIPv6,
-                           PMIPv6, PMIPv6DistributedLMA, PMIPv6RuntimeAssignment,
+    cls.key: cls for cls in (MIPv6, MIPv6RouteOptimisation, MIPv6DistributedHA, NEMO, DSMIPv6,
+                           HMIPv6, PMIPv6, PMIPv6DistributedLMA, PMIPv6RuntimeAssignment,
                            PMIPv6IPv4Transport, DMM)
 }
 
@@ -46,5 +47,5 @@ def get_practice(key: str | Practice, params: Mapping[str, Any] | None = None) -
 
 
 __all__ = ["PRACTICES", "Practice", "get_practice", "MIPv6", "MIPv6RouteOptimisation",
-           "MIPv6DistributedHA", "DSMIPv6", "HMIPv6", "PMIPv6", "PMIPv6DistributedLMA",
+           "MIPv6DistributedHA", "NEMO", "DSMIPv6", "HMIPv6", "PMIPv6", "PMIPv6DistributedLMA",
            "PMIPv6IPv4Transport", "PMIPv6RuntimeAssignment", "DMM"]

@@ -81,6 +81,11 @@ class MIPv6(Practice):
         return request_reply_program(ROLE_MN, (self.bu_bytes, self.ba_bytes), hold=True,
                                      kinds=(BU, BA))
 
+    def _deregistration_legs(self) -> list[Leg]:
+        """Returning home: the BU of lifetime 0 and the HA's BA (RFC 6275 §11.5.4)."""
+        return request_reply(CAUSE_DEREGISTRATION, (DEREG_BU, DEREG_BA), ROLE_MN,
+                             (self.bu_bytes, self.ba_bytes))
+
     def _home_agent_tables(self, topology: Topology, *, extra_legs: tuple[Leg, ...] = (),
                            function_roles: tuple[tuple[int, ...], ...] = MIPV6_FUNCTIONS,
                            home_agents: dict[str, Any] | None = None,
@@ -107,9 +112,7 @@ class MIPv6(Practice):
             home = named_node(topology, self.home_link, f"{self.key}: home_link", role="poa")
             native[ha, home] = 1
             chain[0, home] = ha  # the HA is the home link's router: the last segment is native
-        legs = self._registration_legs()
-        legs += request_reply(CAUSE_DEREGISTRATION, (DEREG_BU, DEREG_BA), ROLE_MN,
-                              (self.bu_bytes, self.ba_bytes))
+        legs = self._registration_legs() + self._deregistration_legs()
         return self._tables(
             topology, central=ha, chain=chain, native=native, **choice,
             segment_bytes=segments, function_roles=function_roles,

@@ -16,12 +16,16 @@ in ``trace.toml``; ``generate(out_dir)`` writes a complete trace through
   ``mobility_params``), positions sampled every ``step_s``.
 - **Attachment**: ``dmmemu.synthetic.attachment`` turns positions into PoA changes with
   ``attachment`` (nearest PoA, hysteresis, time-to-trigger, range); only changes are rows.
+- **Mobile networks**: ``dmmemu.synthetic.mobile_networks`` (``networks``) makes some MNs
+  mobile routers and lets others ride behind them for a while: their rows on board become
+  the router's, and the rides become ``networks.parquet``; off by default.
 - **Traffic**: ``dmmemu.synthetic.traffic`` draws flows over the attached time and streams their
   packets; ``packets`` is the exact packet count the arrival rate is calibrated to (None:
   the traffic model's ``flows_per_mn_hour`` sets the rate).
 
 Randomness follows SPEC 7: one root ``numpy.random.SeedSequence(seed)`` spawned into one
-stream per part of the model (presence, motion, traffic, coverage holes), so the mobility of a seed does not
+stream per part of the model (presence, motion, traffic, coverage holes, mobile networks), so
+the mobility of a seed does not
 change when only the traffic parameters do. The same seed and parameters give byte-identical
 files.
 """
@@ -48,6 +52,7 @@ from dmmemu.model_params import (
 )
 from dmmemu.synthetic.attachment import BLOCK_SAMPLES, AttachmentRule, attach_positions
 from dmmemu.synthetic.coverage_holes import apply_holes, draw_holes
+from dmmemu.synthetic.mobile_networks import MobileNetworkModel
 from dmmemu.synthetic.mobility_models import MOBILITY_MODELS, Area, build_mobility
 from dmmemu.synthetic.traffic import TrafficModel, TrafficRealisation, write_realisation
 from dmmemu.topology.generators import TOPOLOGY_GENERATORS, build_generated
@@ -97,6 +102,7 @@ class SyntheticTrace:
     hole_sigma: float = 1.0  # lognormal shape of their durations
     attachment: AttachmentRule = field(default_factory=AttachmentRule)
     traffic: TrafficModel = field(default_factory=TrafficModel)  # held without a target
+    networks: MobileNetworkModel = field(default_factory=MobileNetworkModel)  # none by default
     motion: Any = field(init=False, repr=False)  # the built model: compared, and recorded
 
     def __post_init__(self) -> None:
@@ -138,6 +144,9 @@ class SyntheticTrace:
         if not isinstance(self.attachment, AttachmentRule):
             raise ParameterError(f"{where}: attachment must be an AttachmentRule, got "
                                  f"{type(self.attachment).__name__}")
+        if not isinstance(self.networks, MobileNetworkModel):
+            raise ParameterError(f"{where}: networks must be a MobileNetworkModel, got "
+                                 f"{type(self.networks).__name__}")
         if not isinstance(self.traffic, TrafficModel):
             raise ParameterError(f"{where}: traffic must be a TrafficModel, got "
                                  f"{type(self.traffic).__name__}")
@@ -178,6 +187,8 @@ class SyntheticTrace:
         }
         if self.packets is not None:
             out["packets"] = self.packets
+        if self.networks.enabled:  # recorded only when drawn: older traces read the same
+            out["networks"] = self.networks.params()
         return out
 
     @classmethod
@@ -189,6 +200,9 @@ class SyntheticTrace:
         if isinstance(params.get("attachment"), Mapping):
             params["attachment"] = AttachmentRule.from_params(
                 params["attachment"], where="SyntheticTrace: attachment")
+        if isinstance(params.get("networks"), Mapping):
+            params["networks"] = MobileNetworkModel.from_params(
+                params["networks"], where="SyntheticTrace: networks")
         if isinstance(params.get("traffic"), Mapping):
             params["traffic"] = TrafficModel.from_params(params["traffic"],
                                                          where="SyntheticTrace: traffic")
@@ -228,9 +242,10 @@ class SyntheticTrace:
         if any(topology.nodes[p].x is None or topology.nodes[p].y is None for p in poas):
             raise ParameterError(f"topology {self.topology!r}: every PoA needs x and y")
         xy = np.array([[topology.nodes[p].x, topology.nodes[p].y] for p in poas], np.float64)
-        # A fourth stream for the holes: the first three are what spawn(3) gave before.
-        presence_ss, motion_ss, traffic_ss, holes_ss = np.random.SeedSequence(
-            self.seed).spawn(4)
+        # A fourth stream for the holes and a fifth for the mobile networks: the first ones
+        # are what spawn(3) and spawn(4) gave before.
+        presence_ss, motion_ss, traffic_ss, holes_ss, networks_ss = np.random.SeedSequence(
+            self.seed).spawn(5)
         step_ns = max(1, int(round(self.step_s * NS_PER_S)))
         duration_ns = int(round(self.duration_s * NS_PER_S))
         n_steps = duration_ns // step_ns + 1  # sampling instants 0, step, ..., ≤ duration
@@ -248,8 +263,11 @@ class SyntheticTrace:
                            np.where(leave < n_steps, leave * step_ns, -1), duration_ns,
                            self.holes_per_mn_hour, self.hole_median_s, self.hole_sigma)
         mobility = apply_holes(mobility, holes, duration_ns)
+        # Riders take their router's rows, holes included, while on board.
+        mobility, networks = self.networks.draw(np.random.default_rng(networks_ss), mobility,
+                                                self.mns, duration_ns)
         return Realisation(topology=topology, mobility=mobility, traffic=traffic,
-                           duration_ns=duration_ns)
+                           duration_ns=duration_ns, networks=networks)
 
     def generate(self, out_dir: str | Path, *, overwrite: bool = False,
                  progress: bool = False) -> Path:
@@ -270,7 +288,8 @@ class SyntheticTrace:
         }
         return write_realisation(out_dir, name=name, topology=real.topology,
                                  mobility=real.mobility, realisation=real.traffic,
-                                 manifest=manifest, overwrite=overwrite, progress=progress)
+                                 manifest=manifest, overwrite=overwrite, progress=progress,
+                                 networks=real.networks)
 
     def _describe(self, real: "Realisation") -> str:
         traffic = self.traffic.with_(packets=self.packets)
@@ -329,6 +348,7 @@ class Realisation:
     mobility: pl.DataFrame  # t int64, mn uint32, poa int32
     traffic: TrafficRealisation
     duration_ns: int
+    networks: pl.DataFrame | None = None  # t, mn, router: who rides behind which router
 
     @property
     def flows(self) -> pl.DataFrame:

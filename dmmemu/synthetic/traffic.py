@@ -865,9 +865,11 @@ def _window(s: _Streams, active: np.ndarray, lower: np.int64, upper: np.int64
 def write_realisation(path: str | Path, *, name: str, topology: Topology,
                       mobility: pl.DataFrame, realisation: TrafficRealisation,
                       manifest: Mapping[str, Any], packets: bool = True,
-                      overwrite: bool = False, progress: bool = False) -> Path:
+                      overwrite: bool = False, progress: bool = False,
+                      networks: pl.DataFrame | None = None) -> Path:
     """Write a trace from mobility rows and drawn traffic (``packets.parquet`` only with
-    ``packets``); a progress bar counts packets when asked."""
+    ``packets``, ``networks.parquet`` with ``networks``); a progress bar counts packets when
+    asked."""
     from dmmemu.trace.writer import write_trace
 
     chunks: Iterator[dict[str, np.ndarray]] | None = None
@@ -882,7 +884,8 @@ def write_realisation(path: str | Path, *, name: str, topology: Topology,
     try:
         return write_trace(path, name=name, topology=topology, mobility=mobility,
                            flows=realisation.flows, packets=chunks, manifest=manifest,
-                           row_group_rows=ROW_GROUP_ROWS, overwrite=overwrite)
+                           row_group_rows=ROW_GROUP_ROWS, overwrite=overwrite,
+                           networks=networks)
     finally:
         if bar is not None:
             bar.close()

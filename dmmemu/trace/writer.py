@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Union
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -25,6 +26,7 @@ from dmmemu.engine.replay_io import PacketBatch
 from dmmemu.errors import TraceError
 from dmmemu.toml_text import toml_document
 from dmmemu.topology.graph import Topology
+from dmmemu.trace.mobile_networks import NETWORKS_SCHEMA
 from dmmemu.trace.reader import (
     FLOW_COLUMNS,
     FLOW_OPTIONAL_TYPES,
@@ -32,6 +34,7 @@ from dmmemu.trace.reader import (
     MANIFEST_KEYS,
     MOBILITY_COLUMNS,
     MOBILITY_FILE,
+    NETWORKS_FILE,
     PACKET_COLUMNS,
     PACKETS_FILE,
     TOPOLOGY_TOML,
@@ -58,6 +61,7 @@ def write_trace(
     mobility: Columns,
     flows: Columns,
     packets: Columns | Iterable[PacketChunk] | None = None,
+    networks: Columns | None = None,
     manifest: Mapping[str, Any] | None = None,
     row_group_rows: int = 1_000_000,
     overwrite: bool = False,
@@ -67,7 +71,9 @@ def write_trace(
     ``mobility``, ``flows`` and ``packets`` are polars DataFrames or dicts of numpy arrays
     with the format's columns (any numeric dtype whose values fit is cast); ``packets`` may
     also be an iterable of such chunks (or ``PacketBatch``), written as they come, so a
-    generator never holds all its packets. ``manifest`` holds the optional trace.toml keys
+    generator never holds all its packets. ``networks`` (``t``, ``mn``, ``router``; a null
+    router, or -1 in an integer array, rides alone) becomes networks.parquet, the mobile
+    routers each MN rides behind. ``manifest`` holds the optional trace.toml keys
     (``description``, ``source``, ``licence``, ``generator``, ``seed``, ``params``).
     An existing non-empty directory is replaced only with ``overwrite=True``.
     Raises ``TraceError`` (naming the final path) when the content is not a valid trace.
@@ -93,6 +99,9 @@ def write_trace(
         )
         if packets is not None:
             _write_packets(packets, tmp / PACKETS_FILE, row_group_rows, str(path / PACKETS_FILE))
+        if networks is not None:
+            _write_table(_network_table(networks, str(path / NETWORKS_FILE)),
+                         tmp / NETWORKS_FILE, row_group_rows)
         _load(tmp, shown=path, topology=topology)
         _move_into_place(tmp, path, replace)
     except BaseException:
@@ -181,6 +190,16 @@ def _manifest(name: str, manifest: Mapping[str, Any] | None, *, file: str) -> di
 
 
 # -------------------------------------------------------------------- Parquet
+def _network_table(data: Columns, file: str) -> pa.Table:
+    """networks.parquet's rows; -1 in an integer ``router`` column means null (alone)."""
+    if isinstance(data, Mapping) and not isinstance(data.get("router"), (pa.Array,
+                                                                         pa.ChunkedArray)):
+        router = np.asarray(data["router"])
+        if router.dtype.kind == "i":
+            data = {**data, "router": pa.array(router, mask=router < 0).cast(pa.int64())}
+    return _table(data, NETWORKS_SCHEMA, NETWORKS_SCHEMA.names, file)
+
+
 def _table(data: Columns | PacketBatch, schema: pa.Schema, required: Iterable[str],
            file: str) -> pa.Table:
     """The columns of ``data`` present in ``schema``, cast to its exact types."""

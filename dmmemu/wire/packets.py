@@ -171,6 +171,15 @@ def nested_ip_in_ipv6(inner: bytes, src: bytes, dst: bytes, *,
     return ipv6(src, dst, PROTO_IPV6, middle)
 
 
+def stacked_ip_in_ipv6(inner: bytes, src: bytes, dst: bytes, *, tunnels: int) -> bytes:
+    """``tunnels`` RFC 2473 tunnels, each inside the next, all between ``src`` and ``dst``:
+    a visiting mobile node's tunnel inside the tunnels of the mobile routers it rides
+    behind (RFC 3963 nested mobile networks), or the HMIPv6 pair."""
+    for _ in range(tunnels):
+        inner = ip_in_ipv6(inner, src, dst)
+    return inner
+
+
 def ip_in_ipv4(inner: bytes, src: bytes, dst: bytes) -> bytes:
     """IPv6-in-IPv4 (RFC 4213 §3.5, protocol 41) or IPv4-in-IPv4 (RFC 2003, protocol 4)."""
     return ipv4(src, dst, _ip_protocol_of(inner), inner)
@@ -317,8 +326,9 @@ MH_BRR, MH_HOTI, MH_COTI, MH_HOT, MH_COT, MH_BU, MH_BA, MH_BE = 0, 1, 2, 3, 4, 5
 MH_HAS = 12
 MH_LRI, MH_LRA = 17, 18
 
-# Mobility option types (RFC 6275 §6.2, RFC 4283, RFC 5213 §8, RFC 6705 §11)
+# Mobility option types (RFC 6275 §6.2, RFC 3963 §4.3, RFC 4283, RFC 5213 §8, RFC 6705 §11)
 OPT_NONCE_INDICES = 4
+OPT_MOBILE_NETWORK_PREFIX = 6  # RFC 3963 §4.3
 OPT_AUTH_DATA = 5
 OPT_MN_ID = 8
 OPT_HNP = 22
@@ -340,6 +350,7 @@ NO_NAT_REFRESH = 0xFFFFFFFF  # the refresh time of a NAT detection option when n
 
 # Binding Update flags (RFC 6275 §6.1.7, RFC 5380 §6.1.1, RFC 5213 §8.1)
 BU_A, BU_H, BU_L, BU_K, BU_M, BU_R, BU_P = 0x8000, 0x4000, 0x2000, 0x1000, 0x0800, 0x0400, 0x0200
+BA_R = 0x40  # RFC 3963 §4.2: the HA supports mobile routers (BA flags octet: K, R, P)
 BA_P = 0x20  # RFC 5213 §8.2 proxy registration flag in the BA flags octet
 
 HANDOFF_NEW_INTERFACE = 1  # RFC 5213 §8.4 Handoff Indicator values
@@ -495,6 +506,25 @@ def binding_update_correspondent(ctx: MessageContext) -> bytes:
         MobilityOption(OPT_AUTH_DATA, _token(ctx, 5) + _token(ctx, 6)[:4], (8, 2)),
     ]
     return _bu_with_hao(ctx, BU_A, options)
+
+
+def binding_update_mobile_router(ctx: MessageContext) -> bytes:
+    """RFC 3963 §4.1, §6.1.1 (explicit mode): the mobile router's home registration, with the
+    R flag and one Mobile Network Prefix option (§4.3: 8n+4 alignment, 20 octets), the
+    home address option as a host's: 96 bytes."""
+    option = MobilityOption(OPT_MOBILE_NETWORK_PREFIX, struct.pack("!xB16s", 64, ctx.prefix),
+                            (8, 4))
+    return _bu_with_hao(ctx, BU_A | BU_H | BU_R, [option])
+
+
+def binding_acknowledgement_mobile_router(ctx: MessageContext) -> bytes:
+    """RFC 3963 §4.2: the HA's BA to a mobile router, with the R flag (it supports mobile
+    routers), type 2 routing header as a host's: 80 bytes."""
+    mh = mobility_header(MH_BA, _ba_data(ctx, BA_R), [],
+                         checksum_src=ctx.src, checksum_dst=ctx.home_address)
+    return _mh_packet(ctx.src, ctx.dst, mh,
+                      ext=routing_header_type2(PROTO_MH, ctx.home_address),
+                      ext_type=PROTO_ROUTING)
 
 
 def local_binding_update(ctx: MessageContext) -> bytes:

@@ -72,6 +72,12 @@ ENCAPSULATIONS: dict[str, Encapsulation] = {
                                    reference="RFC 2473: HA-CoA, LMA-MAG, MAP-LCoA tunnels"),
     "nested-ipv6-in-ipv6": _encapsulation(wire.nested_ip_in_ipv6, outer=6, inner=6,
                                           reference="RFC 5380 §6.2: HA-RCoA inside MAP-LCoA"),
+    "nested3-ipv6-in-ipv6": _encapsulation(
+        partial(wire.stacked_ip_in_ipv6, tunnels=3), outer=6, inner=6,
+        reference="RFC 3963: an MN's tunnel inside two mobile routers' (a nested network)"),
+    "nested4-ipv6-in-ipv6": _encapsulation(
+        partial(wire.stacked_ip_in_ipv6, tunnels=4), outer=6, inner=6,
+        reference="RFC 3963: an MN's tunnel inside three mobile routers'"),
     "ipv6-in-ipv4": _encapsulation(wire.ip_in_ipv4, outer=4, inner=6,
                                    reference="RFC 4213 §3.5, RFC 5555 §4.1"),
     "ipv4-in-ipv4": _encapsulation(wire.ip_in_ipv4, outer=4, inner=4, reference="RFC 2003"),
@@ -114,6 +120,10 @@ MESSAGES: dict[str, Message] = {
     "BA": _message(wire.binding_acknowledgement, transport=6,
                    reference="RFC 6275 §6.1.8, type 2 routing header"),
     "BE": _message(wire.binding_error, transport=6, reference="RFC 6275 §6.1.9"),
+    "BU-MR": _message(wire.binding_update_mobile_router, transport=6,
+                      reference="RFC 3963 §4.1 R flag, §4.3 Mobile Network Prefix option"),
+    "BA-MR": _message(wire.binding_acknowledgement_mobile_router, transport=6,
+                      reference="RFC 3963 §4.2 R flag"),
     "LBU": _message(wire.local_binding_update, transport=6,
                     reference="RFC 5380 §6.1.1 local BU to the MAP"),
     "HAS": _message(wire.home_agent_switch, transport=6, reference="RFC 5142 §5.1"),
@@ -189,6 +199,8 @@ COT_BYTES = MESSAGES["CoT"].bytes  # 64
 BU_HA_BYTES = MESSAGES["BU"].bytes  # 80
 BU_CN_BYTES = MESSAGES["BU-CN"].bytes  # 96
 BA_BYTES = MESSAGES["BA"].bytes  # 80
+BU_MOBILE_ROUTER_BYTES = MESSAGES["BU-MR"].bytes  # 96: BU + the Mobile Network Prefix option
+BA_MOBILE_ROUTER_BYTES = MESSAGES["BA-MR"].bytes  # 80
 BE_BYTES = MESSAGES["BE"].bytes  # 64
 LOCAL_BU_BYTES = MESSAGES["LBU"].bytes  # 80
 HAS_BYTES = MESSAGES["HAS"].bytes  # 64

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Regenerate traces/sample: the composite reference topology, coverage holes, local peers at
-# the HeNB sites and a flow mix whose applications ask for RFC 8653 address types.
+# the HeNB sites, a flow mix whose applications ask for RFC 8653 address types, and mobile
+# routers (one of them nested) with MNs riding behind them.
 #
 #   traces/sample/make.sh [OUT_DIR]   # default: this directory; needs dmmemu installed
 #
@@ -25,10 +26,13 @@ trap 'rm -rf "$work"' EXIT INT TERM
     --app-param telemetry.size_law=lognormal --app-param telemetry.size_scale=20000.0 \
     --app-param telemetry.size_shape=1.0 --app-param telemetry.rate_pps=1.0 \
     --app-param telemetry.down_bytes=200 --app-param telemetry.up_every=1 \
-    --app-param telemetry.up_bytes=100 --no-progress >/dev/null
+    --app-param telemetry.up_bytes=100 \
+    --network-param router_fraction=0.02 --network-param nested_fraction=0.34 \
+    --no-progress >/dev/null
 
 mkdir -p "$out"
-for f in trace.toml topology.toml mobility.parquet flows.parquet packets.parquet; do
+for f in trace.toml topology.toml mobility.parquet flows.parquet packets.parquet \
+    networks.parquet; do
     cp "$work/sample/$f" "$out/$f"
 done
 echo "wrote $out"
