@@ -218,13 +218,17 @@ cdef struct MobileNode:
     addr_t head             # oldest live address, -1 = empty list
     addr_t tail             # newest live address, -1 = empty list
     count_t release         # seq of its pending release timer (§12), 0 = none
-    # §16 mobile networks: the router it rides behind and the MNs that ride behind it, as a
-    # list in ascending MN order (first_rider, then each rider's next_rider).
+
+
+cdef struct NetworkPlace:
+    # Where an MN stands in the mobile networks (§16), apart from MobileNode (64 bytes, read
+    # per packet): the router it rides behind and the MNs that ride behind it, as a list in
+    # ascending MN order (first_rider, then each rider's next_rider).
+    row_t pending_row       # networks row whose move waits for its router to attach, -1 none
     mn_t router             # MN of its mobile router, -1 = on its own
     mn_t first_rider        # lowest MN riding behind it, -1 = none
     mn_t next_rider         # next MN behind the same router, -1 = the last
     node_t own              # PoA of its own latest mobility row
-    row_t pending_row       # networks row whose move waits for its router to attach, -1 none
 
 
 

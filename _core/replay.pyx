@@ -37,7 +37,7 @@ from replay cimport (
     STATE_FAILED,
     STATE_FINISHED, STATE_NEW, STATE_READY, TIMER_CORRESPONDENT, TIMER_EXPIRE, TIMER_RELEASE,
     EVENT_ADDRESS_RELEASED, EVENT_BINDING_EXPIRED, EVENT_FLOW_BROKEN, EVENT_FLOW_RENUMBERED,
-    Address, Correspondent, EventRecord, FlowPath, FlowState, MobileNode,
+    Address, Correspondent, EventRecord, FlowPath, FlowState, MobileNode, NetworkPlace,
 )
 from chain cimport Chain, Route, chain_route, direct_route
 from paths cimport Paths, path_delay, path_hops
@@ -119,6 +119,9 @@ _INT32_MAX = 2**31 - 1
 # §3); the packet loop's layout depends on the first, the 128 B per flow on both.
 FLOW_STATE_BYTES = sizeof(FlowState) + sizeof(FlowPath)
 assert sizeof(FlowState) == 64 and sizeof(FlowPath) == 64, (sizeof(FlowState), sizeof(FlowPath))
+# An MN's state is one line too (read per packet: its epoch and the end of its interruption);
+# the colder mobile-network fields live in NetworkPlace.
+assert sizeof(MobileNode) == 64, sizeof(MobileNode)
 
 CHECKED = bool(DMMEMU_CHECKED_BUILD)  # built with bounds checks (setup.py, DMMEMU_CHECKED=1)
 
@@ -230,6 +233,7 @@ cdef class Replay:
     # mobile nodes and their addresses
     cdef mn_t n_mns
     cdef MobileNode* mns                # (n_mns,) malloc'd
+    cdef NetworkPlace* places           # (n_mns,) malloc'd: mobile networks (§16)
     cdef Address* addrs                 # pool, realloc'd
     cdef addr_t addr_capacity           # slots allocated
     cdef addr_t addr_used               # slots ever handed out (high-water mark)
@@ -305,6 +309,7 @@ cdef class Replay:
         self.flows = NULL
         self.paths_of = NULL
         self.mns = NULL
+        self.places = NULL
         self.addrs = NULL
         self.bindings = NULL
         self.held_since = NULL
@@ -318,6 +323,7 @@ cdef class Replay:
         free(self.flows)
         free(self.paths_of)
         free(self.mns)
+        free(self.places)
         free(self.addrs)
         free(self.bindings)
         free(self.held_since)
@@ -582,6 +588,7 @@ cdef class Replay:
         self.flows = <FlowState*> _lines(max(n_flows, 1) * sizeof(FlowState))
         self.paths_of = <FlowPath*> _lines(max(n_flows, 1) * sizeof(FlowPath))
         self.mns = <MobileNode*> _lines(max(n_mns, 1) * sizeof(MobileNode))
+        self.places = <NetworkPlace*> malloc(max(n_mns, 1) * sizeof(NetworkPlace))
         self.bindings = <count_t*> malloc(max(n, 1) * sizeof(count_t))
         self.held_since = <time_t*> malloc(max(n, 1) * sizeof(time_t))
         self.held_bin = <bin_t*> malloc(max(n, 1) * sizeof(bin_t))
@@ -594,7 +601,7 @@ cdef class Replay:
         self.pairs = <Correspondent*> malloc(max(self.n_pairs, 1) * sizeof(Correspondent))
         self.n_events = 0
         self.event_oom = False
-        if (self.flows == NULL or self.paths_of == NULL or self.mns == NULL
+        if (self.flows == NULL or self.paths_of == NULL or self.mns == NULL or self.places == NULL
                 or self.bindings == NULL or self.held_since == NULL or self.held_bin == NULL
                 or self.addrs == NULL or self.timers.entries == NULL or self.events == NULL
                 or self.pairs == NULL):
@@ -611,9 +618,10 @@ cdef class Replay:
             self.mns[i] = MobileNode(
                 poa=-1, home=home, until=INT64_MIN, ready=INT64_MIN, window_row=-1, moves=0,
                 epoch=0,
-                head=-1, tail=-1, release=0, router=-1, first_rider=-1, next_rider=-1, own=-1,
-                pending_row=-1,
+                head=-1, tail=-1, release=0,
             )
+            self.places[i] = NetworkPlace(pending_row=-1, router=-1, first_rider=-1,
+                                          next_rider=-1, own=-1)
         cdef const int32_t[::1] mn_v = flow_mn
         cdef const int32_t[::1] peer_v = flow_peer
         cdef const int64_t[::1] start_v = flow_start
@@ -993,8 +1001,8 @@ cdef class Replay:
         cdef count_t depth = 0
         if not self.mobile_networks:
             return 0
-        while self.mns[m].router >= 0:
-            m = self.mns[m].router
+        while self.places[m].router >= 0:
+            m = self.places[m].router
             depth += 1
         return depth
 
@@ -1007,7 +1015,7 @@ cdef class Replay:
         cdef count_t tunnel = self.segment_bytes[0], i, h, links
         cdef node_t u = a, home
         cdef Route inner
-        cdef mn_t r = self.mns[m].router
+        cdef mn_t r = self.places[m].router
         route.hops = 0
         route.delay = 0
         route.overhead = 0
@@ -1021,7 +1029,7 @@ cdef class Replay:
                 route.overhead += i * tunnel
                 route.overhead_bh += i * tunnel * h
                 u = home
-            r = self.mns[r].router
+            r = self.places[r].router
         chain_route(&self.chain, &self.paths, u, p, &inner)
         route.hops += inner.hops
         route.delay += inner.delay
@@ -1139,8 +1147,8 @@ cdef class Replay:
 
     cdef int _own_row(self, mn_t m, node_t p, row_t r, time_t t) except -1 nogil:
         """§16: a mobility row of MN ``m`` moves it, unless it rides behind a router."""
-        self.mns[m].own = p
-        if self.mobile_networks and self.mns[m].router >= 0:
+        self.places[m].own = p
+        if self.mobile_networks and self.places[m].router >= 0:
             return 0  # its row stays a no-op: it moves with its router
         if self._move(m, p, r, t, False):
             self._follow(m, t)
@@ -1150,12 +1158,13 @@ cdef class Replay:
         """§16: networks row ``r``: from ``t``, MN ``m`` rides behind ``router`` (-1: on its
         own)."""
         cdef MobileNode* mn = &self.mns[m]
+        cdef NetworkPlace* place = &self.places[m]
         cdef node_t target
-        if not self.mobile_networks or router == mn.router:
+        if not self.mobile_networks or router == place.router:
             return 0
         self._unlink_rider(m)
-        mn.router = router
-        mn.pending_row = -1
+        place.router = router
+        place.pending_row = -1
         if router >= 0:
             self._link_rider(m, router)
         if router >= 0 and self.mns[router].poa < 0:
@@ -1163,11 +1172,11 @@ cdef class Replay:
             # attach (its bindings stay as they are meanwhile).
             mn.poa = -1
             mn.window_row = -1
-            mn.pending_row = r
+            place.pending_row = r
             mn.epoch += 1
             self._follow(m, t)
             return 0
-        target = self.mns[router].poa if router >= 0 else mn.own
+        target = self.mns[router].poa if router >= 0 else place.own
         if self._move(m, target, r, t, True):
             if router >= 0:
                 self._ride(m, router)
@@ -1176,22 +1185,22 @@ cdef class Replay:
 
     cdef void _link_rider(self, mn_t m, mn_t router) noexcept nogil:
         """Put ``m`` into the rider list of ``router``, in ascending MN order."""
-        cdef mn_t* at = &self.mns[router].first_rider
+        cdef mn_t* at = &self.places[router].first_rider
         while at[0] >= 0 and at[0] < m:
-            at = &self.mns[at[0]].next_rider
-        self.mns[m].next_rider = at[0]
+            at = &self.places[at[0]].next_rider
+        self.places[m].next_rider = at[0]
         at[0] = m
 
     cdef void _unlink_rider(self, mn_t m) noexcept nogil:
         """Take ``m`` out of the rider list of its router, if it has one."""
         cdef mn_t* at
-        if self.mns[m].router < 0:
+        if self.places[m].router < 0:
             return
-        at = &self.mns[self.mns[m].router].first_rider
+        at = &self.places[self.places[m].router].first_rider
         while at[0] != m:
-            at = &self.mns[at[0]].next_rider
-        at[0] = self.mns[m].next_rider
-        self.mns[m].next_rider = -1
+            at = &self.places[at[0]].next_rider
+        at[0] = self.places[m].next_rider
+        self.places[m].next_rider = -1
 
     cdef void _ride(self, mn_t m, mn_t router) noexcept nogil:
         """§16: an MN behind an attached router waits for the router's own interruption."""
@@ -1210,12 +1219,12 @@ cdef class Replay:
         cdef row_t row
         if not self.mobile_networks:
             return 0
-        m = self.mns[router].first_rider
+        m = self.places[router].first_rider
         while m >= 0:
             mn = &self.mns[m]
-            if mn.pending_row >= 0 and p >= 0:  # its move can happen now
-                row = mn.pending_row
-                mn.pending_row = -1
+            if self.places[m].pending_row >= 0 and p >= 0:  # its move can happen now
+                row = self.places[m].pending_row
+                self.places[m].pending_row = -1
                 self._move(m, p, row, t, True)
                 self._ride(m, router)
             elif p < 0:
@@ -1230,7 +1239,7 @@ cdef class Replay:
                 mn.epoch += 1
                 self._ride(m, router)
             self._follow(m, t)
-            m = self.mns[m].next_rider
+            m = self.places[m].next_rider
         return 0
 
     cdef int _move(self, mn_t m, node_t p, row_t r, time_t t, bint forced) except -1 nogil:
