@@ -246,6 +246,8 @@ cdef struct FlowState:
     uint8_t binding         # FLOW_UNBOUND, FLOW_BOUND or FLOW_LOCAL
     uint8_t broken          # its address died under it
     uint8_t cls             # flow class (§1), a row of Replay.classes
+    uint8_t two_ended       # an MN-to-MN flow (§17): its path also follows the other MN,
+                            # and run_epoch is the sum of the two MNs' epochs
 
 
 cdef struct FlowPath:
@@ -256,7 +258,7 @@ cdef struct FlowPath:
     time_t path_direct_delay  # direct delay peer -> PoA
     time_t resume           # a renumbered flow's packets before this are lost (§7.3)
     count_t moves_at_start  # MN handovers when the flow started
-    node_t peer             # cn node of the flow
+    node_t peer             # cn node of the flow, -1 for an MN-to-MN flow (§17)
     node_t path_anchor      # anchor of the cached path, -1 on the direct path
     int32_t path_hops       # hops of the cached path (peer -> anchor -> chain -> PoA)
     int32_t path_direct     # direct hops peer -> PoA

@@ -212,6 +212,7 @@ cdef class Replay:
     cdef bint mobile_networks           # §16: MNs ride behind mobile routers
     cdef row_t n_mobility_rows          # rows from here on are networks rows (§16)
     cdef const uint8_t[::1] mn_router   # (M,) 1 for an MN that some networks row names a router
+    cdef const int32_t[::1] flow_peer_mn  # (F,) the other MN of an MN-to-MN flow (§17), -1
 
     # topology
     cdef Py_ssize_t n_nodes
@@ -468,8 +469,15 @@ cdef class Replay:
         self.mn_pairs = pairs.mn_pairs
         if n_flows > 1 and not bool(np.all(flow_ids[1:] > flow_ids[:n_flows - 1])):
             raise ValueError("replay.flow_ids must be strictly ascending")
-        if not (_in_range(flow_mn, 0, n_mns) and _in_range(flow_peer, 0, n)):
-            raise ValueError("replay.flow_mn / flow_peer hold an unknown MN or node")
+        flow_peer_mn = (np.full(n_flows, -1, np.int32) if replay.flow_peer_mn is None else
+                        _array(replay.flow_peer_mn, "replay.flow_peer_mn", np.int32, shape))
+        two_ended = flow_peer_mn >= 0
+        if not (_in_range(flow_mn, 0, n_mns) and _in_range(flow_peer[~two_ended], 0, n)
+                and bool(np.all(flow_peer[two_ended] == -1))
+                and _in_range(flow_peer_mn, -1, n_mns)):
+            raise ValueError("replay.flow_mn / flow_peer / flow_peer_mn hold an unknown MN or "
+                             "node (an MN-to-MN flow has peer -1)")
+        self.flow_peer_mn = flow_peer_mn
         if bool(np.any(flow_start > flow_end)):
             raise ValueError("replay.flow_start must be <= replay.flow_end")
         self.n_flows = n_flows
@@ -547,7 +555,7 @@ cdef class Replay:
         # Results.
         max_hops = int(hops.max()) if n > 0 else 0
         counters = _io.RawCounters.zeros(n_flows, n, n_rows, max_hops, n_bins, n_kinds, levels,
-                                         depth)
+                                         depth, _io.two_ended(replay))
         self.counters = counters
         self.sums = counters.flow_sums
         self.flow_delayed = counters.flow_delayed
@@ -627,6 +635,7 @@ cdef class Replay:
         cdef const int64_t[::1] start_v = flow_start
         cdef const int64_t[::1] end_v = flow_end
         cdef const uint8_t[::1] class_v = flow_class
+        cdef const int32_t[::1] peer_mn_v = self.flow_peer_mn
         cdef const int32_t[::1] pair_v = pairs.flow_pair
         cdef const int32_t[::1] pair_mn_v = pairs.pair_mn
         cdef const int32_t[::1] pair_peer_v = pairs.pair_peer
@@ -634,7 +643,7 @@ cdef class Replay:
             self.flows[i] = FlowState(
                 start=start_v[i], end=end_v[i], bytes=0, run_packets=0, run_bytes=0,
                 run_epoch=-1, mn=mn_v[i], addr=-1, run_bin=0, binding=FLOW_UNBOUND, broken=0,
-                cls=class_v[i],
+                cls=class_v[i], two_ended=peer_mn_v[i] >= 0,
             )
             self.paths_of[i] = FlowPath(
                 path_delay=0, path_direct_delay=0, resume=INT64_MIN, moves_at_start=0,
@@ -749,6 +758,9 @@ cdef class Replay:
         cdef psize_t s
         cdef FlowState* fs
         cdef MobileNode* mn
+        cdef MobileNode* other
+        cdef count_t epoch
+        cdef time_t until
         cdef FlowState* flows = self.flows
         cdef MobileNode* mns = self.mns
         cdef flow_id_t n_flows = <flow_id_t> self.n_flows
@@ -794,13 +806,20 @@ cdef class Replay:
                 next_bin_t = self.now_bin_end
             fs.bytes += s
             mn = &mns[fs.mn]
+            epoch = mn.epoch
+            until = mn.until
+            if fs.two_ended:  # §17: the other MN's place and window count too
+                other = &mns[self.flow_peer_mn[f]]
+                epoch += other.epoch
+                if other.until > until:
+                    until = other.until
             # Same epoch as the cached path: attached, bound, not broken (see replay.pxd).
-            if fs.run_epoch != mn.epoch:
+            if fs.run_epoch != epoch:
                 prepared = self._prepare(f, t, dirs[i])
                 due = self.ev_due  # it may have scheduled a timer (§15)
                 if not prepared:
                     continue
-            if t < mn.until and not self._wait(f, t):  # step 4, inside the MN's window
+            if t < until and not self._wait(f, t):  # step 4, inside an MN's window
                 continue
             if fs.run_bin != cur_bin:  # a run stays in one timeline bin
                 if fs.run_packets > 0:
@@ -817,22 +836,32 @@ cdef class Replay:
         return 0
 
     cdef bint _wait(self, flow_t f, time_t t) noexcept nogil:
-        """§7.4 for a packet inside its MN's window: its flow's own wait ends at its
-        address's end of the interruption (at least the MN's components); 0 if it is lost."""
+        """§7.4 for a packet inside an MN's window: its flow's own wait ends at its
+        address's end of the interruption (at least the MN's components), or the other MN's
+        of an MN-to-MN flow (§17), whichever is later; 0 if it is lost."""
         cdef FlowState* fs = &self.flows[f]
         cdef MobileNode* mn = &self.mns[fs.mn]
+        cdef MobileNode* other
         cdef time_t wait_end = mn.ready
+        cdef row_t row = mn.window_row
         if fs.binding == FLOW_BOUND and self.addrs[fs.addr].until > wait_end:
             wait_end = self.addrs[fs.addr].until
+        if fs.two_ended:
+            other = &self.mns[self.flow_peer_mn[f]]
+            if other.until > wait_end:
+                wait_end = other.until
+                row = other.window_row
         if t >= wait_end:
             return 1
         if not self.buffering:
             self.sums[f, SUM_LOST] += 1
-            self.ho_lost[mn.window_row] += 1
+            if row >= 0:
+                self.ho_lost[row] += 1
             return 0
         self.flow_delayed[f] += 1
         self.sums[f, SUM_DELAY] += wait_end - t
-        self.ho_delayed[mn.window_row] += 1
+        if row >= 0:
+            self.ho_delayed[row] += 1
         return 1
 
     cdef flow_t _lookup(self, flow_id_t flow_id) noexcept nogil:
@@ -871,13 +900,19 @@ cdef class Replay:
         cdef node_t p = mn.poa, a, c
         cdef addr_t x
         cdef bint renumber = False, direct, cache = True
-        cdef Route route
+        cdef Route route, lead
         cdef Correspondent* pair
         cdef time_t rr_out[4]
-        cdef count_t depth
+        cdef count_t depth, far_depth = 0, epoch = mn.epoch
+        cdef MobileNode* other = NULL
+        cdef node_t far = ft.peer, b
         if fs.run_packets > 0:
             self._flush(f)
-        if p < 0:  # step 1: detached
+        if fs.two_ended:  # §17: the other end is the other MN, where it is now
+            other = &self.mns[self.flow_peer_mn[f]]
+            far = other.poa
+            epoch += other.epoch
+        if p < 0 or far < 0:  # step 1: detached (either MN)
             self.sums[f, SUM_LOST] += 1
             return 0
         if fs.broken:  # step 2
@@ -939,7 +974,7 @@ cdef class Replay:
             if renumber:
                 self.flow_renumbered[f] += 1
                 self._event(EVENT_FLOW_RENUMBERED, t, fs.mn, f, a)
-                ft.resume = mn.ready + 2 * path_delay(&self.paths, ft.peer, p)
+                ft.resume = mn.ready + 2 * path_delay(&self.paths, far, p)
         if fs.binding == FLOW_LOCAL:
             # Step 3, renumber: a new local address when the serving anchor changed since the
             # flow's last packet; packets before the re-establishment are lost, and the path
@@ -948,7 +983,7 @@ cdef class Replay:
                 if ft.local_anchor >= 0:
                     self.flow_renumbered[f] += 1
                     self._event(EVENT_FLOW_RENUMBERED, t, fs.mn, f, a)
-                    ft.resume = mn.ready + 2 * path_delay(&self.paths, ft.peer, p)
+                    ft.resume = mn.ready + 2 * path_delay(&self.paths, far, p)
                 ft.local_anchor = a
         if t < ft.resume:  # renumbered: lost until the session is re-established
             self.sums[f, SUM_LOST] += 1
@@ -974,26 +1009,33 @@ cdef class Replay:
         # the home anchors of the routers the MN rides behind, §16).
         c = ft.peer
         depth = self._depth(fs.mn)
-        if direct:
-            direct_route(&self.paths, c, p, self.direct_bytes, &route)
-            route.overhead += depth * self.direct_bytes  # the mobile networks' own links
-            route.overhead_bh += depth * self.direct_bytes
+        if other != NULL:
+            far_depth = self._depth(self.flow_peer_mn[f])
+        if direct:  # from the other end straight to the PoA
+            direct_route(&self.paths, far, p, self.direct_bytes, &route)
+            route.overhead += (depth + far_depth) * self.direct_bytes  # the networks' links
+            route.overhead_bh += (depth + far_depth) * self.direct_bytes
             ft.path_anchor = -1  # no anchor forwards it
         else:
-            if depth > 0:
-                self._nested_route(fs.mn, a, p, depth, &route)
-            else:
-                chain_route(&self.chain, &self.paths, a, p, &route)
-            route.hops += path_hops(&self.paths, c, a)
-            route.delay += path_delay(&self.paths, c, a)
+            self._end_route(fs.mn, a, p, depth, &route)
+            if other == NULL:
+                route.hops += path_hops(&self.paths, c, a)
+                route.delay += path_delay(&self.paths, c, a)
+            else:  # §17: from the other MN's PoA up to its anchor b, then to a
+                b = other.home if other.home >= 0 else self.serving[far]
+                self._end_route(self.flow_peer_mn[f], b, far, far_depth, &lead)
+                route.hops += lead.hops + path_hops(&self.paths, b, a)
+                route.delay += lead.delay + path_delay(&self.paths, b, a)
+                route.overhead += lead.overhead
+                route.overhead_bh += lead.overhead_bh
             ft.path_anchor = a
-        ft.path_hops = <int32_t> (route.hops + depth)
+        ft.path_hops = <int32_t> (route.hops + depth + far_depth)
         ft.path_delay = route.delay
         ft.path_overhead = <int32_t> route.overhead
         ft.path_overhead_bh = <int32_t> route.overhead_bh
-        ft.path_direct = <int32_t> (path_hops(&self.paths, c, p) + depth)
-        ft.path_direct_delay = path_delay(&self.paths, c, p)
-        fs.run_epoch = mn.epoch if cache else -1
+        ft.path_direct = <int32_t> (path_hops(&self.paths, far, p) + depth + far_depth)
+        ft.path_direct_delay = path_delay(&self.paths, far, p)
+        fs.run_epoch = epoch if cache else -1
         return 1
 
     cdef inline count_t _depth(self, mn_t m) noexcept nogil:
@@ -1005,6 +1047,15 @@ cdef class Replay:
             m = self.places[m].router
             depth += 1
         return depth
+
+    cdef inline void _end_route(self, mn_t m, node_t a, node_t p, count_t depth,
+                                Route* route) noexcept nogil:
+        """One end's route from anchor ``a`` to MN ``m`` at PoA ``p``: down the chain, through
+        the routers it rides behind if any (§16)."""
+        if depth > 0:
+            self._nested_route(m, a, p, depth, route)
+        else:
+            chain_route(&self.chain, &self.paths, a, p, route)
 
     cdef void _nested_route(self, mn_t m, node_t a, node_t p, count_t depth,
                             Route* route) noexcept nogil:

@@ -47,10 +47,11 @@ def one_mn(topology: Topology, moves: list[tuple[int, int]],
 
 
 def mns_trace(topology: Topology, moves: list[tuple[int, int, int]],
-              flows: list[tuple[int, int, int, int, int]], end: int,
+              flows: list[tuple[int, ...]], end: int,
               networks: list[tuple[int, int, int]] = ()) -> ReplayInput:
     """Several MNs: ``moves`` ((t, MN, PoA), in time order), ``flows`` ((id, MN, peer,
-    start, end), ascending ids, all needing continuity) and the rows of networks.parquet
+    start, end), ascending ids, all needing continuity; a sixth item names the other MN of
+    an MN-to-MN flow, whose peer is -1, semantics.md §17) and the rows of networks.parquet
     ``networks`` ((t, MN, router or -1), in time order; semantics.md §16)."""
     net = (np.array([r[0] for r in networks], np.int64),
            np.array([r[1] for r in networks], np.int32),
@@ -81,6 +82,7 @@ def mns_trace(topology: Topology, moves: list[tuple[int, int, int]],
         flow_start=np.array([f[3] for f in flows], np.int64),
         flow_end=np.array([f[4] for f in flows], np.int64),
         flow_continuity=np.ones(len(flows), np.uint8),
+        flow_peer_mn=np.array([f[5] if len(f) > 5 else -1 for f in flows], np.int32),
         ev_t=ev[0], ev_kind=ev[1], ev_a=ev[2], ev_b=ev[3], ev_row=ev[4],
         n_mobility_rows=len(moves), t_begin=0, t_end=end, n_network_rows=len(networks),
         mn_router=routers, network_depth=depth)

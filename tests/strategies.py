@@ -298,10 +298,16 @@ def cases(draw: st.DrawFn, crowded: bool = False, route_optimised: bool = False,
     t_all = ([int(flow_end.max())] + ([int(mob_t.max())] if mob else [])
              + [r[0] for r in networks] + [p[0] for p in packets])
     ev = control_events(mob_t, mob_mn, mob_poa, flow_start, flow_end, networks=net)
+    flow_mn = [draw(st.integers(0, n_mns - 1)) for _ in range(n_flows)]
+    # §17: some flows go to another MN (peer -1), where there is one.
+    peer_mn = [draw(st.sampled_from([-1, -1, -1] + [q for q in range(n_mns) if q != mn]))
+               for mn in flow_mn]
     replay = ReplayInput(
         n_mns=n_mns, hops=topology.hops, delay_ns=topology.delay_ns, flow_ids=flow_ids,
-        flow_mn=np.array([draw(st.integers(0, n_mns - 1)) for _ in range(n_flows)], np.int32),
-        flow_peer=np.array([draw(st.sampled_from(cns)) for _ in range(n_flows)], np.int32),
+        flow_mn=np.array(flow_mn, np.int32),
+        flow_peer=np.array([draw(st.sampled_from(cns)) if q < 0 else -1 for q in peer_mn],
+                           np.int32),
+        flow_peer_mn=np.array(peer_mn, np.int32),
         flow_start=flow_start, flow_end=flow_end,
         flow_continuity=np.array([draw(st.booleans()) for _ in range(n_flows)], np.uint8),
         ev_t=ev[0], ev_kind=ev[1], ev_a=ev[2], ev_b=ev[3], ev_row=ev[4],

@@ -21,45 +21,44 @@ SAMPLE = Path(__file__).resolve().parents[1] / "traces" / "sample"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class NeedsMnToMnFlows(PMIPv6):
-    """PMIPv6 that only means something where MNs talk to MNs (a stand-in for localized
-    routing; the bundled sample has no MN-to-MN flow)."""
+class NeedsFaults(PMIPv6):
+    """PMIPv6 that only means something where anchors fail (a stand-in for a failover
+    practice; the bundled sample has no faults)."""
 
-    key: ClassVar[str] = "needs-peers"
+    key: ClassVar[str] = "needs-faults"
 
     def not_applicable(self, trace: Any) -> str | None:
-        if "peer_mn" in trace.flows.columns and trace.flows["peer_mn"].null_count() < \
-                trace.flows.height:
+        if trace.faults is not None and trace.faults.height:
             return None
-        return "the trace has no MN-to-MN flow"
+        return "the trace has no fault"
 
 
 def test_the_summary_says_why_and_keeps_the_figures() -> None:
-    result = dmmemu.run(SAMPLE, NeedsMnToMnFlows())
+    result = dmmemu.run(SAMPLE, NeedsFaults())
     row = result.summary.row(0, named=True)
-    assert row["not_applicable"] == "the trace has no MN-to-MN flow"
+    assert row["not_applicable"] == "the trace has no fault"
     assert row["packets"] == 1_000_000 and row["signaling_msgs"] > 0  # it still ran
     assert dmmemu.run(SAMPLE, "pmipv6").summary["not_applicable"].to_list() == [None]
 
 
 def test_the_cli_shows_no_figures_for_it_and_one_line_why() -> None:
-    runs = [dmmemu.run(SAMPLE, "pmipv6").summary, dmmemu.run(SAMPLE, NeedsMnToMnFlows()).summary]
+    runs = [dmmemu.run(SAMPLE, "pmipv6").summary, dmmemu.run(SAMPLE, NeedsFaults()).summary]
     out = CliRunner().invoke(_echo_comparison, obj=runs)
     assert out.exit_code == 0, out.output
     lines = out.output.splitlines()
-    assert "needs-peers: not applicable on this trace: the trace has no MN-to-MN flow" in lines
-    (row,) = [line for line in lines if line.startswith("│ needs-peers")]
+    assert "needs-faults: not applicable on this trace: the trace has no fault" in lines
+    (row,) = [line for line in lines if line.startswith("│ needs-faults")]
     assert "null" in row and "1000000" not in row
     (plain,) = [line for line in lines if line.startswith("│ pmipv6")]
     assert "1000000" in plain
 
 
 def test_the_report_marks_it_and_leaves_it_out_of_the_charts(tmp_path) -> None:
-    results = [dmmemu.run(SAMPLE, "pmipv6"), dmmemu.run(SAMPLE, NeedsMnToMnFlows())]
+    results = [dmmemu.run(SAMPLE, "pmipv6"), dmmemu.run(SAMPLE, NeedsFaults())]
     page = write_report(combine_results(results), tmp_path / "r.html").read_text()
-    assert "not applicable on this trace: the trace has no MN-to-MN flow" in page
+    assert "not applicable on this trace: the trace has no fault" in page
     charts = page[page.index('id="chart-stretch"'):page.index('id="gap-table"')]
-    assert "needs-peers" not in charts and "pmipv6" in charts
+    assert "needs-faults" not in charts and "pmipv6" in charts
 
 
 @click.command()

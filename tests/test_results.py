@@ -28,7 +28,8 @@ S = 1_000 * MS
 # Every column docs/results.md lists, per table (plus `practice` and `trace` on each).
 SUMMARY_COLUMNS = (
     "practice", "trace", "not_applicable", "engine", "flows", "packets", "bytes", "delivered_packets",
-    "overhead_bytes", "overhead_byte_hops", "mean_stretch", "p99_stretch", "mean_delay_us",
+    "overhead_bytes", "overhead_byte_hops", "mean_stretch", "p99_stretch", "same_poa_packets",
+    "mean_delay_us",
     "mean_direct_delay_us", "handovers", "attaches", "detaches", "signaling_msgs", "signaling_bytes",
     "signaling_byte_hops", "mean_interruption_us", "lost_packets", "delayed_packets",
     "broken_flows", "renumbered_flows", "anchors_used", "max_anchor_share", "peak_bindings",
@@ -36,7 +37,7 @@ SUMMARY_COLUMNS = (
     "dmmemu_version",
 )
 FLOWS_COLUMNS = (
-    "flow", "mn", "peer", "continuity", "anchor", "packets", "bytes", "delivered", "lost",
+    "flow", "mn", "peer", "peer_mn", "continuity", "anchor", "packets", "bytes", "delivered", "lost",
     "delayed", "overhead_bytes", "overhead_byte_hops", "hops_sum", "direct_hops_sum",
     "delay_us_sum", "direct_delay_us_sum", "stretch", "broken", "renumbered", "moves",
     "practice", "trace",

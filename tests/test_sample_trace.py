@@ -127,6 +127,15 @@ def test_mobile_routers_carry_riders_one_of_them_nested(sample) -> None:
     assert sample.flows.filter(pl.col("mn").is_in(list(riders - routers))).height > 0
 
 
+def test_mn_to_mn_flows_some_between_mns_at_one_poa(sample, runs) -> None:
+    to_mn = sample.flows.filter(pl.col("peer_mn").is_not_null())
+    assert to_mn.height >= 20 and to_mn["peer"].null_count() == to_mn.height
+    # Both ends move: their packets are delivered, some while the two MNs share a PoA.
+    mipv6 = runs["mipv6"]
+    assert mipv6.flows.filter(pl.col("peer_mn").is_not_null())["delivered"].sum() > 0
+    assert mipv6.summary["same_poa_packets"][0] > 0
+
+
 @pytest.fixture(scope="module")
 def runs() -> dict:
     import dmmemu

@@ -252,7 +252,7 @@ def test_bundled_sample_is_current():
     real = SyntheticTrace.from_manifest(SAMPLE).realise()
     assert trace.mobility.equals(real.mobility)
     stored = pl.read_parquet(SAMPLE / "flows.parquet")
-    assert stored.equals(real.flows)
+    assert stored.select(real.flows.columns).equals(real.flows)
     assert pq.ParquetFile(SAMPLE / "packets.parquet").metadata.num_rows == real.n_packets
     assert sum(f.stat().st_size for f in SAMPLE.iterdir()) < 5_000_000
 

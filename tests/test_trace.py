@@ -205,7 +205,7 @@ def test_optional_flow_columns(trace_dir: Path) -> None:
     assert flows["app"].to_list() == [None, "web", "voip"]
     assert flows["rate_pps"].to_list() == [50.0, 10.0, 2.0]
     assert flows["size"].to_list() == [20, 1000, 1500]
-    assert "peer_mn" not in flows.columns
+    assert flows["peer_mn"].to_list() == [None, None, None]
 
 
 # ------------------------------------------------------------------ packet streaming
@@ -561,12 +561,43 @@ def test_start_after_end(trace_dir: Path) -> None:
         Trace.open(trace_dir)
 
 
-def test_mn_to_mn_flow_not_supported(trace_dir: Path) -> None:
+def test_mn_to_mn_flows_name_the_other_mn(trace_dir: Path) -> None:
     cols = exact(flow_columns())
     cols["peer"] = pa.array([0, None, 0], pa.uint32())
-    cols["peer_mn"] = pa.array([None, 0, None], pa.uint32())
+    cols["peer_mn"] = pa.array([None, 0, None], pa.uint32())  # row 1 is MN 1's
     put(trace_dir / "flows.parquet", cols)
-    with pytest.raises(TraceError, match=names("flows.parquet", "peer_mn", 1) + ".*not supported"):
+    trace = Trace.open(trace_dir)
+    row = trace.flows.filter(pl.col("peer").is_null()).row(0, named=True)
+    assert (row["mn"], row["peer_mn"]) == (1, 0)
+    replay = trace.replay_input()
+    two = replay.flow_peer_mn >= 0
+    assert replay.flow_peer[two].tolist() == [-1] and replay.flow_peer_mn[two].tolist() == [0]
+    assert (replay.flow_peer_mn[~two] == -1).all()
+
+
+@pytest.mark.parametrize(("peer", "peer_mn", "column", "row", "words"), [
+    ([0, 0, 0], [None, 0, None], "peer_mn", 1, "not both"),
+    ([0, None, 0], [None, None, None], "peer", 1, "must not be null"),
+    ([0, None, 0], [None, 7, None], "peer_mn", 1, "must be an MN that mobility.parquet names"),
+])
+def test_bad_mn_to_mn_flows_are_refused(trace_dir: Path, peer, peer_mn, column, row,
+                                        words) -> None:
+    cols = exact(flow_columns())
+    cols["peer"] = pa.array(peer, pa.uint32())
+    cols["peer_mn"] = pa.array(peer_mn, pa.uint32())
+    put(trace_dir / "flows.parquet", cols)
+    with pytest.raises(TraceError, match=names("flows.parquet", column, row) + ".*" + words):
+        Trace.open(trace_dir)
+
+
+def test_an_mn_to_mn_flow_needs_another_mn(trace_dir: Path) -> None:
+    cols = exact(flow_columns())
+    mn = int(cols["mn"][1].as_py())
+    cols["peer"] = pa.array([0, None, 0], pa.uint32())
+    cols["peer_mn"] = pa.array([None, mn, None], pa.uint32())
+    put(trace_dir / "flows.parquet", cols)
+    with pytest.raises(TraceError, match=names("flows.parquet", "peer_mn", 1)
+                       + ".*another MN"):
         Trace.open(trace_dir)
 
 

@@ -213,6 +213,26 @@ def test_peers_follow_zipf_popularity():
     assert stats.chisquare(counts, uniform).pvalue < 1e-6
 
 
+def test_a_share_of_flows_goes_to_another_attached_mn():
+    """mn_peer_share: MN-to-MN flows (peer null, peer_mn another MN that was attached just
+    before the flow starts); the other flows keep their cn; the share is the asked one."""
+    model = TrafficModel(flows_per_mn_hour=1800.0, mn_peer_share=0.3,
+                         apps=one_app(size_law="lognormal", size_scale=1_000.0, size_shape=0.5))
+    mobility = always_attached(20)
+    flows = model.realise(mobility, TOPOLOGY, t_end=600 * S, seed=9).flows
+    to_mn = flows.filter(pl.col("peer_mn").is_not_null())
+    assert to_mn["peer"].null_count() == to_mn.height
+    assert (to_mn["peer_mn"] != to_mn["mn"]).all()
+    assert set(to_mn["peer_mn"].to_list()) <= set(range(20))
+    others = flows.filter(pl.col("peer_mn").is_null())
+    assert others["peer"].is_in(CNS.tolist()).all()
+    # Binomial: 0.3 of the flows, less the draws that named the flow's own MN (1/20 here).
+    assert stats.binomtest(to_mn.height, flows.height, 0.3 * 19 / 20).pvalue > 1e-3
+    plain = model.with_(mn_peer_share=0.0).realise(mobility, TOPOLOGY, t_end=600 * S, seed=9)
+    assert "peer_mn" not in plain.flows.columns  # the files of earlier traces stay the same
+    assert plain.flows.drop("peer").equals(flows.drop("peer", "peer_mn"))
+
+
 def test_app_mix_and_continuity():
     model = TrafficModel(flows_per_mn_hour=1800.0)
     real = model.realise(always_attached(20), TOPOLOGY, t_end=600 * S, seed=10)

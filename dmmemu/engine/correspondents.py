@@ -30,11 +30,12 @@ def correspondent_pairs(flow_mn: np.ndarray, flow_peer: np.ndarray, flow_class: 
                         classes: np.ndarray, ro_capable: np.ndarray,
                         n_mns: int) -> CorrespondentPairs:
     """One pair per (MN, peer) that has a flow of a route-optimised class to a peer marked in
-    ``ro_capable``; ``classes`` is ``class_table``'s output."""
+    ``ro_capable``; ``classes`` is ``class_table``'s output. An MN-to-MN flow (peer −1)
+    has none."""
     flow_mn = np.asarray(flow_mn, np.int64)
     flow_peer = np.asarray(flow_peer, np.int64)
     wants = classes[np.asarray(flow_class, np.intp), CLASS_ROUTE_OPTIMISED].astype(bool)
-    wants &= np.asarray(ro_capable, bool)[flow_peer]
+    wants &= (flow_peer >= 0) & np.asarray(ro_capable, bool)[np.maximum(flow_peer, 0)]
     flow_pair = np.full(flow_mn.shape[0], -1, np.int32)
     chosen = np.flatnonzero(wants)
     key = flow_mn[chosen] * (int(ro_capable.shape[0]) + 1) + flow_peer[chosen]

@@ -63,9 +63,10 @@ from dmmemu.engine.replay_io import (
     RawCounters,
     ReplayInput,
     events_arrays,
-    path_segments,
+    path_bounds,
     replayed_depth,
     timeline_bins,
+    two_ended,
 )
 from dmmemu.engine.signaling import (
     AT_SIGNALING_START,
@@ -164,10 +165,11 @@ class Flow:
 
     id: int  # its flow id in the trace
     mn: int
-    peer: int
+    peer: int  # its cn node, -1 for an MN-to-MN flow
     start: int
     end: int
     cls: int  # its flow class (§1)
+    peer_mn: int = -1  # §17: the other MN of an MN-to-MN flow, -1 none
     pair: int = -1  # its correspondent binding (§15), -1 none
     addr: Address | None = None  # None while unbound (and for a local flow)
     local: bool = False  # uses the local address of the current PoA
@@ -293,6 +295,7 @@ class ReferenceReplay:
         self.mn_router: list[int] = ([0] * replay.n_mns if replay.mn_router is None
                                      else replay.mn_router.tolist())
         self.depth = replayed_depth(policy, replay)
+        self.two_ended = two_ended(replay)
         self.new_sessions_only = bool(policy.select_for_new_sessions_only)
         self.binding_outlives_detach = bool(policy.binding_outlives_detach)
         self.detach_release_ns = int(policy.detach_release_ns)
@@ -322,9 +325,12 @@ class ReferenceReplay:
         pairs = correspondent_pairs(replay.flow_mn, replay.flow_peer, flow_class,
                                     class_table(policy.flow_classes), policy.ro_capable,
                                     replay.n_mns)
+        peer_mns = ([-1] * len(flow_ids) if replay.flow_peer_mn is None
+                    else replay.flow_peer_mn.tolist())
         self.flows: list[Flow] = [
-            Flow(id=fid, mn=mn, peer=peer, start=start, end=end, cls=cls, pair=pair)
-            for fid, mn, peer, start, end, cls, pair in zip(
+            Flow(id=fid, mn=mn, peer=peer, start=start, end=end, cls=cls, pair=pair,
+                 peer_mn=peer_mn)
+            for fid, mn, peer, start, end, cls, pair, peer_mn in zip(
                 flow_ids,
                 replay.flow_mn.tolist(),
                 replay.flow_peer.tolist(),
@@ -332,6 +338,7 @@ class ReferenceReplay:
                 replay.flow_end.tolist(),
                 flow_class.tolist(),
                 pairs.flow_pair.tolist(),
+                peer_mns,
             )
         ]
         self.pairs: list[Correspondent] = [
@@ -363,9 +370,9 @@ class ReferenceReplay:
         self.sig_bytes = [[0] * self.n_kinds for _ in CAUSE_NAMES]
         self.role_sig_msgs = [[0] * (self.n_nodes + 1) for _ in ROLE_NAMES]  # [role][node]
         self.sig_byte_hops = [[0] * self.n_kinds for _ in CAUSE_NAMES]
-        self.stretch_hist = [
-            [0] * (self.max_hops + self.depth + 1)
-            for _ in range(path_segments(self.levels, self.depth) * self.max_hops + self.depth + 1)]
+        segments, extra = path_bounds(self.levels, self.depth, self.two_ended)
+        self.stretch_hist = [[0] * (self.max_hops + extra + 1)
+                             for _ in range(segments * self.max_hops + extra + 1)]
 
         # §11 timeline: [bin][node] counters; bin i covers [t_begin + i·w, t_begin + (i+1)·w).
         self.n_bins = timeline_bins(replay, timeline_bin_ns)
@@ -1007,14 +1014,16 @@ class ReferenceReplay:
     def _packet(self, f: Flow, t: int, s: int, d: int) -> None:
         """§7 packet at time t of flow f, s bytes, direction d (the row passed its checks)."""
         m = self.mns[f.mn]
+        q = self.mns[f.peer_mn] if f.peer_mn >= 0 else None  # §17: the other MN
         f.packets += 1
         f.bytes += s
-        # §7.1 detached
-        if m.poa == -1:
+        # §7.1 detached (either MN, §17)
+        if m.poa == -1 or (q is not None and q.poa == -1):
             f.lost += 1
             return
         # §7.2 broken, or renumbered onto a new address by its class
         p = m.poa
+        far = f.peer if q is None else q.poa  # where the other end is (§17)
         renumber = False
         if f.addr is not None and not f.addr.live:
             if self.classes[f.cls][CLASS_ON_LOSS] == ON_LOSS_RENUMBER:
@@ -1034,7 +1043,7 @@ class ReferenceReplay:
             f.renumbered += 1
             self.records.append((t, EVENT_FLOW_RENUMBERED, f.mn, self.flow_index[f.id],
                                 f.addr.anchor))
-            f.resume = m.ready + 2 * self.D[f.peer][p]
+            f.resume = m.ready + 2 * self.D[far][p]
         if f.local:
             # §7.3 renumber: a new local address when the serving anchor changed since the
             # flow's last packet; the flow resumes one round trip after the address is usable.
@@ -1043,7 +1052,7 @@ class ReferenceReplay:
                     f.renumbered += 1
                     self.records.append((t, EVENT_FLOW_RENUMBERED, f.mn, self.flow_index[f.id],
                                         self.serving[p]))
-                    f.resume = m.ready + 2 * self.D[f.peer][p]
+                    f.resume = m.ready + 2 * self.D[far][p]
                 f.local_anchor = self.serving[p]
         if t < f.resume:
             f.lost += 1
@@ -1056,19 +1065,23 @@ class ReferenceReplay:
             if m.window_row >= 0:
                 self.rows[m.window_row].lost += 1
             return
-        # §7.4 interruption: the flow's own wait (its address's, or the MN's components')
+        # §7.4 interruption: the flow's own wait (its address's, or the MN's components'), and
+        # the other MN's (§17), charged to the row of the end that waits longer (m on ties)
         wait = 0
         wait_end = m.ready if f.addr is None else max(m.ready, f.addr.until)
+        window_row = m.window_row
+        if q is not None and q.until > wait_end:
+            wait_end, window_row = q.until, q.window_row
         if t < wait_end:
             if self.buffering:
                 wait = wait_end - t
                 f.delayed += 1
-                if m.window_row >= 0:
-                    self.rows[m.window_row].delayed += 1
+                if window_row >= 0:
+                    self.rows[window_row].delayed += 1
             else:
                 f.lost += 1
-                if m.window_row >= 0:
-                    self.rows[m.window_row].lost += 1
+                if window_row >= 0:
+                    self.rows[window_row].lost += 1
                 return
         # §7.5 path: the direct path (k = 0), or through the anchor and its chain
         a = self.serving[p] if f.local else f.addr.anchor
@@ -1076,20 +1089,31 @@ class ReferenceReplay:
         direct = self.classes[f.cls][CLASS_DIRECT] or (
             f.pair >= 0 and self.pairs[f.pair].bound_poa == p)  # §15: the peer's binding
         routers = self._routers(m)  # §16: the mobile routers above the MN, nearest first
-        d = len(routers)
-        if direct:
-            head = c
-            segments = [(c, p, self.direct_bytes, 0)]
-            links = [self.direct_bytes] * d  # the mobile networks' own links
+        far_routers = self._routers(q) if q is not None else []  # §17: the other MN's
+        depth = len(routers) + len(far_routers)
+        if direct:  # from the other end straight to the PoA
+            head = far
+            segments = [(far, p, self.direct_bytes, 0)]
+            links = [self.direct_bytes] * depth  # the mobile networks' own links
+            lead: list[tuple[int, int, int, int]] = []
         else:
             head = a
             segments, links = self._nested_segments(a, p, routers)
-        hops = self.H[c][head] + sum(self.H[u][v] for u, v, _, _ in segments) + d
-        delay = self.D[c][head] + sum(self.D[u][v] for u, v, _, _ in segments) + wait
-        overhead = sum(encap for _, _, encap, _ in segments) + sum(links)
-        overhead_byte_hops = sum(encap * self.H[u][v] for u, v, encap, _ in segments) + sum(links)
-        direct_hops = self.H[c][p] + d
-        direct_delay = self.D[c][p]
+            lead = []
+            if q is not None:  # §17: from the other MN's PoA up to its anchor b, then to a
+                b = q.home if q.home >= 0 else self.serving[q.poa]
+                lead, far_links = self._nested_segments(b, q.poa, far_routers)
+                lead.append((b, a, 0, 0))
+                links = links + far_links
+        every = lead + segments
+        first = 0 if q is not None else self.H[c][head]
+        hops = first + sum(self.H[u][v] for u, v, _, _ in every) + depth
+        delay = ((0 if q is not None else self.D[c][head])
+                 + sum(self.D[u][v] for u, v, _, _ in every) + wait)
+        overhead = sum(encap for _, _, encap, _ in every) + sum(links)
+        overhead_byte_hops = sum(encap * self.H[u][v] for u, v, encap, _ in every) + sum(links)
+        direct_hops = self.H[far][p] + depth
+        direct_delay = self.D[far][p]
         f.hops_sum += hops
         f.direct_hops_sum += direct_hops
         f.delay_ns_sum += delay
@@ -1103,7 +1127,7 @@ class ReferenceReplay:
             self.timeline_packets[self._bin(t)][a] += 1  # §11: the bin of the packet's time
             self.timeline_bytes[self._bin(t)][a] += s
         if self.observer is not None:
-            self.observer.delivered(t, wait, f.id, d, s, a, segments)
+            self.observer.delivered(t, wait, f.id, d, s, a, segments)  # its MN's end
 
     def _routers(self, m: MobileNode) -> list[MobileNode]:
         """§16: the routers m rides behind, its own first, then the one that one rides
@@ -1199,7 +1223,8 @@ class ReferenceReplay:
     def _counters(self) -> RawCounters:
         """Copy the Python counters into RawCounters arrays."""
         out = RawCounters.zeros(len(self.flows), self.n_nodes, len(self.rows), self.max_hops,
-                                self.n_bins, self.n_kinds, self.levels, self.depth)
+                                self.n_bins, self.n_kinds, self.levels, self.depth,
+                                self.two_ended)
         flow_fields = {
             "flow_packets": "packets",
             "flow_bytes": "bytes",

@@ -68,7 +68,7 @@ class ReplayInput:
     delay_ns: np.ndarray  # int64 (N, N)
     flow_ids: np.ndarray  # uint64 (F,), strictly ascending: trace id of dense flow f
     flow_mn: np.ndarray  # int32 (F,)
-    flow_peer: np.ndarray  # int32 (F,): a cn node
+    flow_peer: np.ndarray  # int32 (F,): a cn node, -1 for an MN-to-MN flow
     flow_start: np.ndarray  # int64 (F,)
     flow_end: np.ndarray  # int64 (F,)
     flow_continuity: np.ndarray  # uint8 (F,)
@@ -85,6 +85,8 @@ class ReplayInput:
     flow_address_type: np.ndarray | None = None  # int8 (F,): ADDRESS_TYPES index, -1 none
     # Mobile networks (semantics.md §16): the rows of networks.parquet follow the mobility rows
     # as MOVE events (row n_mobility_rows + i, a = MN, b = its router's MN or -1).
+    # MN-to-MN flows (semantics.md §17): the other MN of each flow, -1 for a flow to a cn.
+    flow_peer_mn: np.ndarray | None = None  # int32 (F,); None: every flow goes to a cn
     n_network_rows: int = 0
     mn_router: np.ndarray | None = None  # uint8 (M,): 1 for an MN that some row names a router
     network_depth: int = 0  # the most routers above one MN at any time (0..MAX_NETWORK_DEPTH)
@@ -165,8 +167,8 @@ class RawCounters:
     ho_bytes: np.ndarray
     ho_lost: np.ndarray
     ho_delayed: np.ndarray
-    # delivered packets by (path hops, direct hops): shape (path_segments(K, d) * max(H) + d
-    # + 1, max(H) + d + 1), d the mobile networks' depth (§16)
+    # delivered packets by (path hops, direct hops): shape (S * max(H) + X + 1, max(H) + X + 1)
+    # with (S, X) = path_bounds(K, d, two_ended) (§7.5, §16, §17)
     stretch_hist: np.ndarray
     # per (timeline bin, node): shape (n_bins, N), semantics.md §11; only anchors are non-zero
     timeline_packets: np.ndarray
@@ -182,10 +184,13 @@ class RawCounters:
 
     @classmethod
     def zeros(cls, n_flows: int, n_nodes: int, n_rows: int, max_hops: int,
-              n_bins: int, n_kinds: int, levels: int, depth: int = 0) -> "RawCounters":
+              n_bins: int, n_kinds: int, levels: int, depth: int = 0,
+              two_ended: bool = False) -> "RawCounters":
         """All-zero counters of the right shapes (flow_anchor -1, ho_from/ho_to -1); the
         stretch histogram has a row for every hop count a path of ``levels`` chain levels
-        can have, behind up to ``depth`` mobile routers (§16)."""
+        can have, behind up to ``depth`` mobile routers (§16) at one end, or at both ends
+        of an MN-to-MN flow (``two_ended``, §17)."""
+        segments, extra = path_bounds(levels, depth, two_ended)
         i64 = np.int64
         sums = _line_aligned_zeros(n_flows, len(FLOW_SUMS))
         return cls(
@@ -202,8 +207,7 @@ class RawCounters:
             ho_from=np.full(n_rows, -1, np.int32),
             ho_to=np.full(n_rows, -1, np.int32),
             **{name: np.zeros(n_rows, i64) for name in _HO_I64},
-            stretch_hist=np.zeros((path_segments(levels, depth) * max_hops + depth + 1,
-                                   max_hops + depth + 1), i64),
+            stretch_hist=np.zeros((segments * max_hops + extra + 1, max_hops + extra + 1), i64),
             **{name: np.zeros((n_bins, n_nodes), i64) for name in _TIMELINE_I64},
             **events_arrays([]),
         )
@@ -341,6 +345,20 @@ def path_segments(levels: int, depth: int = 0) -> int:
     return levels + 2 + depth
 
 
+def path_bounds(levels: int, depth: int = 0, two_ended: bool = False) -> tuple[int, int]:
+    """(the most shortest paths in one packet's path, the most hops it adds beside them):
+    one end's chain and routers' links, or an MN-to-MN flow's two ends joined at their
+    anchors (§17)."""
+    if two_ended:
+        return 2 * (levels + 1 + depth) + 1, 2 * depth
+    return path_segments(levels, depth), depth
+
+
+def two_ended(replay: ReplayInput) -> bool:
+    """The trace has an MN-to-MN flow (§17)."""
+    return replay.flow_peer_mn is not None and bool(np.any(replay.flow_peer_mn >= 0))
+
+
 def replayed_depth(policy: Any, replay: ReplayInput) -> int:
     """The mobile networks' depth a run replays: the trace's, under a practice that replays
     networks.parquet (§16), else 0 (every MN rides on its own)."""
@@ -382,11 +400,11 @@ def check_counter_limits(policy: Any, replay: ReplayInput, n_packets: int) -> No
                 + int(policy.first_ack_hold_ns) + int(legs[:, LEG_OFFSET_NS].sum())
                 + int(legs[:, LEG_GATE_CAP_NS].sum()) + 2 * legs.shape[0] * max_delay)
     depth = replayed_depth(policy, replay)
-    segments = path_segments(policy.levels, depth)
+    segments, extra = path_bounds(policy.levels, depth, two_ended(replay))
     # One packet's encapsulation byte-hops is an int32 of the core's flow state: every
     # segment with the tunnels of up to `depth` routers nested inside it, and their links.
     per_packet = (segments * MAX_SEGMENT_BYTES * (depth + 1) * max(max_hops, 1)
-                  + depth * depth * MAX_SEGMENT_BYTES)
+                  + extra * depth * MAX_SEGMENT_BYTES)
     if per_packet >= 2**31:
         raise PracticeError(
             f"this topology's longest path ({max_hops} hops) with {depth} nested mobile "
@@ -394,7 +412,7 @@ def check_counter_limits(policy: Any, replay: ReplayInput, n_packets: int) -> No
             "use a topology with shorter paths or less nesting")
     bounds = {
         "packet bytes": (n_packets * 65535, "split the trace (fewer packets per run)"),
-        "path hops": (n_packets * (segments * max_hops + depth + 2), "split the trace"),
+        "path hops": (n_packets * (segments * max_hops + extra + 2), "split the trace"),
         "encapsulation byte-hops": (n_packets * per_packet, "split the trace"),
         "path delays": (n_packets * (segments * max_delay + wait),
                         "check the link delays of topology.toml, or split the trace"),

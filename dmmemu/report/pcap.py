@@ -249,7 +249,11 @@ def export_pcap(
     replay = trace.replay_input()
     check_counter_limits(tables, replay, trace.packet_count())
     flow_mn = dict(zip(trace.flows["flow"].to_list(), trace.flows["mn"].to_list()))
-    flow_peer = dict(zip(trace.flows["flow"].to_list(), trace.flows["peer"].to_list()))
+    # A flow's other end: its correspondent node, or (an MN-to-MN flow, §17) the other MN,
+    # written as -1 - its MN id.
+    flow_peer = {flow: peer if peer is not None else -1 - peer_mn for flow, peer, peer_mn in zip(
+        trace.flows["flow"].to_list(), trace.flows["peer"].to_list(),
+        trace.flows["peer_mn"].to_list())}
     wanted_flows = wanted_mns = None
     if flows is not None:
         wanted_flows = frozenset(int(f) for f in flows)
@@ -297,7 +301,7 @@ class _PacketMaker:
     practice: Practice
     tables: Any  # PolicyTables
     flow_mn: dict[int, int]
-    flow_peer: dict[int, int]
+    flow_peer: dict[int, int]  # the cn node, or -1 - the other MN (an MN-to-MN flow)
     segment: str
     nat: frozenset[int]  # the PoAs behind a NAT (RFC 5555's NAT detection option)
     sequence: dict[tuple[int, int], int] = field(default_factory=dict)
@@ -316,7 +320,10 @@ class _PacketMaker:
         anchor = r.anchor
         port = MN_PORT_BASE + r.flow % MN_PORTS
         mn_end = (mn_address(mn, anchor), mn_ipv4(mn))
-        cn_end = (node_ipv6(peer), node_ipv4(peer))
+        if peer >= 0:
+            cn_end = (node_ipv6(peer), node_ipv4(peer))
+        else:  # the other MN, at an address of the same anchor (its own anchor is not told)
+            cn_end = (mn_address(-1 - peer, anchor), mn_ipv4(-1 - peer))
         downlink = r.direction == 1
         if downlink:
             inner = wire.data_packet(r.size, cn_end, mn_end, CN_PORT, port)

@@ -132,10 +132,21 @@ def _umask() -> int:
     return mask
 
 
+def _peer_mns(replay: ReplayInput) -> np.ndarray:
+    """The other MN of each flow (semantics.md §17), -1 for a flow to a correspondent."""
+    if replay.flow_peer_mn is None:
+        return np.full(replay.n_flows, -1, np.int64)
+    return replay.flow_peer_mn.astype(np.int64)
+
+
 def stretch_stats(hist: np.ndarray) -> tuple[float, float]:
     """Mean and 99th-percentile path stretch (hops / direct hops) over delivered packets,
-    exact from the (path hops, direct hops) histogram; NaN when nothing was delivered."""
+    exact from the (path hops, direct hops) histogram; NaN when nothing was delivered.
+    Packets whose direct path has no hop (two MNs at one PoA, §17) have no stretch and are
+    left out (the summary counts them as ``same_poa_packets``)."""
     taken, direct = np.nonzero(hist)
+    keep = direct > 0
+    taken, direct = taken[keep], direct[keep]
     counts = hist[taken, direct]
     total = int(counts.sum())
     if total == 0:
@@ -172,7 +183,9 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
     flows = pl.DataFrame({
         "flow": replay.flow_ids,
         "mn": replay.flow_mn.astype(np.uint32),
-        "peer": replay.flow_peer.astype(np.uint32),
+        "peer": pl.Series(replay.flow_peer, dtype=pl.Int64).replace(-1, None).cast(pl.UInt32),
+        "peer_mn": pl.Series(_peer_mns(replay), dtype=pl.Int64).replace(-1, None).cast(
+            pl.UInt32),
         "continuity": replay.flow_continuity.astype(bool),
         "anchor": c.flow_anchor,
         "packets": c.flow_packets,
@@ -257,7 +270,9 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
     stretch = pl.DataFrame({
         "path_hops": path_hops.astype(np.int32),
         "direct_hops": direct_hops.astype(np.int32),
-        "stretch": path_hops / direct_hops,  # direct hops >= 1 (§9)
+        # null where the direct path has no hop (two MNs at one PoA, §17)
+        "stretch": pl.Series(path_hops / np.maximum(direct_hops, 1)).set(
+            pl.Series(direct_hops == 0), None),
         "packets": c.stretch_hist[path_hops, direct_hops],
     }).with_columns(**{k: pl.lit(v) for k, v in label.items()})
 
@@ -288,6 +303,7 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
         "overhead_byte_hops": int(c.flow_overhead_byte_hops.sum()),
         "mean_stretch": mean_stretch,
         "p99_stretch": p99_stretch,
+        "same_poa_packets": int(c.stretch_hist[:, 0].sum()),
         "mean_delay_us": (float(c.flow_delay_ns_sum.sum()) / n_delivered / 1000.0
                           if n_delivered else float("nan")),
         "mean_direct_delay_us": (float(c.flow_direct_delay_ns_sum.sum()) / n_delivered / 1000.0

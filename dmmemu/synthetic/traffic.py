@@ -27,7 +27,8 @@ Model
   topology's ``cn`` nodes that are not local to a site by Zipf popularity (exponent
   ``zipf_exponent``; the ``cn`` with the lowest id is the most popular), and with
   probability ``local_peer_share`` one of the site's own correspondents for a flow started
-  at a PoA of a site (``local_peers``); the address type the application asks for, if any; the downlink bytes from the application's size law
+  at a PoA of a site (``local_peers``); with probability ``mn_peer_share`` another MN
+  instead (``mn_peers``: an MN-to-MN flow, ``peer`` null and ``peer_mn`` set); the address type the application asks for, if any; the downlink bytes from the application's size law
   (``SIZE_LAWS``: lognormal, Pareto, or an empirical CDF file).
 - **Packets** (written to ``packets.parquet``): downlink packets of ``down_bytes`` (the last
   one carries the remainder, at least 20 bytes) leave every ``⌊10⁹/rate_pps⌋`` ns from the
@@ -41,7 +42,8 @@ Model
   ``dmmemu.trace.packet_synthesis`` instead.
 
 Randomness: ``seed`` is a root ``numpy.random.SeedSequence`` (or an int for one), spawned
-into one stream for the flows, one for the on/off periods and one for the local peers.
+into one stream for the flows, one for the on/off periods, one for the local peers and one
+for the MN peers.
 """
 
 from __future__ import annotations
@@ -434,6 +436,7 @@ class TrafficModel:
     flows_per_mn_hour: float = 60.0  # the rate when `packets` is not given (long-run mean)
     zipf_exponent: float = 1.0  # correspondent popularity ∝ rank^-s (0: uniform)
     local_peer_share: float = 0.0  # flows started at a local site that go to its own peers
+    mn_peer_share: float = 0.0  # flows that go to another MN (MN-to-MN flows)
     apps: Mapping[str, Application] = field(default_factory=lambda: DEFAULT_APPS)
 
     def __post_init__(self) -> None:
@@ -446,6 +449,7 @@ class TrafficModel:
         check_number(where, "flows_per_mn_hour", self.flows_per_mn_hour, low=0.0, strict=True)
         check_number(where, "zipf_exponent", self.zipf_exponent, low=0.0)
         check_number(where, "local_peer_share", self.local_peer_share, low=0.0, high=1.0)
+        check_number(where, "mn_peer_share", self.mn_peer_share, low=0.0, high=1.0)
         if not isinstance(self.apps, Mapping) or not self.apps:
             raise ParameterError(f"{where}: apps must be a non-empty mapping of name to "
                                  "Application")
@@ -513,18 +517,51 @@ class TrafficModel:
             raise ParameterError(f"TrafficModel: t_end must be an int >= 0 (ns), got {t_end!r}")
         root = seed if isinstance(seed, np.random.SeedSequence) \
             else np.random.SeedSequence(seed)
-        flows_ss, onoff_ss, local_ss = root.spawn(3)  # spawn(2) gave the first two
+        # spawn(2) and spawn(3) gave the first ones
+        flows_ss, onoff_ss, local_ss, mn_peer_ss = root.spawn(4)
         w_mn, w_start, w_end = attached_windows(mobility, int(t_end))
         n_mns = int(mobility["mn"].max()) + 1 if mobility.height else 0
         arrivals = ARRIVALS[self.arrivals](self, np.random.default_rng(onoff_ss), n_mns,
                                            int(t_end))
         drawn = _draw_flows(self, np.random.default_rng(flows_ss), w_mn, w_start, w_end, cns,
                             arrivals)
-        if self.local_peer_share == 0:
-            return drawn
-        peers = local_peers(drawn.flows, mobility, topology, self.local_peer_share,
-                            np.random.default_rng(local_ss))
-        return dataclasses.replace(drawn, flows=drawn.flows.with_columns(peer=peers))
+        flows = drawn.flows
+        if self.local_peer_share > 0:
+            flows = flows.with_columns(peer=local_peers(
+                flows, mobility, topology, self.local_peer_share,
+                np.random.default_rng(local_ss)))
+        if self.mn_peer_share > 0:
+            local = [c for c in topology.nodes_with_role("cn") if topology.nodes[c].local_to]
+            flows = mn_peers(flows, mobility, self.mn_peer_share, local,
+                             np.random.default_rng(mn_peer_ss))
+        return dataclasses.replace(drawn, flows=flows)
+
+
+# How far back mn_peers looks for the other MN: the latest attaching mobility rows.
+RECENT_ROWS = 64
+
+
+def mn_peers(flows: pl.DataFrame, mobility: pl.DataFrame, share: float, local: list[int],
+             rng: np.random.Generator) -> pl.DataFrame:
+    """The flows with a ``share`` of them (not those to a site's own correspondents) sent to
+    another MN: the MN of one of the ``RECENT_ROWS`` latest mobility rows before the flow
+    starts that attach an MN (uniformly), so the other end is one that was attached a
+    moment ago; ``peer`` becomes null and ``peer_mn`` names it (none found: unchanged)."""
+    rows = mobility.filter(pl.col("poa") >= 0).sort("t", maintain_order=True)
+    t_rows, mn_rows = rows["t"].to_numpy(), rows["mn"].to_numpy().astype(np.int64)
+    chosen = rng.random(flows.height) < share  # one draw per flow, kept or not
+    where = rng.random(flows.height)
+    chosen &= ~flows["peer"].is_in(local).to_numpy()
+    last = np.searchsorted(t_rows, flows["start"].to_numpy(), side="right") - 1
+    pick = last - (where * np.clip(last + 1, 1, RECENT_ROWS)).astype(np.int64)
+    own = flows["mn"].to_numpy().astype(np.int64)
+    other = np.where(pick >= 0, mn_rows[np.maximum(pick, 0)], -1)
+    chosen &= (pick >= 0) & (other != own)
+    to_mn = pl.Series(chosen)
+    return flows.with_columns(
+        peer=pl.when(to_mn).then(None).otherwise(pl.col("peer")),
+        peer_mn=pl.when(to_mn).then(pl.Series(np.maximum(other, 0), dtype=pl.UInt32))
+        .otherwise(None))
 
 
 def local_peers(flows: pl.DataFrame, mobility: pl.DataFrame, topology: Topology, share: float,

@@ -52,6 +52,7 @@ from dmmemu.trace._columns import (
     _not_null,
     _numpy,
     _one_chunk,
+    _optional_integers,
     _outside,
     _parquet_file,
     _raise_first,
@@ -108,7 +109,8 @@ FLOW_COLUMNS: dict[str, np.dtype] = {
     "start": np.dtype(np.int64),
     "end": np.dtype(np.int64),
 }
-# Optional flow columns and their types (``peer_mn`` is read only to refuse MN-to-MN flows).
+# Optional flow columns and their types (``peer_mn``: the other MN of an MN-to-MN flow, whose
+# ``peer`` is null).
 FLOW_OPTIONAL_TYPES: dict[str, pa.DataType] = {
     "peer_mn": pa.uint32(), "continuity": pa.bool_(), "app": pa.string(),
     "rate_pps": pa.float64(), "size": pa.uint16(), "address_type": pa.string(),
@@ -124,8 +126,7 @@ PACKET_COLUMNS: dict[str, np.dtype] = {
 
 
 # Schema of Trace.flows (optional columns filled with their defaults).
-FLOWS_SCHEMA = arrow_schema(
-    FLOW_COLUMNS, {k: v for k, v in FLOW_OPTIONAL_TYPES.items() if k != "peer_mn"})
+FLOWS_SCHEMA = arrow_schema(FLOW_COLUMNS, FLOW_OPTIONAL_TYPES)
 
 # The engines hold MN and node ids as int32 and allocate per-MN arrays of n_mns entries.
 MAX_MN_ID = int(np.iinfo(np.int32).max) - 1
@@ -231,7 +232,10 @@ class Trace:
             delay_ns=_frozen(self.topology.delay_ns, np.int64),
             flow_ids=_frozen(_column(flows, "flow", np.uint64), np.uint64),
             flow_mn=_frozen(_column(flows, "mn", np.int32), np.int32),
-            flow_peer=_frozen(_column(flows, "peer", np.int32), np.int32),
+            flow_peer=_frozen(flows["peer"].fill_null(-1).cast(pl.Int64).to_numpy()
+                              .astype(np.int32), np.int32),
+            flow_peer_mn=_frozen(flows["peer_mn"].fill_null(-1).cast(pl.Int64).to_numpy()
+                                 .astype(np.int32), np.int32),
             flow_start=_frozen(start, np.int64),
             flow_end=_frozen(end, np.int64),
             flow_continuity=_frozen(_column(flows, "continuity", np.uint8), np.uint8),
@@ -308,7 +312,8 @@ def _load(path: Path, *, shown: Path | None = None, topology: Topology | None = 
             )
         topology = Topology.from_toml(path / TOPOLOGY_TOML)
     mobility = _read_mobility(path / MOBILITY_FILE, shown / MOBILITY_FILE, topology)
-    flows = _read_flows(path / FLOWS_FILE, shown / FLOWS_FILE, topology)
+    flows = _read_flows(path / FLOWS_FILE, shown / FLOWS_FILE, topology,
+                        np.unique(mobility["mn"].to_numpy()))
     packet_file = None
     if (path / PACKETS_FILE).exists():
         packet_file = _inspect_packets(
@@ -416,7 +421,8 @@ def _read_mobility(path: Path, shown: Path, topology: Topology) -> pl.DataFrame:
 
 
 # -------------------------------------------------------------------- flows.parquet
-def _read_flows(path: Path, shown: Path, topology: Topology) -> pl.DataFrame:
+def _read_flows(path: Path, shown: Path, topology: Topology,
+                mobile_nodes: np.ndarray) -> pl.DataFrame:
     file = str(shown)
     table = _read_table(path, file, required=FLOW_COLUMNS, optional=FLOW_OPTIONAL_COLUMNS)
     n = table.num_rows
@@ -431,22 +437,7 @@ def _read_flows(path: Path, shown: Path, topology: Topology) -> pl.DataFrame:
     )
     mn = _integers(table.column("mn"), FLOW_COLUMNS["mn"], file=file, column="mn")
     _mn_ids(mn, file=file)
-    if "peer_mn" in table.column_names:
-        peer_mn = table.column("peer_mn")
-        _raise_first(
-            _not_null(peer_mn), None, file=file, column="peer_mn",
-            message="MN-to-MN flows are not supported by this version of dmmemu; every flow "
-            "needs a correspondent node in 'peer' and a null 'peer_mn' (drop those flows "
-            "or the column)",
-        )
-    peer = _integers(table.column("peer"), FLOW_COLUMNS["peer"], file=file, column="peer")
-    is_cn = _role_mask(topology, "cn")
-    known = peer < topology.n_nodes
-    _raise_first(
-        ~(known & is_cn[np.where(known, peer, 0)]), peer, file=file, column="peer",
-        message=f"must be the id of a node with role 'cn' (correspondent nodes of this "
-        f"topology: {_id_list(topology.nodes_with_role('cn'))})",
-    )
+    peer, peer_mn = _flow_peers(table, mn, topology, mobile_nodes, file=file)
     start = _integers(table.column("start"), FLOW_COLUMNS["start"], file=file, column="start")
     _times(start, file=file, column="start")
     end = _integers(table.column("end"), FLOW_COLUMNS["end"], file=file, column="end")
@@ -461,11 +452,60 @@ def _read_flows(path: Path, shown: Path, topology: Topology) -> pl.DataFrame:
     size = _flow_size(table, file=file)
     address_type = _address_type(table, file=file)
     flows = pa.table(
-        [pa.array(flow), pa.array(mn), pa.array(peer), pa.array(start), pa.array(end),
+        [pa.array(flow), pa.array(mn), peer, pa.array(start), pa.array(end), peer_mn,
          pa.array(continuity), app, pa.array(rate), pa.array(size), address_type],
         schema=FLOWS_SCHEMA,
     )
     return pl.from_arrow(flows).sort("flow")
+
+
+def _flow_peers(table: pa.Table, mn: np.ndarray, topology: Topology, mobile_nodes: np.ndarray,
+                *, file: str) -> tuple[pa.Array, pa.Array]:
+    """``peer`` (a correspondent node) and ``peer_mn`` (the other MN of an MN-to-MN flow):
+    exactly one of them per row, as Arrow arrays with nulls."""
+    n = table.num_rows
+    peer = _optional_integers(table.column("peer"), FLOW_COLUMNS["peer"], file=file,
+                              column="peer")
+    if "peer_mn" in table.column_names:
+        peer_mn = _optional_integers(table.column("peer_mn"), np.dtype(np.uint32), file=file,
+                                     column="peer_mn")
+    else:
+        peer_mn = pa.nulls(n, pa.uint32())
+    to_cn, to_mn = _not_null(peer), _not_null(peer_mn)
+    _raise_first(
+        to_cn & to_mn, _filled(peer_mn), file=file, column="peer_mn",
+        message="a flow goes either to a correspondent node ('peer') or to another MN "
+        "('peer_mn', with 'peer' null), not both",
+    )
+    _raise_first(
+        ~to_cn & ~to_mn, None, file=file, column="peer",
+        message="must not be null; every flow needs a correspondent node in 'peer', or the "
+        "other MN in 'peer_mn' (an MN-to-MN flow)",
+    )
+    peers = _filled(peer)
+    is_cn = _role_mask(topology, "cn")
+    known = peers < topology.n_nodes
+    _raise_first(
+        to_cn & ~(known & is_cn[np.where(known, peers, 0)]), peers, file=file, column="peer",
+        message=f"must be the id of a node with role 'cn' (correspondent nodes of this "
+        f"topology: {_id_list(topology.nodes_with_role('cn'))})",
+    )
+    others = _filled(peer_mn)
+    _raise_first(
+        to_mn & ~np.isin(others, mobile_nodes), others, file=file, column="peer_mn",
+        message=f"must be an MN that mobility.parquet names (MNs of mobility.parquet: "
+        f"{_id_list(mobile_nodes)}): the other end of an MN-to-MN flow moves too",
+    )
+    _raise_first(
+        to_mn & (others == mn), others, file=file, column="peer_mn",
+        message="an MN-to-MN flow needs another MN than the flow's own 'mn'",
+    )
+    return peer, peer_mn
+
+
+def _filled(arr: pa.Array) -> np.ndarray:
+    """An integer Arrow array's values with nulls as 0 (masks say which rows count)."""
+    return arr.fill_null(0).to_numpy(zero_copy_only=False)
 
 
 def _continuity(table: pa.Table, *, file: str) -> np.ndarray:

@@ -19,6 +19,7 @@ trap 'rm -rf "$work"' EXIT INT TERM
 # (telemetry, push channels); it is what most often runs through a coverage hole.
 "$dmmemu" gen --out "$work/sample" --topology composite --mns 300 --packets 1000000 \
     --seed 0 --holes-per-mn-hour 3 --traffic-param local_peer_share=0.5 \
+    --traffic-param mn_peer_share=0.05 \
     --app-param web.address_type=non-persistent \
     --app-param video.address_type=graceful-replacement \
     --app-param voice.address_type=session-lasting \
