@@ -76,3 +76,29 @@ def test_each_mn_at_its_own_lma(engine) -> None:
     assert c.flow_overhead_byte_hops.tolist() == [80 + 120 + 120]
     assert c.stretch_hist[3, 3] == 1 and c.stretch_hist[4, 0] == 2
     assert c.anchor_packets[GW0] == 3 and c.anchor_packets[GW1] == 0  # at the flow's MN's
+
+
+def test_pcap_of_an_mn_to_mn_flow(tmp_path) -> None:
+    """pcap export writes an MN-to-MN flow's packets, between the two MNs' addresses, in
+    its MN's tunnel; tshark dissects them cleanly."""
+    import numpy as np
+    from tshark import dissect, need_tshark, problems, protocols
+
+    from dmmemu.report.pcap import export_pcap
+    from dmmemu.trace.writer import write_trace
+
+    need_tshark()
+    path = write_trace(
+        tmp_path / "m2m", name="m2m", topology=TOPOLOGY,
+        mobility={"t": np.array([m[0] for m in MOVES]), "mn": np.array([m[1] for m in MOVES]),
+                  "poa": np.array([m[2] for m in MOVES])},
+        flows={"flow": np.array([5]), "mn": np.array([0]),
+               "peer": np.array([None], dtype=object), "peer_mn": np.array([1]),
+               "start": np.array([0]), "end": np.array([2 * S])},
+        packets={"t": np.array(PACKETS), "flow": np.array([5] * 4),
+                 "size": np.array([1000] * 4), "dir": np.array([1, 0, 1, 1])})
+    summary = export_pcap(path, "mipv6", tmp_path / "m2m.pcap", limit=100, params=MIP_ZERO)
+    assert summary.data_packets == 2 and summary.encapsulations == {"ipv6-in-ipv6": 2}
+    packets = dissect(summary.path)
+    for layers in packets:
+        assert problems(layers) == [], protocols(layers)

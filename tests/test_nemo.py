@@ -184,5 +184,11 @@ def test_pcap_of_the_router_messages_and_the_nested_tunnels(tmp_path) -> None:
     assert len(router_bu) == 3
     assert sum(values(layers, "mip6.nemo.ba.r_flag") == ["1"] for layers in packets) == 3
     check_fields(router_bu[0], {"mip6.nemo.bu.r_flag": "1", "mip6.nemo.mnp.pfl": "64"})
-    assert sorted(protocols(layers).count("ipv6") for layers in packets
-                  if "udp" in protocols(layers)) == [2, 3, 4]
+    data = [layers for layers in packets if "udp" in protocols(layers)]
+    assert sorted(protocols(layers).count("ipv6") for layers in data) == [2, 3, 4]
+    # Downlink: the user packet inside every tunnel comes from the correspondent.
+    from ipaddress import IPv6Address
+
+    from dmmemu.report.pcap import node_ipv6
+    cn = str(IPv6Address(node_ipv6(CN)))
+    assert [values(layers, "ipv6.src")[-1] for layers in data] == [cn] * 3
