@@ -208,3 +208,13 @@ def _raise_first(bad: np.ndarray, values: np.ndarray | None, *, file: str, colum
     i = int(hits[0])
     value = values[i].item() if values is not None else None
     raise TraceError(message, file=file, column=column, row=offset + i, value=value)
+
+
+def _other_mn(values: np.ndarray, used: np.ndarray, own: np.ndarray, mobile_nodes: np.ndarray,
+              *, file: str, column: str, unknown: str, itself: str) -> None:
+    """Where ``used``, ``values`` name another MN of mobility.parquet (``mobile_nodes``) than
+    the row's ``own``: a mobile router, the other end of an MN-to-MN flow."""
+    _raise_first(used & ~np.isin(values, mobile_nodes), values, file=file, column=column,
+                 message=unknown)
+    _raise_first(used & (values == own), values, file=file, column=column, message=itself)
+

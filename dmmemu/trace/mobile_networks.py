@@ -23,6 +23,7 @@ from dmmemu.trace._columns import (
     _integers,
     _not_null,
     _optional_integers,
+    _other_mn,
     _raise_first,
     _read_table,
     _sorted_times,
@@ -55,15 +56,10 @@ def read_networks(path: Path, shown: Path, mobile_nodes: np.ndarray) -> tuple[pl
         ~np.isin(mn, mobile_nodes), mn, file=file, column="mn",
         message=f"must be an MN that mobility.parquet names ({known})",
     )
-    _raise_first(
-        behind & ~np.isin(router_ids, mobile_nodes), router_ids, file=file, column="router",
-        message=f"must be null (the MN rides on its own) or the MN of a mobile router that "
-        f"mobility.parquet names ({known})",
-    )
-    _raise_first(
-        behind & (router_ids == mn), router_ids, file=file, column="router",
-        message="an MN cannot ride behind itself; name another MN, or null to ride alone",
-    )
+    _other_mn(router_ids, behind, mn, mobile_nodes, file=file, column="router",
+              unknown=f"must be null (the MN rides on its own) or the MN of a mobile router "
+              f"that mobility.parquet names ({known})",
+              itself="an MN cannot ride behind itself; name another MN, or null to ride alone")
     depth = _check_nesting(mn, np.where(behind, router_ids.astype(np.int64), -1), file=file)
     rows = pl.from_arrow(pa.table([pa.array(t), pa.array(mn), router], schema=NETWORKS_SCHEMA))
     return rows, depth

@@ -53,6 +53,7 @@ from dmmemu.trace._columns import (
     _numpy,
     _one_chunk,
     _optional_integers,
+    _other_mn,
     _outside,
     _parquet_file,
     _raise_first,
@@ -490,16 +491,10 @@ def _flow_peers(table: pa.Table, mn: np.ndarray, topology: Topology, mobile_node
         message=f"must be the id of a node with role 'cn' (correspondent nodes of this "
         f"topology: {_id_list(topology.nodes_with_role('cn'))})",
     )
-    others = _filled(peer_mn)
-    _raise_first(
-        to_mn & ~np.isin(others, mobile_nodes), others, file=file, column="peer_mn",
-        message=f"must be an MN that mobility.parquet names (MNs of mobility.parquet: "
-        f"{_id_list(mobile_nodes)}): the other end of an MN-to-MN flow moves too",
-    )
-    _raise_first(
-        to_mn & (others == mn), others, file=file, column="peer_mn",
-        message="an MN-to-MN flow needs another MN than the flow's own 'mn'",
-    )
+    _other_mn(_filled(peer_mn), to_mn, mn, mobile_nodes, file=file, column="peer_mn",
+              unknown=f"must be an MN that mobility.parquet names (MNs of mobility.parquet: "
+              f"{_id_list(mobile_nodes)}): the other end of an MN-to-MN flow moves too",
+              itself="an MN-to-MN flow needs another MN than the flow's own 'mn'")
     return peer, peer_mn
 
 
