@@ -132,6 +132,10 @@ def _umask() -> int:
     return mask
 
 
+# Where a handover row comes from (the handovers table's `source`).
+SOURCES = ("mobility", "networks")
+
+
 def _peer_mns(replay: ReplayInput) -> np.ndarray:
     """The other MN of each flow (semantics.md §17), -1 for a flow to a correspondent."""
     if replay.flow_peer_mn is None:
@@ -243,7 +247,8 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
     from_networks = rows >= replay.n_mobility_rows  # §16: networks rows follow mobility's
     handovers = pl.DataFrame({
         "row": np.where(from_networks, rows - replay.n_mobility_rows, rows).astype(np.int64),
-        "source": pl.Series(["mobility", "networks"], dtype=pl.String).gather(
+        # An enum (one byte a row), not a string per row: the table has a row per move.
+        "source": pl.Series(SOURCES, dtype=pl.Enum(SOURCES)).gather(
             from_networks.astype(np.int64)),
         "t": mobility_t[rows],
         "mn": mobility_mn[rows].astype(np.uint32),
