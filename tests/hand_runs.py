@@ -16,6 +16,7 @@ from dmmemu.engine.replay_io import (
     control_events,
 )
 from dmmemu.topology.graph import Topology
+from dmmemu.trace.mobile_networks import nesting_depth
 
 
 def engines() -> list:
@@ -64,16 +65,6 @@ def mns_trace(topology: Topology, moves: list[tuple[int, int, int]],
     n_mns = 1 + max([m[1] for m in moves] + [f[1] for f in flows])
     routers = np.zeros(n_mns, np.uint8)
     routers[[r[2] for r in networks if r[2] >= 0]] = 1
-    depth, riding = 0, {}
-    for _, mn, router in networks:
-        riding.pop(mn, None)
-        if router >= 0:
-            riding[mn] = router
-        for node in riding:
-            above = 0
-            while node in riding:
-                node, above = riding[node], above + 1
-            depth = max(depth, above)
     return ReplayInput(
         n_mns=n_mns, hops=topology.hops, delay_ns=topology.delay_ns,
         flow_ids=np.array([f[0] for f in flows], np.uint64),
@@ -85,7 +76,7 @@ def mns_trace(topology: Topology, moves: list[tuple[int, int, int]],
         flow_peer_mn=np.array([f[5] if len(f) > 5 else -1 for f in flows], np.int32),
         ev_t=ev[0], ev_kind=ev[1], ev_a=ev[2], ev_b=ev[3], ev_row=ev[4],
         n_mobility_rows=len(moves), t_begin=0, t_end=end, n_network_rows=len(networks),
-        mn_router=routers, network_depth=depth)
+        mn_router=routers, network_depth=nesting_depth(net[1], net[2]))
 
 
 def replay(engine, tables: PolicyTables, trace: ReplayInput,

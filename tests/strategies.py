@@ -51,6 +51,7 @@ from dmmemu.engine.signaling import (
     program_table,
 )
 from dmmemu.topology.graph import Link, Node, Topology
+from dmmemu.trace.mobile_networks import nesting_depth
 
 
 @dataclass(frozen=True)
@@ -318,7 +319,7 @@ def cases(draw: st.DrawFn, crowded: bool = False, route_optimised: bool = False,
         flow_address_type=np.array([draw(st.sampled_from([-1, 0, 1, 2, 3]))
                                     for _ in range(n_flows)], np.int8),
         n_network_rows=len(networks), mn_router=mn_router,
-        network_depth=_deepest(networks),
+        network_depth=nesting_depth(net[1], net[2]),
     )
     cut_points = sorted(draw(st.sets(st.integers(1, max(len(packets) - 1, 1)), max_size=3)))
     # Bins of 1..400 µs: 3 to 1001 bins on the 1 ms horizon (narrower ones would only make
@@ -365,18 +366,6 @@ def _depth_of(riding: dict[int, int]) -> int | None:
             seen.add(node)
         deepest = max(deepest, len(seen) - 1)
     return deepest if deepest <= MAX_NETWORK_DEPTH else None
-
-
-def _deepest(rows: list[tuple[int, int, int]]) -> int:
-    """The most routers above one MN after any prefix of ``rows``."""
-    riding: dict[int, int] = {}
-    deepest = 0
-    for _, mn, router in rows:
-        riding.pop(mn, None)
-        if router >= 0:
-            riding[mn] = router
-        deepest = max(deepest, _depth_of(riding) or 0)
-    return deepest
 
 
 def split_batches(packets: list[tuple[int, int, int, int]],

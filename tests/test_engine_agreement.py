@@ -59,13 +59,18 @@ def record_events(counters, case: Case | None = None) -> None:
             event(name)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(case=cases())
-def test_core_equals_reference(case: Case) -> None:
+def assert_engines_agree(case: Case) -> None:
+    """The core's counters equal the reference's on ``case``, field by field."""
     expected = replay_with(ReferenceReplay, case)
     got = replay_with(core.Replay, case)
     record_events(expected, case)
     assert got.differences(expected) == []
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases())
+def test_core_equals_reference(case: Case) -> None:
+    assert_engines_agree(case)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -73,10 +78,7 @@ def test_core_equals_reference(case: Case) -> None:
 def test_core_equals_reference_with_correspondent_bindings(case: Case) -> None:
     """Route optimisation on every trace (semantics.md §15): return routability, token
     reuse, refreshes, stale bindings, completion timers scheduled by packets."""
-    expected = replay_with(ReferenceReplay, case)
-    got = replay_with(core.Replay, case)
-    record_events(expected, case)
-    assert got.differences(expected) == []
+    assert_engines_agree(case)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -84,10 +86,7 @@ def test_core_equals_reference_with_correspondent_bindings(case: Case) -> None:
 def test_core_equals_reference_with_mobile_networks(case: Case) -> None:
     """MNs riding behind mobile routers (semantics.md §16): joins, leaves and switches,
     nested routers, routers that detach with riders, and moves that wait for a router."""
-    expected = replay_with(ReferenceReplay, case)
-    got = replay_with(core.Replay, case)
-    record_events(expected, case)
-    assert got.differences(expected) == []
+    assert_engines_agree(case)
 
 
 @settings(max_examples=25, deadline=None,
@@ -95,10 +94,7 @@ def test_core_equals_reference_with_mobile_networks(case: Case) -> None:
 @given(case=cases(crowded=True))
 def test_core_equals_reference_on_crowded_mns(case: Case) -> None:
     """Hundreds of flows on a few MNs: many addresses per MN, pools that grow."""
-    expected = replay_with(ReferenceReplay, case)
-    got = replay_with(core.Replay, case)
-    record_events(expected, case)
-    assert got.differences(expected) == []
+    assert_engines_agree(case)
 
 
 # Each timeline counter (§11) and the per-anchor total it splits by time.

@@ -1092,24 +1092,21 @@ class ReferenceReplay:
         far_routers = self._routers(q) if q is not None else []  # §17: the other MN's
         depth = len(routers) + len(far_routers)
         if direct:  # from the other end straight to the PoA
-            head = far
             segments = [(far, p, self.direct_bytes, 0)]
             links = [self.direct_bytes] * depth  # the mobile networks' own links
             lead: list[tuple[int, int, int, int]] = []
         else:
-            head = a
             segments, links = self._nested_segments(a, p, routers)
-            lead = []
-            if q is not None:  # §17: from the other MN's PoA up to its anchor b, then to a
+            if q is None:  # from the peer to the anchor, as it is
+                lead = [(c, a, 0, 0)]
+            else:  # §17: from the other MN's PoA up to its anchor b, then across to a
                 b = q.home if q.home >= 0 else self.serving[q.poa]
                 lead, far_links = self._nested_segments(b, q.poa, far_routers)
                 lead.append((b, a, 0, 0))
                 links = links + far_links
         every = lead + segments
-        first = 0 if q is not None else self.H[c][head]
-        hops = first + sum(self.H[u][v] for u, v, _, _ in every) + depth
-        delay = ((0 if q is not None else self.D[c][head])
-                 + sum(self.D[u][v] for u, v, _, _ in every) + wait)
+        hops = sum(self.H[u][v] for u, v, _, _ in every) + depth
+        delay = sum(self.D[u][v] for u, v, _, _ in every) + wait
         overhead = sum(encap for _, _, encap, _ in every) + sum(links)
         overhead_byte_hops = sum(encap * self.H[u][v] for u, v, encap, _ in every) + sum(links)
         direct_hops = self.H[far][p] + depth

@@ -338,20 +338,14 @@ def control_events(
     return tuple(np.ascontiguousarray(arr[order]) for arr in (ev_t, ev_kind, ev_a, ev_b, ev_row))
 
 
-def path_segments(levels: int, depth: int = 0) -> int:
-    """The most shortest paths a delivered packet's path joins (§7.5): peer to anchor, one
-    segment to the home anchor of each mobile router above the MN (§16), then one segment
-    per chain level and one into the PoA."""
-    return levels + 2 + depth
-
-
 def path_bounds(levels: int, depth: int = 0, two_ended: bool = False) -> tuple[int, int]:
-    """(the most shortest paths in one packet's path, the most hops it adds beside them):
-    one end's chain and routers' links, or an MN-to-MN flow's two ends joined at their
-    anchors (§17)."""
+    """(the most shortest paths in one packet's path, the most hops it adds beside them).
+    One end (§7.5, §16): peer to anchor, one segment to the home anchor of each of up to
+    ``depth`` mobile routers, one per chain level and one into the PoA, and the routers'
+    links; an MN-to-MN flow (§17): two such ends, without the peer, joined at the anchors."""
     if two_ended:
         return 2 * (levels + 1 + depth) + 1, 2 * depth
-    return path_segments(levels, depth), depth
+    return levels + 2 + depth, depth
 
 
 def two_ended(replay: ReplayInput) -> bool:

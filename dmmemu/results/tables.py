@@ -17,6 +17,7 @@ from typing import Any, Mapping
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dmmemu.engine.policy import (
@@ -136,11 +137,11 @@ def _umask() -> int:
 SOURCES = ("mobility", "networks")
 
 
-def _peer_mns(replay: ReplayInput) -> np.ndarray:
-    """The other MN of each flow (semantics.md §17), -1 for a flow to a correspondent."""
-    if replay.flow_peer_mn is None:
-        return np.full(replay.n_flows, -1, np.int64)
-    return replay.flow_peer_mn.astype(np.int64)
+def _ids_or_null(ids: np.ndarray) -> pl.Series:
+    """Engine ids (-1 for none) as a UInt32 column with nulls: a flow's peer node, or the
+    other MN of an MN-to-MN flow (semantics.md §17)."""
+    none = ids < 0
+    return pl.from_arrow(pa.array(np.where(none, 0, ids).astype(np.uint32), mask=none))
 
 
 def stretch_stats(hist: np.ndarray) -> tuple[float, float]:
@@ -187,9 +188,9 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
     flows = pl.DataFrame({
         "flow": replay.flow_ids,
         "mn": replay.flow_mn.astype(np.uint32),
-        "peer": pl.Series(replay.flow_peer, dtype=pl.Int64).replace(-1, None).cast(pl.UInt32),
-        "peer_mn": pl.Series(_peer_mns(replay), dtype=pl.Int64).replace(-1, None).cast(
-            pl.UInt32),
+        "peer": _ids_or_null(replay.flow_peer),
+        "peer_mn": _ids_or_null(replay.flow_peer_mn if replay.flow_peer_mn is not None
+                                else np.full(replay.n_flows, -1, np.int32)),
         "continuity": replay.flow_continuity.astype(bool),
         "anchor": c.flow_anchor,
         "packets": c.flow_packets,

@@ -60,14 +60,15 @@ def read_networks(path: Path, shown: Path, mobile_nodes: np.ndarray) -> tuple[pl
               unknown=f"must be null (the MN rides on its own) or the MN of a mobile router "
               f"that mobility.parquet names ({known})",
               itself="an MN cannot ride behind itself; name another MN, or null to ride alone")
-    depth = _check_nesting(mn, np.where(behind, router_ids.astype(np.int64), -1), file=file)
+    depth = nesting_depth(mn, np.where(behind, router_ids.astype(np.int64), -1), file=file)
     rows = pl.from_arrow(pa.table([pa.array(t), pa.array(mn), router], schema=NETWORKS_SCHEMA))
     return rows, depth
 
 
-def _check_nesting(mn: np.ndarray, router: np.ndarray, *, file: str) -> int:
-    """Applying the rows in order, no MN ever rides (through other routers) behind itself,
-    nor behind more than MAX_NETWORK_DEPTH routers; returns the most it ever rides behind."""
+def nesting_depth(mn: np.ndarray, router: np.ndarray, *, file: str = "networks.parquet") -> int:
+    """The most routers one MN rides behind at any time, applying the rows (MN, router or
+    -1) in order; a row after which an MN would ride behind itself, or behind more than
+    MAX_NETWORK_DEPTH routers, is a TraceError naming ``file``."""
     riding: dict[int, int] = {}  # MN -> the router it rides behind now
     riders: dict[int, set[int]] = {}  # router -> the MNs that ride behind it now
     deepest = 0

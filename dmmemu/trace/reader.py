@@ -219,7 +219,7 @@ class Trace:
         networks = self.networks if self.networks is not None else pl.DataFrame(
             schema={"t": pl.Int64, "mn": pl.UInt32, "router": pl.UInt32})
         net_mn = _column(networks, "mn", np.int32)
-        net_router = networks["router"].fill_null(-1).cast(pl.Int64).to_numpy().astype(np.int32)
+        net_router = _ids_or_none(networks["router"])
         mn_router = np.zeros(self.n_mns, np.uint8)
         mn_router[net_router[net_router >= 0]] = 1
         ev_t, ev_kind, ev_a, ev_b, ev_row = control_events(
@@ -233,10 +233,8 @@ class Trace:
             delay_ns=_frozen(self.topology.delay_ns, np.int64),
             flow_ids=_frozen(_column(flows, "flow", np.uint64), np.uint64),
             flow_mn=_frozen(_column(flows, "mn", np.int32), np.int32),
-            flow_peer=_frozen(flows["peer"].fill_null(-1).cast(pl.Int64).to_numpy()
-                              .astype(np.int32), np.int32),
-            flow_peer_mn=_frozen(flows["peer_mn"].fill_null(-1).cast(pl.Int64).to_numpy()
-                                 .astype(np.int32), np.int32),
+            flow_peer=_frozen(_ids_or_none(flows["peer"]), np.int32),
+            flow_peer_mn=_frozen(_ids_or_none(flows["peer_mn"]), np.int32),
             flow_start=_frozen(start, np.int64),
             flow_end=_frozen(end, np.int64),
             flow_continuity=_frozen(_column(flows, "continuity", np.uint8), np.uint8),
@@ -496,6 +494,11 @@ def _flow_peers(table: pa.Table, mn: np.ndarray, topology: Topology, mobile_node
               f"{_id_list(mobile_nodes)}): the other end of an MN-to-MN flow moves too",
               itself="an MN-to-MN flow needs another MN than the flow's own 'mn'")
     return peer, peer_mn
+
+
+def _ids_or_none(ids: pl.Series) -> np.ndarray:
+    """A nullable id column (UInt32) as the engines' int32, null as -1."""
+    return ids.cast(pl.Int32).fill_null(-1).to_numpy()
 
 
 def _filled(arr: pa.Array) -> np.ndarray:
