@@ -36,7 +36,9 @@ cdef enum:
     CAUSE_REFRESH = 3
     CAUSE_DEREGISTRATION = 4
     CAUSE_CORRESPONDENT = 5
-    N_CAUSES = 6
+    CAUSE_LOCALIZED = 6
+    CAUSE_LOCALIZED_END = 7
+    N_CAUSES = 8
 
 # Signaling programs (dmmemu.engine.signaling): roles, scopes, origins, flags, columns.
 cdef enum:
@@ -49,6 +51,8 @@ cdef enum:
     ROLE_LEVEL = 6
     ROLE_PREV_LEVEL = 7
     ROLE_PEER = 8
+    ROLE_PEER_POA = 9
+    ROLE_PEER_ANCHOR = 10
     WHEN_ALWAYS = 0
     WHEN_LEVEL_CHANGED = 1
     WHEN_LEVEL_KEPT = 2
@@ -57,6 +61,8 @@ cdef enum:
     WHEN_ANCHOR_NOT_THIRD = 5
     WHEN_MN_ROUTER = 6
     WHEN_MN_HOST = 7
+    WHEN_SAME_POA_SAME_ANCHOR = 8   # + the pair's case, up to WHEN_OTHER_POA_OTHER_ANCHOR
+    WHEN_OTHER_POA_OTHER_ANCHOR = 11
 
 cdef enum:
     ONCE = 0
@@ -115,6 +121,7 @@ cdef enum:
     TIMER_EXPIRE = 0   # a binding that outlived a detach reaches the end of its lifetime
     TIMER_RELEASE = 1  # a detached MN's addresses die
     TIMER_CORRESPONDENT = 2  # a correspondent binding's BU reaches the peer (§15)
+    TIMER_LOCALIZED = 3  # the last acknowledgement of a localized routing arrives (§18)
 
 cdef enum:
     SELECT_CENTRAL = 1
@@ -279,3 +286,13 @@ cdef struct Correspondent:
     node_t peer
     node_t bound_poa        # PoA of the care-of address the peer holds, -1 = none
     node_t pending_poa      # PoA of the pending return routability, -1 = none
+
+
+cdef struct LocalPair:
+    # The localized routing between two MNs low < high (§18).
+    count_t pending         # seq of its pending completion timer, 0 = none
+    flow_t active           # its flows bound to an address
+    mn_t low
+    mn_t high
+    int8_t case_            # the case of the routing in place, -1 = none
+    int8_t pending_case     # the case being set up, -1 = none

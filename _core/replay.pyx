@@ -21,7 +21,9 @@ from _types cimport (
 from replay cimport (
     ANCHOR_LOCAL, ANCHOR_POLICY, CLASS_ANCHOR, CLASS_DIRECT, CLASS_ON_LOSS,
     CLASS_ROUTE_OPTIMISED, ON_LOSS_BREAK, ON_LOSS_RENUMBER, AT_MOVE, AT_SIGNALING_START,
-    CAUSE_ATTACH, CAUSE_CORRESPONDENT, CAUSE_DEREGISTRATION, CAUSE_FLOW,
+    CAUSE_ATTACH, CAUSE_CORRESPONDENT, CAUSE_DEREGISTRATION, CAUSE_FLOW, CAUSE_LOCALIZED,
+    CAUSE_LOCALIZED_END, ROLE_PEER_ANCHOR, ROLE_PEER_POA, WHEN_SAME_POA_SAME_ANCHOR,
+    WHEN_OTHER_POA_OTHER_ANCHOR, TIMER_LOCALIZED, LocalPair,
     CAUSE_HANDOVER, CAUSE_REFRESH, ERR_DIR, ERR_FLOW, ERR_NONE, ERR_SIZE, ERR_T_ORDER,
     ERR_T_SPAN, EV_FLOW_END, EV_FLOW_START, EV_MOVE, EV_PACKET, FLAG_ENDS, FLAG_HOLD,
     FLOW_BOUND, FLOW_LOCAL, FLOW_UNBOUND, HO_ATTACH, HO_DETACH, HO_HANDOVER, HO_NOOP,
@@ -47,6 +49,7 @@ import numpy as np
 
 from dmmemu.engine import correspondents as _correspondents
 from dmmemu.engine import flow_classes as _classes
+from dmmemu.engine import local_routing as _local_routing
 from dmmemu.engine import policy as _policy
 from dmmemu.engine import replay_io as _io
 from dmmemu.engine import signaling as _sig
@@ -68,7 +71,11 @@ assert (ROLE_MN, ROLE_POA, ROLE_PREV_POA, ROLE_ANCHOR, ROLE_SERVING, ROLE_THIRD,
     _sig.WHEN_LEVEL_CHANGED, _sig.WHEN_LEVEL_KEPT, _sig.WHEN_TOKEN_STALE)
 assert (WHEN_ANCHOR_IS_THIRD, WHEN_ANCHOR_NOT_THIRD) == _sig.ANCHOR_CONDITIONS
 assert (WHEN_MN_ROUTER, WHEN_MN_HOST) == _sig.MN_CONDITIONS
-assert TIMER_CORRESPONDENT == 2
+assert (CAUSE_LOCALIZED, CAUSE_LOCALIZED_END) == _sig.PAIR_CAUSES
+assert (ROLE_PEER_POA, ROLE_PEER_ANCHOR) == _sig.PAIR_ROLES
+assert (WHEN_SAME_POA_SAME_ANCHOR, WHEN_OTHER_POA_OTHER_ANCHOR) == (
+    min(_sig.PAIR_CONDITIONS), max(_sig.PAIR_CONDITIONS))
+assert (TIMER_CORRESPONDENT, TIMER_LOCALIZED) == (2, 3)
 assert (ONCE, PER_ADDRESS, AT_SIGNALING_START, AT_MOVE, FLAG_ENDS, FLAG_HOLD,
         MAX_LEGS_PER_CAUSE) == (_sig.ONCE, _sig.PER_ADDRESS, _sig.AT_SIGNALING_START,
                                 _sig.AT_MOVE, _sig.FLAG_ENDS, _sig.FLAG_HOLD,
@@ -213,6 +220,17 @@ cdef class Replay:
     cdef row_t n_mobility_rows          # rows from here on are networks rows (§16)
     cdef const uint8_t[::1] mn_router   # (M,) 1 for an MN that some networks row names a router
     cdef const int32_t[::1] flow_peer_mn  # (F,) the other MN of an MN-to-MN flow (§17), -1
+    # §18 localized routing, and what the localized-routing program being run names.
+    cdef int local_routing              # bit c: the routing takes case c
+    cdef count_t local_tunnel_bytes     # the tunnel between two PoAs on the short way
+    cdef Py_ssize_t n_local
+    cdef LocalPair* local_pairs         # (P,) malloc'd
+    cdef const int32_t[::1] flow_local  # (F,) the pair of an MN-to-MN flow, -1 none
+    cdef const int64_t[::1] local_first  # (M+1,) the pairs of MN m: local_of[local_first[m]:...]
+    cdef const int32_t[::1] local_of
+    cdef node_t run_peer_poa            # the other MN's PoA and anchor in the program being run
+    cdef node_t run_peer_anchor
+    cdef int run_case                   # the case its conditions test
 
     # topology
     cdef Py_ssize_t n_nodes
@@ -318,6 +336,7 @@ cdef class Replay:
         self.timers.entries = NULL
         self.events = NULL
         self.pairs = NULL
+        self.local_pairs = NULL
         self.state = STATE_NEW
 
     def __dealloc__(self):
@@ -332,6 +351,7 @@ cdef class Replay:
         free(self.timers.entries)
         free(self.events)
         free(self.pairs)
+        free(self.local_pairs)
 
     def __init__(self, policy, replay, *, timeline_bin_ns=_io.DEFAULT_TIMELINE_BIN_NS):
         if self.state != STATE_NEW:
@@ -478,6 +498,19 @@ cdef class Replay:
             raise ValueError("replay.flow_mn / flow_peer / flow_peer_mn hold an unknown MN or "
                              "node (an MN-to-MN flow has peer -1)")
         self.flow_peer_mn = flow_peer_mn
+        self.local_routing = int(policy.local_routing)
+        self.local_tunnel_bytes = int(policy.local_tunnel_bytes)
+        if not (0 <= self.local_routing < 16 and 0 <= self.local_tunnel_bytes <= 4096):
+            raise ValueError("policy.local_routing / local_tunnel_bytes out of range")
+        local = _local_routing.local_routing_pairs(flow_mn, replay.flow_peer_mn, flow_class,
+                                                   classes, n_mns, self.local_routing != 0)
+        self.n_local = local.pair_low.shape[0]
+        if self.n_local and not (self.always_registered and self.select != SELECT_PER_FLOW
+                                 and not self.mobile_networks):
+            raise ValueError("localized routing needs always-registered home addresses")
+        self.flow_local = local.flow_pair
+        self.local_first = local.mn_first
+        self.local_of = local.mn_pairs
         if bool(np.any(flow_start > flow_end)):
             raise ValueError("replay.flow_start must be <= replay.flow_end")
         self.n_flows = n_flows
@@ -607,12 +640,13 @@ cdef class Replay:
         self.event_capacity = 64
         self.events = <EventRecord*> malloc(self.event_capacity * sizeof(EventRecord))
         self.pairs = <Correspondent*> malloc(max(self.n_pairs, 1) * sizeof(Correspondent))
+        self.local_pairs = <LocalPair*> malloc(max(self.n_local, 1) * sizeof(LocalPair))
         self.n_events = 0
         self.event_oom = False
         if (self.flows == NULL or self.paths_of == NULL or self.mns == NULL or self.places == NULL
                 or self.bindings == NULL or self.held_since == NULL or self.held_bin == NULL
                 or self.addrs == NULL or self.timers.entries == NULL or self.events == NULL
-                or self.pairs == NULL):
+                or self.pairs == NULL or self.local_pairs == NULL):
             raise MemoryError("cannot allocate the replay state")
         self.addr_used = 0
         self.free_head = -1
@@ -655,6 +689,11 @@ cdef class Replay:
                 rr_t=INT64_MIN, token_t=INT64_MIN, pending=0, active=0, addr=-1,
                 mn=pair_mn_v[i], peer=pair_peer_v[i], bound_poa=-1, pending_poa=-1,
             )
+        cdef const int32_t[::1] low_v = local.pair_low
+        cdef const int32_t[::1] high_v = local.pair_high
+        for i in range(self.n_local):
+            self.local_pairs[i] = LocalPair(pending=0, active=0, low=low_v[i], high=high_v[i],
+                                            case_=-1, pending_case=-1)
         self._advance(INT64_MIN, False)  # sets ev_due; handles nothing
         self.state = STATE_READY
 
@@ -970,6 +1009,8 @@ cdef class Replay:
                     if pair.bound_poa != p and pair.pending == 0 and self._needs_binding(a, p):
                         self._rr(ft.pair, t, t if t > self.addrs[x].until
                                  else self.addrs[x].until, rr_out)
+                if self.flow_local[f] >= 0:  # §18 trigger 2
+                    self._local_bind(self.flow_local[f], fs.mn, self.flow_peer_mn[f], t, rr_out)
             self.flow_anchor[f] = a
             if renumber:
                 self.flow_renumbered[f] += 1
@@ -1011,7 +1052,12 @@ cdef class Replay:
         depth = self._depth(fs.mn)
         if other != NULL:
             far_depth = self._depth(self.flow_peer_mn[f])
-        if direct:  # from the other end straight to the PoA
+        if self.flow_local[f] >= 0 and self.local_pairs[self.flow_local[f]].case_ >= 0:
+            # §18: MAG to MAG, or inside one MAG; no anchor forwards it
+            direct_route(&self.paths, far, p, self.local_tunnel_bytes if far != p else 0,
+                         &route)
+            ft.path_anchor = -1
+        elif direct:  # from the other end straight to the PoA
             direct_route(&self.paths, far, p, self.direct_bytes, &route)
             route.overhead += (depth + far_depth) * self.direct_bytes  # the networks' links
             route.overhead_bh += (depth + far_depth) * self.direct_bytes
@@ -1181,6 +1227,13 @@ cdef class Replay:
                     self.pairs[e.target].pending = 0
                     self.pairs[e.target].pending_poa = -1
                     self.mns[self.pairs[e.target].mn].epoch += 1  # its flows' paths change
+            elif e.kind == TIMER_LOCALIZED:  # §18 trigger 4: the routing is in place
+                if self.local_pairs[e.target].pending == e.seq:
+                    self.local_pairs[e.target].case_ = self.local_pairs[e.target].pending_case
+                    self.local_pairs[e.target].pending = 0
+                    self.local_pairs[e.target].pending_case = -1
+                    self.mns[self.local_pairs[e.target].low].epoch += 1  # the pair's paths
+                    self.mns[self.local_pairs[e.target].high].epoch += 1
             else:
                 mn = &self.mns[e.target]
                 if mn.release == e.seq:  # still detached since
@@ -1322,6 +1375,10 @@ cdef class Replay:
                     pair.rr_t = INT64_MIN
                     pair.pending = 0
                     pair.pending_poa = -1
+        if p < 0:  # §18 trigger 1: the MAG forgets the routing of a detached MN
+            for j in range(self.local_first[m], self.local_first[m + 1]):
+                if self.local_pairs[self.local_of[j]].active > 0:
+                    self._drop_local(self.local_of[j])
         if p < 0:  # 2, 3: detach
             # The de-registration runs over the bindings it ends (none when they outlive the
             # detach: SIGNAL_ONE of no address), then they close.
@@ -1442,7 +1499,84 @@ cdef class Replay:
             self._rr(self.mn_pairs[j], t, self.addrs[x].until, out)
             self.ho_msgs[r] += out[2]
             self.ho_bytes[r] += out[3]
+        for j in range(self.local_first[m], self.local_first[m + 1]):  # §18 trigger 1
+            if self.local_pairs[self.local_of[j]].active > 0 and self._relocalize(
+                    self.local_of[j], m, t, out):
+                self.ho_msgs[r] += out[2]
+                self.ho_bytes[r] += out[3]
         return 1
+
+    # ------------------------------------------------------------------ localized routing (§18)
+
+    cdef inline mn_t _other_end(self, int32_t k, mn_t m) noexcept nogil:
+        return self.local_pairs[k].high if self.local_pairs[k].low == m else (
+            self.local_pairs[k].low)
+
+    cdef inline int _local_case(self, mn_t m, mn_t n) noexcept nogil:
+        """The case of two attached MNs' places, -1 where localized routing does not take it."""
+        cdef int case = ((self.mns[m].poa != self.mns[n].poa)
+                         | (self.mns[m].home != self.mns[n].home) << 1)
+        return case if (self.local_routing >> case) & 1 else -1
+
+    cdef inline void _drop_local(self, int32_t k) noexcept nogil:
+        self.local_pairs[k].case_ = -1
+        self.local_pairs[k].pending = 0
+        self.local_pairs[k].pending_case = -1
+
+    cdef void _run_local(self, int cause, mn_t m, mn_t n, time_t t, time_t origin, int case,
+                         time_t* out) noexcept nogil:
+        """A localized-routing program for ``m`` at its PoA over its home address, with the
+        other MN ``n``'s roles and the conditions testing ``case``."""
+        self.run_peer_poa = self.mns[n].poa
+        self.run_peer_anchor = self.mns[n].home
+        self.run_case = case
+        self._run_program(cause, m, self.mns[m].poa, -1, SIGNAL_ONE,
+                          self._find(m, self.mns[m].home), t, origin - t, 1, out, False)
+
+    cdef int _set_up(self, int32_t k, mn_t m, time_t t, time_t origin,
+                     time_t* out) except -1 nogil:
+        """setup(k, m, t, origin): the routing for pair ``k``, sent from ``m``'s side."""
+        cdef mn_t n = self._other_end(k, m)
+        cdef int case = self._local_case(m, n)
+        self._run_local(CAUSE_LOCALIZED, m, n, t, origin, case, out)
+        self.local_pairs[k].pending_case = <int8_t> case
+        self.local_pairs[k].pending = self._schedule(origin + out[0], TIMER_LOCALIZED, k)
+        return 0
+
+    cdef int _local_bind(self, int32_t k, mn_t m, mn_t n, time_t t,
+                         time_t* out) except -1 nogil:
+        """Trigger 2: a flow of pair ``k`` binds; the first sets the routing up."""
+        cdef time_t origin = t
+        self.local_pairs[k].active += 1
+        if (self.local_pairs[k].case_ >= 0 or self.local_pairs[k].pending != 0
+                or self._local_case(m, n) < 0):
+            return 0
+        if self.mns[m].until > origin:
+            origin = self.mns[m].until
+        if self.mns[n].until > origin:
+            origin = self.mns[n].until
+        self._set_up(k, m, t, origin, out)
+        return 0
+
+    cdef bint _relocalize(self, int32_t k, mn_t m, time_t t, time_t* out) except -1 nogil:
+        """Trigger 1 after ``m`` attached or handed over: set up again, or torn down. 0 if no
+        program ran."""
+        cdef LocalPair* pair = &self.local_pairs[k]
+        cdef int old_case = pair.case_ if pair.case_ >= 0 else pair.pending_case
+        cdef mn_t n = self._other_end(k, m)
+        cdef time_t origin = self.mns[m].until
+        self._drop_local(k)
+        if self.mns[n].poa < 0:
+            return 0
+        if self.mns[n].until > origin:
+            origin = self.mns[n].until
+        if self._local_case(m, n) >= 0:
+            self._set_up(k, m, t, origin, out)
+            return 1
+        if old_case >= 0:
+            self._run_local(CAUSE_LOCALIZED_END, m, n, t, origin, old_case, out)
+            return 1
+        return 0
 
     # ------------------------------------------------------------------ correspondents (§15)
 
@@ -1483,9 +1617,14 @@ cdef class Replay:
             pair.token_t = pair.rr_t
 
     cdef void _let_go(self, flow_t f, time_t t) noexcept nogil:
-        """§15 trigger 3: a flow with a pair lets go of its address."""
-        cdef int32_t k = self.paths_of[f].pair
+        """§15 and §18 trigger 3: a flow with a pair lets go of its address."""
+        cdef int32_t k = self.flow_local[f]
         cdef Correspondent* pair
+        if k >= 0:
+            self.local_pairs[k].active -= 1
+            if self.local_pairs[k].active == 0:
+                self._drop_local(k)
+        k = self.paths_of[f].pair
         if k < 0:
             return
         pair = &self.pairs[k]
@@ -1717,6 +1856,10 @@ cdef class Replay:
             return self.chain_nodes[level - 1, prev]
         if role == ROLE_PEER:
             return self.run_peer
+        if role == ROLE_PEER_POA:
+            return self.run_peer_poa
+        if role == ROLE_PEER_ANCHOR:
+            return self.run_peer_anchor
         return self.third
 
     cdef time_t _leg(self, int cause, Py_ssize_t i, addr_t x, node_t poa, node_t prev,
@@ -1811,6 +1954,8 @@ cdef class Replay:
             return self.mn_router[m] == 1
         if when == WHEN_MN_HOST:
             return self.mn_router[m] == 0
+        if WHEN_SAME_POA_SAME_ANCHOR <= when <= WHEN_OTHER_POA_OTHER_ANCHOR:  # §18
+            return when == WHEN_SAME_POA_SAME_ANCHOR + self.run_case
         if level == 0:
             return when != WHEN_TOKEN_STALE or not self.run_token_fresh
         here = self.chain_nodes[level - 1, poa]

@@ -32,6 +32,9 @@ from dmmemu.engine.signaling import (
     CAUSE_HANDOVER,
     CAUSE_NAMES,
     ONCE,
+    PAIR_CAUSES,
+    PAIR_CONDITIONS,
+    PAIR_ROLES,
     PER_ADDRESS,
     ROLE_ANCHOR,
     ROLE_LEVEL,
@@ -87,38 +90,43 @@ def topologies(draw: st.DrawFn) -> Topology:
 
 @st.composite
 def programs(draw: st.DrawFn, n_kinds: int, levels: int = 0,
-             correspondent: bool = False) -> list[Leg]:
+             correspondent: bool = False, localized: bool = False) -> list[Leg]:
     """Random signaling programs (semantics.md §4): up to 5 legs per cause, between any
     roles the cause has, once or per address, in series, in parallel (several legs after the
     same one) and gated, with offsets and caps on the 25 µs grid of the traces; legs at a
     chain level (of ``levels``) name its node and are sent always, only when it changed, or
     only when it did not; some are relayed by a third role with a tunnel. With
     ``correspondent``, a correspondent program (§15) of 1 to 5 legs per address, some of them
-    sent only on a stale token."""
+    sent only on a stale token. With ``localized``, localized-routing programs (§18) of 1 to 5
+    legs per address each, between any roles and the other MN's, some sent only in one case
+    of the two MNs' places."""
     legs: list[Leg] = []
     for cause in range(len(CAUSE_NAMES)):
         scopes: list[int] = []
         moving = cause in (CAUSE_HANDOVER, CAUSE_DEREGISTRATION)
         peer = cause == CAUSE_CORRESPONDENT
-        if peer and not correspondent:
+        pair = cause in PAIR_CAUSES
+        if (peer and not correspondent) or (pair and not localized):
             continue
-        for i in range(draw(st.integers(1 if peer else 0, 5))):
-            scope = PER_ADDRESS if peer else draw(st.sampled_from([ONCE, PER_ADDRESS]))
+        for i in range(draw(st.integers(1 if peer or pair else 0, 5))):
+            scope = PER_ADDRESS if peer or pair else draw(st.sampled_from([ONCE, PER_ADDRESS]))
             roles = [r for r in range(len(ROLE_NAMES))
                      if (r != ROLE_ANCHOR or scope == PER_ADDRESS)
                      and (r not in (ROLE_PREV_POA, ROLE_PREV_LEVEL) or moving)
-                     and (r not in (ROLE_LEVEL, ROLE_PREV_LEVEL) or levels > 0)
-                     and (r != ROLE_PEER or peer)]
+                     and (r not in (ROLE_LEVEL, ROLE_PREV_LEVEL) or (levels > 0 and not pair))
+                     and (r != ROLE_PEER or peer) and (r not in PAIR_ROLES or pair)]
             src = draw(st.sampled_from(roles))
             dst = draw(st.sampled_from([r for r in roles if r != src]))
             via = draw(st.sampled_from([-1, -1] + [
                 r for r in roles if r not in (src, dst, ROLE_MN, ROLE_PREV_POA, ROLE_PREV_LEVEL)]))
-            level = draw(st.integers(0, levels))
+            level = 0 if pair else draw(st.integers(0, levels))
             if level == 0 and {src, dst, via} & {ROLE_LEVEL, ROLE_PREV_LEVEL}:
                 level = 1
             when = draw(st.sampled_from(
-                [WHEN_ALWAYS] + ([WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT] if level else [])
+                [WHEN_ALWAYS] * (6 if pair else 1)
+                + ([WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT] if level else [])
                 + ([WHEN_TOKEN_STALE] * 2 if peer else [])
+                + (list(PAIR_CONDITIONS) * 2 if pair else [])
                 + (list(ANCHOR_CONDITIONS) if scope == PER_ADDRESS and not level else [])
                 + ([WHEN_MN_ROUTER, WHEN_MN_HOST] if not level else [])))
 
@@ -137,7 +145,7 @@ def programs(draw: st.DrawFn, n_kinds: int, levels: int = 0,
                 offset_ns=draw(st.sampled_from([0, 0, 5_000, 25_000])), gate=gate,
                 gate_cap_ns=draw(st.sampled_from([0, 10_000, 100_000])),
                 ends=draw(st.booleans()),
-                hold=scope == PER_ADDRESS and not peer and draw(st.booleans()),
+                hold=scope == PER_ADDRESS and not (peer or pair) and draw(st.booleans()),
                 level=level, when=when, via=via, via_bytes=0 if via < 0 else 40,
                 at_poa=draw(st.sampled_from([(), (), (0,), (1, 2), (2,)]))))
             scopes.append(scope)
@@ -146,11 +154,12 @@ def programs(draw: st.DrawFn, n_kinds: int, levels: int = 0,
 
 @st.composite
 def policies(draw: st.DrawFn, topology: Topology, route_optimised: bool = False,
-             mobile_networks: bool = False) -> PolicyTables:
+             mobile_networks: bool = False, localized: bool = False) -> PolicyTables:
     """Any combination of the mechanisms, not only the registered practices;
     ``route_optimised``: always with correspondent bindings (§15), every peer taking part;
     ``mobile_networks``: MNs ride behind routers (§16), with a home anchor and no route
-    optimisation."""
+    optimisation; ``localized``: localized routing (§18) in some of the four cases, with
+    always-registered home addresses."""
     n = topology.n_nodes
     anchors = topology.nodes_with_role("anchor")
     poas = topology.nodes_with_role("poa")
@@ -174,7 +183,7 @@ def policies(draw: st.DrawFn, topology: Topology, route_optimised: bool = False,
             access_bytes[p] = draw(st.sampled_from([-20, 0, 8]))
     apps = ("voice", "web")
     select = draw(st.sampled_from(sorted(set(SELECT_NAMES) - (
-        {SELECT_PER_FLOW} if route_optimised or mobile_networks else set()))))
+        {SELECT_PER_FLOW} if route_optimised or mobile_networks or localized else set()))))
     # Route optimisation (§15) binds the MN's home address: any selection but per-flow.
     ro = route_optimised or (select != SELECT_PER_FLOW and not mobile_networks
                              and draw(st.booleans()))
@@ -194,7 +203,8 @@ def policies(draw: st.DrawFn, topology: Topology, route_optimised: bool = False,
                          address_types=draw(st.sampled_from(
                              [None, ("non-persistent",), ("fixed", "session-lasting")])))
                for i in range(draw(st.integers(0, 2)))]
-    rest = {"anchor": "policy", "route_optimised": True} if route_optimised else kind_of_path()
+    rest = ({"anchor": "policy", "route_optimised": True} if route_optimised
+            else {"anchor": "policy"} if localized and draw(st.booleans()) else kind_of_path())
     classes.append(FlowClass(name="rest", **rest,
                              on_loss=draw(st.sampled_from(["break", "renumber"]))))
     ro = any(c.route_optimised for c in classes)
@@ -226,12 +236,13 @@ def policies(draw: st.DrawFn, topology: Topology, route_optimised: bool = False,
         candidates=candidates,
         serving=serving, chain=chain, segment_bytes=segment_bytes, access_bytes=access_bytes,
         direct_bytes=draw(st.sampled_from([0, 48])), flow_classes=tuple(classes), scope=scope,
-        always_registered=draw(st.booleans()),
+        always_registered=localized or draw(st.booleans()),
         native=draw(st.sampled_from([np.zeros((n, n), np.uint8), native_at_serving(serving),
                                      native_cells])),
         buffering=draw(st.booleans()),
         message_kinds=kinds,
-        legs=program_table(draw(programs(n_kinds, levels, correspondent=ro)), n_kinds),
+        legs=program_table(draw(programs(n_kinds, levels, correspondent=ro,
+                                         localized=localized)), n_kinds),
         ro_capable=ro_capable,
         select_for_new_sessions_only=draw(st.booleans()),
         token_lifetime_ns=draw(st.sampled_from([0, 25_000, 200_000])),
@@ -246,27 +257,32 @@ def policies(draw: st.DrawFn, topology: Topology, route_optimised: bool = False,
              for _ in INTERRUPTION_COMPONENTS], np.int64),
         first_ack_hold_ns=draw(st.sampled_from([0, 0, 7_000, 60_000])),
         mobile_networks=mobile_networks,
+        local_routing=draw(st.sampled_from([15, 7, 1, 3, 5])) if localized else 0,
+        local_tunnel_bytes=draw(st.sampled_from([0, 40])) if localized else 0,
     )
 
 
 @st.composite
 def cases(draw: st.DrawFn, crowded: bool = False, route_optimised: bool = False,
-          mobile_networks: bool = False) -> Case:
+          mobile_networks: bool = False, localized: bool = False) -> Case:
     """A topology, a policy and a short trace with clustered times (ties are common);
     ``crowded``: hundreds of flows on a few MNs, so that the address pool, the timer heap
     and the per-address signaling grow past their first allocations; ``mobile_networks``:
-    up to 5 MNs that join, leave and switch mobile routers, nested (§16)."""
+    up to 5 MNs that join, leave and switch mobile routers, nested (§16); ``localized``:
+    localized routing (§18), most flows between two MNs."""
     topology = draw(topologies())
-    policy = draw(policies(topology, route_optimised, mobile_networks))
+    policy = draw(policies(topology, route_optimised, mobile_networks, localized))
     poas = topology.nodes_with_role("poa").tolist()
     cns = topology.nodes_with_role("cn").tolist()
-    n_mns = draw(st.integers(2, 5) if mobile_networks else st.integers(1, 3))
+    n_mns = draw(st.integers(2, 5) if mobile_networks else st.integers(2, 4) if localized
+                 else st.integers(1, 3))
     horizon = 1_000_000
     time = st.integers(0, 40).map(lambda x: x * (horizon // 40))
 
     mob = sorted(
-        (draw(time), draw(st.integers(0, n_mns - 1)), draw(st.sampled_from(poas + [-1])))
-        for _ in range(draw(st.integers(0, 12)))
+        (draw(time), draw(st.integers(0, n_mns - 1)),
+         draw(st.sampled_from(poas * (3 if localized else 1) + [-1])))
+        for _ in range(draw(st.integers(4 if localized else 0, 16 if localized else 12)))
     )
     mob_t = np.array([m[0] for m in mob], np.int64)
     mob_mn = np.array([m[1] for m in mob], np.int32)
@@ -301,7 +317,8 @@ def cases(draw: st.DrawFn, crowded: bool = False, route_optimised: bool = False,
     ev = control_events(mob_t, mob_mn, mob_poa, flow_start, flow_end, networks=net)
     flow_mn = [draw(st.integers(0, n_mns - 1)) for _ in range(n_flows)]
     # §17: some flows go to another MN (peer -1), where there is one.
-    peer_mn = [draw(st.sampled_from([-1, -1, -1] + [q for q in range(n_mns) if q != mn]))
+    others = 3 if localized else 1  # draws of another MN against three of a correspondent
+    peer_mn = [draw(st.sampled_from([-1, -1, -1] + [q for q in range(n_mns) if q != mn] * others))
                for mn in flow_mn]
     replay = ReplayInput(
         n_mns=n_mns, hops=topology.hops, delay_ns=topology.delay_ns, flow_ids=flow_ids,

@@ -89,6 +89,15 @@ def test_core_equals_reference_with_mobile_networks(case: Case) -> None:
     assert_engines_agree(case)
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases(localized=True))
+def test_core_equals_reference_with_localized_routing(case: Case) -> None:
+    """Localized routing between MNs (semantics.md §18) in any of the four cases: set up at
+    a pair's first flow, set up again or torn down at either MN's moves, dropped at a detach
+    or when the pair's last flow lets go, completion timers scheduled by packets."""
+    assert_engines_agree(case)
+
+
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(case=cases(crowded=True))

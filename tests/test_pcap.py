@@ -60,7 +60,7 @@ class Expected:
         self.data.append((t + wait, flow, size, tunnel))
         self.waited += wait > 0
 
-    def message(self, t, cause, kind, src, dst, size, mn, poa, anchor, via, tunnel):
+    def message(self, t, cause, kind, src, dst, size, mn, poa, anchor, via, tunnel, pair=None):
         self.messages.append((t, kind, size, tunnel if via >= 0 else 0))
 
 

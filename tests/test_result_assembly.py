@@ -38,7 +38,7 @@ class Records:
         self.packets.append((flow, forwarder, size, hops, int(self.hops[peer, poa]), overhead,
                              overhead_hops))
 
-    def message(self, t, cause, kind, src, dst, size, mn, poa, anchor, via, tunnel):
+    def message(self, t, cause, kind, src, dst, size, mn, poa, anchor, via, tunnel, pair=None):
         def part(a: int, b: int) -> int:  # hops of one part; the MN (-1) is at its PoA
             return int(self.hops[poa if a < 0 else a, poa if b < 0 else b]) + (a < 0) + (b < 0)
 

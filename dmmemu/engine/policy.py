@@ -14,6 +14,7 @@ from dmmemu.engine.flow_classes import ALL_FLOWS, FlowClass, check_classes
 from dmmemu.engine.signaling import (
     ANCHOR_CONDITIONS,
     CAUSE_CORRESPONDENT,
+    CAUSE_LOCALIZED,
     LEG_CAUSE,
     LEG_DST,
     LEG_GATE_CAP_NS,
@@ -23,6 +24,7 @@ from dmmemu.engine.signaling import (
     LEG_VIA,
     LEG_WHEN,
     MAX_POA_CLASSES,
+    PAIR_CONDITIONS,
     ROLE_ANCHOR,
     ROLE_MN,
     ROLE_NAMES,
@@ -132,6 +134,11 @@ class PolicyTables:
     # §16: the practice replays networks.parquet (MNs ride behind mobile routers); without
     # it every MN rides on its own.
     mobile_networks: bool = False
+    # §18 localized routing: bit c set for each case c (signaling.pair_case) in which the
+    # MN-to-MN flows of two MNs take the short way once the program has set it up; the
+    # tunnel between two PoAs (MAGs) on that way. 0 = never.
+    local_routing: int = 0
+    local_tunnel_bytes: int = 0
 
     def __post_init__(self) -> None:
         n = self.serving.shape[0]
@@ -218,6 +225,21 @@ class PolicyTables:
             raise PracticeError("mobile networks nest their routers' tunnels around the home "
                                 "address: they need a selection with a home anchor (not "
                                 "per-flow) and no route optimisation")
+        if self.local_routing:
+            if not 0 < self.local_routing < 1 << len(PAIR_CONDITIONS):
+                raise PracticeError(f"policy field 'local_routing' must be a bit mask of the "
+                                    f"{len(PAIR_CONDITIONS)} cases")
+            if not (self.always_registered and self.select != SELECT_PER_FLOW
+                    and not self.mobile_networks):
+                raise PracticeError("localized routing runs between the MNs' home addresses: "
+                                    "it needs them always registered at a home anchor (not "
+                                    "per-flow) and no mobile networks")
+            if not bool(np.any(self.legs[:, LEG_CAUSE] == CAUSE_LOCALIZED)):
+                raise PracticeError("localized routing needs a localized-routing program "
+                                    "(legs of cause 'localized-routing')")
+        if not 0 <= self.local_tunnel_bytes <= MAX_SEGMENT_BYTES:
+            raise PracticeError(f"policy field 'local_tunnel_bytes' must be 0 to "
+                                f"{MAX_SEGMENT_BYTES}")
         if bool(np.any(self.poa_class >= MAX_POA_CLASSES)) or bool(np.any(self.refresh_ns < 0)):
             raise PracticeError(f"policy tables 'poa_class' must hold 0 to {MAX_POA_CLASSES - 1} "
                                 "and 'refresh_ns' periods >= 0")

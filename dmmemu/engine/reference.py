@@ -26,6 +26,7 @@ from dmmemu.engine.flow_classes import (
     class_table,
     classify,
 )
+from dmmemu.engine.local_routing import local_routing_pairs
 from dmmemu.engine.policy import (
     INTERRUPTION_COMPONENTS,
     ON_ATTACH,
@@ -71,14 +72,19 @@ from dmmemu.engine.replay_io import (
 from dmmemu.engine.signaling import (
     AT_SIGNALING_START,
     CAUSE_CORRESPONDENT,
+    CAUSE_LOCALIZED,
+    CAUSE_LOCALIZED_END,
     FLAG_ENDS,
     FLAG_HOLD,
     ONCE,
+    PAIR_CONDITIONS,
     ROLE_ANCHOR,
     ROLE_LEVEL,
     ROLE_MN,
     ROLE_NAMES,
     ROLE_PEER,
+    ROLE_PEER_ANCHOR,
+    ROLE_PEER_POA,
     ROLE_POA,
     ROLE_PREV_LEVEL,
     ROLE_PREV_POA,
@@ -90,7 +96,9 @@ from dmmemu.engine.signaling import (
     WHEN_LEVEL_KEPT,
     WHEN_MN_HOST,
     WHEN_MN_ROUTER,
+    WHEN_SAME_POA_SAME_ANCHOR,
     WHEN_TOKEN_STALE,
+    pair_case,
 )
 from dmmemu.errors import PacketRowError
 
@@ -101,6 +109,7 @@ MINUS_INFINITY = -(1 << 63) - 1
 TIMER_EXPIRE = 0  # a binding that outlived a detach reaches the end of its lifetime
 TIMER_RELEASE = 1  # a detached MN's addresses die
 TIMER_CORRESPONDENT = 2  # §15: a correspondent binding's BU reaches the peer
+TIMER_LOCALIZED = 3  # §18: the last acknowledgement of a localized routing arrives
 
 
 class ReplayObserver(Protocol):
@@ -114,14 +123,16 @@ class ReplayObserver(Protocol):
     index into the practice's kinds), from node ``src`` to node ``dst`` (−1 for the MN
     itself), ``size`` bytes, about MN ``mn`` at PoA ``poa`` and its address at ``anchor``
     (−1 for a leg run once per trigger), relayed by node ``via`` (−1 none) with ``tunnel``
-    bytes more on the part on the MN's side (§15).
+    bytes more on the part on the MN's side (§15). ``pair`` is (the other MN, its PoA, its
+    anchor) of a localized-routing message (§18), None for any other.
     """
 
     def delivered(self, t: int, wait: int, flow: int, direction: int, size: int,
                   anchor: int, segments: list[tuple[int, int, int, int]]) -> None: ...
 
     def message(self, t: int, cause: int, kind: int, src: int, dst: int, size: int,
-                mn: int, poa: int, anchor: int, via: int, tunnel: int) -> None: ...
+                mn: int, poa: int, anchor: int, via: int, tunnel: int,
+                pair: tuple[int, int, int] | None = None) -> None: ...
 
 
 @dataclass(slots=True)
@@ -171,6 +182,7 @@ class Flow:
     cls: int  # its flow class (§1)
     peer_mn: int = -1  # §17: the other MN of an MN-to-MN flow, -1 none
     pair: int = -1  # its correspondent binding (§15), -1 none
+    local_pair: int = -1  # its localized-routing pair (§18), -1 none
     addr: Address | None = None  # None while unbound (and for a local flow)
     local: bool = False  # uses the local address of the current PoA
     local_anchor: int = -1  # anchor of its local address at its last packet (§7.3)
@@ -224,6 +236,18 @@ class Correspondent:
     pending_poa: int = -1
     rr_t: int | None = None  # start of its last return routability, None if none
     token_t: int | None = None  # when its last home keygen token was asked for
+
+
+@dataclass(slots=True)
+class LocalPair:
+    """§18 the localized routing between two MNs, ``low`` < ``high``."""
+
+    low: int
+    high: int
+    active: int = 0  # its flows bound to an address
+    case: int = -1  # the case of the localized routing in place, -1 none
+    pending: int | None = None  # seq of its pending completion timer, None if none
+    pending_case: int = -1
 
 
 @dataclass(slots=True)
@@ -327,10 +351,13 @@ class ReferenceReplay:
                                     replay.n_mns)
         peer_mns = ([-1] * len(flow_ids) if replay.flow_peer_mn is None
                     else replay.flow_peer_mn.tolist())
+        local = local_routing_pairs(replay.flow_mn, replay.flow_peer_mn, flow_class,
+                                    class_table(policy.flow_classes), replay.n_mns,
+                                    bool(policy.local_routing))
         self.flows: list[Flow] = [
             Flow(id=fid, mn=mn, peer=peer, start=start, end=end, cls=cls, pair=pair,
-                 peer_mn=peer_mn)
-            for fid, mn, peer, start, end, cls, pair, peer_mn in zip(
+                 peer_mn=peer_mn, local_pair=local_pair)
+            for fid, mn, peer, start, end, cls, pair, peer_mn, local_pair in zip(
                 flow_ids,
                 replay.flow_mn.tolist(),
                 replay.flow_peer.tolist(),
@@ -339,6 +366,7 @@ class ReferenceReplay:
                 flow_class.tolist(),
                 pairs.flow_pair.tolist(),
                 peer_mns,
+                local.flow_pair.tolist(),
             )
         ]
         self.pairs: list[Correspondent] = [
@@ -347,6 +375,16 @@ class ReferenceReplay:
         self.pairs_of: list[list[int]] = [[] for _ in range(replay.n_mns)]  # ascending
         for k, pair in enumerate(self.pairs):
             self.pairs_of[pair.mn].append(k)
+        # §18 localized routing: its pairs, the cases it takes, the tunnel between two PoAs.
+        self.local_routing = int(policy.local_routing)
+        self.local_tunnel_bytes = int(policy.local_tunnel_bytes)
+        self.local_pairs: list[LocalPair] = [
+            LocalPair(low=low, high=high)
+            for low, high in zip(local.pair_low.tolist(), local.pair_high.tolist())]
+        self.local_pairs_of: list[list[int]] = [[] for _ in range(replay.n_mns)]  # ascending
+        for k, pair in enumerate(self.local_pairs):
+            self.local_pairs_of[pair.low].append(k)
+            self.local_pairs_of[pair.high].append(k)
         # Control events (t, kind, a, b, row), already sorted by (t, kind, row).
         self.events: list[tuple[int, int, int, int, int]] = list(
             zip(
@@ -460,6 +498,10 @@ class ReferenceReplay:
                 pair = target
                 if pair.pending == seq:
                     pair.bound_poa, pair.pending, pair.pending_poa = pair.pending_poa, None, -1
+            elif kind == TIMER_LOCALIZED:  # §18 trigger 4
+                local = target
+                if local.pending == seq:
+                    local.case, local.pending, local.pending_case = local.pending_case, None, -1
             else:
                 m = target
                 if m.release == seq:  # still detached since
@@ -509,7 +551,9 @@ class ReferenceReplay:
     def _run_program(self, cause: int, m: MobileNode, poa: int, prev: int,
                      addresses: list[Address], t: int, pre: int,
                      set_until: bool = False, peer: int = -1,
-                     token_fresh: bool = False) -> tuple[int, int, int, int]:
+                     token_fresh: bool = False,
+                     pair: tuple[int, int, int, int] | None = None
+                     ) -> tuple[int, int, int, int]:
         """§4 run the signaling program of ``cause`` for MN m at PoA ``poa`` (``prev`` the PoA
         it left) over ``addresses``, triggered at time t, signaling starting at t + pre.
 
@@ -518,6 +562,8 @@ class ReferenceReplay:
         ``set_until`` (§5.9) each address also gets its own end of the interruption and hold.
         ``peer`` is the node of the peer role and ``token_fresh`` says that the legs sent
         only on a stale token are not (§15); ``self.token_legs_sent`` tells whether one was.
+        ``pair`` is (the other MN, its PoA, its anchor, the case the conditions test) of a
+        localized-routing program (§18).
         """
         legs = self.programs[cause]
         k = len(addresses)
@@ -558,6 +604,10 @@ class ReferenceReplay:
                     nodes.append(self.chain[leg["level"] - 1][poa])
                 elif role == ROLE_PEER:
                     nodes.append(peer)
+                elif role == ROLE_PEER_POA:
+                    nodes.append(pair[1])
+                elif role == ROLE_PEER_ANCHOR:
+                    nodes.append(pair[2])
                 else:
                     assert role == ROLE_PREV_LEVEL
                     nodes.append(self.chain[leg["level"] - 1][prev])
@@ -573,6 +623,8 @@ class ReferenceReplay:
                 return self.mn_router[m.id] == 1
             if leg["when"] == WHEN_MN_HOST:
                 return self.mn_router[m.id] == 0
+            if leg["when"] in PAIR_CONDITIONS:  # §18: in one case of the two MNs' places
+                return leg["when"] == WHEN_SAME_POA_SAME_ANCHOR + pair[3]
             if leg["level"] == 0:
                 return leg["when"] != WHEN_TOKEN_STALE or not token_fresh
             nodes = self.chain[leg["level"] - 1]
@@ -630,7 +682,8 @@ class ReferenceReplay:
             if self.observer is not None:
                 self.observer.message(t + send, cause, leg["kind"], src, dst, size, m.id, poa,
                                       -1 if x is None else x.anchor,
-                                      -1 if via is None else via, leg["via_bytes"])
+                                      -1 if via is None else via, leg["via_bytes"],
+                                      None if pair is None else pair[:3])
             return size, delay
 
         self.token_legs_sent = False
@@ -809,9 +862,13 @@ class ReferenceReplay:
         for pair in in_use:  # §15 trigger 1: the refreshes at the PoA it leaves
             self._rr_refreshes(pair, t)
         # §5.2
+        local_in_use = [self.local_pairs[k] for k in self.local_pairs_of[m.id]
+                        if self.local_pairs[k].active > 0]
         if p == -1:
             for pair in in_use:  # no return routability while detached
                 pair.rr_t, pair.pending, pair.pending_poa = None, None, -1
+            for local in local_in_use:  # §18 trigger 1: its MAG forgets the routing
+                local.case, local.pending, local.pending_case = -1, None, -1
             closed = []
             for x in m.addresses:
                 if not x.bound:
@@ -918,7 +975,49 @@ class ReferenceReplay:
             rr_msgs, rr_bytes = self._rr(pair, t, x.until)
             row.msgs += rr_msgs
             row.bytes += rr_bytes
+        for local in local_in_use:  # §18 trigger 1: set up again, or torn down
+            old_case = local.case if local.case >= 0 else local.pending_case
+            local.case, local.pending, local.pending_case = -1, None, -1
+            other = self.mns[local.high if local.low == m.id else local.low]
+            if other.poa < 0:
+                continue
+            origin = max(m.until, other.until)
+            if self._local_case(m, other) >= 0:
+                lr_msgs, lr_bytes = self._set_up(local, m, other, t, origin)
+            elif old_case >= 0:
+                _, _, lr_msgs, lr_bytes = self._run_local(CAUSE_LOCALIZED_END, m, other, t,
+                                                          origin, old_case)
+            else:
+                continue
+            row.msgs += lr_msgs
+            row.bytes += lr_bytes
         return True
+
+    # ------------------------------------------------------------------ §18 localized routing
+
+    def _local_case(self, m: MobileNode, other: MobileNode) -> int:
+        """§18 the case of two attached MNs' places, or −1 where localized routing does not
+        take it."""
+        case = pair_case(m.poa, m.home, other.poa, other.home)
+        return case if (self.local_routing >> case) & 1 else -1
+
+    def _run_local(self, cause: int, m: MobileNode, other: MobileNode, t: int, origin: int,
+                   case: int) -> tuple[int, int, int, int]:
+        """§18: a localized-routing program for m at its PoA over its home address, with the
+        other MN's roles and the conditions testing ``case``."""
+        home = self._live_address_at(m, m.home)
+        return self._run_program(cause, m, m.poa, -1, [home], t, origin - t,
+                                 pair=(other.id, other.poa, other.home, case))
+
+    def _set_up(self, local: LocalPair, m: MobileNode, other: MobileNode, t: int,
+                origin: int) -> tuple[int, int]:
+        """§18 setup(k, m, t, origin): returns the messages and bytes."""
+        case = self._local_case(m, other)
+        signaling_ns, _, msgs, sent = self._run_local(CAUSE_LOCALIZED, m, other, t, origin,
+                                                      case)
+        local.pending_case = case
+        local.pending = self._schedule(origin + signaling_ns, TIMER_LOCALIZED, local)
+        return msgs, sent
 
     # ------------------------------------------------------------------ §15 correspondents
 
@@ -951,7 +1050,12 @@ class ReferenceReplay:
             pair.token_t = pair.rr_t
 
     def _let_go(self, f: Flow, t: int) -> None:
-        """§15 trigger 3: a flow with a pair lets go of its address."""
+        """§15 and §18 trigger 3: a flow with a pair lets go of its address."""
+        if f.local_pair >= 0:
+            local = self.local_pairs[f.local_pair]
+            local.active -= 1
+            if local.active == 0:
+                local.case, local.pending, local.pending_case = -1, None, -1
         if f.pair < 0:
             return
         pair = self.pairs[f.pair]
@@ -1088,10 +1192,16 @@ class ReferenceReplay:
         c = f.peer
         direct = self.classes[f.cls][CLASS_DIRECT] or (
             f.pair >= 0 and self.pairs[f.pair].bound_poa == p)  # §15: the peer's binding
+        localized = f.local_pair >= 0 and self.local_pairs[f.local_pair].case >= 0  # §18
         routers = self._routers(m)  # §16: the mobile routers above the MN, nearest first
         far_routers = self._routers(q) if q is not None else []  # §17: the other MN's
         depth = len(routers) + len(far_routers)
-        if direct:  # from the other end straight to the PoA
+        if localized:  # §18: MAG to MAG, or inside one MAG
+            segments = [(far, p, self.local_tunnel_bytes if far != p else 0, 0)]
+            links = []
+            lead = []
+            direct = True  # no anchor forwards it
+        elif direct:  # from the other end straight to the PoA
             segments = [(far, p, self.direct_bytes, 0)]
             links = [self.direct_bytes] * depth  # the mobile networks' own links
             lead: list[tuple[int, int, int, int]] = []
@@ -1214,6 +1324,12 @@ class ReferenceReplay:
             pair.addr = x
             if pair.bound_poa != p and pair.pending is None and self._needs_binding(x, p):
                 self._rr(pair, t, max(t, x.until))
+        if f.local_pair >= 0:  # §18 trigger 2
+            local = self.local_pairs[f.local_pair]
+            local.active += 1
+            other = self.mns[f.peer_mn]
+            if local.case < 0 and local.pending is None and self._local_case(m, other) >= 0:
+                self._set_up(local, m, other, t, max(t, m.until, other.until))
 
     # ------------------------------------------------------------------ counters
 

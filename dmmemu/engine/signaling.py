@@ -20,7 +20,13 @@ CAUSE_FLOW = 2
 CAUSE_REFRESH = 3
 CAUSE_DEREGISTRATION = 4
 CAUSE_CORRESPONDENT = 5  # return routability and the BU to a correspondent (semantics.md §15)
-CAUSE_NAMES = ("attach", "handover", "flow", "refresh", "deregistration", "correspondent")
+# Localized routing between two MNs (semantics.md §18): setting it up (again, after a move),
+# and tearing it down when the MNs' places no longer allow it.
+CAUSE_LOCALIZED = 6
+CAUSE_LOCALIZED_END = 7
+PAIR_CAUSES = (CAUSE_LOCALIZED, CAUSE_LOCALIZED_END)
+CAUSE_NAMES = ("attach", "handover", "flow", "refresh", "deregistration", "correspondent",
+               "localized-routing", "localized-routing-end")
 
 # Roles a leg runs between, resolved to nodes when the leg runs (semantics.md §4).
 ROLE_MN = 0  # the mobile node itself: at its PoA, one radio hop further, no extra delay
@@ -32,8 +38,12 @@ ROLE_THIRD = 5  # the practice's third node (CMD, MME): PolicyTables.third_node
 ROLE_LEVEL = 6  # the node at the leg's chain level for the PoA (a MAP, an SGW)
 ROLE_PREV_LEVEL = 7  # the node at that level for the PoA it left
 ROLE_PEER = 8  # the correspondent of a correspondent binding (correspondent programs only)
+# The other MN of a localized-routing pair (§18): its PoA (MAG) and its home anchor (LMA).
+ROLE_PEER_POA = 9
+ROLE_PEER_ANCHOR = 10
+PAIR_ROLES = (ROLE_PEER_POA, ROLE_PEER_ANCHOR)
 ROLE_NAMES = ("mn", "poa", "prev-poa", "anchor", "serving", "third", "level", "prev-level",
-              "peer")
+              "peer", "peer-poa", "peer-anchor")
 
 # When a leg with a chain level is sent (semantics.md §4): bindings per level, so that a
 # move updates only the levels whose node changed (a local BU inside a MAP domain, an
@@ -54,8 +64,24 @@ ANCHOR_CONDITIONS = (WHEN_ANCHOR_IS_THIRD, WHEN_ANCHOR_NOT_THIRD)
 WHEN_MN_ROUTER = 6
 WHEN_MN_HOST = 7
 MN_CONDITIONS = (WHEN_MN_ROUTER, WHEN_MN_HOST)
+# Only in a localized-routing program (§18): sent only in one of the four places of the two
+# MNs, RFC 6705's cases: the same or other PoAs (MAGs), the same or other anchors (LMAs).
+# The code is WHEN_SAME_POA_SAME_ANCHOR + the pair's case (pair_case).
+WHEN_SAME_POA_SAME_ANCHOR = 8
+WHEN_OTHER_POA_SAME_ANCHOR = 9
+WHEN_SAME_POA_OTHER_ANCHOR = 10
+WHEN_OTHER_POA_OTHER_ANCHOR = 11
+PAIR_CONDITIONS = (WHEN_SAME_POA_SAME_ANCHOR, WHEN_OTHER_POA_SAME_ANCHOR,
+                   WHEN_SAME_POA_OTHER_ANCHOR, WHEN_OTHER_POA_OTHER_ANCHOR)
 WHEN_NAMES = ("always", "level-changed", "level-kept", "token-stale", "anchor-is-third",
-              "anchor-not-third", "mn-router", "mn-host")
+              "anchor-not-third", "mn-router", "mn-host", "same-poa-same-anchor",
+              "other-poa-same-anchor", "same-poa-other-anchor", "other-poa-other-anchor")
+
+
+def pair_case(poa: int, anchor: int, peer_poa: int, peer_anchor: int) -> int:
+    """The case of two MNs' places (§18), 0..3: bit 0 set on other PoAs, bit 1 on other
+    anchors; ``WHEN_SAME_POA_SAME_ANCHOR + case`` is the condition that holds there."""
+    return int(poa != peer_poa) | int(anchor != peer_anchor) << 1
 
 # How often a leg runs per trigger.
 ONCE = 0  # once per trigger
@@ -209,10 +235,15 @@ def check_program(table: np.ndarray, n_kinds: int) -> None:
             if cause != CAUSE_CORRESPONDENT:
                 raise PracticeError(f"{where}: the peer role and the token condition exist "
                                     "only in correspondent programs")
-        if cause == CAUSE_CORRESPONDENT and (scope != PER_ADDRESS or after == AT_MOVE
-                                             or flags & FLAG_HOLD):
-            raise PracticeError(f"{where}: a correspondent program's legs run per address, "
-                                "from its signaling start, without the anchor's hold")
+        if set(PAIR_ROLES) & {src, dst, via} or when in PAIR_CONDITIONS:
+            if cause not in PAIR_CAUSES or level != 0:
+                raise PracticeError(f"{where}: the other MN's roles and the conditions on the "
+                                    "two MNs' places exist only in localized-routing "
+                                    "programs, at no chain level")
+        if cause in (CAUSE_CORRESPONDENT,) + PAIR_CAUSES and (
+                scope != PER_ADDRESS or after == AT_MOVE or flags & FLAG_HOLD):
+            raise PracticeError(f"{where}: a {CAUSE_NAMES[cause]} program's legs run per "
+                                "address, from its signaling start, without the anchor's hold")
         if via != NO_VIA and not (0 <= via < len(ROLE_NAMES) and via not in (src, dst)
                                   and via not in (ROLE_MN, ROLE_PREV_POA, ROLE_PREV_LEVEL)):
             raise PracticeError(f"{where}: a message is relayed by a node other than its ends, "

@@ -51,7 +51,11 @@ from dmmemu.engine.replay_io import (
     PacketBatch,
     check_counter_limits,
 )
-from dmmemu.engine.signaling import CAUSE_CORRESPONDENT
+from dmmemu.engine.signaling import (
+    CAUSE_CORRESPONDENT,
+    CAUSE_LOCALIZED,
+    CAUSE_LOCALIZED_END,
+)
 from dmmemu.errors import DmmemuError, PacketRowError
 from dmmemu.practices import Practice, get_practice
 from dmmemu.trace.reader import Trace
@@ -79,7 +83,9 @@ HANDOFF_BY_CAUSE = {CAUSE_ATTACH: wire.HANDOFF_NEW_INTERFACE,
                     CAUSE_FLOW: wire.HANDOFF_NEW_INTERFACE,
                     CAUSE_REFRESH: wire.HANDOFF_NOT_CHANGED,
                     CAUSE_DEREGISTRATION: wire.HANDOFF_NOT_CHANGED,
-                    CAUSE_CORRESPONDENT: wire.HANDOFF_NOT_CHANGED}
+                    CAUSE_CORRESPONDENT: wire.HANDOFF_NOT_CHANGED,
+                    CAUSE_LOCALIZED: wire.HANDOFF_NOT_CHANGED,
+                    CAUSE_LOCALIZED_END: wire.HANDOFF_NOT_CHANGED}
 
 
 class PcapError(DmmemuError):
@@ -151,6 +157,7 @@ class _Signal:
     anchor: int  # the address's anchor, -1 for a message sent once per trigger
     via: int  # the node that relays it (the HA of a HoTI or HoT), -1 none
     tunnel: int  # bytes its relay's tunnel adds on the MN's side
+    pair: tuple[int, int, int] | None  # localized routing: the other MN, its PoA, its anchor
 
 
 @dataclass(slots=True)
@@ -187,11 +194,13 @@ class _Sampler:
         self._keep(t + wait, _Delivered(wait, flow, direction, size, anchor, tuple(segments)))
 
     def message(self, t: int, cause: int, kind: int, src: int, dst: int, size: int,
-                mn: int, poa: int, anchor: int, via: int, tunnel: int) -> None:
+                mn: int, poa: int, anchor: int, via: int, tunnel: int,
+                pair: tuple[int, int, int] | None = None) -> None:
         if self.mns is not None and mn not in self.mns:
             return
         if not self._later_than_kept(t):  # stamped when sent
-            self._keep(t, _Signal(cause, kind, src, dst, size, mn, poa, anchor, via, tunnel))
+            self._keep(t, _Signal(cause, kind, src, dst, size, mn, poa, anchor, via, tunnel,
+                                  pair))
 
     def complete_before(self, t: int) -> bool:
         """True when the sample is full and holds only records earlier than ``t``: then no
@@ -400,11 +409,19 @@ class _PacketMaker:
             src, dst = (mn_address(r.mn, anchor) if node < 0 else end
                         for node, end in ((r.src, src), (r.dst, dst)))
         lifetime_s = 0 if kind.deregistration else int(self.tables.lifetime_ns) // 1_000_000_000
+        peer_mn, peer_prefix, peer_mag = 1, bytes(16), None
+        if r.pair is not None:  # RFC 6705: about the two MNs; across two MAGs, the other one
+            peer_mn, peer_poa, peer_anchor = r.pair
+            peer_prefix = anchor_prefix(peer_anchor)
+            if kind.wire.endswith("-MAGs"):
+                mag = r.src if r.src in (r.poa, peer_poa) else r.dst
+                peer_mag = node_ipv6(peer_poa if mag == r.poa else r.poa)
         ctx = wire.MessageContext(
             src=src, dst=dst, mn=r.mn, home_address=mn_address(r.mn, anchor),
             care_of_address=care_of_address(r.mn, r.poa), prefix=anchor_prefix(anchor),
             sequence=self.sequence.get(key, 0), lifetime_s=lifetime_s, time_ns=t,
-            handoff=HANDOFF_BY_CAUSE[r.cause], peer_mag=node_ipv6(r.poa),
+            handoff=HANDOFF_BY_CAUSE[r.cause], peer_mn=peer_mn, peer_prefix=peer_prefix,
+            peer_mag=peer_mag,
             new_home_agent=node_ipv6(anchor), home_agent=node_ipv6(anchor),
             behind_nat=r.poa in self.nat,
         )
