@@ -21,13 +21,14 @@ from dmmemu.practices.pmipv6 import (
     PMIPv6,
     PMIPv6DistributedLMA,
     PMIPv6IPv4Transport,
+    PMIPv6LocalizedRouting,
     PMIPv6RuntimeAssignment,
 )
 
 PRACTICES: dict[str, type[Practice]] = {
     cls.key: cls for cls in (MIPv6, MIPv6RouteOptimisation, MIPv6DistributedHA, NEMO, DSMIPv6,
-                           HMIPv6, PMIPv6, PMIPv6DistributedLMA, PMIPv6RuntimeAssignment,
-                           PMIPv6IPv4Transport, DMM)
+                           HMIPv6, PMIPv6, PMIPv6DistributedLMA, PMIPv6LocalizedRouting,
+                           PMIPv6RuntimeAssignment, PMIPv6IPv4Transport, DMM)
 }
 
 
@@ -48,4 +49,4 @@ def get_practice(key: str | Practice, params: Mapping[str, Any] | None = None) -
 
 __all__ = ["PRACTICES", "Practice", "get_practice", "MIPv6", "MIPv6RouteOptimisation",
            "MIPv6DistributedHA", "NEMO", "DSMIPv6", "HMIPv6", "PMIPv6", "PMIPv6DistributedLMA",
-           "PMIPv6IPv4Transport", "PMIPv6RuntimeAssignment", "DMM"]
+           "PMIPv6IPv4Transport", "PMIPv6LocalizedRouting", "PMIPv6RuntimeAssignment", "DMM"]

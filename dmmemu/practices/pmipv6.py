@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -19,13 +20,18 @@ from dmmemu.engine.signaling import (
     CAUSE_DEREGISTRATION,
     CAUSE_FLOW,
     CAUSE_HANDOVER,
+    CAUSE_LOCALIZED,
+    CAUSE_LOCALIZED_END,
     CAUSE_REFRESH,
     ROLE_ANCHOR,
+    ROLE_PEER_ANCHOR,
+    ROLE_PEER_POA,
     ROLE_POA,
     ROLE_PREV_POA,
     ROLE_THIRD,
     WHEN_ANCHOR_IS_THIRD,
     WHEN_ANCHOR_NOT_THIRD,
+    WHEN_SAME_POA_SAME_ANCHOR,
     Leg,
     MessageKind,
     request_reply,
@@ -42,6 +48,10 @@ from dmmemu.topology.graph import Topology
 from dmmemu.wire.sizes import (
     ENCAPSULATIONS,
     IPV6_IN_IPV6_BYTES,
+    LRA_BYTES,
+    LRA_MAGS_BYTES,
+    LRI_BYTES,
+    LRI_MAGS_BYTES,
     MESSAGES,
     PBA_BYTES,
     PBA_REDIRECT_BYTES,
@@ -281,3 +291,89 @@ class PMIPv6RuntimeAssignment(PMIPv6):
             topology.serving_anchors(candidates), candidates=candidates,
             function_roles=PMIPV6_RT_FUNCTIONS, third_node=contacted,
             select_for_new_sessions_only=True)
+
+
+# RFC 6705: localized routing between MAGs for the MN-to-MN flows of one PMIPv6 domain.
+# Message kinds after PMIPv6's four: the exchange about two MNs on one MAG, the one that
+# also names the other MAG, and the one that ends a routing (lifetime 0).
+LRI, LRA, LRI_MAGS, LRA_MAGS, LRI_END, LRA_END = range(4, 10)
+# The cases of the two MNs' places (semantics.md §18), by RFC 6705's names for them.
+LOCALIZED_CASES = {"same-mag-same-lma": 0, "other-mags-same-lma": 1, "same-mag-other-lmas": 2}
+
+
+def _exchanges(program: list[Leg], cause: int, when: int, initiator: int,
+               responders: tuple[int, ...], kinds: tuple[int, int],
+               sizes: tuple[int, int]) -> None:
+    """Append to ``program`` (the legs of ``cause`` so far) one request from ``initiator``
+    to each responder, in parallel, and each one's reply; the routing is in place (or gone)
+    when every reply has arrived."""
+    first = len(program)
+    program += [Leg(cause=cause, kind=kinds[0], src=initiator, dst=responder,
+                    nbytes=sizes[0], when=when) for responder in responders]
+    program += [Leg(cause=cause, kind=kinds[1], src=responder, dst=initiator, nbytes=sizes[1],
+                    after=first + i, when=when, ends=True)
+                for i, responder in enumerate(responders)]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PMIPv6LocalizedRouting(PMIPv6DistributedLMA):
+    """PMIPv6 with distributed LMAs (the parameters of ``pmipv6-dlma``) and localized
+    routing (RFC 6705): flows between two MNs of the domain (``peer_mn``) leave the LMAs
+    once the routing is set up, forwarded inside their MAG or through a MAG–MAG tunnel
+    (``tunnel_bytes``: IPv6-in-IPv6, 40 B, by default).
+
+    ``cases`` are the places of the two MNs it takes, RFC 6705's three: the same MAG and
+    LMA (the LMA sends one LRI to the MAG, which answers with an LRA), other MAGs and the
+    same LMA (the LMA sends one to each MAG, naming the other MAG), the same MAG and other
+    LMAs (the MAG sends one to each LMA). The first packet of a pair's flows sets it up
+    (the LMA, or the MAG, sees traffic between two of its MNs, RFC 7156 §4); a handover of
+    either MN sets it up again at the new MAG; a place it does not take (other MAGs and
+    other LMAs) tears it down with LRIs of lifetime 0 from whoever set it up. LRI and LRA
+    sizes come from their formats (152 B, 176 B with the MAG IPv6 Address option).
+    """
+
+    key: ClassVar[str] = "pmipv6-lr"
+    summary: ClassVar[str] = ("PMIPv6 with localized routing: MN-to-MN flows inside a MAG or "
+                              "MAG to MAG (RFC 6705)")
+    message_kinds: ClassVar[tuple[MessageKind, ...]] = PMIPv6.message_kinds + (
+        MessageKind("LRI", "LRI"), MessageKind("LRA", "LRA", reply=True),
+        MessageKind("LRI (two MAGs)", "LRI-MAGs"),
+        MessageKind("LRA (two MAGs)", "LRA-MAGs", reply=True),
+        MessageKind("LRI lifetime 0", "LRI", deregistration=True),
+        MessageKind("LRA lifetime 0", "LRA", reply=True, deregistration=True))
+
+    cases: tuple[str, ...] = tuple(LOCALIZED_CASES)
+    tunnel_bytes: int = IPV6_IN_IPV6_BYTES
+
+    def __post_init__(self) -> None:
+        PMIPv6DistributedLMA.__post_init__(self)  # slots=True: no zero-argument super()
+        if not self.cases:
+            raise PracticeError(f"{self.key}: cases must name at least one of "
+                                f"{', '.join(LOCALIZED_CASES)}")
+        for case in self.cases:
+            choice(self.key, "cases", case, LOCALIZED_CASES)
+
+    def _legs(self) -> list[Leg]:
+        one, two = (LRI_BYTES, LRA_BYTES), (LRI_MAGS_BYTES, LRA_MAGS_BYTES)
+        setup, end = CAUSE_LOCALIZED, CAUSE_LOCALIZED_END
+        same, other_mags, other_lmas = (WHEN_SAME_POA_SAME_ANCHOR + case
+                                        for case in LOCALIZED_CASES.values())
+        mags = (ROLE_POA, ROLE_PEER_POA)
+        lmas = (ROLE_ANCHOR, ROLE_PEER_ANCHOR)
+        set_up: list[Leg] = []
+        _exchanges(set_up, setup, same, ROLE_ANCHOR, (ROLE_POA,), (LRI, LRA), one)
+        _exchanges(set_up, setup, other_mags, ROLE_ANCHOR, mags, (LRI_MAGS, LRA_MAGS), two)
+        _exchanges(set_up, setup, other_lmas, ROLE_POA, lmas, (LRI, LRA), one)
+        # Torn down after one MN left: the MAG where the routing was is the other MN's.
+        torn_down: list[Leg] = []
+        ending = (LRI_END, LRA_END)
+        _exchanges(torn_down, end, same, ROLE_ANCHOR, (ROLE_PEER_POA,), ending, one)
+        _exchanges(torn_down, end, other_mags, ROLE_ANCHOR, (ROLE_PEER_POA,), ending, one)
+        _exchanges(torn_down, end, other_lmas, ROLE_PEER_POA, lmas, ending, one)
+        return PMIPv6DistributedLMA._legs(self) + set_up + torn_down
+
+    def compile(self, topology: Topology) -> PolicyTables:
+        tables = PMIPv6DistributedLMA.compile(self, topology)
+        mask = sum(1 << LOCALIZED_CASES[case] for case in set(self.cases))
+        return dataclasses.replace(tables, local_routing=mask,
+                                   local_tunnel_bytes=self.tunnel_bytes)

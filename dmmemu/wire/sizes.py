@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from dmmemu.wire import packets as wire
 
@@ -59,9 +60,11 @@ def _encapsulation(build: Encapsulate, *, outer: int, inner: int,
     return Encapsulation(bytes=size, build=build, outer=outer, inner=inner, reference=reference)
 
 
-def _message(build: Build, *, transport: int, reference: str) -> Message:
+def _message(build: Build, *, transport: int, reference: str, **context: Any) -> Message:
+    """A message format and its size, built once with ``context`` (fields of the
+    ``MessageContext`` the format's size depends on, such as another MAG's address)."""
     ends = _V6 if transport == 6 else _V4
-    ctx = wire.MessageContext(src=ends[0], dst=ends[1])
+    ctx = wire.MessageContext(src=ends[0], dst=ends[1], **context)
     return Message(bytes=len(build(ctx)), build=build, transport=transport, reference=reference)
 
 
@@ -162,6 +165,11 @@ MESSAGES: dict[str, Message] = {
                     reference="RFC 6705 §10.1, two MNs on one MAG"),
     "LRA": _message(wire.localized_routing_acknowledgement, transport=6,
                     reference="RFC 6705 §10.2, two MNs on one MAG"),
+    "LRI-MAGs": _message(wire.localized_routing_initiation, transport=6, peer_mag=_V6[0],
+                         reference="RFC 6705 §10.1, §11.1: and the other MAG's address"),
+    "LRA-MAGs": _message(wire.localized_routing_acknowledgement, transport=6,
+                         peer_mag=_V6[0],
+                         reference="RFC 6705 §10.2, §11.1: and the other MAG's address"),
     "CSReq": _message(wire.create_session_request, transport=4, reference="TS 29.274 §7.2.1"),
     "CSResp": _message(wire.create_session_response, transport=4,
                        reference="TS 29.274 §7.2.2"),
@@ -220,6 +228,8 @@ PBA_IPV4_BYTES = MESSAGES["PBA-IPv4"].bytes  # 108
 # RFC 6705 for two MNs on one MAG; +24 with the other MAG's address when they are on two.
 LRI_BYTES = MESSAGES["LRI"].bytes  # 152
 LRA_BYTES = MESSAGES["LRA"].bytes  # 152
+LRI_MAGS_BYTES = MESSAGES["LRI-MAGs"].bytes  # 176
+LRA_MAGS_BYTES = MESSAGES["LRA-MAGs"].bytes  # 176
 CREATE_SESSION_REQUEST_BYTES = MESSAGES["CSReq"].bytes  # 275
 CREATE_SESSION_RESPONSE_BYTES = MESSAGES["CSResp"].bytes  # 240
 MODIFY_BEARER_REQUEST_BYTES = MESSAGES["MBReq"].bytes  # 100
