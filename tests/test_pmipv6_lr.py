@@ -1,5 +1,5 @@
 """pmipv6-lr (RFC 6705 localized routing, semantics.md §18) by hand, on both engines, on a
-flat WiFi of two ARs (``FlatWifi(rows=1, cols=2, correspondents=1)``); one-way delays in µs,
+flat WiFi of two ARs (test_mn_to_mn's ``FlatWifi(rows=1, cols=2, correspondents=1)``); one-way delays in µs,
 hops in brackets:
 
     CORE 0 --2000-- central anchor 1    1-AR0 3.1 ms [3], 1-AR1 3.1 ms [3]
@@ -14,29 +14,23 @@ PRACTICES.md's pmipv6-lr row (RFC 6705's cases A11, A21, A12 and the A22 teardow
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
 import polars as pl
 import pytest
 from hand_runs import engines, mns_trace, replay
-from tshark import dissect, need_tshark, problems, values
+from test_mn_to_mn import AR0, AR1, GW0, GW1, HA, MS, TOPOLOGY, US, ZERO, S
+from tshark import dissect, need_tshark, problems, read_pcap, values
 
 from dmmemu.engine.signaling import CAUSE_HANDOVER, CAUSE_LOCALIZED, CAUSE_LOCALIZED_END
 from dmmemu.errors import PracticeError
 from dmmemu.practices import get_practice
 from dmmemu.practices.pmipv6 import LRA, LRA_END, LRA_MAGS, LRI, LRI_END, LRI_MAGS
 from dmmemu.report.pcap import export_pcap
-from dmmemu.topology.generators import FlatWifi
 from dmmemu.wire import packets as wire
 from dmmemu.wire.sizes import MESSAGES
 
-MS = 1_000_000
-US = 1_000
-S = 1000 * MS
-LMA, GW0, AR0, GW1, AR1 = 1, 3, 4, 5, 6
-TOPOLOGY = FlatWifi(rows=1, cols=2, correspondents=1).build()
-ZERO = {"link_loss_ms": 0.0, "l2_attach_ms": 0.0, "detection_ms": 0.0}
+LMA = HA  # the central anchor, as the LMA of every MN
 FLOW = 5
 SAMPLE = Path(__file__).resolve().parents[1] / "traces" / "sample"
 
@@ -124,16 +118,6 @@ def test_unknown_case_is_refused() -> None:
         get_practice("pmipv6-lr", {"cases": ("other-mags-other-lmas",)})
 
 
-def _pcap_packets(raw: bytes) -> list[tuple[int, bytes]]:
-    """(time in ns, packet) of every record of a nanosecond pcap."""
-    packets, offset = [], 24
-    while offset < len(raw):
-        seconds, nanoseconds, included, _ = struct.unpack("<IIII", raw[offset:offset + 16])
-        packets.append((seconds * S + nanoseconds, raw[offset + 16:offset + 16 + included]))
-        offset += 16 + included
-    return packets
-
-
 def _mag_option(packet: bytes) -> bytes | None:
     """The address in the MAG IPv6 Address option (RFC 6705 §11.1) of an LRI or LRA."""
     mh = packet[40:]
@@ -160,7 +144,7 @@ def test_pcap_of_the_sample_has_every_localized_routing_message(tmp_path) -> Non
     for name in ("LRI", "LRA", "LRI-MAGs", "LRA-MAGs"):
         assert summary.messages.get(name, 0) > 0, name
     layers = dissect(summary.path)
-    packets = _pcap_packets(summary.path.read_bytes())
+    packets = read_pcap(summary.path)
     assert len(layers) == len(packets) == summary.packets
     across: dict[int, list[bytes]] = {}
     for dissected, (t, packet) in zip(layers, packets):

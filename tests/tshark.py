@@ -42,6 +42,20 @@ def write_pcap(path: Path, packets: list[tuple[int, bytes]]) -> None:
             fh.write(packet)
 
 
+def read_pcap(path: Path) -> list[tuple[int, bytes]]:
+    """(time in ns, packet) of each record of a nanosecond pcap, read independently of
+    dmmemu.report.pcap; every record whole (captured length = original length)."""
+    raw = path.read_bytes()
+    packets, offset = [], 24
+    while offset < len(raw):
+        seconds, nanoseconds, included, original = struct.unpack("<IIII", raw[offset:offset + 16])
+        assert included == original and nanoseconds < 10**9
+        packets.append((seconds * 10**9 + nanoseconds, raw[offset + 16:offset + 16 + included]))
+        offset += 16 + included
+    assert offset == len(raw)
+    return packets
+
+
 def dissect(path: Path) -> list[dict[str, Any]]:
     """tshark's full dissection of every packet (its ``layers`` object)."""
     tshark = need_tshark()

@@ -976,19 +976,7 @@ class ReferenceReplay:
             row.msgs += rr_msgs
             row.bytes += rr_bytes
         for local in local_in_use:  # §18 trigger 1: set up again, or torn down
-            old_case = local.case if local.case >= 0 else local.pending_case
-            local.case, local.pending, local.pending_case = -1, None, -1
-            other = self.mns[local.high if local.low == m.id else local.low]
-            if other.poa < 0:
-                continue
-            origin = max(m.until, other.until)
-            if self._local_case(m, other) >= 0:
-                lr_msgs, lr_bytes = self._set_up(local, m, other, t, origin)
-            elif old_case >= 0:
-                _, _, lr_msgs, lr_bytes = self._run_local(CAUSE_LOCALIZED_END, m, other, t,
-                                                          origin, old_case)
-            else:
-                continue
+            lr_msgs, lr_bytes = self._relocalize(local, m, t)
             row.msgs += lr_msgs
             row.bytes += lr_bytes
         return True
@@ -1008,6 +996,23 @@ class ReferenceReplay:
         home = self._live_address_at(m, m.home)
         return self._run_program(cause, m, m.poa, -1, [home], t, origin - t,
                                  pair=(other.id, other.poa, other.home, case))
+
+    def _relocalize(self, local: LocalPair, m: MobileNode, t: int) -> tuple[int, int]:
+        """§18 trigger 1 after m attached or handed over: the routing set up again, or torn
+        down; returns the messages and bytes."""
+        old_case = local.case if local.case >= 0 else local.pending_case
+        local.case, local.pending, local.pending_case = -1, None, -1
+        other = self.mns[local.high if local.low == m.id else local.low]
+        if other.poa < 0:
+            return 0, 0
+        origin = max(m.until, other.until)
+        if self._local_case(m, other) >= 0:
+            return self._set_up(local, m, other, t, origin)
+        if old_case >= 0:
+            _, _, msgs, sent = self._run_local(CAUSE_LOCALIZED_END, m, other, t, origin,
+                                               old_case)
+            return msgs, sent
+        return 0, 0
 
     def _set_up(self, local: LocalPair, m: MobileNode, other: MobileNode, t: int,
                 origin: int) -> tuple[int, int]:

@@ -367,8 +367,8 @@ class PMIPv6LocalizedRouting(PMIPv6DistributedLMA):
         # Torn down after one MN left: the MAG where the routing was is the other MN's.
         torn_down: list[Leg] = []
         ending = (LRI_END, LRA_END)
-        _exchanges(torn_down, end, same, ROLE_ANCHOR, (ROLE_PEER_POA,), ending, one)
-        _exchanges(torn_down, end, other_mags, ROLE_ANCHOR, (ROLE_PEER_POA,), ending, one)
+        for lma_set_up in (same, other_mags):
+            _exchanges(torn_down, end, lma_set_up, ROLE_ANCHOR, (ROLE_PEER_POA,), ending, one)
         _exchanges(torn_down, end, other_lmas, ROLE_PEER_POA, lmas, ending, one)
         return PMIPv6DistributedLMA._legs(self) + set_up + torn_down
 

@@ -409,13 +409,12 @@ class _PacketMaker:
             src, dst = (mn_address(r.mn, anchor) if node < 0 else end
                         for node, end in ((r.src, src), (r.dst, dst)))
         lifetime_s = 0 if kind.deregistration else int(self.tables.lifetime_ns) // 1_000_000_000
-        peer_mn, peer_prefix, peer_mag = 1, bytes(16), None
-        if r.pair is not None:  # RFC 6705: about the two MNs; across two MAGs, the other one
+        peer_mn, peer_prefix, peer_mag = 1, bytes(16), bytes(16)
+        if r.pair is not None:  # RFC 6705: about the two MNs, and the MAG the message is not at
             peer_mn, peer_poa, peer_anchor = r.pair
             peer_prefix = anchor_prefix(peer_anchor)
-            if kind.wire.endswith("-MAGs"):
-                mag = r.src if r.src in (r.poa, peer_poa) else r.dst
-                peer_mag = node_ipv6(peer_poa if mag == r.poa else r.poa)
+            mag = r.src if r.src in (r.poa, peer_poa) else r.dst
+            peer_mag = node_ipv6(peer_poa if mag == r.poa else r.poa)
         ctx = wire.MessageContext(
             src=src, dst=dst, mn=r.mn, home_address=mn_address(r.mn, anchor),
             care_of_address=care_of_address(r.mn, r.poa), prefix=anchor_prefix(anchor),

@@ -383,7 +383,7 @@ class MessageContext:
     handoff: int = HANDOFF_NEW_INTERFACE
     peer_mn: int = 1
     peer_prefix: bytes = bytes(16)
-    peer_mag: bytes | None = None  # the other MAG, when the two MNs are on different MAGs
+    peer_mag: bytes = bytes(16)  # the other MAG, in the messages across two MAGs
     new_home_agent: bytes = bytes(16)
     home_agent: bytes = bytes(16)  # the HA's IPv6 address, inside an IPv4-transported message
     ipv4_home_address: bytes = bytes(4)  # the MN's IPv4 home address (RFC 5844)
@@ -691,29 +691,30 @@ def _mag_ipv6(address: bytes) -> MobilityOption:
     return MobilityOption(OPT_MAG_IPV6, struct.pack("!xB16s", 128, address), (8, 4))
 
 
-def _lr_options(ctx: MessageContext) -> list[MobilityOption]:
-    """RFC 6705 §6: both MNs' NAI and home network prefix; when the MNs are on different
-    MAGs, the other MAG's address (MAG IPv6 Address option, §11.1: length 18). Wireshark 4.0
-    expects that option's length to be 16 while it dissects 18 octets, so it flags every
-    RFC-conformant one; the same-MAG messages (no such option) dissect cleanly."""
+def _lr_options(ctx: MessageContext, across_mags: bool) -> list[MobilityOption]:
+    """RFC 6705 §6: both MNs' NAI and home network prefix; ``across_mags`` (the MNs are on
+    different MAGs), the other MAG's address (MAG IPv6 Address option, §11.1: length 18).
+    Wireshark 4.0 expects that option's length to be 16 while it dissects 18 octets, so it
+    flags every RFC-conformant one."""
     options = [_mn_id(ctx.mn), _hnp(ctx.prefix), _mn_id(ctx.peer_mn), _hnp(ctx.peer_prefix)]
-    if ctx.peer_mag is not None:
+    if across_mags:
         options.append(_mag_ipv6(ctx.peer_mag))
     return options
 
 
-def localized_routing_initiation(ctx: MessageContext) -> bytes:
-    """RFC 6705 §10.1 LRI (MH type 17) from the LMA to a MAG about two of its MNs."""
+def localized_routing_initiation(ctx: MessageContext, *, across_mags: bool = False) -> bytes:
+    """RFC 6705 §10.1 LRI (MH type 17) between an LMA and a MAG about two MNs."""
     data = struct.pack("!HxxH", ctx.sequence & 0xFFFF, _lifetime_units(ctx))
-    mh = mobility_header(MH_LRI, data, _lr_options(ctx), checksum_src=ctx.src,
+    mh = mobility_header(MH_LRI, data, _lr_options(ctx, across_mags), checksum_src=ctx.src,
                          checksum_dst=ctx.dst)
     return _mh_packet(ctx.src, ctx.dst, mh)
 
 
-def localized_routing_acknowledgement(ctx: MessageContext) -> bytes:
-    """RFC 6705 §10.2 LRA (MH type 18, status 0) from the MAG to the LMA."""
+def localized_routing_acknowledgement(ctx: MessageContext, *,
+                                      across_mags: bool = False) -> bytes:
+    """RFC 6705 §10.2 LRA (MH type 18, status 0), the answer to an LRI."""
     data = struct.pack("!HBBH", ctx.sequence & 0xFFFF, 0, 0, _lifetime_units(ctx))
-    mh = mobility_header(MH_LRA, data, _lr_options(ctx), checksum_src=ctx.src,
+    mh = mobility_header(MH_LRA, data, _lr_options(ctx, across_mags), checksum_src=ctx.src,
                          checksum_dst=ctx.dst)
     return _mh_packet(ctx.src, ctx.dst, mh)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 from dmmemu.wire import packets as wire
 
@@ -60,11 +59,9 @@ def _encapsulation(build: Encapsulate, *, outer: int, inner: int,
     return Encapsulation(bytes=size, build=build, outer=outer, inner=inner, reference=reference)
 
 
-def _message(build: Build, *, transport: int, reference: str, **context: Any) -> Message:
-    """A message format and its size, built once with ``context`` (fields of the
-    ``MessageContext`` the format's size depends on, such as another MAG's address)."""
+def _message(build: Build, *, transport: int, reference: str) -> Message:
     ends = _V6 if transport == 6 else _V4
-    ctx = wire.MessageContext(src=ends[0], dst=ends[1], **context)
+    ctx = wire.MessageContext(src=ends[0], dst=ends[1])
     return Message(bytes=len(build(ctx)), build=build, transport=transport, reference=reference)
 
 
@@ -165,10 +162,11 @@ MESSAGES: dict[str, Message] = {
                     reference="RFC 6705 §10.1, two MNs on one MAG"),
     "LRA": _message(wire.localized_routing_acknowledgement, transport=6,
                     reference="RFC 6705 §10.2, two MNs on one MAG"),
-    "LRI-MAGs": _message(wire.localized_routing_initiation, transport=6, peer_mag=_V6[0],
+    "LRI-MAGs": _message(partial(wire.localized_routing_initiation, across_mags=True),
+                         transport=6,
                          reference="RFC 6705 §10.1, §11.1: and the other MAG's address"),
-    "LRA-MAGs": _message(wire.localized_routing_acknowledgement, transport=6,
-                         peer_mag=_V6[0],
+    "LRA-MAGs": _message(partial(wire.localized_routing_acknowledgement, across_mags=True),
+                         transport=6,
                          reference="RFC 6705 §10.2, §11.1: and the other MAG's address"),
     "CSReq": _message(wire.create_session_request, transport=4, reference="TS 29.274 §7.2.1"),
     "CSResp": _message(wire.create_session_response, transport=4,
