@@ -1,6 +1,6 @@
-"""pmipv6-lr (RFC 6705 localized routing, semantics.md §18) by hand, on both engines, on a
-flat WiFi of two ARs (test_mn_to_mn's ``FlatWifi(rows=1, cols=2, correspondents=1)``); one-way delays in µs,
-hops in brackets:
+"""pmipv6-lr (RFC 6705 localized routing, semantics.md §18) by hand, on both engines, on
+test_mn_to_mn's flat WiFi of two ARs (``FlatWifi(rows=1, cols=2, correspondents=1)``);
+one-way delays in µs, hops in brackets:
 
     CORE 0 --2000-- central anchor 1    1-AR0 3.1 ms [3], 1-AR1 3.1 ms [3]
       |--1000-- GW0 3 --100-- AR0 4     GW0-AR0 0.1 ms [1], GW0-AR1 0.6 ms [2]
