@@ -71,7 +71,7 @@ cdef enum:
     AT_MOVE = -2
     FLAG_ENDS = 1
     FLAG_HOLD = 2
-    MAX_LEGS_PER_CAUSE = 16
+    MAX_LEGS_PER_CAUSE = 48
 
 cdef enum:
     LEG_CAUSE = 0
@@ -91,7 +91,8 @@ cdef enum:
     LEG_VIA = 14
     LEG_VIA_BYTES = 15
     LEG_AT_POA = 16
-    LEG_COLUMNS = 17
+    LEG_AT_PREV_POA = 17
+    LEG_COLUMNS = 18
 
 # Which addresses of the MN a program runs over.
 cdef enum:

@@ -29,7 +29,7 @@ from replay cimport (
     FLOW_BOUND, FLOW_LOCAL, FLOW_UNBOUND, HO_ATTACH, HO_DETACH, HO_HANDOVER, HO_NOOP,
     LEG_AFTER, LEG_BYTES, LEG_BYTES_PER_ADDRESS, LEG_CAUSE, LEG_COLUMNS, LEG_DST, LEG_FLAGS,
     LEG_GATE, LEG_GATE_CAP_NS, LEG_KIND, LEG_LEVEL, LEG_OFFSET_NS, LEG_SCOPE, LEG_SRC,
-    LEG_AT_POA, LEG_VIA, LEG_VIA_BYTES, LEG_WHEN, ROLE_LEVEL, ROLE_PEER, ROLE_PREV_LEVEL,
+    LEG_AT_POA, LEG_AT_PREV_POA, LEG_VIA, LEG_VIA_BYTES, LEG_WHEN, ROLE_LEVEL, ROLE_PEER, ROLE_PREV_LEVEL,
     WHEN_ANCHOR_IS_THIRD, WHEN_ANCHOR_NOT_THIRD, WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT,
     WHEN_MN_HOST, WHEN_MN_ROUTER, WHEN_TOKEN_STALE,
     MAX_LEGS_PER_CAUSE, MIN_PACKET_BYTES, N_CAUSES, ONCE, PER_ADDRESS, ROLE_ANCHOR, ROLE_MN,
@@ -82,11 +82,11 @@ assert (ONCE, PER_ADDRESS, AT_SIGNALING_START, AT_MOVE, FLAG_ENDS, FLAG_HOLD,
                                 _sig.MAX_LEGS_PER_CAUSE)
 assert (LEG_CAUSE, LEG_SCOPE, LEG_KIND, LEG_SRC, LEG_DST, LEG_BYTES, LEG_BYTES_PER_ADDRESS,
         LEG_AFTER, LEG_OFFSET_NS, LEG_GATE, LEG_GATE_CAP_NS, LEG_FLAGS, LEG_LEVEL, LEG_WHEN,
-        LEG_VIA, LEG_VIA_BYTES, LEG_AT_POA, LEG_COLUMNS) == (
+        LEG_VIA, LEG_VIA_BYTES, LEG_AT_POA, LEG_AT_PREV_POA, LEG_COLUMNS) == (
     _sig.LEG_CAUSE, _sig.LEG_SCOPE, _sig.LEG_KIND, _sig.LEG_SRC, _sig.LEG_DST, _sig.LEG_BYTES,
     _sig.LEG_BYTES_PER_ADDRESS, _sig.LEG_AFTER, _sig.LEG_OFFSET_NS, _sig.LEG_GATE,
     _sig.LEG_GATE_CAP_NS, _sig.LEG_FLAGS, _sig.LEG_LEVEL, _sig.LEG_WHEN, _sig.LEG_VIA,
-    _sig.LEG_VIA_BYTES, _sig.LEG_AT_POA, _sig.LEG_COLUMNS)
+    _sig.LEG_VIA_BYTES, _sig.LEG_AT_POA, _sig.LEG_AT_PREV_POA, _sig.LEG_COLUMNS)
 assert (SELECT_CENTRAL, SELECT_AT_ATTACH, SELECT_PER_FLOW, SELECT_AT_BOOTSTRAP, SELECT_HASHED,
         SELECT_LEAST_LOADED) == (
     _policy.SELECT_CENTRAL, _policy.SELECT_AT_ATTACH, _policy.SELECT_PER_FLOW,
@@ -1948,8 +1948,11 @@ cdef class Replay:
         cdef int64_t src = self.legs[row, LEG_SRC], dst = self.legs[row, LEG_DST]
         cdef node_t here, before = -1
         cdef int64_t at_poa = self.legs[row, LEG_AT_POA]
+        cdef int64_t at_prev = self.legs[row, LEG_AT_PREV_POA]
         if at_poa and not (at_poa >> self.poa_class[poa]) & 1:
             return False  # a variant for other access
+        if at_prev and (prev < 0 or not (at_prev >> self.poa_class[prev]) & 1):
+            return False  # a variant for a move from other access
         if when == WHEN_MN_ROUTER:
             return self.mn_router[m] == 1
         if when == WHEN_MN_HOST:

@@ -147,7 +147,10 @@ def programs(draw: st.DrawFn, n_kinds: int, levels: int = 0,
                 ends=draw(st.booleans()),
                 hold=scope == PER_ADDRESS and not (peer or pair) and draw(st.booleans()),
                 level=level, when=when, via=via, via_bytes=0 if via < 0 else 40,
-                at_poa=draw(st.sampled_from([(), (), (0,), (1, 2), (2,)]))))
+                at_poa=draw(st.sampled_from([(), (), (0,), (1, 2), (2,)])),
+                at_prev_poa=draw(st.sampled_from(
+                    [()] * 3 + ([(0,), (1, 2)] if cause in (CAUSE_HANDOVER,
+                                                          CAUSE_DEREGISTRATION) else [])))))
             scopes.append(scope)
     return legs
 

@@ -304,14 +304,15 @@ class ReferenceReplay:
         first_row: dict[int, int] = {}
         for i, row in enumerate(policy.legs.tolist()):
             (cause, scope, kind, src, dst, nbytes, per_address, after, offset, gate, cap,
-             flags, level, when, via, via_bytes, at_poa) = row
+             flags, level, when, via, via_bytes, at_poa, at_prev_poa) = row
             base = first_row.setdefault(cause, i)
             self.programs[cause].append(dict(
                 scope=scope, kind=kind, src=src, dst=dst, bytes=nbytes,
                 bytes_per_address=per_address, after=after if after < 0 else after - base,
                 offset=offset, gate=gate if gate < 0 else gate - base, cap=cap,
                 ends=bool(flags & FLAG_ENDS), hold=bool(flags & FLAG_HOLD), level=level,
-                when=when, via=via, via_bytes=via_bytes, at_poa=at_poa))
+                when=when, via=via, via_bytes=via_bytes, at_poa=at_poa,
+                at_prev_poa=at_prev_poa))
         self.third = int(policy.third_node)
         # §16 mobile networks: replayed or not, which MNs are routers, rows after mobility's.
         self.mobile_networks = bool(policy.mobile_networks)
@@ -619,6 +620,9 @@ class ReferenceReplay:
             counts as a change)."""
             if leg["at_poa"] and not (leg["at_poa"] >> self.poa_class[poa]) & 1:
                 return False  # a variant for other access (§4)
+            if leg["at_prev_poa"] and (
+                    prev < 0 or not (leg["at_prev_poa"] >> self.poa_class[prev]) & 1):
+                return False  # a variant for a move from other access
             if leg["when"] == WHEN_MN_ROUTER:  # §16: a mobile router's message
                 return self.mn_router[m.id] == 1
             if leg["when"] == WHEN_MN_HOST:

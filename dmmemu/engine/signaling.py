@@ -98,13 +98,14 @@ FLAG_HOLD = 2  # sent after the anchor's first-ack hold when the address is new 
 # Columns of PolicyTables.legs.
 (LEG_CAUSE, LEG_SCOPE, LEG_KIND, LEG_SRC, LEG_DST, LEG_BYTES, LEG_BYTES_PER_ADDRESS, LEG_AFTER,
  LEG_OFFSET_NS, LEG_GATE, LEG_GATE_CAP_NS, LEG_FLAGS, LEG_LEVEL, LEG_WHEN, LEG_VIA,
- LEG_VIA_BYTES, LEG_AT_POA) = range(17)
-LEG_COLUMNS = 17
+ LEG_VIA_BYTES, LEG_AT_POA, LEG_AT_PREV_POA) = range(18)
+LEG_COLUMNS = 18
 # PoA classes (PolicyTables.poa_class, a practice's own codes) a leg may be limited to; the
-# leg's LEG_AT_POA is a bit mask of them, 0 = at every PoA.
+# leg's LEG_AT_POA is a bit mask of them, 0 = at every PoA, and LEG_AT_PREV_POA the same
+# for the PoA the MN left.
 MAX_POA_CLASSES = 8
 NO_VIA = -1  # LEG_VIA of a message that goes straight from its source to its destination
-MAX_LEGS_PER_CAUSE = 16  # the core evaluates one trigger's legs in fixed-size arrays
+MAX_LEGS_PER_CAUSE = 48  # the core evaluates one trigger's legs in fixed-size arrays
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +134,9 @@ class Leg:
     carries ``via_bytes`` more, a tunnel (RFC 6275's HoTI and HoT through the HA).
     ``at_poa`` (PoA classes, empty = all) sends the leg only when the PoA the program runs at
     is of one of them: a message whose format depends on the access (RFC 5555's BU from an
-    IPv4 care-of address).
+    IPv4 care-of address). ``at_prev_poa`` does the same with the PoA the MN left (a
+    handover or a de-registration only): 3GPP's handover between two eNBs and its handover
+    in from another access are two legs of one program.
     """
 
     cause: int
@@ -154,6 +157,7 @@ class Leg:
     via: int = NO_VIA
     via_bytes: int = 0
     at_poa: tuple[int, ...] = ()
+    at_prev_poa: tuple[int, ...] = ()
 
 
 def request_reply(cause: int, kinds: tuple[int, int], sender: int, sizes: tuple[int, int], *,
@@ -191,6 +195,7 @@ def program_table(legs: list[Leg], n_kinds: int) -> np.ndarray:
                 (FLAG_ENDS if leg.ends else 0) | (FLAG_HOLD if leg.hold else 0),
                 leg.level, leg.when, leg.via, leg.via_bytes,
                 sum(1 << c for c in set(leg.at_poa)),
+                sum(1 << c for c in set(leg.at_prev_poa)),
             ])
     table = np.array(rows, np.int64).reshape(len(rows), LEG_COLUMNS)
     check_program(table, n_kinds)
@@ -206,7 +211,7 @@ def check_program(table: np.ndarray, n_kinds: int) -> None:
         raise PracticeError("policy table 'legs' must be grouped by cause, in cause order")
     for i, row in enumerate(table.tolist()):
         (cause, scope, kind, src, dst, nbytes, per_address, after, offset, gate, cap,
-         flags, level, when, via, via_bytes, at_poa) = row
+         flags, level, when, via, via_bytes, at_poa, at_prev_poa) = row
         where = f"signaling leg {i}"
         if not 0 <= cause < len(CAUSE_NAMES):
             raise PracticeError(f"{where}: unknown cause {cause}")
@@ -252,8 +257,11 @@ def check_program(table: np.ndarray, n_kinds: int) -> None:
             raise PracticeError(f"{where}: a level role needs a chain level >= 1")
         if via_bytes < 0 or via_bytes > 4096 or (via == NO_VIA and via_bytes):
             raise PracticeError(f"{where}: via_bytes must be 0 to 4096, and 0 without a relay")
-        if not 0 <= at_poa < 1 << MAX_POA_CLASSES:
+        if not (0 <= at_poa < 1 << MAX_POA_CLASSES and 0 <= at_prev_poa < 1 << MAX_POA_CLASSES):
             raise PracticeError(f"{where}: PoA classes must be 0 to {MAX_POA_CLASSES - 1}")
+        if at_prev_poa and cause not in (CAUSE_HANDOVER, CAUSE_DEREGISTRATION):
+            raise PracticeError(f"{where}: a {CAUSE_NAMES[cause]} has no previous PoA whose "
+                                "class a leg could depend on")
         if ROLE_ANCHOR == via and scope != PER_ADDRESS:
             raise PracticeError(f"{where}: the anchor role exists only in legs run per address")
         if ROLE_PREV_LEVEL in (src, dst) and cause not in (CAUSE_HANDOVER, CAUSE_DEREGISTRATION):
