@@ -47,7 +47,22 @@ VERIFIED_MESSAGE_BYTES = {
     "BE": 64, "LBU": 80, "HAS": 64, "BU-MR": 96, "BA-MR": 80, "PBU": range(112, 121), "PBA": range(112, 121),
     "CSReq": 275, "CSResp": 240, "MBReq": range(95, 106), "MBResp": range(95, 106),
     "DSReq": 62, "DSResp": 51,
+    "EndMarker": 20 + 8 + 8,  # TS 29.281 §7.3.2: the bare GTP-U header
 }
+# S1AP and X2AP: the aligned-PER PDU of a real encoding for one UE and one E-RAB (test
+# vectors of nextepc, srsRAN, open5gs and pycrate; docs/sizes.md), carried in one SCTP DATA
+# chunk over IPv4.
+ENCODED_PDU_BYTES = {
+    "S1AP-PathSwitchRequest": 71, "S1AP-PathSwitchRequestAck": 58,
+    "S1AP-HandoverRequired": 258, "S1AP-HandoverRequest": 321,
+    "S1AP-HandoverRequestAck": 202, "S1AP-HandoverCommand": 186,
+    "S1AP-eNBStatusTransfer": 43, "S1AP-MMEStatusTransfer": 42, "S1AP-HandoverNotify": 44,
+    "S1AP-UEContextReleaseCommand": 21, "S1AP-UEContextReleaseComplete": 19,
+    "S1AP-InitialContextSetupRequest": 203, "S1AP-InitialContextSetupResponse": 41,
+    "X2AP-HandoverRequest": 307, "X2AP-HandoverRequestAck": 176,
+    "X2AP-SNStatusTransfer": 39, "X2AP-UEContextRelease": 19,
+}
+BUILT = [name for name, message in MESSAGES.items() if message.build is not None]
 
 # What tshark must show: the protocol chain after "raw:", and fields that must be present
 # (field -> value, or None for "present").
@@ -145,6 +160,20 @@ MESSAGE_DISSECTION: dict[str, tuple[str, dict[str, str | None]]] = {
     "MBResp": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "35", "gtpv2.cause": "16"}),
     "DSReq": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "36"}),
     "DSResp": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "37", "gtpv2.cause": "16"}),
+    "CSReq-S11": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "32", "gtpv2.f_teid_interface_type": None}),
+    "CSReq-S11-Relocation": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "32"}),
+    "CSResp-S11": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "33", "gtpv2.cause": "16"}),
+    "CSReq-S2a": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "32", "gtpv2.rat_type": "3"}),
+    "MBReq-S11": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "34"}),
+    "MBResp-S11": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "35", "gtpv2.cause": "16"}),
+    "DSReq-S11": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "36"}),
+    "CIDFTReq": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "166"}),
+    "CIDFTResp": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "167", "gtpv2.cause": "16"}),
+    "DIDFTReq": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "168"}),
+    "DIDFTResp": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "169", "gtpv2.cause": "16"}),
+    "RABReq": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "170"}),
+    "RABResp": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "171", "gtpv2.cause": "16"}),
+    "EndMarker": ("ip:udp:gtp", {"gtp.message": "0xfe"}),
 }
 
 INNER_BYTES = {6: 1000, 4: 30}  # the sample user packet of each family
@@ -217,8 +246,10 @@ def test_sizes_are_the_verified_ones():
                     "BU-IPv4CoA", "BA-IPv4CoA",
                     "IKE-SA-INIT", "IKE-SA-INIT-R", "IKE-AUTH", "IKE-AUTH-R",
                     "PBU-IPv4-HoA", "PBA-IPv4-HoA", "PBU-IPv4-GRE", "PBA-IPv4-GRE",
-                    "PBU-Redirect", "PBA-Redirect"}
-    assert set(VERIFIED_MESSAGE_BYTES) | from_formats == set(MESSAGES)
+                    "PBU-Redirect", "PBA-Redirect", "CSReq-S11", "CSReq-S11-Relocation",
+                    "CSResp-S11", "CSReq-S2a", "MBReq-S11", "MBResp-S11", "DSReq-S11",
+                    "CIDFTReq", "CIDFTResp", "DIDFTReq", "DIDFTResp", "RABReq", "RABResp"}
+    assert set(VERIFIED_MESSAGE_BYTES) | from_formats | set(ENCODED_PDU_BYTES) == set(MESSAGES)
     for name, verified in VERIFIED_ENCAPSULATION_BYTES.items():
         assert ENCAPSULATIONS[name].bytes == verified, name
     for name, verified in VERIFIED_MESSAGE_BYTES.items():
@@ -236,6 +267,11 @@ def test_sizes_are_the_verified_ones():
     # 24-octet MH (12 of BU or BA and an 8-octet option, padded to 8n), inside the 92 to 100
     # bytes of the reference table.
     assert MESSAGES["BU-IPv4CoA"].bytes == MESSAGES["BA-IPv4CoA"].bytes == 20 + 8 + 40 + 24
+    # S1AP and X2AP (not built): IPv4 20 + SCTP common header 12 + DATA chunk header 16 +
+    # the PDU padded to 4 octets (RFC 4960 §3).
+    for name, pdu in ENCODED_PDU_BYTES.items():
+        assert MESSAGES[name].build is None
+        assert MESSAGES[name].bytes == 20 + 12 + 16 + pdu + -pdu % 4, name
 
 
 def test_constants_are_the_tables():
@@ -248,7 +284,7 @@ def test_constants_are_the_tables():
     assert headers.CREATE_SESSION_REQUEST_BYTES == 275
 
 
-@pytest.mark.parametrize("name", list(MESSAGES))
+@pytest.mark.parametrize("name", BUILT)
 def test_message_is_its_size_and_checksums_verify(name):
     packet = MESSAGES[name].build(message_context(name))
     assert len(packet) == MESSAGES[name].bytes
@@ -333,7 +369,7 @@ def dissected(tmp_path_factory) -> dict[str, dict[str, Any]]:
     """Every table entry in one pcap, dissected once: name -> tshark layers."""
     need_tshark()
     named = [(f"encap:{n}", encapsulated(n)[0]) for n in ENCAPSULATIONS]
-    named += [(f"message:{n}", MESSAGES[n].build(message_context(n))) for n in MESSAGES]
+    named += [(f"message:{n}", MESSAGES[n].build(message_context(n))) for n in BUILT]
     named += [(f"user:{s}", wire.data_packet(s, (HOME, NODE4[0]), (NODE6[2], NODE4[1]), 32768,
                                              34900)) for s in (20, 27, 28, 39, 40, 47, 48, 1400)]
     path = tmp_path_factory.mktemp("wire") / "tables.pcap"
@@ -361,7 +397,7 @@ def test_encapsulation_dissects_with_its_overhead(dissected, name):
         assert innermost_ip_length(layers) == inner
 
 
-@pytest.mark.parametrize("name", list(MESSAGES))
+@pytest.mark.parametrize("name", BUILT)
 def test_message_dissects_with_its_size(dissected, name):
     layers = dissected[f"message:{name}"]
     chain, fields = MESSAGE_DISSECTION[name]
@@ -377,6 +413,8 @@ def test_message_dissects_with_its_size(dissected, name):
         assert headers_before in (40, 64, 28, 68)
     elif "isakmp" in chain:  # IKEv2 over UDP/IPv6: its own length field covers the rest
         assert int(values(layers, "isakmp.length")[0]) == MESSAGES[name].bytes - 48
+    elif name == "EndMarker":  # GTP-U: its length counts what follows the 8-octet header
+        assert int(values(layers, "gtp.length")[0]) == MESSAGES[name].bytes - 28 - 8
     else:
         gtp = int(values(layers, "gtpv2.msg_length")[0]) + 4
         assert gtp == MESSAGES[name].bytes - 28

@@ -63,3 +63,6 @@ def pcap_command(trace: Path, practice: str, params: tuple[str, ...], out: Path,
     more = " (limit reached)" if summary.truncated else ""
     click.echo(f"wrote {summary.packets} packets to {summary.path}{more}: "
                f"{summary.data_packets} data, messages: {kinds}")
+    if summary.left_out:
+        counts = ", ".join(f"{n} {c}" for n, c in sorted(summary.left_out.items()))
+        click.echo(f"counted, not written (S1AP and X2AP over SCTP have no builder): {counts}")

@@ -103,6 +103,9 @@ class PcapSummary:
     data_packets: int
     messages: dict[str, int]  # message name -> records
     encapsulations: dict[str, int]  # encapsulation name (or "native") -> data records
+    # Messages sent in the sample's time span that have no wire format to write (S1AP and
+    # X2AP, ASN.1 PER over SCTP): message name -> how many, counted but not written.
+    left_out: dict[str, int]
     truncated: bool  # the emulation delivered or counted more than ``limit``
     first_ns: int | None
     last_ns: int | None
@@ -168,7 +171,9 @@ class _Sampler:
     flows: frozenset[int] | None
     mns: frozenset[int] | None
     delay_ns: Any  # D matrix
+    unwritten: frozenset[int] = frozenset()  # message kinds with no wire format to build
     heap: list[tuple[int, int, Any]] = field(default_factory=list)  # (-t, -order, record)
+    skipped: list[tuple[int, int]] = field(default_factory=list)  # (t, kind) not written
     order: int = 0
     truncated: bool = False
 
@@ -197,6 +202,9 @@ class _Sampler:
                 mn: int, poa: int, anchor: int, via: int, tunnel: int,
                 pair: tuple[int, int, int] | None = None) -> None:
         if self.mns is not None and mn not in self.mns:
+            return
+        if kind in self.unwritten:
+            self.skipped.append((t, kind))
             return
         if not self._later_than_kept(t):  # stamped when sent
             self._keep(t, _Signal(cause, kind, src, dst, size, mn, poa, anchor, via, tunnel,
@@ -273,8 +281,10 @@ def export_pcap(
 
     nat = frozenset(node.id for node in topology.nodes if node.nat)
     writer = _PacketMaker(practice, tables, flow_mn, flow_peer, segment, nat)
+    unwritten = frozenset(i for i, kind in enumerate(tables.message_kinds)
+                          if kind.wire in MESSAGES and MESSAGES[kind.wire].build is None)
     sampler = _Sampler(limit=limit, flows=wanted_flows, mns=wanted_mns,
-                       delay_ns=topology.delay_ns)
+                       delay_ns=topology.delay_ns, unwritten=unwritten)
     engine = ReferenceReplay(tables, replay, observer=sampler)
     try:
         for batch in _slices(trace.packet_batches(), SLICE_ROWS):
@@ -292,12 +302,19 @@ def export_pcap(
 
     records = sampler.records()
     packets = [(t, writer.build(t, record)) for t, record in records]
+    left_out: dict[str, int] = {}
+    span_end = records[-1][0] if sampler.truncated and records else None
+    for t, kind in sampler.skipped:
+        if span_end is None or t <= span_end:
+            name = tables.message_kinds[kind].wire
+            left_out[name] = left_out.get(name, 0) + 1
     out = Path(out)
     _write_pcap(out, packets)
     return PcapSummary(
         path=out, practice=practice.key, segment=segment, packets=len(packets),
         data_packets=sum(isinstance(r, _Delivered) for _, r in records),
         messages=dict(writer.message_counts), encapsulations=dict(writer.encap_counts),
+        left_out=left_out,
         truncated=sampler.truncated, first_ns=records[0][0] if records else None,
         last_ns=records[-1][0] if records else None,
     )

@@ -201,6 +201,7 @@ def gre(inner: bytes, src: bytes, dst: bytes, *, key: int | None = None) -> byte
     return ip_packet(src, dst, PROTO_GRE, header + inner)
 
 
+GTPU_END_MARKER = 254  # TS 29.281 §6.1, §7.3.2: the last packet on a path being switched
 GTPU_G_PDU = 255  # TS 29.281 §6.1 message type of a user packet
 GTPU_EXT_PDU_SESSION = 0x85  # TS 29.281 §5.2.1, PDU Session Container (TS 38.415 §5.5.2)
 
@@ -229,6 +230,13 @@ def gtpu(inner: bytes, src: bytes, dst: bytes, *, teid: int = 1, sequence: int |
     body = optional + extension + inner
     header = struct.pack("!BBHI", flags, GTPU_G_PDU, len(body), teid & 0xFFFFFFFF)
     return udp(src, dst, PORT_GTPU, PORT_GTPU, header + body)
+
+
+def gtpu_end_marker(ctx: MessageContext) -> bytes:
+    """GTP-U End Marker (TS 29.281 §7.3.2): the bare 8-octet header, no payload, on the
+    user-plane path that a handover switches away from, from ``src`` toward ``dst``."""
+    header = struct.pack("!BBHI", 0x30, GTPU_END_MARKER, 0, teid(TEID_ENB_U, ctx.mn))
+    return udp(ctx.src, ctx.dst, PORT_GTPU, PORT_GTPU, header)
 
 
 def _split_ipv6(packet: bytes) -> tuple[int, bytes, bytes, bytes]:
@@ -726,6 +734,12 @@ GTPV2_MODIFY_BEARER_REQUEST = 34
 GTPV2_MODIFY_BEARER_RESPONSE = 35
 GTPV2_DELETE_SESSION_REQUEST = 36
 GTPV2_DELETE_SESSION_RESPONSE = 37
+GTPV2_CREATE_INDIRECT_FORWARDING_REQUEST = 166
+GTPV2_CREATE_INDIRECT_FORWARDING_RESPONSE = 167
+GTPV2_DELETE_INDIRECT_FORWARDING_REQUEST = 168
+GTPV2_DELETE_INDIRECT_FORWARDING_RESPONSE = 169
+GTPV2_RELEASE_ACCESS_BEARERS_REQUEST = 170
+GTPV2_RELEASE_ACCESS_BEARERS_RESPONSE = 171
 
 # IE types (TS 29.274 §8.1)
 IE_IMSI = 1
@@ -755,10 +769,15 @@ IE_SELECTION_MODE = 128
 IE_CHANGE_REPORTING_ACTION = 131
 
 # F-TEID interface types (TS 29.274 §8.22)
+IF_S1U_ENB_GTPU, IF_S1U_SGW_GTPU = 0, 1
 IF_S5S8_SGW_GTPU, IF_S5S8_PGW_GTPU, IF_S5S8_SGW_GTPC, IF_S5S8_PGW_GTPC = 4, 5, 6, 7
+IF_S11_MME_GTPC, IF_S11_SGW_GTPC = 10, 11
+IF_ENB_DL_FORWARDING, IF_ENB_UL_FORWARDING = 19, 20
+IF_SGW_DL_FORWARDING, IF_SGW_UL_FORWARDING = 23, 28
+IF_S2A_TWAN_GTPU, IF_S2A_TWAN_GTPC = 34, 35
 
 CAUSE_REQUEST_ACCEPTED = 16  # TS 29.274 §8.4
-RAT_EUTRAN = 6  # TS 29.274 §8.17
+RAT_WLAN, RAT_EUTRAN = 3, 6  # TS 29.274 §8.17
 PDN_IPV4V6 = 3  # TS 29.274 §8.34
 DEFAULT_EBI = 5  # the default bearer's EPS bearer id
 PLMN_TEST = bytes([0x00, 0xF1, 0x10])  # MCC 001, MNC 01 (TS 24.008 §10.5.1.13 order)
@@ -769,6 +788,7 @@ PCSCF4 = bytes([192, 0, 2, 60])
 
 # TEID roles: one TEID per node and plane for each MN (top nibble = role).
 TEID_SGW_C, TEID_PGW_C, TEID_SGW_U, TEID_PGW_U = 1, 2, 3, 4
+TEID_MME_C, TEID_ENB_U, TEID_FORWARDING = 5, 6, 7
 
 
 def teid(role: int, mn: int) -> int:
@@ -835,21 +855,57 @@ def _gtpv2(ctx: MessageContext, message_type: int, tunnel: int, ies: Sequence[by
     return udp(ctx.src, ctx.dst, PORT_GTPC, PORT_GTPC, header + body)
 
 
-def create_session_request(ctx: MessageContext) -> bytes:
-    """S5/S8 Create Session Request, SGW ``src`` → PGW ``dst`` (TS 29.274 §7.2.1), IPv4v6
-    PDN; the IEs of a real S5/S8 capture: 275 bytes over IPv4."""
+@dataclass(frozen=True, slots=True)
+class GtpcInterface:
+    """Which GTPv2-C interface a session message travels (TS 29.274 §7.2, the "P" and "C"
+    columns of its IE tables): who sends it, and so which F-TEIDs and IEs it carries."""
+
+    name: str
+    sender: int  # the request's sender F-TEID interface type (§8.22)
+    responder: int  # the response's sender F-TEID interface type
+    user_plane: int  # the requester's user-plane F-TEID interface in a bearer context
+    user_instance: int  # that F-TEID's instance in Create Session Request (§7.2.1, table 7.2.1-2)
+    rat: int
+    pgw_peer: bool  # the request also names the PGW's control-plane F-TEID (S11 only)
+
+
+S5 = GtpcInterface("S5/S8", IF_S5S8_SGW_GTPC, IF_S5S8_PGW_GTPC, IF_S5S8_SGW_GTPU, 2,
+                   RAT_EUTRAN, False)
+S11 = GtpcInterface("S11", IF_S11_MME_GTPC, IF_S11_SGW_GTPC, IF_S1U_ENB_GTPU, 0, RAT_EUTRAN,
+                    True)
+S2A = GtpcInterface("S2a", IF_S2A_TWAN_GTPC, IF_S5S8_PGW_GTPC, IF_S2A_TWAN_GTPU, 6, RAT_WLAN,
+                    False)
+
+
+def create_session_request(ctx: MessageContext, *, on: GtpcInterface = S5,
+                           relocation: bool = False) -> bytes:
+    """Create Session Request (TS 29.274 §7.2.1), IPv4v6 PDN: SGW → PGW on S5/S8 with the
+    IEs of a real S5/S8 capture (275 bytes over IPv4); MME → SGW on S11, which also names
+    the PGW's control-plane F-TEID; TWAN → PGW on S2a (TS 23.402 §16.2), RAT WLAN. At an
+    SGW relocation (``relocation``, S11) the bearer context carries the target eNB's S1-U
+    F-TEID and the PGW's S5/S8-U F-TEID, which the new SGW needs (table 7.2.1-2)."""
     mn = ctx.mn
     pco = [(0x000D, b""), (0x0003, b""), (0x000A, b""), (0x0010, b""), (0x0001, b"")]
-    bearer = [_ebi(), _fteid(IF_S5S8_SGW_GTPU, teid(TEID_SGW_U, mn), ctx.src, 2), _bearer_qos()]
+    bearer = [_ebi()]
+    if on is not S11 or relocation:
+        requester = TEID_ENB_U if on is S11 else TEID_SGW_U
+        bearer.append(_fteid(on.user_plane, teid(requester, mn), ctx.src, on.user_instance))
+    if relocation:
+        bearer.append(_fteid(IF_S5S8_PGW_GTPU, teid(TEID_PGW_U, mn), ctx.dst, 3))
+    bearer.append(_bearer_qos())
     ies = [
         _ie(IE_IMSI, _tbcd(f"00101{mn % 10**10:010d}")),
         _msisdn(mn),
         _ie(IE_MEI, _tbcd(f"35{mn % 10**14:014d}")),
         _uli(mn),
         _ie(IE_SERVING_NETWORK, PLMN_TEST),
-        _ie(IE_RAT_TYPE, bytes([RAT_EUTRAN])),
+        _ie(IE_RAT_TYPE, bytes([on.rat])),
         _ie(IE_INDICATION, bytes(3)),
-        _fteid(IF_S5S8_SGW_GTPC, teid(TEID_SGW_C, mn), ctx.src),
+        _fteid(on.sender, teid(TEID_MME_C if on is S11 else TEID_SGW_C, mn), ctx.src),
+    ]
+    if on.pgw_peer:
+        ies.append(_fteid(IF_S5S8_PGW_GTPC, teid(TEID_PGW_C, mn), ctx.dst, 1))
+    ies += [
         _ie(IE_APN, APN),
         _ie(IE_SELECTION_MODE, bytes([0])),
         _ie(IE_PDN_TYPE, bytes([PDN_IPV4V6])),
@@ -865,19 +921,25 @@ def create_session_request(ctx: MessageContext) -> bytes:
     return _gtpv2(ctx, GTPV2_CREATE_SESSION_REQUEST, 0, ies)
 
 
-def create_session_response(ctx: MessageContext) -> bytes:
-    """S5/S8 Create Session Response, PGW ``src`` → SGW ``dst`` (TS 29.274 §7.2.2): the
+def create_session_response(ctx: MessageContext, *, on: GtpcInterface = S5) -> bytes:
+    """Create Session Response (TS 29.274 §7.2.2), PGW ``src`` → SGW (or TWAN) ``dst``: the
     PGW's F-TEIDs, the allocated IPv6 prefix and IPv4 address, DNS and P-CSCF in the PCO,
-    the created default bearer: 240 bytes over IPv4."""
+    the created default bearer: 240 bytes over IPv4. On S11 (SGW → MME) the SGW's own S11
+    F-TEID and S1-U F-TEID join them."""
     mn = ctx.mn
     ipcp = struct.pack("!BBH", 3, 0, 16) + b"\x81\x06" + DNS4[0] + b"\x83\x06" + DNS4[1]
     pco = [(0x8021, ipcp), (0x000D, DNS4[0]), (0x000D, DNS4[1]), (0x0003, DNS6),
            (0x000C, PCSCF4), (0x0005, b"\x01"), (0x000A, b"")]
     ue4 = struct.pack("!I", 0x64400000 | (mn & 0x3FFFFF))  # 100.64.0.0/10
-    bearer = [_ebi(), _cause(), _fteid(IF_S5S8_PGW_GTPU, teid(TEID_PGW_U, mn), ctx.src, 2),
-              _bearer_qos(), _ie(IE_CHARGING_ID, struct.pack("!I", mn & 0xFFFFFFFF))]
-    ies = [
-        _cause(),
+    bearer = [_ebi(), _cause()]
+    if on is S11:
+        bearer.append(_fteid(IF_S1U_SGW_GTPU, teid(TEID_SGW_U, mn), ctx.src, 0))
+    bearer += [_fteid(IF_S5S8_PGW_GTPU, teid(TEID_PGW_U, mn), ctx.src, 2),
+               _bearer_qos(), _ie(IE_CHARGING_ID, struct.pack("!I", mn & 0xFFFFFFFF))]
+    ies = [_cause()]
+    if on is S11:
+        ies.append(_fteid(IF_S11_SGW_GTPC, teid(TEID_SGW_C, mn), ctx.src))
+    ies += [
         _fteid(IF_S5S8_PGW_GTPC, teid(TEID_PGW_C, mn), ctx.src, 1),
         _ie(IE_PAA, bytes([PDN_IPV4V6, 64]) + ctx.prefix + ue4),
         _ie(IE_APN_RESTRICTION, bytes([0])),
@@ -886,14 +948,20 @@ def create_session_response(ctx: MessageContext) -> bytes:
         _ie(IE_BEARER_CONTEXT, b"".join(bearer)),
         _recovery(),
     ]
-    return _gtpv2(ctx, GTPV2_CREATE_SESSION_RESPONSE, teid(TEID_SGW_C, mn), ies)
+    peer = TEID_MME_C if on is S11 else TEID_SGW_C
+    return _gtpv2(ctx, GTPV2_CREATE_SESSION_RESPONSE, teid(peer, mn), ies)
 
 
-def modify_bearer_request(ctx: MessageContext) -> bytes:
-    """S5/S8 Modify Bearer Request after an SGW relocation, new SGW ``src`` → PGW ``dst``
-    (TS 29.274 §7.2.7): location, indication flags (4 octets), the new SGW's control and
-    user plane F-TEIDs: 100 bytes over IPv4."""
+def modify_bearer_request(ctx: MessageContext, *, on: GtpcInterface = S5) -> bytes:
+    """Modify Bearer Request (TS 29.274 §7.2.7). On S5/S8, after an SGW relocation, new SGW
+    ``src`` → PGW ``dst``: location, indication flags (4 octets), the new SGW's control and
+    user plane F-TEIDs: 100 bytes over IPv4. On S11, MME → SGW at a path switch or after
+    an attach: location and the eNB's S1-U F-TEID in the bearer context."""
     mn = ctx.mn
+    if on is S11:
+        bearer = [_ebi(), _fteid(IF_S1U_ENB_GTPU, teid(TEID_ENB_U, mn), ctx.src, 0)]
+        ies = [_uli(mn), _ie(IE_BEARER_CONTEXT, b"".join(bearer))]
+        return _gtpv2(ctx, GTPV2_MODIFY_BEARER_REQUEST, teid(TEID_SGW_C, mn), ies)
     bearer = [_ebi(), _fteid(IF_S5S8_SGW_GTPU, teid(TEID_SGW_U, mn), ctx.src, 1)]
     ies = [
         _uli(mn),
@@ -904,11 +972,16 @@ def modify_bearer_request(ctx: MessageContext) -> bytes:
     return _gtpv2(ctx, GTPV2_MODIFY_BEARER_REQUEST, teid(TEID_PGW_C, mn), ies)
 
 
-def modify_bearer_response(ctx: MessageContext) -> bytes:
-    """S5/S8 Modify Bearer Response, PGW → SGW (TS 29.274 §7.2.8): cause, MSISDN, linked
-    bearer, APN restriction, change reporting action, recovery, the modified bearer with its
-    charging id: 100 bytes over IPv4."""
+def modify_bearer_response(ctx: MessageContext, *, on: GtpcInterface = S5) -> bytes:
+    """Modify Bearer Response (TS 29.274 §7.2.8). PGW → SGW: cause, MSISDN, linked bearer,
+    APN restriction, change reporting action, recovery, the modified bearer with its
+    charging id: 100 bytes over IPv4. SGW → MME on S11: cause and the modified bearer with
+    the SGW's S1-U F-TEID."""
     mn = ctx.mn
+    if on is S11:
+        bearer = [_ebi(), _cause(), _fteid(IF_S1U_SGW_GTPU, teid(TEID_SGW_U, mn), ctx.src, 0)]
+        ies = [_cause(), _ie(IE_BEARER_CONTEXT, b"".join(bearer))]
+        return _gtpv2(ctx, GTPV2_MODIFY_BEARER_RESPONSE, teid(TEID_MME_C, mn), ies)
     bearer = [_ebi(), _cause(), _ie(IE_CHARGING_ID, struct.pack("!I", mn & 0xFFFFFFFF))]
     ies = [
         _cause(),
@@ -922,18 +995,73 @@ def modify_bearer_response(ctx: MessageContext) -> bytes:
     return _gtpv2(ctx, GTPV2_MODIFY_BEARER_RESPONSE, teid(TEID_SGW_C, mn), ies)
 
 
-def delete_session_request(ctx: MessageContext) -> bytes:
-    """S5/S8 Delete Session Request, SGW → PGW (TS 29.274 §7.2.9.1): linked EPS bearer id
-    and user location: 62 bytes over IPv4."""
+def delete_session_request(ctx: MessageContext, *, on: GtpcInterface = S5) -> bytes:
+    """Delete Session Request (TS 29.274 §7.2.9.1): linked EPS bearer id and user location,
+    SGW → PGW (62 bytes over IPv4). On S11, MME → the SGW left at a relocation, also the
+    indication flags with Operation Indication clear: that SGW releases its own state and
+    does not delete the session at the PGW (TS 23.401 §5.5.1.1.3 step 7)."""
     ies = [_ebi(), _uli(ctx.mn)]
-    return _gtpv2(ctx, GTPV2_DELETE_SESSION_REQUEST, teid(TEID_PGW_C, ctx.mn), ies)
+    if on is S11:
+        ies.append(_ie(IE_INDICATION, bytes(4)))
+    peer = TEID_SGW_C if on is S11 else TEID_PGW_C
+    return _gtpv2(ctx, GTPV2_DELETE_SESSION_REQUEST, teid(peer, ctx.mn), ies)
 
 
 def delete_session_response(ctx: MessageContext) -> bytes:
-    """S5/S8 Delete Session Response, PGW → SGW (TS 29.274 §7.2.10.1): cause and recovery:
-    51 bytes over IPv4."""
+    """Delete Session Response (TS 29.274 §7.2.10.1): cause and recovery: 51 bytes over
+    IPv4, on S5/S8 and S11 alike."""
     ies = [_cause(), _recovery()]
     return _gtpv2(ctx, GTPV2_DELETE_SESSION_RESPONSE, teid(TEID_SGW_C, ctx.mn), ies)
+
+
+def _forwarding_bearer(ctx: MessageContext, interfaces: tuple[int, int],
+                       cause: bool) -> bytes:
+    items = [_ebi()] + ([_cause()] if cause else []) + [
+        _fteid(interface, teid(TEID_FORWARDING, ctx.mn) + i, ctx.src, i)
+        for i, interface in enumerate(interfaces)]
+    return _ie(IE_BEARER_CONTEXT, b"".join(items))
+
+
+def create_indirect_forwarding_request(ctx: MessageContext) -> bytes:
+    """Create Indirect Data Forwarding Tunnel Request (TS 29.274 §7.2.18), MME → SGW in an
+    S1-based handover (TS 23.401 §5.5.1.2.2 steps 6 and 8): per bearer the eNB's DL and UL
+    forwarding F-TEIDs."""
+    bearer = _forwarding_bearer(ctx, (IF_ENB_DL_FORWARDING, IF_ENB_UL_FORWARDING), False)
+    return _gtpv2(ctx, GTPV2_CREATE_INDIRECT_FORWARDING_REQUEST, teid(TEID_SGW_C, ctx.mn),
+                  [bearer])
+
+
+def create_indirect_forwarding_response(ctx: MessageContext) -> bytes:
+    """Create Indirect Data Forwarding Tunnel Response (§7.2.19): cause, and per bearer its
+    cause and the SGW's DL and UL forwarding F-TEIDs."""
+    bearer = _forwarding_bearer(ctx, (IF_SGW_DL_FORWARDING, IF_SGW_UL_FORWARDING), True)
+    return _gtpv2(ctx, GTPV2_CREATE_INDIRECT_FORWARDING_RESPONSE, teid(TEID_MME_C, ctx.mn),
+                  [_cause(), bearer])
+
+
+def delete_indirect_forwarding_request(ctx: MessageContext) -> bytes:
+    """Delete Indirect Data Forwarding Tunnel Request (§7.2.12), MME → SGW once the S1-based
+    handover is over: the header alone (the TEID names the tunnels)."""
+    return _gtpv2(ctx, GTPV2_DELETE_INDIRECT_FORWARDING_REQUEST, teid(TEID_SGW_C, ctx.mn), [])
+
+
+def delete_indirect_forwarding_response(ctx: MessageContext) -> bytes:
+    """Delete Indirect Data Forwarding Tunnel Response (its answer, §7.2.13): cause."""
+    return _gtpv2(ctx, GTPV2_DELETE_INDIRECT_FORWARDING_RESPONSE, teid(TEID_MME_C, ctx.mn),
+                  [_cause()])
+
+
+def release_access_bearers_request(ctx: MessageContext) -> bytes:
+    """Release Access Bearers Request (§7.2.21), MME → SGW when the S1 connection is
+    released (TS 23.401 §5.3.5): every IE is conditional or optional, none applies on S11
+    for E-UTRAN, so the header alone."""
+    return _gtpv2(ctx, GTPV2_RELEASE_ACCESS_BEARERS_REQUEST, teid(TEID_SGW_C, ctx.mn), [])
+
+
+def release_access_bearers_response(ctx: MessageContext) -> bytes:
+    """Release Access Bearers Response (§7.2.22): cause and recovery."""
+    return _gtpv2(ctx, GTPV2_RELEASE_ACCESS_BEARERS_RESPONSE, teid(TEID_MME_C, ctx.mn),
+                  [_cause(), _recovery()])
 
 
 # ---------------------------------------------------------------- IKEv2 (RFC 7296)

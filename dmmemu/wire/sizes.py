@@ -35,10 +35,11 @@ class Encapsulation:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Message:
-    """One signaling message: its size as one IP packet, and its builder."""
+    """One signaling message: its size as one IP packet, and its builder (None for S1AP and
+    X2AP, whose ASN.1 PER bodies dmmemu counts but does not build: ``sctp_carried``)."""
 
     bytes: int
-    build: Build
+    build: Build | None
     transport: int  # address family of the message's IP header: 6 or 4
     reference: str
 
@@ -63,6 +64,18 @@ def _message(build: Build, *, transport: int, reference: str) -> Message:
     ends = _V6 if transport == 6 else _V4
     ctx = wire.MessageContext(src=ends[0], dst=ends[1])
     return Message(bytes=len(build(ctx)), build=build, transport=transport, reference=reference)
+
+
+SCTP_COMMON_HEADER = 12  # RFC 4960 §3.1
+SCTP_DATA_CHUNK_HEADER = 16  # RFC 4960 §3.3.1: type, flags, length, TSN, stream, SSN, PPID
+
+
+def sctp_carried(pdu_bytes: int, *, reference: str) -> Message:
+    """An S1AP or X2AP message of ``pdu_bytes`` (its aligned-PER PDU, measured on a real
+    encoding: docs/sizes.md) as one IPv4 packet: SCTP common header, one DATA chunk padded
+    to 4 octets (RFC 4960 §3.2), the PDU. pcap export leaves these out."""
+    size = wire.IPV4_HEADER + SCTP_COMMON_HEADER + SCTP_DATA_CHUNK_HEADER + pdu_bytes
+    return Message(bytes=size + -pdu_bytes % 4, build=None, transport=4, reference=reference)
 
 
 # Order matters where sizes collide: a practice that names no encapsulation gets the first
@@ -176,6 +189,53 @@ MESSAGES: dict[str, Message] = {
     "DSReq": _message(wire.delete_session_request, transport=4, reference="TS 29.274 §7.2.9"),
     "DSResp": _message(wire.delete_session_response, transport=4,
                        reference="TS 29.274 §7.2.10"),
+    "CSReq-S11": _message(partial(wire.create_session_request, on=wire.S11), transport=4,
+                          reference="TS 29.274 §7.2.1 on S11, MME to SGW"),
+    "CSReq-S11-Relocation": _message(
+        partial(wire.create_session_request, on=wire.S11, relocation=True), transport=4,
+        reference="TS 29.274 §7.2.1 on S11 at an X2 handover with SGW relocation"),
+    "CSResp-S11": _message(partial(wire.create_session_response, on=wire.S11), transport=4,
+                           reference="TS 29.274 §7.2.2 on S11, SGW to MME"),
+    "CSReq-S2a": _message(partial(wire.create_session_request, on=wire.S2A), transport=4,
+                          reference="TS 29.274 §7.2.1 on S2a, TWAN to PGW (TS 23.402 §16.2)"),
+    "MBReq-S11": _message(partial(wire.modify_bearer_request, on=wire.S11), transport=4,
+                          reference="TS 29.274 §7.2.7 on S11, MME to SGW"),
+    "MBResp-S11": _message(partial(wire.modify_bearer_response, on=wire.S11), transport=4,
+                           reference="TS 29.274 §7.2.8 on S11, SGW to MME"),
+    "DSReq-S11": _message(partial(wire.delete_session_request, on=wire.S11), transport=4,
+                          reference="TS 29.274 §7.2.9.1 on S11, Operation Indication clear"),
+    "CIDFTReq": _message(wire.create_indirect_forwarding_request, transport=4,
+                         reference="TS 29.274 §7.2.18"),
+    "CIDFTResp": _message(wire.create_indirect_forwarding_response, transport=4,
+                          reference="TS 29.274 §7.2.19"),
+    "DIDFTReq": _message(wire.delete_indirect_forwarding_request, transport=4,
+                         reference="TS 29.274 §7.2.12"),
+    "DIDFTResp": _message(wire.delete_indirect_forwarding_response, transport=4,
+                          reference="TS 29.274 §7.2.13"),
+    "RABReq": _message(wire.release_access_bearers_request, transport=4,
+                       reference="TS 29.274 §7.2.21"),
+    "RABResp": _message(wire.release_access_bearers_response, transport=4,
+                        reference="TS 29.274 §7.2.22"),
+    "EndMarker": _message(wire.gtpu_end_marker, transport=4, reference="TS 29.281 §7.3.2"),
+    # S1AP (TS 36.413) and X2AP (TS 36.423) for one UE with one E-RAB, the PDU sizes of
+    # real encodings (docs/sizes.md names each one's source).
+    "S1AP-PathSwitchRequest": sctp_carried(71, reference="TS 36.413 §9.1.5.8"),
+    "S1AP-PathSwitchRequestAck": sctp_carried(58, reference="TS 36.413 §9.1.5.9"),
+    "S1AP-HandoverRequired": sctp_carried(258, reference="TS 36.413 §9.1.5.1"),
+    "S1AP-HandoverRequest": sctp_carried(321, reference="TS 36.413 §9.1.5.4"),
+    "S1AP-HandoverRequestAck": sctp_carried(202, reference="TS 36.413 §9.1.5.5"),
+    "S1AP-HandoverCommand": sctp_carried(186, reference="TS 36.413 §9.1.5.2"),
+    "S1AP-eNBStatusTransfer": sctp_carried(43, reference="TS 36.413 §9.1.5.13"),
+    "S1AP-MMEStatusTransfer": sctp_carried(42, reference="TS 36.413 §9.1.5.14"),
+    "S1AP-HandoverNotify": sctp_carried(44, reference="TS 36.413 §9.1.5.7"),
+    "S1AP-UEContextReleaseCommand": sctp_carried(21, reference="TS 36.413 §9.1.4.5"),
+    "S1AP-UEContextReleaseComplete": sctp_carried(19, reference="TS 36.413 §9.1.4.6"),
+    "S1AP-InitialContextSetupRequest": sctp_carried(203, reference="TS 36.413 §9.1.4.1"),
+    "S1AP-InitialContextSetupResponse": sctp_carried(41, reference="TS 36.413 §9.1.4.2"),
+    "X2AP-HandoverRequest": sctp_carried(307, reference="TS 36.423 §9.1.1.1"),
+    "X2AP-HandoverRequestAck": sctp_carried(176, reference="TS 36.423 §9.1.1.2"),
+    "X2AP-SNStatusTransfer": sctp_carried(39, reference="TS 36.423 §9.1.1.4"),
+    "X2AP-UEContextRelease": sctp_carried(19, reference="TS 36.423 §9.1.1.5"),
 }
 
 # Encapsulation added to the user's packet.
