@@ -188,6 +188,23 @@ def named_node(topology: Topology, name: str, what: str, *, role: str) -> int:
     return node
 
 
+def area_hosts(topology: Topology, prefix: str, function: str) -> np.ndarray:
+    """int32 (N,): for each PoA of an area named ``prefix…`` (a MAP domain, an SGW service
+    area), the area's member that hosts ``function``, -1 outside every such area: a chain
+    level that follows the PoA."""
+    hosts_of = np.full(topology.n_nodes, -1, np.int32)
+    for area in topology.areas:
+        if not area.startswith(prefix):
+            continue
+        members = topology.area_members(area)
+        hosts = [int(m) for m in members if function in topology.nodes[int(m)].functions]
+        if not hosts:
+            continue
+        poas = [int(m) for m in members if topology.role_of(int(m)) == "poa"]
+        hosts_of[poas] = hosts[0]
+    return hosts_of
+
+
 def selection_code(what: str, selection: str) -> int:
     """The engine's code of an anchor selection policy among several anchors (semantics.md
     §5.6: every one but the central anchor and per-flow anchoring, which are practices of

@@ -23,6 +23,7 @@ from dmmemu.engine.signaling import (
     Leg,
     MessageKind,
 )
+from dmmemu.practices.base import area_hosts
 from dmmemu.practices.mipv6 import BA, BU, MIPv6
 from dmmemu.topology.graph import Topology
 from dmmemu.wire.sizes import (
@@ -44,17 +45,7 @@ HMIPV6_FUNCTIONS = ((ROLE_ANCHOR,), (ROLE_ANCHOR, ROLE_LEVEL), (ROLE_ANCHOR, ROL
 def map_of_poa(topology: Topology) -> np.ndarray:
     """int32 (N,): the MAP of each PoA's MAP domain (an area named ``map-domain-…`` and the
     member that can host the MAP function), -1 outside every domain."""
-    maps = np.full(topology.n_nodes, -1, np.int32)
-    for area in topology.areas:
-        if not area.startswith(MAP_DOMAIN_PREFIX):
-            continue
-        members = topology.area_members(area)
-        hosts = [int(m) for m in members if "MAP" in topology.nodes[int(m)].functions]
-        if not hosts:
-            continue
-        poas = [int(m) for m in members if topology.role_of(int(m)) == "poa"]
-        maps[poas] = hosts[0]
-    return maps
+    return area_hosts(topology, MAP_DOMAIN_PREFIX, "MAP")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
