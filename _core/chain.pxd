@@ -7,7 +7,7 @@
 # cached path is stale, never per packet, so the loop over the levels costs the common
 # packet nothing.
 
-from libc.stdint cimport int32_t
+from libc.stdint cimport int32_t, uint8_t
 
 from _types cimport count_t, node_t, time_t
 from paths cimport Paths, path_delay, path_hops
@@ -17,6 +17,7 @@ cdef struct Chain:
     const int32_t* nodes          # (levels, n) row-major: nodes[(k - 1) * n + p], -1 none
     const int32_t* segment_bytes  # (levels + 1,)
     const int32_t* access_bytes   # (n,)
+    const uint8_t* bypass         # (n,) bit k - 1: addresses anchored at the node skip level k
     Py_ssize_t levels
     Py_ssize_t n
 
@@ -42,10 +43,11 @@ cdef inline void _segment(const Paths* paths, Route* route, node_t u, node_t v,
 cdef inline void chain_route(const Chain* chain, const Paths* paths, node_t a, node_t p,
                              Route* route) noexcept nogil:
     """The segments from anchor a down the chain to PoA p: a level whose node is absent or
-    the PoA itself adds nothing; a node equal to the one the path has reached moves that
-    node to its level."""
+    the PoA itself, or that a's addresses bypass, adds nothing; a node equal to the one the
+    path has reached moves that node to its level."""
     cdef node_t u = a, b
     cdef Py_ssize_t k, level = 0
+    cdef uint8_t bypass = chain.bypass[a]
     route.hops = 0
     route.delay = 0
     route.overhead = 0
@@ -53,7 +55,7 @@ cdef inline void chain_route(const Chain* chain, const Paths* paths, node_t a, n
     route.segments = 0
     for k in range(1, chain.levels + 1):
         b = chain.nodes[(k - 1) * chain.n + p]
-        if b < 0 or b == p:
+        if b < 0 or b == p or (bypass >> (k - 1)) & 1:
             continue
         if b != u:
             _segment(paths, route, u, b, chain.segment_bytes[level])

@@ -63,6 +63,8 @@ cdef enum:
     WHEN_MN_HOST = 7
     WHEN_SAME_POA_SAME_ANCHOR = 8   # + the pair's case, up to WHEN_OTHER_POA_OTHER_ANCHOR
     WHEN_OTHER_POA_OTHER_ANCHOR = 11
+    WHEN_ANCHOR_IS_LEVEL = 12
+    WHEN_ANCHOR_NOT_LEVEL = 13
 
 cdef enum:
     ONCE = 0
@@ -143,6 +145,7 @@ cdef enum:
     CLASS_ROUTE_OPTIMISED = 3
     ANCHOR_POLICY = 0
     ANCHOR_LOCAL = 1
+    ANCHOR_OFFLOAD = 2
     ON_LOSS_BREAK = 0
     ON_LOSS_RENUMBER = 1
 

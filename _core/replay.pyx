@@ -19,7 +19,7 @@ from _types cimport (
     addr_t, bin_t, count_t, flow_id_t, flow_t, hops_t, mn_t, node_t, psize_t, row_t, time_t,
 )
 from replay cimport (
-    ANCHOR_LOCAL, ANCHOR_POLICY, CLASS_ANCHOR, CLASS_DIRECT, CLASS_ON_LOSS,
+    ANCHOR_LOCAL, ANCHOR_OFFLOAD, ANCHOR_POLICY, CLASS_ANCHOR, CLASS_DIRECT, CLASS_ON_LOSS,
     CLASS_ROUTE_OPTIMISED, ON_LOSS_BREAK, ON_LOSS_RENUMBER, AT_MOVE, AT_SIGNALING_START,
     CAUSE_ATTACH, CAUSE_CORRESPONDENT, CAUSE_DEREGISTRATION, CAUSE_FLOW, CAUSE_LOCALIZED,
     CAUSE_LOCALIZED_END, ROLE_PEER_ANCHOR, ROLE_PEER_POA, WHEN_SAME_POA_SAME_ANCHOR,
@@ -31,7 +31,7 @@ from replay cimport (
     LEG_GATE, LEG_GATE_CAP_NS, LEG_KIND, LEG_LEVEL, LEG_OFFSET_NS, LEG_SCOPE, LEG_SRC,
     LEG_AT_POA, LEG_AT_PREV_POA, LEG_VIA, LEG_VIA_BYTES, LEG_WHEN, ROLE_LEVEL, ROLE_PEER, ROLE_PREV_LEVEL,
     WHEN_ANCHOR_IS_THIRD, WHEN_ANCHOR_NOT_THIRD, WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT,
-    WHEN_MN_HOST, WHEN_MN_ROUTER, WHEN_TOKEN_STALE,
+    WHEN_MN_HOST, WHEN_MN_ROUTER, WHEN_TOKEN_STALE, WHEN_ANCHOR_IS_LEVEL, WHEN_ANCHOR_NOT_LEVEL,
     MAX_LEGS_PER_CAUSE, MIN_PACKET_BYTES, N_CAUSES, ONCE, PER_ADDRESS, ROLE_ANCHOR, ROLE_MN,
     ROLE_POA, ROLE_PREV_POA, ROLE_SERVING, ROLE_THIRD, SELECT_AT_ATTACH, SELECT_AT_BOOTSTRAP,
     SELECT_CENTRAL, SELECT_HASHED, SELECT_LEAST_LOADED,
@@ -70,6 +70,7 @@ assert (ROLE_MN, ROLE_POA, ROLE_PREV_POA, ROLE_ANCHOR, ROLE_SERVING, ROLE_THIRD,
     _sig.ROLE_THIRD, _sig.ROLE_LEVEL, _sig.ROLE_PREV_LEVEL, _sig.ROLE_PEER,
     _sig.WHEN_LEVEL_CHANGED, _sig.WHEN_LEVEL_KEPT, _sig.WHEN_TOKEN_STALE)
 assert (WHEN_ANCHOR_IS_THIRD, WHEN_ANCHOR_NOT_THIRD) == _sig.ANCHOR_CONDITIONS
+assert (WHEN_ANCHOR_IS_LEVEL, WHEN_ANCHOR_NOT_LEVEL) == _sig.LEVEL_ANCHOR_CONDITIONS
 assert (WHEN_MN_ROUTER, WHEN_MN_HOST) == _sig.MN_CONDITIONS
 assert (CAUSE_LOCALIZED, CAUSE_LOCALIZED_END) == _sig.PAIR_CAUSES
 assert (ROLE_PEER_POA, ROLE_PEER_ANCHOR) == _sig.PAIR_ROLES
@@ -110,11 +111,12 @@ assert tuple(_io.FLOW_SUMS) == ("flow_packets", "flow_lost", "flow_hops_sum",
                                 "flow_direct_delay_ns_sum", "flow_overhead_bytes",
                                 "flow_overhead_byte_hops") and len(_io.FLOW_SUMS) == SUM_COLUMNS
 assert (CLASS_ANCHOR, CLASS_ON_LOSS, CLASS_DIRECT, CLASS_ROUTE_OPTIMISED, ANCHOR_POLICY,
-        ANCHOR_LOCAL, ON_LOSS_BREAK,
+        ANCHOR_LOCAL, ANCHOR_OFFLOAD, ON_LOSS_BREAK,
         ON_LOSS_RENUMBER) == (_classes.CLASS_ANCHOR, _classes.CLASS_ON_LOSS,
                               _classes.CLASS_DIRECT, _classes.CLASS_ROUTE_OPTIMISED,
                               _classes.ANCHOR_POLICY,
-                              _classes.ANCHOR_LOCAL, _classes.ON_LOSS_BREAK,
+                              _classes.ANCHOR_LOCAL, _classes.ANCHOR_OFFLOAD,
+                              _classes.ON_LOSS_BREAK,
                               _classes.ON_LOSS_RENUMBER)
 assert (EVENT_BINDING_EXPIRED, EVENT_ADDRESS_RELEASED, EVENT_FLOW_BROKEN,
         EVENT_FLOW_RENUMBERED) == (_io.EVENT_BINDING_EXPIRED, _io.EVENT_ADDRESS_RELEASED,
@@ -194,6 +196,8 @@ cdef class Replay:
     cdef const uint8_t[:, ::1] native   # (N, N) native[anchor, poa]
     cdef bint buffering
     cdef const uint8_t[::1] poa_class   # (N,) each PoA's class, for legs limited to some (§4)
+    cdef const int32_t[::1] offload     # (N,) offload gateway of each PoA, -1 none (§7.3)
+    cdef const uint8_t[::1] bypass      # (N,) chain levels an anchor's addresses skip (§7.5)
     cdef const int64_t[::1] refresh_ns  # (N,) refresh period of a binding registered there
     cdef const int64_t[:, ::1] legs     # (L, LEG_COLUMNS) signaling programs (§4)
     cdef Py_ssize_t leg_first[N_CAUSES] # first leg row of each cause
@@ -406,12 +410,20 @@ cdef class Replay:
         self.chain_nodes = chain_nodes
         self.segment_bytes = segment_bytes
         self.access_bytes = access_bytes
+        offload = _array(policy.offload, "policy.offload", np.int32, (n,))
+        bypass = _array(policy.bypass, "policy.bypass", np.uint8, (n,))
+        if not _in_range(offload, -1, n) or (n and int(bypass.max()) >= 1 << levels):
+            raise ValueError("policy.offload must hold node ids or -1, and policy.bypass "
+                             "bit masks of the chain's levels")
+        self.offload = offload
+        self.bypass = bypass
         self.chain = Chain(nodes=NULL, segment_bytes=&self.segment_bytes[0],
-                           access_bytes=NULL, levels=levels, n=n)
+                           access_bytes=NULL, bypass=NULL, levels=levels, n=n)
         if levels and n:
             self.chain.nodes = &self.chain_nodes[0, 0]
         if n:
             self.chain.access_bytes = &self.access_bytes[0]
+            self.chain.bypass = &self.bypass[0]
         self.direct_bytes = policy.direct_bytes
         if self.direct_bytes < 0:
             raise ValueError("policy.direct_bytes must be >= 0")
@@ -981,7 +993,9 @@ cdef class Replay:
                 fs.binding = FLOW_LOCAL
                 a = self.serving[p]
             else:
-                if self.select == SELECT_CENTRAL:
+                if self.classes[fs.cls, CLASS_ANCHOR] == ANCHOR_OFFLOAD and self.offload[p] >= 0:
+                    a = self.offload[p]
+                elif self.select == SELECT_CENTRAL:
                     a = self.central
                 elif self.select == SELECT_PER_FLOW:
                     a = self.serving[p]
@@ -1916,14 +1930,18 @@ cdef class Replay:
                 self.timeline_sig_msgs[b, node] += times
         return delay
 
-    cdef inline bint _anchor_ok(self, Py_ssize_t row, addr_t x) noexcept nogil:
+    cdef inline bint _anchor_ok(self, Py_ssize_t row, addr_t x, node_t poa) noexcept nogil:
         """§4: a per-address leg with a condition on the address's anchor (RFC 6463: the
-        contacted LMA, the third node, answers itself or redirects)."""
+        contacted LMA, the third node, answers itself or redirects; a gateway collocated
+        with the level's node, the SGW, has no S5 to it)."""
         cdef int64_t when = self.legs[row, LEG_WHEN]
         if when == WHEN_ANCHOR_IS_THIRD:
             return self.addrs[x].anchor == self.third
         if when == WHEN_ANCHOR_NOT_THIRD:
             return self.addrs[x].anchor != self.third
+        if when == WHEN_ANCHOR_IS_LEVEL or when == WHEN_ANCHOR_NOT_LEVEL:
+            return (self.addrs[x].anchor == self.chain_nodes[self.legs[row, LEG_LEVEL] - 1, poa]
+                    ) == (when == WHEN_ANCHOR_IS_LEVEL)
         return True
 
     cdef bint _sent_for_some(self, Py_ssize_t row, mn_t m, int select, addr_t one,
@@ -1931,11 +1949,12 @@ cdef class Replay:
         """A per-address leg whose anchor condition holds for one address at least."""
         cdef int64_t when = self.legs[row, LEG_WHEN]
         cdef addr_t x
-        if when != WHEN_ANCHOR_IS_THIRD and when != WHEN_ANCHOR_NOT_THIRD:
+        if not (WHEN_ANCHOR_IS_THIRD <= when <= WHEN_ANCHOR_NOT_THIRD
+                or WHEN_ANCHOR_IS_LEVEL <= when <= WHEN_ANCHOR_NOT_LEVEL):
             return True
         x = self.mns[m].head if select != SIGNAL_ONE else one
         while x >= 0:
-            if self._selected(select, x, one, poa) and self._anchor_ok(row, x):
+            if self._selected(select, x, one, poa) and self._anchor_ok(row, x, poa):
                 return True
             x = -1 if select == SIGNAL_ONE else self.addrs[x].next
         return False
@@ -2056,7 +2075,7 @@ cdef class Replay:
                             send = arrival[ref - first]
                         else:
                             send = _origin(ref, pre, sync, first)
-                        if not sent[j] or not self._anchor_ok(row, x):
+                        if not sent[j] or not self._anchor_ok(row, x, poa):
                             # not sent (for this address): passes its origin on
                             arrival[j] = send
                             if first_address or arrival[j] > sync[j]:

@@ -31,6 +31,7 @@ from dmmemu.engine.signaling import (
     CAUSE_DEREGISTRATION,
     CAUSE_HANDOVER,
     CAUSE_NAMES,
+    LEVEL_ANCHOR_CONDITIONS,
     ONCE,
     PAIR_CAUSES,
     PAIR_CONDITIONS,
@@ -125,6 +126,7 @@ def programs(draw: st.DrawFn, n_kinds: int, levels: int = 0,
             when = draw(st.sampled_from(
                 [WHEN_ALWAYS] * (6 if pair else 1)
                 + ([WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT] if level else [])
+                + (list(LEVEL_ANCHOR_CONDITIONS) if level and scope == PER_ADDRESS else [])
                 + ([WHEN_TOKEN_STALE] * 2 if peer else [])
                 + (list(PAIR_CONDITIONS) * 2 if pair else [])
                 + (list(ANCHOR_CONDITIONS) if scope == PER_ADDRESS and not level else [])
@@ -185,6 +187,17 @@ def policies(draw: st.DrawFn, topology: Topology, route_optimised: bool = False,
         for p in poas:
             access_bytes[p] = draw(st.sampled_from([-20, 0, 8]))
     apps = ("voice", "web")
+    cns = topology.nodes_with_role("cn").tolist()
+    # §7.3 offload gateways: none, an anchor, or the PoA's first chain level (a gateway
+    # collocated with the SGW); §7.5 levels some anchors' addresses bypass.
+    offload = np.full(n, -1, np.int32)
+    bypass = np.zeros(n, np.uint8)
+    if draw(st.booleans()):
+        for p in poas:
+            offload[p] = draw(st.one_of(st.just(-1), anchor,
+                                        st.just(int(chain[0, p]) if levels else -1)))
+        for a in anchors:
+            bypass[a] = draw(st.integers(0, (1 << levels) - 1))
     select = draw(st.sampled_from(sorted(set(SELECT_NAMES) - (
         {SELECT_PER_FLOW} if route_optimised or mobile_networks or localized else set()))))
     # Route optimisation (§15) binds the MN's home address: any selection but per-flow.
@@ -196,7 +209,7 @@ def policies(draw: st.DrawFn, topology: Topology, route_optimised: bool = False,
         route-optimised."""
         if ro and draw(st.sampled_from([True, True, False])):
             return {"anchor": "policy", "route_optimised": True}
-        return {"anchor": draw(st.sampled_from(["policy", "local"])),
+        return {"anchor": draw(st.sampled_from(["policy", "local", "offload"])),
                 "direct": draw(st.booleans())}
 
     classes = [FlowClass(name=f"class {i}", **kind_of_path(),
@@ -204,7 +217,10 @@ def policies(draw: st.DrawFn, topology: Topology, route_optimised: bool = False,
                          continuity=draw(st.sampled_from([None, False, True])),
                          apps=draw(st.sampled_from([None, apps[:1], apps])),
                          address_types=draw(st.sampled_from(
-                             [None, ("non-persistent",), ("fixed", "session-lasting")])))
+                             [None, ("non-persistent",), ("fixed", "session-lasting")])),
+                         peers=draw(st.sampled_from([None, None, tuple(cns[:1]), tuple(cns)])),
+                         share=draw(st.sampled_from([None, None, 0.5])),
+                         seed=draw(st.integers(0, 3)))
                for i in range(draw(st.integers(0, 2)))]
     rest = ({"anchor": "policy", "route_optimised": True} if route_optimised
             else {"anchor": "policy"} if localized and draw(st.booleans()) else kind_of_path())
@@ -259,7 +275,7 @@ def policies(draw: st.DrawFn, topology: Topology, route_optimised: bool = False,
             [[draw(st.integers(0, 3)) * 5_000 for _ in range(2)]
              for _ in INTERRUPTION_COMPONENTS], np.int64),
         first_ack_hold_ns=draw(st.sampled_from([0, 0, 7_000, 60_000])),
-        mobile_networks=mobile_networks,
+        mobile_networks=mobile_networks, offload=offload, bypass=bypass,
         local_routing=draw(st.sampled_from([15, 7, 1, 3, 5])) if localized else 0,
         local_tunnel_bytes=draw(st.sampled_from([0, 40])) if localized else 0,
     )

@@ -26,7 +26,7 @@ from test_scenarios import (
     run,
 )
 
-from dmmemu.engine.flow_classes import FlowClass, class_table, classify
+from dmmemu.engine.flow_classes import FlowClass, class_table, classify, drawn_share
 from dmmemu.engine.replay_io import EVENT_FLOW_RENUMBERED
 from dmmemu.engine.signaling import (
     CAUSE_ATTACH,
@@ -136,6 +136,54 @@ def test_an_address_lost_to_scope_breaks_or_renumbers_by_class(engine, on_loss) 
         renumbered = got.event_kind == EVENT_FLOW_RENUMBERED
         assert got.event_t[renumbered].tolist() == [12 * MS]
         assert got.event_node[renumbered].tolist() == [POA_B]
+
+
+def test_offload_flows_bind_at_the_gateway_of_their_poa_and_break_leaving_it(engine) -> None:
+    """An "offload" class (SIPTO's rule, here the voice flows) binds at offload[A] = AGG, the
+    chain's level-1 node there: CN -> AGG (2 hops, 15 µs), AGG -> A at level 1 (36 B, 1 hop,
+    1 µs). The other flow stays on the HA: CN -> HA -> AGG (40 B) -> A (36 B), 5 hops. The
+    MN moves to B at 10 ms, outside AGG's scope: the offload flow breaks, the other goes on."""
+    scope = np.ones((6, 6), np.uint8)
+    scope[AGG, POA_B] = 0
+    offload = np.array([-1, -1, -1, AGG, AGG, -1], np.int32)
+    policy = central_policy(
+        chain=[[-1, -1, -1, AGG, AGG, -1]], segment_bytes=[40, 36], scope=scope,
+        offload=offload, flow_classes=(FlowClass(name="offload", apps=("voice",),
+                                                 anchor="offload"), FlowClass(name="rest")))
+    packets = [(5 * MS, 7, 100, 1), (5 * MS, 9, 100, 1), (15 * MS, 7, 100, 1),
+               (15 * MS, 9, 100, 1)]
+    replay = make_replay(1, [(0, 0, POA_A), (10 * MS, 0, POA_B)],
+                         [(7, 0, CN, 1 * MS, 20 * MS, True), (9, 0, CN, 1 * MS, 20 * MS, True)],
+                         packets, apps=["voice", "web"])
+    got = run(engine, policy, replay, packets)
+    assert got.flow_anchor.tolist() == [AGG, HA]
+    assert got.flow_hops_sum.tolist() == [3, 5 + 5]
+    assert got.flow_overhead_bytes.tolist() == [36, 2 * 76]
+    assert got.flow_broken.tolist() == [1, 0] and got.flow_lost.tolist() == [1, 0]
+    assert got.anchor_packets[AGG] == 1 and got.anchor_packets[HA] == 2
+    # The same with the HA's addresses bypassing level 1: HA -> A directly (3 hops, 40 B).
+    bypassed = dataclasses.replace(policy, bypass=np.array([0, 0, 0, 0, 0, 1], np.uint8))
+    got = run(engine, bypassed, replay, packets)
+    assert got.flow_hops_sum.tolist() == [3, 5 + 5]  # CN -> HA -> A: 2 + 3
+    assert got.flow_overhead_bytes.tolist() == [36, 2 * 40]
+
+
+def test_classify_matches_peers_and_a_seeded_share_of_flow_ids() -> None:
+    """An offload rule by peer node (LIPA's local-network peers) and by a share of the
+    flows drawn per flow id: the same id draws the same wherever it sits, and about the
+    share asked of many ids is drawn."""
+    classes = (FlowClass(name="local", peers=(HA,)), FlowClass(name="half", share=0.5, seed=3),
+               FlowClass(name="rest"))
+    flows = [(f, 0, HA if f == 4 else CN, 0, MS, True) for f in range(5)]
+    got = classify(classes, make_replay(1, [], flows))
+    draws = drawn_share(np.arange(5, dtype=np.uint64), 3)
+    assert got.tolist() == [0 if f == 4 else 1 if draws[f] < 0.5 else 2 for f in range(5)]
+    many = drawn_share(np.arange(100_000, dtype=np.uint64), 3)
+    assert abs(float((many < 0.25).mean()) - 0.25) < 0.01
+    assert drawn_share(np.array([7], np.uint64), 3)[0] == many[7]
+    assert drawn_share(np.array([7], np.uint64), 4)[0] != many[7]
+    with pytest.raises(PracticeError, match="share must be 0 to 1"):
+        FlowClass(name="x", share=1.5)
 
 
 def test_classify_takes_the_first_match_on_continuity_and_app() -> None:

@@ -1,7 +1,8 @@
 """Flow classes (mechanism 1): what a flow's columns say about how it is anchored.
 
 A practice lists its classes in order; each flow takes the first class whose match fits its
-``continuity`` and ``app`` columns, and the last class must match every flow. Both engines
+``continuity``, ``app`` and ``address_type`` columns, its peer node, and a seeded share of
+the flows (an offload rule); the last class must match every flow. Both engines
 call ``classify`` once at open and read only the integer table ``class_table`` per flow.
 Rules: ``docs/semantics.md`` §1 and §7.3.
 """
@@ -18,7 +19,11 @@ from dmmemu.errors import PracticeError
 # How a class's anchor is chosen.
 ANCHOR_POLICY = 0  # by the practice's selection (PolicyTables.select), on an address it keeps
 ANCHOR_LOCAL = 1  # the serving anchor of the PoA the MN is at: a new local address at each change
-ANCHORS = {"policy": ANCHOR_POLICY, "local": ANCHOR_LOCAL}
+# The offload gateway of the PoA where the flow binds (PolicyTables.offload: SIPTO's, LIPA's
+# local gateway), an address it keeps while the MN stays in that gateway's scope; by the
+# practice's selection where the PoA has none.
+ANCHOR_OFFLOAD = 2
+ANCHORS = {"policy": ANCHOR_POLICY, "local": ANCHOR_LOCAL, "offload": ANCHOR_OFFLOAD}
 
 # What a flow does when the address it is bound to dies (scope, hold, release).
 ON_LOSS_BREAK = 0  # the flow breaks (a session that cannot survive renumbering)
@@ -38,8 +43,11 @@ MAX_CLASSES = 16
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FlowClass:
     """One class: its name, the match (``continuity``, ``apps`` and ``address_types``, the
-    RFC 8653 type a flow asks for; None matches any), and
-    what it means: ``anchor`` ("policy" or "local"), ``on_loss`` ("break" or "renumber"), and
+    RFC 8653 type a flow asks for; ``peers``, node ids of the flow's correspondent, such as
+    the local-network peers of LIPA; ``share`` of the flows, drawn per flow id with
+    ``seed``: an operator's offload rule; None matches any), and
+    what it means: ``anchor`` ("policy", "local" or "offload"), ``on_loss`` ("break" or
+    "renumber"), and
     ``direct``, the k = 0 path (peer to PoA, carrying PolicyTables.direct_bytes per packet)
     instead of the path through the anchor chain; ``route_optimised``, the direct path once
     a correspondent binding with a peer that supports it is in place (semantics.md §15),
@@ -53,6 +61,9 @@ class FlowClass:
     continuity: bool | None = None
     apps: tuple[str, ...] | None = None
     address_types: tuple[str, ...] | None = None
+    peers: tuple[int, ...] | None = None
+    share: float | None = None
+    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.anchor not in ANCHORS:
@@ -66,13 +77,23 @@ class FlowClass:
                                 "address by the practice's policy and is not always direct")
         if self.apps is not None and not all(isinstance(a, str) for a in self.apps):
             raise PracticeError(f"flow class {self.name!r}: apps must be app names")
+        if self.peers is not None and not all(
+                isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in self.peers):
+            raise PracticeError(f"flow class {self.name!r}: peers must be node ids")
+        if self.share is not None and not (isinstance(self.share, (int, float))
+                                           and 0.0 <= self.share <= 1.0):
+            raise PracticeError(f"flow class {self.name!r}: share must be 0 to 1, got "
+                                f"{self.share!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise PracticeError(f"flow class {self.name!r}: seed must be a whole number >= 0")
         if self.address_types is not None and not set(self.address_types) <= set(ADDRESS_TYPES):
             raise PracticeError(f"flow class {self.name!r}: address_types must be among "
                                 f"{', '.join(ADDRESS_TYPES)}, got {self.address_types!r}")
 
     @property
     def matches_all(self) -> bool:
-        return self.continuity is None and self.apps is None and self.address_types is None
+        return (self.continuity is None and self.apps is None and self.address_types is None
+                and self.peers is None and self.share is None)
 
 
 ALL_FLOWS = (FlowClass(name="all"),)
@@ -86,7 +107,7 @@ def check_classes(classes: tuple[FlowClass, ...]) -> None:
         raise PracticeError(f"at most {MAX_CLASSES} flow classes, got {len(classes)}")
     if not classes[-1].matches_all:
         raise PracticeError(f"the last flow class ({classes[-1].name!r}) must match every flow "
-                            "(no continuity, apps or address_types condition)")
+                            "(no continuity, apps, address_types, peers or share condition)")
     names = [c.name for c in classes]
     if len(set(names)) != len(names):
         raise PracticeError(f"flow class names must be distinct, got {names}")
@@ -99,9 +120,20 @@ def class_table(classes: tuple[FlowClass, ...]) -> np.ndarray:
                     np.uint8).reshape(len(classes), CLASS_COLUMNS)
 
 
+def drawn_share(flow_ids: np.ndarray, seed: int) -> np.ndarray:
+    """float64 (F,) in [0, 1): one uniform draw per flow id, the same for an id wherever it
+    sits in the trace (SplitMix64 of the id and the seed, its top 53 bits)."""
+    with np.errstate(over="ignore"):
+        z = np.asarray(flow_ids, np.uint64) + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
 def classify(classes: tuple[FlowClass, ...], replay: Any) -> np.ndarray:
     """uint8 (F,): the class of every flow of ``replay`` (a ReplayInput): the first match
-    on its continuity, app and address type."""
+    on its continuity, app, address type, peer and drawn share."""
     continuity = np.asarray(replay.flow_continuity).astype(bool)
     codes = (np.full(continuity.shape[0], -1, np.int32) if replay.flow_app is None
              else np.asarray(replay.flow_app))
@@ -119,5 +151,9 @@ def classify(classes: tuple[FlowClass, ...], replay: Any) -> np.ndarray:
             fits &= np.isin(codes, np.array(wanted, np.int32))
         if c.address_types is not None:
             fits &= np.isin(asked, [ADDRESS_TYPES.index(a) for a in c.address_types])
+        if c.peers is not None:
+            fits &= np.isin(np.asarray(replay.flow_peer), np.array(c.peers, np.int64))
+        if c.share is not None:
+            fits &= drawn_share(replay.flow_ids, c.seed) < c.share
         out[fits] = index
     return out

@@ -139,6 +139,11 @@ class PolicyTables:
     # tunnel between two PoAs (MAGs) on that way. 0 = never.
     local_routing: int = 0
     local_tunnel_bytes: int = 0
+    # §7.3 the offload gateway of each PoA (SIPTO's, LIPA's local gateway) that flows of an
+    # "offload" class bind at, -1 none; §7.5 per anchor, the chain levels its addresses
+    # skip (bit k - 1: level k): LIPA's direct path from the L-GW to its HeNB.
+    offload: np.ndarray | None = None  # int32 (N,)
+    bypass: np.ndarray | None = None  # uint8 (N,)
 
     def __post_init__(self) -> None:
         n = self.serving.shape[0]
@@ -156,6 +161,10 @@ class PolicyTables:
             object.__setattr__(self, "poa_class", np.zeros(n, np.uint8))
         if self.refresh_ns is None:
             object.__setattr__(self, "refresh_ns", np.full(n, int(self.lifetime_ns), np.int64))
+        if self.offload is None:
+            object.__setattr__(self, "offload", np.full(n, -1, np.int32))
+        if self.bypass is None:
+            object.__setattr__(self, "bypass", np.zeros(n, np.uint8))
         check_classes(self.flow_classes)
         if len(self.function_roles) != len(FUNCTIONS) or not all(
                 0 <= role < len(ROLE_NAMES) for roles in self.function_roles for role in roles):
@@ -184,6 +193,8 @@ class PolicyTables:
             ("ro_capable", self.ro_capable, np.uint8, (n,)),
             ("poa_class", self.poa_class, np.uint8, (n,)),
             ("refresh_ns", self.refresh_ns, np.int64, (n,)),
+            ("offload", self.offload, np.int32, (n,)),
+            ("bypass", self.bypass, np.uint8, (n,)),
             ("interruption_ns", self.interruption_ns, np.int64,
              (len(INTERRUPTION_COMPONENTS), 2)),
         ]
@@ -237,6 +248,11 @@ class PolicyTables:
             if not bool(np.any(self.legs[:, LEG_CAUSE] == CAUSE_LOCALIZED)):
                 raise PracticeError("localized routing needs a localized-routing program "
                                     "(legs of cause 'localized-routing')")
+        if int(self.offload.min(initial=-1)) < -1 or int(self.offload.max(initial=-1)) >= n:
+            raise PracticeError("policy table 'offload' must hold node ids or -1")
+        if int(self.bypass.max(initial=0)) >= 1 << levels:
+            raise PracticeError(f"policy table 'bypass' must hold bit masks of the chain's "
+                                f"{levels} levels")
         if not 0 <= self.local_tunnel_bytes <= MAX_SEGMENT_BYTES:
             raise PracticeError(f"policy field 'local_tunnel_bytes' must be 0 to "
                                 f"{MAX_SEGMENT_BYTES}")
@@ -253,6 +269,9 @@ class PolicyTables:
         # present there (semantics.md §7.5): level L[p].
         last = last_segment_bytes(self.chain, self.segment_bytes, self.access_bytes,
                                   self.serving)
+        if self.bypass.any():  # a bypassed level: the segment into the PoA leaves any level
+            last = np.concatenate([last, (self.segment_bytes[:, None]
+                                          + self.access_bytes[None, :]).ravel()])
         lowest = min(int(self.segment_bytes.min()), int(last.min()) if last.size else 0)
         highest = max(int(self.segment_bytes.max()), int(last.max()) if last.size else 0,
                       int(self.direct_bytes))

@@ -18,6 +18,7 @@ import numpy as np
 from dmmemu.engine.correspondents import correspondent_pairs
 from dmmemu.engine.flow_classes import (
     ANCHOR_LOCAL,
+    ANCHOR_OFFLOAD,
     CLASS_ANCHOR,
     CLASS_DIRECT,
     CLASS_ON_LOSS,
@@ -76,6 +77,7 @@ from dmmemu.engine.signaling import (
     CAUSE_LOCALIZED_END,
     FLAG_ENDS,
     FLAG_HOLD,
+    LEVEL_ANCHOR_CONDITIONS,
     ONCE,
     PAIR_CONDITIONS,
     ROLE_ANCHOR,
@@ -90,6 +92,7 @@ from dmmemu.engine.signaling import (
     ROLE_PREV_POA,
     ROLE_SERVING,
     ROLE_THIRD,
+    WHEN_ANCHOR_IS_LEVEL,
     WHEN_ANCHOR_IS_THIRD,
     WHEN_ANCHOR_NOT_THIRD,
     WHEN_LEVEL_CHANGED,
@@ -297,6 +300,9 @@ class ReferenceReplay:
         # §4 per-PoA variants: each PoA's class (legs may be limited to some), and the refresh
         # period of a binding registered at each PoA.
         self.poa_class: list[int] = policy.poa_class.tolist()
+        # §7.3 offload gateways per PoA, §7.5 the chain levels each anchor's addresses skip.
+        self.offload: list[int] = policy.offload.tolist()
+        self.bypass: list[int] = policy.bypass.tolist()
         self.refresh_ns: list[int] = policy.refresh_ns.tolist()
         # §4 signaling programs: per cause, its legs as dicts with cause-local indices.
         self.n_kinds = len(policy.message_kinds)
@@ -649,6 +655,9 @@ class ReferenceReplay:
                 return x.anchor == self.third
             if leg["when"] == WHEN_ANCHOR_NOT_THIRD:
                 return x.anchor != self.third
+            if leg["when"] in LEVEL_ANCHOR_CONDITIONS:  # a gateway collocated with the level
+                at_level = x.anchor == self.chain[leg["level"] - 1][poa]
+                return at_level == (leg["when"] == WHEN_ANCHOR_IS_LEVEL)
             return True
 
         def count(leg: dict[str, int], x: Address | None, send: int) -> tuple[int, int]:
@@ -1282,7 +1291,7 @@ class ReferenceReplay:
         u, level = a, 0
         for k, nodes in enumerate(self.chain, start=1):
             b = nodes[p]
-            if b < 0 or b == p:
+            if b < 0 or b == p or self.bypass[a] >> (k - 1) & 1:  # §7.5: absent or bypassed
                 continue
             if b != u:
                 segments.append((u, b, self.segment_bytes[level], level))
@@ -1304,7 +1313,9 @@ class ReferenceReplay:
             f.local = True
             f.anchor = self.serving[p]
             return
-        if self.select == SELECT_CENTRAL:
+        if self.classes[f.cls][CLASS_ANCHOR] == ANCHOR_OFFLOAD and self.offload[p] >= 0:
+            anchor = self.offload[p]  # §7.3: the offload gateway of the PoA
+        elif self.select == SELECT_CENTRAL:
             anchor = self.central
         elif self.select == SELECT_PER_FLOW:
             anchor = self.serving[p]

@@ -73,9 +73,15 @@ WHEN_SAME_POA_OTHER_ANCHOR = 10
 WHEN_OTHER_POA_OTHER_ANCHOR = 11
 PAIR_CONDITIONS = (WHEN_SAME_POA_SAME_ANCHOR, WHEN_OTHER_POA_SAME_ANCHOR,
                    WHEN_SAME_POA_OTHER_ANCHOR, WHEN_OTHER_POA_OTHER_ANCHOR)
+# Per address, at a chain level: sent only if the address's anchor is (is not) the level's
+# node for the PoA: a gateway collocated with the SGW exchanges no S5 message with it.
+WHEN_ANCHOR_IS_LEVEL = 12
+WHEN_ANCHOR_NOT_LEVEL = 13
+LEVEL_ANCHOR_CONDITIONS = (WHEN_ANCHOR_IS_LEVEL, WHEN_ANCHOR_NOT_LEVEL)
 WHEN_NAMES = ("always", "level-changed", "level-kept", "token-stale", "anchor-is-third",
               "anchor-not-third", "mn-router", "mn-host", "same-poa-same-anchor",
-              "other-poa-same-anchor", "same-poa-other-anchor", "other-poa-other-anchor")
+              "other-poa-same-anchor", "same-poa-other-anchor", "other-poa-other-anchor",
+              "anchor-is-level", "anchor-not-level")
 
 
 def pair_case(poa: int, anchor: int, peer_poa: int, peer_anchor: int) -> int:
@@ -226,13 +232,16 @@ def check_program(table: np.ndarray, n_kinds: int) -> None:
             raise PracticeError(f"{where}: a message from {ROLE_NAMES[src]} to itself")
         if not 0 <= when < len(WHEN_NAMES):
             raise PracticeError(f"{where}: unknown condition {when}")
-        level_when = when in (WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT)
+        level_when = when in (WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT) + LEVEL_ANCHOR_CONDITIONS
         if level < 0 or ((ROLE_LEVEL in (src, dst) or ROLE_PREV_LEVEL in (src, dst)
                           or level_when) and level == 0):
             raise PracticeError(f"{where}: a level role or condition needs a chain level >= 1")
         if when in ANCHOR_CONDITIONS and (scope != PER_ADDRESS or level != 0):
             raise PracticeError(f"{where}: a condition on the address's anchor needs a leg run "
                                 "per address, at no chain level")
+        if when in LEVEL_ANCHOR_CONDITIONS and (scope != PER_ADDRESS or level == 0):
+            raise PracticeError(f"{where}: a condition on the address's anchor and a chain "
+                                "level's node needs a leg run per address, at a chain level")
         if when in MN_CONDITIONS and level != 0:
             raise PracticeError(f"{where}: a condition on the MN (router or host) needs a leg "
                                 "at no chain level")

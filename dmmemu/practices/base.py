@@ -115,7 +115,7 @@ class Practice:
                 message_kinds: tuple[MessageKind, ...], legs: list[Leg],
                 third_node: int = -1, binding_outlives_detach: bool = False,
                 detach_release_ns: int = -1, candidates: np.ndarray | None = None,
-                dad_ms: float = 0.0,
+                dad_ms: float = 0.0, scope: np.ndarray | None = None,
                 first_ack_hold_ms: float = 0.0, **policy_fields: Any) -> PolicyTables:
         """PolicyTables with the interruption components of every practice; the other
         ``policy_fields`` (access_bytes, direct_bytes, ro_capable, poa_class, refresh_ns,
@@ -134,7 +134,8 @@ class Practice:
                    else np.ascontiguousarray(chain, np.int32)),
             segment_bytes=np.array(segment_bytes, np.int32), flow_classes=flow_classes,
             function_roles=function_roles,
-            scope=np.ones((n, n), np.uint8), always_registered=always_registered,
+            scope=np.ones((n, n), np.uint8) if scope is None else scope,
+            always_registered=always_registered,
             native=np.zeros((n, n), np.uint8) if native is None else native,
             buffering=self.buffering,
             message_kinds=message_kinds, legs=program_table(legs, len(message_kinds)),
