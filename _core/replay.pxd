@@ -38,7 +38,8 @@ cdef enum:
     CAUSE_CORRESPONDENT = 5
     CAUSE_LOCALIZED = 6
     CAUSE_LOCALIZED_END = 7
-    N_CAUSES = 8
+    CAUSE_RELEASE = 8
+    N_CAUSES = 9
 
 # Signaling programs (dmmemu.engine.signaling): roles, scopes, origins, flags, columns.
 cdef enum:

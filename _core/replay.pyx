@@ -22,6 +22,7 @@ from replay cimport (
     ANCHOR_LOCAL, ANCHOR_OFFLOAD, ANCHOR_POLICY, CLASS_ANCHOR, CLASS_DIRECT, CLASS_ON_LOSS,
     CLASS_ROUTE_OPTIMISED, ON_LOSS_BREAK, ON_LOSS_RENUMBER, AT_MOVE, AT_SIGNALING_START,
     CAUSE_ATTACH, CAUSE_CORRESPONDENT, CAUSE_DEREGISTRATION, CAUSE_FLOW, CAUSE_LOCALIZED,
+    CAUSE_RELEASE,
     CAUSE_LOCALIZED_END, ROLE_PEER_ANCHOR, ROLE_PEER_POA, WHEN_SAME_POA_SAME_ANCHOR,
     WHEN_OTHER_POA_OTHER_ANCHOR, TIMER_LOCALIZED, LocalPair,
     CAUSE_HANDOVER, CAUSE_REFRESH, ERR_DIR, ERR_FLOW, ERR_NONE, ERR_SIZE, ERR_T_ORDER,
@@ -73,6 +74,7 @@ assert (WHEN_ANCHOR_IS_THIRD, WHEN_ANCHOR_NOT_THIRD) == _sig.ANCHOR_CONDITIONS
 assert (WHEN_ANCHOR_IS_LEVEL, WHEN_ANCHOR_NOT_LEVEL) == _sig.LEVEL_ANCHOR_CONDITIONS
 assert (WHEN_MN_ROUTER, WHEN_MN_HOST) == _sig.MN_CONDITIONS
 assert (CAUSE_LOCALIZED, CAUSE_LOCALIZED_END) == _sig.PAIR_CAUSES
+assert CAUSE_RELEASE == _sig.CAUSE_RELEASE
 assert (ROLE_PEER_POA, ROLE_PEER_ANCHOR) == _sig.PAIR_ROLES
 assert (WHEN_SAME_POA_SAME_ANCHOR, WHEN_OTHER_POA_OTHER_ANCHOR) == (
     min(_sig.PAIR_CONDITIONS), max(_sig.PAIR_CONDITIONS))
@@ -196,7 +198,7 @@ cdef class Replay:
     cdef const uint8_t[:, ::1] native   # (N, N) native[anchor, poa]
     cdef bint buffering
     cdef const uint8_t[::1] poa_class   # (N,) each PoA's class, for legs limited to some (§4)
-    cdef const int32_t[::1] offload     # (N,) offload gateway of each PoA, -1 none (§7.3)
+    cdef const int32_t[:, ::1] offload  # (C, N) per class, offload gateway of each PoA (§7.3)
     cdef const uint8_t[::1] bypass      # (N,) chain levels an anchor's addresses skip (§7.5)
     cdef const int64_t[::1] refresh_ns  # (N,) refresh period of a binding registered there
     cdef const int64_t[:, ::1] legs     # (L, LEG_COLUMNS) signaling programs (§4)
@@ -410,7 +412,8 @@ cdef class Replay:
         self.chain_nodes = chain_nodes
         self.segment_bytes = segment_bytes
         self.access_bytes = access_bytes
-        offload = _array(policy.offload, "policy.offload", np.int32, (n,))
+        offload = _array(policy.offload, "policy.offload", np.int32,
+                         (len(policy.flow_classes), n))
         bypass = _array(policy.bypass, "policy.bypass", np.uint8, (n,))
         if not _in_range(offload, -1, n) or (n and int(bypass.max()) >= 1 << levels):
             raise ValueError("policy.offload must hold node ids or -1, and policy.bypass "
@@ -993,8 +996,9 @@ cdef class Replay:
                 fs.binding = FLOW_LOCAL
                 a = self.serving[p]
             else:
-                if self.classes[fs.cls, CLASS_ANCHOR] == ANCHOR_OFFLOAD and self.offload[p] >= 0:
-                    a = self.offload[p]
+                if (self.classes[fs.cls, CLASS_ANCHOR] == ANCHOR_OFFLOAD
+                        and self.offload[fs.cls, p] >= 0):
+                    a = self.offload[fs.cls, p]
                 elif self.select == SELECT_CENTRAL:
                     a = self.central
                 elif self.select == SELECT_PER_FLOW:
@@ -1373,7 +1377,7 @@ cdef class Replay:
         cdef time_t out[4]  # signaling, hold, messages, bytes of the program
         cdef time_t released[4]  # the same of the de-registration of released bindings
         cdef addr_t active
-        cdef count_t n_signalled, n_released
+        cdef count_t n_signalled, n_released, released_msgs = 0, released_bytes = 0
         if p == old and not (forced and p >= 0):  # 1
             self.ho_kind[r] = HO_NOOP
             return 0
@@ -1439,10 +1443,15 @@ cdef class Replay:
             cause = CAUSE_HANDOVER
             pre = self.pre_handover_ns
             mn.moves += 1
-        x = mn.head  # 5: after a detach too
+        x = mn.head  # 5: after a detach too; the network releases what the move took away
         while x >= 0:
             nxt = self.addrs[x].next
             if not self.scope[self.addrs[x].anchor, p]:
+                if self.leg_count[CAUSE_RELEASE]:
+                    self._run_program(CAUSE_RELEASE, m, p, old, SIGNAL_ONE, x, t, pre, 1,
+                                      released, False)
+                    released_msgs += released[2]
+                    released_bytes += released[3]
                 self._leave(m, x)
             x = nxt
         if kind == HO_ATTACH:  # 6
@@ -1474,8 +1483,8 @@ cdef class Replay:
         if released[0] > out[0]:
             out[0] = released[0]
             out[1] = released[1]
-        out[2] += released[2]
-        out[3] += released[3]
+        out[2] += released[2] + released_msgs
+        out[3] += released[3] + released_bytes
         mn.ready = t + pre  # 10
         mn.until = mn.ready
         active = -1  # the address with active flows that waits longest (first on ties)
@@ -1930,22 +1939,27 @@ cdef class Replay:
                 self.timeline_sig_msgs[b, node] += times
         return delay
 
-    cdef inline bint _anchor_ok(self, Py_ssize_t row, addr_t x, node_t poa) noexcept nogil:
+    cdef inline bint _anchor_ok(self, Py_ssize_t row, addr_t x, node_t poa,
+                                node_t prev) noexcept nogil:
         """§4: a per-address leg with a condition on the address's anchor (RFC 6463: the
         contacted LMA, the third node, answers itself or redirects; a gateway collocated
-        with the level's node, the SGW, has no S5 to it)."""
+        with the level's node, the SGW, has no S5 to it: the level's node at the PoA left
+        for a leg naming the previous level)."""
         cdef int64_t when = self.legs[row, LEG_WHEN]
+        cdef node_t at = poa
         if when == WHEN_ANCHOR_IS_THIRD:
             return self.addrs[x].anchor == self.third
         if when == WHEN_ANCHOR_NOT_THIRD:
             return self.addrs[x].anchor != self.third
         if when == WHEN_ANCHOR_IS_LEVEL or when == WHEN_ANCHOR_NOT_LEVEL:
-            return (self.addrs[x].anchor == self.chain_nodes[self.legs[row, LEG_LEVEL] - 1, poa]
+            if self.legs[row, LEG_SRC] == ROLE_PREV_LEVEL or self.legs[row, LEG_DST] == ROLE_PREV_LEVEL:
+                at = prev  # >= 0: a leg naming the previous level is sent only with one
+            return (self.addrs[x].anchor == self.chain_nodes[self.legs[row, LEG_LEVEL] - 1, at]
                     ) == (when == WHEN_ANCHOR_IS_LEVEL)
         return True
 
     cdef bint _sent_for_some(self, Py_ssize_t row, mn_t m, int select, addr_t one,
-                             node_t poa) noexcept nogil:
+                             node_t poa, node_t prev) noexcept nogil:
         """A per-address leg whose anchor condition holds for one address at least."""
         cdef int64_t when = self.legs[row, LEG_WHEN]
         cdef addr_t x
@@ -1954,7 +1968,7 @@ cdef class Replay:
             return True
         x = self.mns[m].head if select != SIGNAL_ONE else one
         while x >= 0:
-            if self._selected(select, x, one, poa) and self._anchor_ok(row, x, poa):
+            if self._selected(select, x, one, poa) and self._anchor_ok(row, x, poa, prev):
                 return True
             x = -1 if select == SIGNAL_ONE else self.addrs[x].next
         return False
@@ -1972,6 +1986,8 @@ cdef class Replay:
             return False  # a variant for other access
         if at_prev and (prev < 0 or not (at_prev >> self.poa_class[prev]) & 1):
             return False  # a variant for a move from other access
+        if (src == ROLE_PREV_POA or dst == ROLE_PREV_POA) and prev < 0:
+            return False  # a release after a detach: no PoA left just now
         if when == WHEN_MN_ROUTER:
             return self.mn_router[m] == 1
         if when == WHEN_MN_HOST:
@@ -2063,7 +2079,7 @@ cdef class Replay:
                 run_end += 1
             for j in range(i, run_end):
                 executed[j] = k > 0 and sent[j] and self._sent_for_some(
-                    first + j, m, select, one, poa)
+                    first + j, m, select, one, poa, prev)
             first_address = True
             x = self.mns[m].head if select != SIGNAL_ONE else one
             while x >= 0:
@@ -2075,7 +2091,7 @@ cdef class Replay:
                             send = arrival[ref - first]
                         else:
                             send = _origin(ref, pre, sync, first)
-                        if not sent[j] or not self._anchor_ok(row, x, poa):
+                        if not sent[j] or not self._anchor_ok(row, x, poa, prev):
                             # not sent (for this address): passes its origin on
                             arrival[j] = send
                             if first_address or arrival[j] > sync[j]:

@@ -32,6 +32,7 @@ from dmmemu.engine.signaling import (
     CAUSE_HANDOVER,
     CAUSE_NAMES,
     LEVEL_ANCHOR_CONDITIONS,
+    MOVING_CAUSES,
     ONCE,
     PAIR_CAUSES,
     PAIR_CONDITIONS,
@@ -104,7 +105,7 @@ def programs(draw: st.DrawFn, n_kinds: int, levels: int = 0,
     legs: list[Leg] = []
     for cause in range(len(CAUSE_NAMES)):
         scopes: list[int] = []
-        moving = cause in (CAUSE_HANDOVER, CAUSE_DEREGISTRATION)
+        moving = cause in MOVING_CAUSES
         peer = cause == CAUSE_CORRESPONDENT
         pair = cause in PAIR_CAUSES
         if (peer and not correspondent) or (pair and not localized):
@@ -137,7 +138,8 @@ def programs(draw: st.DrawFn, n_kinds: int, levels: int = 0,
                             and ONCE in scopes[j + 1:])
 
             earlier = [j for j in range(i) if reachable(j)]
-            origins = [AT_SIGNALING_START] + ([AT_MOVE] if moving else [])
+            origins = [AT_SIGNALING_START] + (
+                [AT_MOVE] if cause in (CAUSE_HANDOVER, CAUSE_DEREGISTRATION) else [])
             after = draw(st.sampled_from(origins + earlier))
             gate = draw(st.sampled_from([-1] + earlier))
             legs.append(Leg(
@@ -151,8 +153,7 @@ def programs(draw: st.DrawFn, n_kinds: int, levels: int = 0,
                 level=level, when=when, via=via, via_bytes=0 if via < 0 else 40,
                 at_poa=draw(st.sampled_from([(), (), (0,), (1, 2), (2,)])),
                 at_prev_poa=draw(st.sampled_from(
-                    [()] * 3 + ([(0,), (1, 2)] if cause in (CAUSE_HANDOVER,
-                                                          CAUSE_DEREGISTRATION) else [])))))
+                    [()] * 3 + ([(0,), (1, 2)] if moving else [])))))
             scopes.append(scope)
     return legs
 
@@ -190,12 +191,12 @@ def policies(draw: st.DrawFn, topology: Topology, route_optimised: bool = False,
     cns = topology.nodes_with_role("cn").tolist()
     # §7.3 offload gateways: none, an anchor, or the PoA's first chain level (a gateway
     # collocated with the SGW); §7.5 levels some anchors' addresses bypass.
-    offload = np.full(n, -1, np.int32)
+    gateways = np.full(n, -1, np.int32)
     bypass = np.zeros(n, np.uint8)
     if draw(st.booleans()):
         for p in poas:
-            offload[p] = draw(st.one_of(st.just(-1), anchor,
-                                        st.just(int(chain[0, p]) if levels else -1)))
+            gateways[p] = draw(st.one_of(st.just(-1), anchor,
+                                         st.just(int(chain[0, p]) if levels else -1)))
         for a in anchors:
             bypass[a] = draw(st.integers(0, (1 << levels) - 1))
     select = draw(st.sampled_from(sorted(set(SELECT_NAMES) - (
@@ -231,10 +232,10 @@ def policies(draw: st.DrawFn, topology: Topology, route_optimised: bool = False,
     for c in topology.nodes_with_role("cn"):
         ro_capable[c] = 1 if route_optimised else draw(st.sampled_from([0, 1, 1]))
     scope = np.ones((n, n), np.uint8)
-    if draw(st.booleans()):
+    if draw(st.sampled_from([True, True, False])):  # often: releases (§5 step 5)
         for a in anchors:
             for p in poas:
-                scope[a, p] = draw(st.sampled_from([0, 1, 1]))
+                scope[a, p] = draw(st.sampled_from([0, 1]))
     native_cells = np.zeros((n, n), np.uint8)  # any anchor native at any PoA
     for a in anchors:
         for p in poas:
@@ -275,7 +276,10 @@ def policies(draw: st.DrawFn, topology: Topology, route_optimised: bool = False,
             [[draw(st.integers(0, 3)) * 5_000 for _ in range(2)]
              for _ in INTERRUPTION_COMPONENTS], np.int64),
         first_ack_hold_ns=draw(st.sampled_from([0, 0, 7_000, 60_000])),
-        mobile_networks=mobile_networks, offload=offload, bypass=bypass,
+        mobile_networks=mobile_networks, bypass=bypass,
+        # per class, the gateways drawn or none (each offload class its own row)
+        offload=np.array([gateways if draw(st.booleans()) else np.full(n, -1, np.int32)
+                          for _ in classes], np.int32).reshape(len(classes), n),
         local_routing=draw(st.sampled_from([15, 7, 1, 3, 5])) if localized else 0,
         local_tunnel_bytes=draw(st.sampled_from([0, 40])) if localized else 0,
     )

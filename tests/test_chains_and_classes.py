@@ -145,7 +145,7 @@ def test_offload_flows_bind_at_the_gateway_of_their_poa_and_break_leaving_it(eng
     MN moves to B at 10 ms, outside AGG's scope: the offload flow breaks, the other goes on."""
     scope = np.ones((6, 6), np.uint8)
     scope[AGG, POA_B] = 0
-    offload = np.array([-1, -1, -1, AGG, AGG, -1], np.int32)
+    offload = np.array([[-1, -1, -1, AGG, AGG, -1], [-1] * 6], np.int32)
     policy = central_policy(
         chain=[[-1, -1, -1, AGG, AGG, -1]], segment_bytes=[40, 36], scope=scope,
         offload=offload, flow_classes=(FlowClass(name="offload", apps=("voice",),

@@ -39,6 +39,7 @@ from dmmemu.engine.replay_io import (
     ReplayInput,
 )
 from dmmemu.engine.signaling import (
+    CAUSE_NAMES,
     ROLE_MN,
     ROLE_POA,
     MessageKind,
@@ -191,7 +192,7 @@ def test_always_registered_home_stays_bound_to_the_end():
     c = run(pol, central_case()[1], CENTRAL_ROWS)
     # The home address registers at the attach (rtt 2 us), and the flow reuses it.
     assert list(c.ho_signaling_ns) == [2000, 4000] and list(c.ho_interruption_ns) == [2800, 4800]
-    assert c.sig_msgs[:, 0].tolist() == [1, 1, 0, 0, 0, 0, 0, 0]
+    assert c.sig_msgs[:, 0].tolist() == [1, 1] + [0] * (len(CAUSE_NAMES) - 2)
     assert list(c.ho_lost) == [3, 3] and c.flow_lost[0] == 6 and c.flow_hops_sum[0] == 3
     # Pinned after the flow ends: bound 0..5000, then 5000..t_end = 10000.
     assert c.anchor_binding_ns[1] == 10000 and c.anchor_peak_bindings[1] == 1
@@ -230,7 +231,7 @@ def test_dmm_native_buffering_refresh():
     assert c.flow_anchor.tolist() == [2, 3] and c.flow_moves.tolist() == [1, 0]
     assert c.anchor_packets.tolist() == [0, 0, 4, 2] and c.anchor_bytes.tolist() == [0, 0, 400, 400]
     # Only the handover registers (from 3 to 2, 1 hop); held 3500..6000 -> 2 refreshes.
-    assert c.sig_msgs[:, 0].tolist() == [0, 1, 0, 2, 0, 0, 0, 0]
+    assert c.sig_msgs[:, 0].tolist() == [0, 1, 0, 2] + [0] * (len(CAUSE_NAMES) - 4)
     assert c.sig_byte_hops[CAUSE_REFRESH].tolist() == [112, 80]
     # Anchor 2 and the PoA 3 that signals to it count every message (§4).
     assert c.anchor_sig_msgs.tolist() == [0, 0, 6, 6] and c.anchor_sig_bytes[2] == 288
@@ -314,7 +315,7 @@ def test_local_flows_follow_the_mn_and_home_is_chosen_at_attach():
     assert c.flow_overhead_bytes.tolist() == [40, 80]
     assert c.flow_overhead_byte_hops.tolist() == [0, 40]
     assert c.anchor_packets.tolist() == [0, 0, 3, 0]
-    assert c.sig_msgs[:, 0].tolist() == [0, 1, 0, 0, 0, 0, 0, 0]
+    assert c.sig_msgs[:, 0].tolist() == [0, 1] + [0] * (len(CAUSE_NAMES) - 2)
     assert list(c.ho_interruption_ns) == [800, 2800]
     assert c.anchor_binding_ns.tolist() == [0, 0, 5000, 0]
     assert c.flow_broken.tolist() == [0, 0] and c.flow_moves.tolist() == [1, 1]
@@ -348,7 +349,7 @@ def test_chain_scope_death_and_detach():
     assert c.flow_overhead_byte_hops.tolist() == [60, 40 + 40]
     assert c.flow_direct_hops_sum.tolist() == [3, 4]
     # Flow 1 binds a new address at 1 from 4 (3 hops).
-    assert c.sig_msgs[:, 0].tolist() == [0, 0, 2, 0, 0, 0, 0, 0]
+    assert c.sig_msgs[:, 0].tolist() == [0, 0, 2] + [0] * (len(CAUSE_NAMES) - 3)
     assert c.sig_byte_hops[CAUSE_FLOW, 0] == 56 * 2 + 56 * 3
     # Bound 10..100 and 300..600.
     assert c.anchor_binding_ns.tolist() == [0, 90 + 300, 0, 0, 0]

@@ -19,8 +19,8 @@ from dmmemu.errors import PracticeError
 # How a class's anchor is chosen.
 ANCHOR_POLICY = 0  # by the practice's selection (PolicyTables.select), on an address it keeps
 ANCHOR_LOCAL = 1  # the serving anchor of the PoA the MN is at: a new local address at each change
-# The offload gateway of the PoA where the flow binds (PolicyTables.offload: SIPTO's, LIPA's
-# local gateway), an address it keeps while the MN stays in that gateway's scope; by the
+# The class's offload gateway of the PoA where the flow binds (PolicyTables.offload: SIPTO's,
+# LIPA's local gateway), an address it keeps while the MN stays in that gateway's scope; by the
 # practice's selection where the PoA has none.
 ANCHOR_OFFLOAD = 2
 ANCHORS = {"policy": ANCHOR_POLICY, "local": ANCHOR_LOCAL, "offload": ANCHOR_OFFLOAD}
@@ -37,7 +37,7 @@ ADDRESS_TYPES = ("fixed", "session-lasting", "non-persistent", "graceful-replace
 # Columns of class_table.
 CLASS_ANCHOR, CLASS_ON_LOSS, CLASS_DIRECT, CLASS_ROUTE_OPTIMISED = range(4)
 CLASS_COLUMNS = 4
-MAX_CLASSES = 16
+MAX_CLASSES = 128
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -139,10 +139,10 @@ class PolicyTables:
     # tunnel between two PoAs (MAGs) on that way. 0 = never.
     local_routing: int = 0
     local_tunnel_bytes: int = 0
-    # §7.3 the offload gateway of each PoA (SIPTO's, LIPA's local gateway) that flows of an
-    # "offload" class bind at, -1 none; §7.5 per anchor, the chain levels its addresses
-    # skip (bit k - 1: level k): LIPA's direct path from the L-GW to its HeNB.
-    offload: np.ndarray | None = None  # int32 (N,)
+    # §7.3 per flow class, the offload gateway of each PoA (SIPTO's, LIPA's local gateway)
+    # that the class's flows bind at if it is an "offload" class, -1 none; §7.5 per anchor,
+    # the chain levels its addresses skip (bit k - 1: level k): LIPA's L-GW to its HeNB.
+    offload: np.ndarray | None = None  # int32 (C, N)
     bypass: np.ndarray | None = None  # uint8 (N,)
 
     def __post_init__(self) -> None:
@@ -162,7 +162,8 @@ class PolicyTables:
         if self.refresh_ns is None:
             object.__setattr__(self, "refresh_ns", np.full(n, int(self.lifetime_ns), np.int64))
         if self.offload is None:
-            object.__setattr__(self, "offload", np.full(n, -1, np.int32))
+            object.__setattr__(self, "offload",
+                               np.full((len(self.flow_classes), n), -1, np.int32))
         if self.bypass is None:
             object.__setattr__(self, "bypass", np.zeros(n, np.uint8))
         check_classes(self.flow_classes)
@@ -193,7 +194,7 @@ class PolicyTables:
             ("ro_capable", self.ro_capable, np.uint8, (n,)),
             ("poa_class", self.poa_class, np.uint8, (n,)),
             ("refresh_ns", self.refresh_ns, np.int64, (n,)),
-            ("offload", self.offload, np.int32, (n,)),
+            ("offload", self.offload, np.int32, (len(self.flow_classes), n)),
             ("bypass", self.bypass, np.uint8, (n,)),
             ("interruption_ns", self.interruption_ns, np.int64,
              (len(INTERRUPTION_COMPONENTS), 2)),

@@ -75,6 +75,7 @@ from dmmemu.engine.signaling import (
     CAUSE_CORRESPONDENT,
     CAUSE_LOCALIZED,
     CAUSE_LOCALIZED_END,
+    CAUSE_RELEASE,
     FLAG_ENDS,
     FLAG_HOLD,
     LEVEL_ANCHOR_CONDITIONS,
@@ -301,7 +302,7 @@ class ReferenceReplay:
         # period of a binding registered at each PoA.
         self.poa_class: list[int] = policy.poa_class.tolist()
         # §7.3 offload gateways per PoA, §7.5 the chain levels each anchor's addresses skip.
-        self.offload: list[int] = policy.offload.tolist()
+        self.offload: list[list[int]] = policy.offload.tolist()
         self.bypass: list[int] = policy.bypass.tolist()
         self.refresh_ns: list[int] = policy.refresh_ns.tolist()
         # §4 signaling programs: per cause, its legs as dicts with cause-local indices.
@@ -629,6 +630,8 @@ class ReferenceReplay:
             if leg["at_prev_poa"] and (
                     prev < 0 or not (leg["at_prev_poa"] >> self.poa_class[prev]) & 1):
                 return False  # a variant for a move from other access
+            if ROLE_PREV_POA in (leg["src"], leg["dst"]) and prev < 0:
+                return False  # a release after a detach: no PoA left just now
             if leg["when"] == WHEN_MN_ROUTER:  # §16: a mobile router's message
                 return self.mn_router[m.id] == 1
             if leg["when"] == WHEN_MN_HOST:
@@ -656,7 +659,8 @@ class ReferenceReplay:
             if leg["when"] == WHEN_ANCHOR_NOT_THIRD:
                 return x.anchor != self.third
             if leg["when"] in LEVEL_ANCHOR_CONDITIONS:  # a gateway collocated with the level
-                at_level = x.anchor == self.chain[leg["level"] - 1][poa]
+                at = prev if ROLE_PREV_LEVEL in (leg["src"], leg["dst"]) else poa
+                at_level = x.anchor == self.chain[leg["level"] - 1][at]
                 return at_level == (leg["when"] == WHEN_ANCHOR_IS_LEVEL)
             return True
 
@@ -914,9 +918,17 @@ class ReferenceReplay:
         else:
             kind = HO_HANDOVER
             m.moves += 1
-        # §5.5
+        # §5.5: the network releases what the move took out of scope (its own program)
+        on = ON_ATTACH if kind == HO_ATTACH else ON_HANDOVER
+        pre = sum(component[on] for component in self.components)
+        release_msgs = release_bytes = 0
         for x in list(m.addresses):
             if self.scope[x.anchor][p] == 0:
+                if self.programs[CAUSE_RELEASE]:
+                    _, _, n, nbytes = self._run_program(CAUSE_RELEASE, m, p, old_poa, [x], t,
+                                                        pre)
+                    release_msgs += n
+                    release_bytes += nbytes
                 self._leave_list(m, x)  # flows bound to x break when next seen (§6, §7)
         # §5.6 (with select_for_new_sessions_only, not while the home address lives)
         new_session = not (self.new_sessions_only and m.home >= 0
@@ -942,8 +954,6 @@ class ReferenceReplay:
         # §5.9: every live address waits for the components; the program runs over the
         # addresses that need a binding, extending their own wait; then they register.
         cause = CAUSE_ATTACH if kind == HO_ATTACH else CAUSE_HANDOVER
-        on = ON_ATTACH if kind == HO_ATTACH else ON_HANDOVER
-        pre = sum(component[on] for component in self.components)
         for x in m.addresses:
             x.until = t + pre
             x.hold = 0
@@ -959,8 +969,8 @@ class ReferenceReplay:
             CAUSE_DEREGISTRATION, m, p, old_poa, released, t, pre, set_until=True)
         if dereg_ns > signaling_ns:
             signaling_ns, hold_ns = dereg_ns, dereg_hold
-        msgs += dereg_msgs
-        sent_bytes += dereg_bytes
+        msgs += dereg_msgs + release_msgs
+        sent_bytes += dereg_bytes + release_bytes
         # §5.10: the MN's window ends with its longest address wait; the row reports the
         # longest wait of an address with active flows (the first on ties), if there is one.
         m.ready = t + pre
@@ -1313,8 +1323,8 @@ class ReferenceReplay:
             f.local = True
             f.anchor = self.serving[p]
             return
-        if self.classes[f.cls][CLASS_ANCHOR] == ANCHOR_OFFLOAD and self.offload[p] >= 0:
-            anchor = self.offload[p]  # §7.3: the offload gateway of the PoA
+        if self.classes[f.cls][CLASS_ANCHOR] == ANCHOR_OFFLOAD and self.offload[f.cls][p] >= 0:
+            anchor = self.offload[f.cls][p]  # §7.3: the class's offload gateway of the PoA
         elif self.select == SELECT_CENTRAL:
             anchor = self.central
         elif self.select == SELECT_PER_FLOW:

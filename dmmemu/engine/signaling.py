@@ -25,8 +25,12 @@ CAUSE_CORRESPONDENT = 5  # return routability and the BU to a correspondent (sem
 CAUSE_LOCALIZED = 6
 CAUSE_LOCALIZED_END = 7
 PAIR_CAUSES = (CAUSE_LOCALIZED, CAUSE_LOCALIZED_END)
+# An address the MN's move took out of its anchor's scope (semantics.md §5 step 5): the
+# network releases it (SIPTO's and LIPA's "reactivation requested").
+CAUSE_RELEASE = 8
+MOVING_CAUSES = (CAUSE_HANDOVER, CAUSE_DEREGISTRATION, CAUSE_RELEASE)  # with a previous PoA
 CAUSE_NAMES = ("attach", "handover", "flow", "refresh", "deregistration", "correspondent",
-               "localized-routing", "localized-routing-end")
+               "localized-routing", "localized-routing-end", "release")
 
 # Roles a leg runs between, resolved to nodes when the leg runs (semantics.md §4).
 ROLE_MN = 0  # the mobile node itself: at its PoA, one radio hop further, no extra delay
@@ -268,16 +272,16 @@ def check_program(table: np.ndarray, n_kinds: int) -> None:
             raise PracticeError(f"{where}: via_bytes must be 0 to 4096, and 0 without a relay")
         if not (0 <= at_poa < 1 << MAX_POA_CLASSES and 0 <= at_prev_poa < 1 << MAX_POA_CLASSES):
             raise PracticeError(f"{where}: PoA classes must be 0 to {MAX_POA_CLASSES - 1}")
-        if at_prev_poa and cause not in (CAUSE_HANDOVER, CAUSE_DEREGISTRATION):
+        if at_prev_poa and cause not in MOVING_CAUSES:
             raise PracticeError(f"{where}: a {CAUSE_NAMES[cause]} has no previous PoA whose "
                                 "class a leg could depend on")
         if ROLE_ANCHOR == via and scope != PER_ADDRESS:
             raise PracticeError(f"{where}: the anchor role exists only in legs run per address")
-        if ROLE_PREV_LEVEL in (src, dst) and cause not in (CAUSE_HANDOVER, CAUSE_DEREGISTRATION):
+        if ROLE_PREV_LEVEL in (src, dst) and cause not in MOVING_CAUSES:
             raise PracticeError(f"{where}: a {CAUSE_NAMES[cause]} has no previous PoA")
         if ROLE_ANCHOR in (src, dst) and scope != PER_ADDRESS:
             raise PracticeError(f"{where}: the anchor role exists only in legs run per address")
-        if ROLE_PREV_POA in (src, dst) and cause not in (CAUSE_HANDOVER, CAUSE_DEREGISTRATION):
+        if ROLE_PREV_POA in (src, dst) and cause not in MOVING_CAUSES:
             raise PracticeError(f"{where}: a {CAUSE_NAMES[cause]} has no previous PoA")
         if after == AT_MOVE and cause not in (CAUSE_HANDOVER, CAUSE_DEREGISTRATION):
             raise PracticeError(f"{where}: only a handover or a de-registration starts at the move")

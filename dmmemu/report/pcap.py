@@ -55,6 +55,7 @@ from dmmemu.engine.signaling import (
     CAUSE_CORRESPONDENT,
     CAUSE_LOCALIZED,
     CAUSE_LOCALIZED_END,
+    CAUSE_RELEASE,
 )
 from dmmemu.errors import DmmemuError, PacketRowError
 from dmmemu.practices import Practice, get_practice
@@ -85,7 +86,8 @@ HANDOFF_BY_CAUSE = {CAUSE_ATTACH: wire.HANDOFF_NEW_INTERFACE,
                     CAUSE_DEREGISTRATION: wire.HANDOFF_NOT_CHANGED,
                     CAUSE_CORRESPONDENT: wire.HANDOFF_NOT_CHANGED,
                     CAUSE_LOCALIZED: wire.HANDOFF_NOT_CHANGED,
-                    CAUSE_LOCALIZED_END: wire.HANDOFF_NOT_CHANGED}
+                    CAUSE_LOCALIZED_END: wire.HANDOFF_NOT_CHANGED,
+                    CAUSE_RELEASE: wire.HANDOFF_NOT_CHANGED}
 
 
 class PcapError(DmmemuError):
