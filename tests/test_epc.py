@@ -145,14 +145,16 @@ def test_pmip_based_s5(engine) -> None:
 
 @pytest.mark.parametrize("engine", engines())
 def test_a_detach_releases_the_s1_connection_only(engine) -> None:
-    """A detach at 1.5 s: Release Access Bearers with SGW0 and the UE context released at
-    eNB 6 (4 messages); the PDN connection outlives it, so the flow goes on after the MN is
-    back at 2 s (its attach sets the bearer up again)."""
+    """A detach at 1.5 s: eNB 6 asks the MME to release the UE context, Release Access
+    Bearers with SGW0, the UE context released at eNB 6 (5 messages); the PDN connection
+    outlives it, so the flow goes on after the MN is back at 2 s (its attach sets the
+    bearer up again)."""
     c = run(engine, [500 * MS, 2500 * MS], moves=((0, ENB5), (S, ENB6), (1500 * MS, -1),
                                                   (2 * S, ENB8)))
-    assert c.sig_msgs[CAUSE_DEREGISTRATION].sum() == 4
+    assert c.sig_msgs[CAUSE_DEREGISTRATION].sum() == 5
+    assert c.sig_msgs[CAUSE_DEREGISTRATION][KIND["S1AP UE Context Release Request"]] == 1
     assert c.flow_broken.tolist() == [0] and c.flow_lost.tolist() == [0]
-    assert c.ho_msgs.tolist() == [8, 9, 4, 8]
+    assert c.ho_msgs.tolist() == [8, 9, 5, 8]
 
 
 def test_unknown_parameters_are_refused() -> None:

@@ -33,7 +33,7 @@ from dmmemu.practices import (
     PMIPv6DistributedLMA,
     get_practice,
 )
-from dmmemu.topology.generators import FlatWifi, Hierarchical
+from dmmemu.topology.generators import Eps, FlatWifi, Hierarchical
 from dmmemu.trace.writer import write_trace
 
 pytest.importorskip("dmmemu._core.replay", reason="the compiled core is not built")
@@ -199,6 +199,8 @@ def random_traces(draw):
     topology = draw(st.sampled_from([
         FlatWifi(rows=2, cols=2, correspondents=2).build(),
         Hierarchical(area_rows=1, area_cols=2, ar_rows=1, ar_cols=2, correspondents=2).build(),
+        Eps(sgw_rows=1, sgw_cols=2, enb_rows=1, enb_cols=2, henb_sites=1, henbs_per_site=2,
+            correspondents=1).build(),
     ]))
     poas = topology.nodes_with_role("poa").tolist()
     cns = topology.nodes_with_role("cn").tolist()
@@ -222,7 +224,8 @@ def random_traces(draw):
                                                            for _ in range(n_flows)]),
                "peer": np.array([draw(st.sampled_from(cns)) for _ in range(n_flows)]),
                "start": np.array([s[0] for s in spans]), "end": np.array([s[1] for s in spans]),
-               "continuity": np.array([draw(st.booleans()) for _ in range(n_flows)])},
+               "continuity": np.array([draw(st.booleans()) for _ in range(n_flows)]),
+               "app": [draw(st.sampled_from(["web", "voice", None])) for _ in range(n_flows)]},
         packets={"t": np.array([p[0] for p in packets], np.int64),
                  "flow": np.array([p[1] for p in packets], np.uint64),
                  "size": np.array([p[2] for p in packets], np.uint16),

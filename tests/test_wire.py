@@ -59,6 +59,9 @@ ENCODED_PDU_BYTES = {
     "S1AP-eNBStatusTransfer": 43, "S1AP-MMEStatusTransfer": 42, "S1AP-HandoverNotify": 44,
     "S1AP-UEContextReleaseCommand": 21, "S1AP-UEContextReleaseComplete": 19,
     "S1AP-InitialContextSetupRequest": 203, "S1AP-InitialContextSetupResponse": 41,
+    "S1AP-UEContextReleaseRequest": 25, "S1AP-ERABSetupRequest": 115,
+    "S1AP-ERABSetupResponse": 38, "S1AP-ERABReleaseCommand": 45,
+    "S1AP-ERABReleaseResponse": 29,
     "X2AP-HandoverRequest": 307, "X2AP-HandoverRequestAck": 176,
     "X2AP-SNStatusTransfer": 39, "X2AP-UEContextRelease": 19,
 }
@@ -166,7 +169,9 @@ MESSAGE_DISSECTION: dict[str, tuple[str, dict[str, str | None]]] = {
     "CSReq-S2a": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "32", "gtpv2.rat_type": "3"}),
     "MBReq-S11": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "34"}),
     "MBResp-S11": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "35", "gtpv2.cause": "16"}),
-    "DSReq-S11": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "36"}),
+    "DSReq-S11": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "36", "gtpv2.oi": "0"}),
+    "DSReq-S11-Disconnection": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "36",
+                                                     "gtpv2.oi": "1"}),
     "CIDFTReq": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "166"}),
     "CIDFTResp": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "167", "gtpv2.cause": "16"}),
     "DIDFTReq": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "168"}),
@@ -248,6 +253,7 @@ def test_sizes_are_the_verified_ones():
                     "PBU-IPv4-HoA", "PBA-IPv4-HoA", "PBU-IPv4-GRE", "PBA-IPv4-GRE",
                     "PBU-Redirect", "PBA-Redirect", "CSReq-S11", "CSReq-S11-Relocation",
                     "CSResp-S11", "CSReq-S2a", "MBReq-S11", "MBResp-S11", "DSReq-S11",
+                    "DSReq-S11-Disconnection",
                     "CIDFTReq", "CIDFTResp", "DIDFTReq", "DIDFTResp", "RABReq", "RABResp"}
     assert set(VERIFIED_MESSAGE_BYTES) | from_formats | set(ENCODED_PDU_BYTES) == set(MESSAGES)
     for name, verified in VERIFIED_ENCAPSULATION_BYTES.items():

@@ -15,6 +15,7 @@ from dmmemu.engine.signaling import (
     CAUSE_DEREGISTRATION,
     CAUSE_FLOW,
     CAUSE_HANDOVER,
+    CAUSE_RELEASE,
     ONCE,
     ROLE_ANCHOR,
     ROLE_LEVEL,
@@ -22,6 +23,7 @@ from dmmemu.engine.signaling import (
     ROLE_PREV_LEVEL,
     ROLE_PREV_POA,
     ROLE_THIRD,
+    WHEN_ANCHOR_NOT_LEVEL,
     WHEN_LEVEL_CHANGED,
     WHEN_LEVEL_KEPT,
     Leg,
@@ -71,6 +73,9 @@ _KINDS = (
     ("Modify Bearer Response (S5)", "MBResp", True),
     ("Delete Session Request (S11)", "DSReq-S11", False),
     ("Delete Session Response (S11)", "DSResp", True),
+    ("Delete Session Request (S11, disconnection)", "DSReq-S11-Disconnection", False),
+    ("Delete Session Request (S5)", "DSReq", False),
+    ("Delete Session Response (S5)", "DSResp", True),
     ("Create Indirect Data Forwarding Tunnel Request", "CIDFTReq", False),
     ("Create Indirect Data Forwarding Tunnel Response", "CIDFTResp", True),
     ("Delete Indirect Data Forwarding Tunnel Request", "DIDFTReq", False),
@@ -97,6 +102,11 @@ _KINDS = (
     ("S1AP Handover Notify", "S1AP-HandoverNotify", False),
     ("S1AP UE Context Release Command", "S1AP-UEContextReleaseCommand", False),
     ("S1AP UE Context Release Complete", "S1AP-UEContextReleaseComplete", True),
+    ("S1AP UE Context Release Request", "S1AP-UEContextReleaseRequest", False),
+    ("S1AP E-RAB Setup Request", "S1AP-ERABSetupRequest", False),
+    ("S1AP E-RAB Setup Response", "S1AP-ERABSetupResponse", True),
+    ("S1AP E-RAB Release Command", "S1AP-ERABReleaseCommand", False),
+    ("S1AP E-RAB Release Response", "S1AP-ERABReleaseResponse", True),
     ("X2AP Handover Request", "X2AP-HandoverRequest", False),
     ("X2AP Handover Request Acknowledge", "X2AP-HandoverRequestAck", True),
     ("X2AP SN Status Transfer", "X2AP-SNStatusTransfer", False),
@@ -129,6 +139,14 @@ class _Program:
         self.legs.append(Leg(cause=self.cause, kind=KIND[name], src=src, dst=dst,
                              nbytes=MESSAGES[wire].bytes, after=after, **options))
         return len(self.legs) - 1
+
+    def exchange(self, request: str, src: int, dst: int, after: int = AT_SIGNALING_START,
+                 *, on: str = "", **options: Any) -> int:
+        """The ``request`` Request from ``src`` to ``dst`` and its Response back, named with
+        the interface ``on`` ("S11") if given; the response's leg."""
+        suffix = f" ({on})" if on else ""
+        sent = self.add(f"{request} Request{suffix}", src, dst, after, **options)
+        return self.add(f"{request} Response{suffix}", dst, src, sent, **options)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -233,10 +251,8 @@ class EPC(Practice):
         answer = program.add("Create Session Response (S11)", ROLE_LEVEL, ROLE_THIRD, answer,
                              **gtp)
         once = {"scope": ONCE, **place}
-        setup = program.add("S1AP Initial Context Setup Request", ROLE_THIRD, ROLE_POA,
-                            answer, **once)
-        setup = program.add("S1AP Initial Context Setup Response", ROLE_POA, ROLE_THIRD,
-                            setup, **once)
+        setup = program.exchange("S1AP Initial Context Setup", ROLE_THIRD, ROLE_POA, answer,
+                                 **once)
         modify = program.add("Modify Bearer Request (S11)", ROLE_THIRD, ROLE_LEVEL, setup,
                              ends=True, **gtp)
         if from_wlan and self.s5 == "gtp":
@@ -273,20 +289,26 @@ class EPC(Practice):
         # follows the Modify Bearer Response above.
         create = program.add("Create Session Request (S11, relocation)", ROLE_THIRD,
                              ROLE_LEVEL, answer, **moved)
-        modify, answer = self._s5_exchange(program, "Modify Bearer", ROLE_LEVEL, ROLE_ANCHOR,
-                                           create, ends=switching, **moved)
-        if self.s5 == "gtp":
-            marker = program.add("End Marker", ROLE_ANCHOR, ROLE_PREV_LEVEL, modify, **moved)
-            program.add("End Marker", ROLE_PREV_LEVEL, ROLE_PREV_POA, marker, **moved)
+        answer = self._switch_at_pgw(program, create, switching, moved)
         answer = program.add("Create Session Response (S11)", ROLE_LEVEL, ROLE_THIRD, answer,
                              **moved)
         step = program.add("S1AP Path Switch Request Acknowledge", ROLE_THIRD, ROLE_POA,
                            answer, **once)
         step = program.add("X2AP UE Context Release", ROLE_POA, ROLE_PREV_POA, step, **once)
-        delete = program.add("Delete Session Request (S11)", ROLE_THIRD, ROLE_PREV_LEVEL,
-                             step, **moved)
-        program.add("Delete Session Response (S11)", ROLE_PREV_LEVEL, ROLE_THIRD, delete,
-                    **moved)
+        program.exchange("Delete Session", ROLE_THIRD, ROLE_PREV_LEVEL, step, on="S11",
+                         **moved)
+
+    def _switch_at_pgw(self, program: _Program, after: int, switching: str,
+                       moved: dict[str, Any]) -> int:
+        """After an SGW relocation: the target SGW modifies the bearer at the PGW, which
+        switches the downlink and ends the old path with End Markers to the source SGW and
+        on to the source eNB (§5.5.1.1.3 step 3, §5.5.1.2.2 step 16). The reply's leg."""
+        modify, answer = self._s5_exchange(program, "Modify Bearer", ROLE_LEVEL, ROLE_ANCHOR,
+                                           after, ends=switching, **moved)
+        if self.s5 == "gtp":
+            marker = program.add("End Marker", ROLE_ANCHOR, ROLE_PREV_LEVEL, modify, **moved)
+            program.add("End Marker", ROLE_PREV_LEVEL, ROLE_PREV_POA, marker, **moved)
+        return answer
 
     def _s1(self, program: _Program) -> None:
         """§5.5.1.2.2: an S1-based handover through the MME, with and without an SGW
@@ -298,22 +320,15 @@ class EPC(Practice):
         moved = {**always, "when": WHEN_LEVEL_CHANGED}
         switching = "" if self.data_forwarding else "request"
         step = program.add("S1AP Handover Required", ROLE_PREV_POA, ROLE_THIRD, **once)
-        create = program.add("Create Session Request (S11)", ROLE_THIRD, ROLE_LEVEL, step,
-                             **moved)
-        create = program.add("Create Session Response (S11)", ROLE_LEVEL, ROLE_THIRD, create,
-                             **moved)
+        create = program.exchange("Create Session", ROLE_THIRD, ROLE_LEVEL, step, on="S11",
+                                  **moved)
         step = program.add("S1AP Handover Request", ROLE_THIRD, ROLE_POA, create, **once)
         step = program.add("S1AP Handover Request Acknowledge", ROLE_POA, ROLE_THIRD, step,
                            **once)
+        tunnels = "Create Indirect Data Forwarding Tunnel"
         if self.indirect_forwarding:  # steps 6 (target SGW, if relocated) and 8 (source)
-            tunnel = program.add("Create Indirect Data Forwarding Tunnel Request", ROLE_THIRD,
-                                 ROLE_LEVEL, step, **moved)
-            tunnel = program.add("Create Indirect Data Forwarding Tunnel Response",
-                                 ROLE_LEVEL, ROLE_THIRD, tunnel, **moved)
-            tunnel = program.add("Create Indirect Data Forwarding Tunnel Request", ROLE_THIRD,
-                                 ROLE_PREV_LEVEL, tunnel, **always)
-            step = program.add("Create Indirect Data Forwarding Tunnel Response",
-                               ROLE_PREV_LEVEL, ROLE_THIRD, tunnel, **always)
+            step = program.exchange(tunnels, ROLE_THIRD, ROLE_LEVEL, step, **moved)
+            step = program.exchange(tunnels, ROLE_THIRD, ROLE_PREV_LEVEL, step, **always)
         step = program.add("S1AP Handover Command", ROLE_THIRD, ROLE_PREV_POA, step, **once)
         step = program.add("S1AP eNB Status Transfer", ROLE_PREV_POA, ROLE_THIRD, step, **once)
         step = program.add("S1AP MME Status Transfer", ROLE_THIRD, ROLE_POA, step, **once)
@@ -321,38 +336,29 @@ class EPC(Practice):
         modify = program.add("Modify Bearer Request (S11)", ROLE_THIRD, ROLE_LEVEL, step,
                              ends=bool(switching), **always)
         program.add("End Marker", ROLE_LEVEL, ROLE_PREV_POA, modify, **kept)
-        onward, answer = self._s5_exchange(program, "Modify Bearer", ROLE_LEVEL, ROLE_ANCHOR,
-                                           modify, ends=switching, **moved)
-        if self.s5 == "gtp":
-            marker = program.add("End Marker", ROLE_ANCHOR, ROLE_PREV_LEVEL, onward, **moved)
-            program.add("End Marker", ROLE_PREV_LEVEL, ROLE_PREV_POA, marker, **moved)
+        answer = self._switch_at_pgw(program, modify, switching, moved)
         answer = program.add("Modify Bearer Response (S11)", ROLE_LEVEL, ROLE_THIRD, answer,
                              **always)
         step = program.add("S1AP UE Context Release Command", ROLE_THIRD, ROLE_PREV_POA,
                            answer, **once)
         step = program.add("S1AP UE Context Release Complete", ROLE_PREV_POA, ROLE_THIRD,
                            step, **once)
-        delete = program.add("Delete Session Request (S11)", ROLE_THIRD, ROLE_PREV_LEVEL,
-                             step, **moved)
-        step = program.add("Delete Session Response (S11)", ROLE_PREV_LEVEL, ROLE_THIRD,
-                           delete, **moved)
+        step = program.exchange("Delete Session", ROLE_THIRD, ROLE_PREV_LEVEL, step,
+                                on="S11", **moved)
         if self.indirect_forwarding:  # steps 20 (source SGW) and 21 (target, if relocated)
-            tunnel = program.add("Delete Indirect Data Forwarding Tunnel Request", ROLE_THIRD,
-                                 ROLE_PREV_LEVEL, step, **always)
-            tunnel = program.add("Delete Indirect Data Forwarding Tunnel Response",
-                                 ROLE_PREV_LEVEL, ROLE_THIRD, tunnel, **always)
-            tunnel = program.add("Delete Indirect Data Forwarding Tunnel Request", ROLE_THIRD,
-                                 ROLE_LEVEL, tunnel, **moved)
-            program.add("Delete Indirect Data Forwarding Tunnel Response", ROLE_LEVEL,
-                        ROLE_THIRD, tunnel, **moved)
+            tunnels = "Delete Indirect Data Forwarding Tunnel"
+            step = program.exchange(tunnels, ROLE_THIRD, ROLE_PREV_LEVEL, step, **always)
+            program.exchange(tunnels, ROLE_THIRD, ROLE_LEVEL, step, **moved)
 
     def _release(self, program: _Program) -> None:
-        """§5.3.5: the S1 release when the UE is lost (a detach): the MME releases the
-        access bearers at the SGW and the UE context at the eNB; the PDN connection stays.
-        Every leg runs per address (one per PDN connection: UEs have one here), since the
-        de-registration program also runs, over no address, at every move (§5 step 9)."""
+        """§5.3.5: the S1 release when the UE is lost (a detach): the eNB asks the MME to
+        release the UE context, the MME releases the access bearers at the SGW and the UE
+        context at the eNB; the PDN connections stay. Every leg runs per address, since the
+        de-registration program also runs, over no address, at every move (§5 step 9): the
+        S1AP messages are counted once per PDN connection, once with the UE's one."""
         eps = {"at_poa": (EUTRAN,)}
-        release = program.add("Release Access Bearers Request", ROLE_THIRD, ROLE_LEVEL,
+        ask = program.add("S1AP UE Context Release Request", ROLE_POA, ROLE_THIRD, **eps)
+        release = program.add("Release Access Bearers Request", ROLE_THIRD, ROLE_LEVEL, ask,
                               level=1, **eps)
         release = program.add("Release Access Bearers Response", ROLE_LEVEL, ROLE_THIRD,
                               release, level=1, ends=True, **eps)
@@ -360,13 +366,48 @@ class EPC(Practice):
                            **eps)
         program.add("S1AP UE Context Release Complete", ROLE_POA, ROLE_THIRD, step, **eps)
 
+    def _connectivity(self, program: _Program) -> None:
+        """§5.10.2 for one address: Create Session MME → SGW → gateway and back (no S5
+        message when the gateway is the SGW itself), E-RAB Setup with the eNB, Modify
+        Bearer to the SGW."""
+        gtp = {"level": 1, "at_poa": (EUTRAN,)}
+        s5 = {**gtp, "when": WHEN_ANCHOR_NOT_LEVEL}
+        step = program.add("Create Session Request (S11)", ROLE_THIRD, ROLE_LEVEL, **gtp)
+        step = program.add("Create Session Request (S5)", ROLE_LEVEL, ROLE_ANCHOR, step, **s5)
+        step = program.add("Create Session Response (S5)", ROLE_ANCHOR, ROLE_LEVEL, step, **s5)
+        step = program.add("Create Session Response (S11)", ROLE_LEVEL, ROLE_THIRD, step, **gtp)
+        step = program.exchange("S1AP E-RAB Setup", ROLE_THIRD, ROLE_POA, step, **gtp)
+        step = program.add("Modify Bearer Request (S11)", ROLE_THIRD, ROLE_LEVEL, step,
+                           ends=True, **gtp)
+        program.add("Modify Bearer Response (S11)", ROLE_LEVEL, ROLE_THIRD, step, **gtp)
+
+    def _disconnection(self, program: _Program) -> None:
+        """§5.10.3 for the address the move took out of its gateway's area: Delete Session
+        MME → the SGW that served it → gateway and back, E-RAB Release with the eNB the UE
+        is at (its NAS PDU asks the UE to reactivate)."""
+        gtp = {"level": 1}
+        s5 = {**gtp, "when": WHEN_ANCHOR_NOT_LEVEL}
+        step = program.add("Delete Session Request (S11, disconnection)", ROLE_THIRD,
+                           ROLE_PREV_LEVEL, **gtp)
+        step = program.add("Delete Session Request (S5)", ROLE_PREV_LEVEL, ROLE_ANCHOR, step,
+                           **s5)
+        step = program.add("Delete Session Response (S5)", ROLE_ANCHOR, ROLE_PREV_LEVEL, step,
+                           **s5)
+        step = program.add("Delete Session Response (S11)", ROLE_PREV_LEVEL, ROLE_THIRD, step,
+                           **gtp)
+        step = program.add("S1AP E-RAB Release Command", ROLE_THIRD, ROLE_POA, step,
+                           at_poa=(EUTRAN,))
+        program.add("S1AP E-RAB Release Response", ROLE_POA, ROLE_THIRD, step,
+                    at_poa=(EUTRAN,), ends=True)
+
     def _legs(self) -> list[Leg]:
-        legs: list[Leg] = []
-        for cause in (CAUSE_ATTACH, CAUSE_FLOW):
-            program = _Program(cause)
-            self._bearer_setup(program, at_poa=(EUTRAN,))
-            self._s2a(program)
-            legs += program.legs
+        program = _Program(CAUSE_ATTACH)
+        self._bearer_setup(program, at_poa=(EUTRAN,))
+        self._s2a(program)
+        legs = program.legs
+        program = _Program(CAUSE_FLOW)
+        self._connectivity(program)
+        legs += program.legs
         program = _Program(CAUSE_HANDOVER)
         (self._x2 if self.handover == "x2" else self._s1)(program)
         self._bearer_setup(program, at_poa=(EUTRAN,), at_prev_poa=(NON_3GPP,))
@@ -374,6 +415,9 @@ class EPC(Practice):
         legs += program.legs
         program = _Program(CAUSE_DEREGISTRATION)
         self._release(program)
+        legs += program.legs
+        program = _Program(CAUSE_RELEASE)
+        self._disconnection(program)
         return legs + program.legs
 
     # ---- tables

@@ -995,14 +995,17 @@ def modify_bearer_response(ctx: MessageContext, *, on: GtpcInterface = S5) -> by
     return _gtpv2(ctx, GTPV2_MODIFY_BEARER_RESPONSE, teid(TEID_SGW_C, mn), ies)
 
 
-def delete_session_request(ctx: MessageContext, *, on: GtpcInterface = S5) -> bytes:
+def delete_session_request(ctx: MessageContext, *, on: GtpcInterface = S5,
+                           operation_indication: bool = False) -> bytes:
     """Delete Session Request (TS 29.274 §7.2.9.1): linked EPS bearer id and user location,
-    SGW → PGW (62 bytes over IPv4). On S11, MME → the SGW left at a relocation, also the
-    indication flags with Operation Indication clear: that SGW releases its own state and
-    does not delete the session at the PGW (TS 23.401 §5.5.1.1.3 step 7)."""
+    SGW → PGW (62 bytes over IPv4). On S11, MME → SGW, also the indication flags: with
+    Operation Indication clear to the SGW left at a relocation, which releases its own state
+    and does not delete the session at the PGW (TS 23.401 §5.5.1.1.3 step 7); set for a PDN
+    disconnection, which the SGW carries on to the gateway (§5.10.3; the OI flag is bit 4 of
+    the first flags octet, §8.12)."""
     ies = [_ebi(), _uli(ctx.mn)]
     if on is S11:
-        ies.append(_ie(IE_INDICATION, bytes(4)))
+        ies.append(_ie(IE_INDICATION, bytes([0x08 if operation_indication else 0, 0, 0, 0])))
     peer = TEID_SGW_C if on is S11 else TEID_PGW_C
     return _gtpv2(ctx, GTPV2_DELETE_SESSION_REQUEST, teid(peer, ctx.mn), ies)
 
