@@ -79,6 +79,14 @@ def measure_run(trace_dir: str, practice: str, engine: str, source: str | None =
             "rss_mib": _peak_rss_mib()}
 
 
+def registered_practices(source: str) -> list[str]:
+    """The practice keys the dmmemu tree ``source`` registers."""
+    sys.path.insert(0, source)
+    import dmmemu
+
+    return list(dmmemu.PRACTICES)
+
+
 def measure_engine(trace_dir: str, practice: str, engine: str) -> dict:
     """The replay alone (construct, feed every batch, finish) on packets already in memory."""
     from dmmemu.engine.runner import ENGINES
@@ -190,9 +198,11 @@ def main(argv: list[str] | None = None) -> int:
     report["practices"] = {}
     other = str(args.compare_with.resolve()) if args.compare_with else None
     warmup = str(ensure_trace(DATA / "warmup", 2_000, 5, seed=9))
+    theirs = set(in_fresh_process(registered_practices, other)) if other else set()
     for key in practices:
         this = (str(trace), key, "core", None, warmup)
-        if other:
+        before = None
+        if key in theirs:
             end_to_end, before = alternated(args.repeat, measure_run, this,
                                             (str(trace), key, "core", other, warmup))
         else:
@@ -201,11 +211,13 @@ def main(argv: list[str] | None = None) -> int:
         line = (f"{key:<14} {end_to_end['packets']:>12,} packets  "
                 f"{end_to_end['pps'] / 1e6:7.1f} M/s  peak RSS {end_to_end['rss_mib']:7.0f} MiB  "
                 f"= {entry['vs_scan']:4.2f} x scan")
-        if other:
+        if before is not None:
             entry["compared"] = before
             entry["compared_vs_scan"] = before["pps"] / scan["pps"]
             line += (f"   {args.compare_with.name}: {before['pps'] / 1e6:6.1f} M/s "
                      f"{before['rss_mib']:6.0f} MiB = {entry['compared_vs_scan']:4.2f} x scan")
+        elif other:
+            line += f"   {args.compare_with.name}: not a practice there"
         if not args.no_reference:
             core_small = repeated(args.repeat, measure_engine, str(small), key, "core")
             reference_small = repeated(1, measure_engine, str(small), key, "reference")

@@ -154,7 +154,7 @@ def _is_number(value: Any) -> bool:
 # Annotation (as written in the dataclasses) -> (what the user must give, check).
 _FIELD_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "float": ("a finite number", _is_number),
-    "int": ("a whole number of bytes up to 65535",
+    "int": ("a whole number from 0 to 65535 (bytes, or a seed)",
             lambda v: isinstance(v, int) and not isinstance(v, bool) and v <= 65535),
     "bool": ("true or false", lambda v: isinstance(v, bool)),
     "str | None": ("a node name", lambda v: v is None or isinstance(v, str)),

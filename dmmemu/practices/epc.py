@@ -437,7 +437,12 @@ class EPC(Practice):
             chain=sgw.reshape(1, -1), always_registered=True, segment_bytes=(s5, gtpu),
             function_roles=EPC_FUNCTIONS, message_kinds=self.message_kinds,
             legs=self._legs(), third_node=third, binding_outlives_detach=False,
-            detach_release_ns=release, poa_class=poa_class)
+            detach_release_ns=release, poa_class=poa_class, **self._local_gateways(topology))
+
+    def _local_gateways(self, topology: Topology) -> dict[str, Any]:
+        """The policy fields of PDN connections at local gateways (flow classes, their
+        gateways, scope, bypass): none in the plain EPS (``dmmemu.practices.epc_local``)."""
+        return {}
 
     def _pgws(self, topology: Topology) -> np.ndarray:
         """The named PGWs, else every anchor hosting the PGW function, else (a topology

@@ -8,8 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from dmmemu.engine.flow_classes import MAX_CLASSES, FlowClass
-from dmmemu.engine.policy import PolicyTables
+from dmmemu.engine.flow_classes import ALL_FLOWS, MAX_CLASSES, FlowClass
 from dmmemu.errors import PracticeError
 from dmmemu.practices.base import area_hosts
 from dmmemu.practices.epc import EPC, SGW_AREA_PREFIX
@@ -41,24 +40,16 @@ class _LocalGateways(EPC):
         stay on the PGW), and the gateways' scope (uint8 (N, N) rows)."""
         raise NotImplementedError
 
-    def compile(self, topology: Topology) -> PolicyTables:
-        tables = EPC.compile(self, topology)
+    def _local_gateways(self, topology: Topology) -> dict[str, Any]:
         offload, scope = self._gateways(topology)
-        classes = tuple(c for c, _ in offload) + tables.flow_classes
+        classes = tuple(c for c, _ in offload) + ALL_FLOWS
         rows = np.full((len(classes), topology.n_nodes), -1, np.int32)
         for i, (_, gateway) in enumerate(offload):
             rows[i] = gateway
         lgws = site_gateways(topology)
         bypass = np.zeros(topology.n_nodes, np.uint8)
         bypass[lgws[lgws >= 0]] = BYPASS_SGW
-        return self._tables(
-            topology, select=tables.select, central=-1, serving=tables.serving,
-            candidates=tables.candidates, chain=tables.chain,
-            always_registered=True, segment_bytes=tuple(tables.segment_bytes.tolist()),
-            function_roles=tables.function_roles, message_kinds=self.message_kinds,
-            legs=self._legs(), third_node=tables.third_node,
-            detach_release_ns=tables.detach_release_ns, poa_class=tables.poa_class,
-            flow_classes=classes, offload=rows, scope=scope, bypass=bypass)
+        return {"flow_classes": classes, "offload": rows, "scope": scope, "bypass": bypass}
 
 
 def _area_scope(area_of: np.ndarray, scope: np.ndarray) -> None:
@@ -95,9 +86,6 @@ class SIPTO(_LocalGateways):
         if not 0.0 < self.offload_share <= 1.0:
             raise PracticeError(f"{self.key}: parameter offload_share must be above 0 and at "
                                 f"most 1, got {self.offload_share!r}")
-
-    def not_applicable(self, trace: Any) -> str | None:
-        return EPC.not_applicable(self, trace)
 
     def _gateways(self, topology: Topology) -> tuple[list[tuple[FlowClass, np.ndarray]],
                                                      np.ndarray]:
