@@ -198,7 +198,7 @@ def test_pcap_shows_gtpu_on_both_segments_and_an_sgw_relocation(tmp_path) -> Non
     trace = tmp_path / "eps"
     SyntheticTrace(topology="eps", mns=20, packets=20_000, duration_s=600.0,
                    seed=3).generate(trace)
-    gtpv2 = set()
+    gtpv2, left_out = set(), {}
     for segment in ("first", "last"):
         out = tmp_path / f"{segment}.pcap"
         summary = export_pcap(trace, "epc", out, segment=segment, limit=4000)
@@ -208,6 +208,9 @@ def test_pcap_shows_gtpu_on_both_segments_and_an_sgw_relocation(tmp_path) -> Non
         assert all("gtp" in layers or "gtpv2" in layers for layers in packets)
         gtpv2 |= set(values(packets, "gtpv2.message_type"))
         assert not any(name.startswith(("S1AP", "X2AP")) for name in summary.messages)
+        left_out.update(summary.left_out)
     # Create Session (32, 33), Modify Bearer (34, 35), Delete Session (36, 37).
     assert {"32", "33", "34", "35", "36", "37"} <= gtpv2
     assert len(read_pcap(out)) == summary.packets
+    # Counted in the sample's span, not written: the attach's and the handovers' S1AP/X2AP.
+    assert {"S1AP-InitialContextSetupRequest", "X2AP-HandoverRequest"} <= set(left_out)
