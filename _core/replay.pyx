@@ -30,7 +30,8 @@ from replay cimport (
     FLOW_BOUND, FLOW_LOCAL, FLOW_UNBOUND, HO_ATTACH, HO_DETACH, HO_HANDOVER, HO_NOOP,
     LEG_AFTER, LEG_BYTES, LEG_BYTES_PER_ADDRESS, LEG_CAUSE, LEG_COLUMNS, LEG_DST, LEG_FLAGS,
     LEG_GATE, LEG_GATE_CAP_NS, LEG_KIND, LEG_LEVEL, LEG_OFFSET_NS, LEG_SCOPE, LEG_SRC,
-    LEG_AT_POA, LEG_AT_PREV_POA, LEG_VIA, LEG_VIA_BYTES, LEG_WHEN, ROLE_LEVEL, ROLE_PEER, ROLE_PREV_LEVEL,
+    LEG_AT_POA, LEG_AT_PREV_POA, LEG_VIA, LEG_VIA_BYTES, LEG_WHEN, ROLE_LEVEL, ROLE_PEER,
+    ROLE_PREV_LEVEL,
     WHEN_ANCHOR_IS_THIRD, WHEN_ANCHOR_NOT_THIRD, WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT,
     WHEN_MN_HOST, WHEN_MN_ROUTER, WHEN_TOKEN_STALE, WHEN_ANCHOR_IS_LEVEL, WHEN_ANCHOR_NOT_LEVEL,
     MAX_LEGS_PER_CAUSE, MIN_PACKET_BYTES, N_CAUSES, ONCE, PER_ADDRESS, ROLE_ANCHOR, ROLE_MN,
@@ -1952,7 +1953,8 @@ cdef class Replay:
         if when == WHEN_ANCHOR_NOT_THIRD:
             return self.addrs[x].anchor != self.third
         if when == WHEN_ANCHOR_IS_LEVEL or when == WHEN_ANCHOR_NOT_LEVEL:
-            if self.legs[row, LEG_SRC] == ROLE_PREV_LEVEL or self.legs[row, LEG_DST] == ROLE_PREV_LEVEL:
+            if (self.legs[row, LEG_SRC] == ROLE_PREV_LEVEL
+                    or self.legs[row, LEG_DST] == ROLE_PREV_LEVEL):
                 at = prev  # >= 0: a leg naming the previous level is sent only with one
             return (self.addrs[x].anchor == self.chain_nodes[self.legs[row, LEG_LEVEL] - 1, at]
                     ) == (when == WHEN_ANCHOR_IS_LEVEL)

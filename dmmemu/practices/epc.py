@@ -171,12 +171,15 @@ class EPC(Practice):
     it the interruption lasts until the new path is in place. A PoA outside every SGW area
     is a trusted WLAN reached over S2a (TS 23.402 §16: Create Session TWAN → PGW, GTP-U,
     keeping the address). A detach releases the S1 connection (§5.3.5) and the PDN
-    connection outlives it until the implicit detach (``implicit_detach_s``).
+    connection outlives it until the implicit detach (``implicit_detach_s``). A new PDN
+    connection (§5.10.2) and its release when a move leaves its gateway's area (§5.10.3)
+    are the programs ``sipto`` and ``lipa`` use.
 
     The interruption components are LTE's: the handover is network-controlled, so there is
     no link-loss detection (``link_loss_ms`` 0) and no movement detection; ``l2_attach_ms``
-    50 is the radio interruption of a handover to a known cell (TS 36.133 §5.1.2.1: 20 ms
-    plus up to 30 ms to the first random access occasion). Message sizes come from their
+    50 is the radio interruption of a handover to a known cell (20 ms plus up to 30 ms to
+    the first random access occasion, as TS 36.133 §5.1.2.1 is commonly quoted; the
+    section itself was not read, docs/practices.md). Message sizes come from their
     formats (GTPv2-C built from its IEs; S1AP and X2AP from real encodings: docs/sizes.md).
     """
 
