@@ -1479,8 +1479,10 @@ cdef class Replay:
         # wait; addresses whose binding this move ends (native here now) are de-registered.
         self._run_program(cause, m, p, old, SIGNAL_NEEDS_BINDING, -1, t, pre, 1, out, True,
                           n_signalled)
-        self._run_program(CAUSE_DEREGISTRATION, m, p, old, SIGNAL_RELEASED, -1, t, pre, 1,
-                          released, True, n_released)
+        released[0] = released[1] = released[2] = released[3] = 0
+        if n_released:  # a de-registration of no binding sends nothing
+            self._run_program(CAUSE_DEREGISTRATION, m, p, old, SIGNAL_RELEASED, -1, t, pre, 1,
+                              released, True, n_released)
         if released[0] > out[0]:
             out[0] = released[0]
             out[1] = released[1]

@@ -49,9 +49,9 @@ VERIFIED_MESSAGE_BYTES = {
     "DSReq": 62, "DSResp": 51,
     "EndMarker": 20 + 8 + 8,  # TS 29.281 §7.3.2: the bare GTP-U header
 }
-# S1AP and X2AP: the aligned-PER PDU of a real encoding for one UE and one E-RAB (test
-# vectors of nextepc, srsRAN, open5gs and pycrate; docs/sizes.md), carried in one SCTP DATA
-# chunk over IPv4.
+# S1AP and X2AP: the aligned-PER PDU for one UE and one E-RAB, from test vectors and captures
+# (nextepc, srsRAN, open5gs, pycrate) or pycrate encodings of their IEs (docs/sizes.md),
+# carried in one SCTP DATA chunk over IPv4.
 ENCODED_PDU_BYTES = {
     "S1AP-PathSwitchRequest": 71, "S1AP-PathSwitchRequestAck": 58,
     "S1AP-HandoverRequired": 258, "S1AP-HandoverRequest": 321,

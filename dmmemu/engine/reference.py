@@ -965,8 +965,10 @@ class ReferenceReplay:
         # §5.9: bindings this move ends (their address is native here now) are de-registered.
         released = [x for x in m.addresses
                     if any(x is y for y in was_bound) and not self._needs_binding(x, p)]
-        dereg_ns, dereg_hold, dereg_msgs, dereg_bytes = self._run_program(
-            CAUSE_DEREGISTRATION, m, p, old_poa, released, t, pre, set_until=True)
+        dereg_ns = dereg_hold = dereg_msgs = dereg_bytes = 0
+        if released:  # a de-registration of no binding sends nothing
+            dereg_ns, dereg_hold, dereg_msgs, dereg_bytes = self._run_program(
+                CAUSE_DEREGISTRATION, m, p, old_poa, released, t, pre, set_until=True)
         if dereg_ns > signaling_ns:
             signaling_ns, hold_ns = dereg_ns, dereg_hold
         msgs += dereg_msgs + release_msgs

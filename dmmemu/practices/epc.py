@@ -59,8 +59,8 @@ S5_PROTOCOLS = ("gtp", "pmip")
 HANDOVERS = ("x2", "s1")
 
 # The messages counted, (name in the signaling table, wire format in dmmemu.wire.sizes,
-# reply). S1AP and X2AP ride on SCTP: counted with the sizes of real encodings, left out of
-# pcap export (their formats have no builder).
+# reply). S1AP and X2AP ride on SCTP: counted with the sizes of test vectors or encodings,
+# left out of pcap export (their formats have no builder).
 _KINDS = (
     ("Create Session Request (S11)", "CSReq-S11", False),
     ("Create Session Request (S11, relocation)", "CSReq-S11-Relocation", False),
@@ -113,6 +113,7 @@ _KINDS = (
     ("X2AP UE Context Release", "X2AP-UEContextRelease", False),
 )
 KIND = {name: i for i, (name, _, _) in enumerate(_KINDS)}
+RELEASE_UE_CONTEXT = ("S1AP UE Context Release Command", "S1AP UE Context Release Complete")
 
 # RFC 7429 §3's functions in the EPS: the PGW anchors the address (AF) and routes to it
 # (MR); the MME holds the UE's location (LM) beside the PGW's session; the MME and the
@@ -140,13 +141,21 @@ class _Program:
                              nbytes=MESSAGES[wire].bytes, after=after, **options))
         return len(self.legs) - 1
 
+    def pair(self, names: tuple[str, str], src: int, dst: int,
+             after: int = AT_SIGNALING_START, *, ends: str = "",
+             **options: Any) -> tuple[int, int]:
+        """A message from ``src`` to ``dst`` and its answer back (``names``); ``ends`` names
+        the one whose arrival completes the path ("request" or "reply"). Their legs."""
+        sent = self.add(names[0], src, dst, after, ends=ends == "request", **options)
+        return sent, self.add(names[1], dst, src, sent, ends=ends == "reply", **options)
+
     def exchange(self, request: str, src: int, dst: int, after: int = AT_SIGNALING_START,
                  *, on: str = "", **options: Any) -> int:
         """The ``request`` Request from ``src`` to ``dst`` and its Response back, named with
         the interface ``on`` ("S11") if given; the response's leg."""
         suffix = f" ({on})" if on else ""
-        sent = self.add(f"{request} Request{suffix}", src, dst, after, **options)
-        return self.add(f"{request} Response{suffix}", dst, src, sent, **options)
+        names = (f"{request} Request{suffix}", f"{request} Response{suffix}")
+        return self.pair(names, src, dst, after, **options)[1]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -180,7 +189,8 @@ class EPC(Practice):
     50 is the radio interruption of a handover to a known cell (20 ms plus up to 30 ms to
     the first random access occasion, as TS 36.133 §5.1.2.1 is commonly quoted; the
     section itself was not read, docs/practices.md). Message sizes come from their
-    formats (GTPv2-C built from its IEs; S1AP and X2AP from real encodings: docs/sizes.md).
+    formats (GTPv2-C built from its IEs; S1AP and X2AP from test vectors or encodings:
+    docs/sizes.md).
     """
 
     key: ClassVar[str] = "epc"
@@ -235,8 +245,7 @@ class EPC(Practice):
             names = (f"PBU ({on})", f"PBA ({on})")
         else:
             names = (f"{request} Request ({on})", f"{request} Response ({on})")
-        sent = program.add(names[0], src, dst, after, ends=ends == "request", **options)
-        return sent, program.add(names[1], dst, src, sent, ends=ends == "reply", **options)
+        return program.pair(names, src, dst, after, ends=ends, **options)
 
     def _bearer_setup(self, program: _Program, **place: Any) -> None:
         """The default bearer of an attach (§5.3.2.1 steps 12–24): Create Session MME →
@@ -342,10 +351,7 @@ class EPC(Practice):
         answer = self._switch_at_pgw(program, modify, switching, moved)
         answer = program.add("Modify Bearer Response (S11)", ROLE_LEVEL, ROLE_THIRD, answer,
                              **always)
-        step = program.add("S1AP UE Context Release Command", ROLE_THIRD, ROLE_PREV_POA,
-                           answer, **once)
-        step = program.add("S1AP UE Context Release Complete", ROLE_PREV_POA, ROLE_THIRD,
-                           step, **once)
+        _, step = program.pair(RELEASE_UE_CONTEXT, ROLE_THIRD, ROLE_PREV_POA, answer, **once)
         step = program.exchange("Delete Session", ROLE_THIRD, ROLE_PREV_LEVEL, step,
                                 on="S11", **moved)
         if self.indirect_forwarding:  # steps 20 (source SGW) and 21 (target, if relocated)
@@ -356,18 +362,16 @@ class EPC(Practice):
     def _release(self, program: _Program) -> None:
         """§5.3.5: the S1 release when the UE is lost (a detach): the eNB asks the MME to
         release the UE context, the MME releases the access bearers at the SGW and the UE
-        context at the eNB; the PDN connections stay. Every leg runs per address, since the
-        de-registration program also runs, over no address, at every move (§5 step 9): the
-        S1AP messages are counted once per PDN connection, once with the UE's one."""
+        context at the eNB; the PDN connections stay. The S1AP messages go once per UE, the
+        access bearers' once per PDN connection."""
         eps = {"at_poa": (EUTRAN,)}
-        ask = program.add("S1AP UE Context Release Request", ROLE_POA, ROLE_THIRD, **eps)
+        ask = program.add("S1AP UE Context Release Request", ROLE_POA, ROLE_THIRD,
+                          scope=ONCE, **eps)
         release = program.add("Release Access Bearers Request", ROLE_THIRD, ROLE_LEVEL, ask,
                               level=1, **eps)
         release = program.add("Release Access Bearers Response", ROLE_LEVEL, ROLE_THIRD,
                               release, level=1, ends=True, **eps)
-        step = program.add("S1AP UE Context Release Command", ROLE_THIRD, ROLE_POA, release,
-                           **eps)
-        program.add("S1AP UE Context Release Complete", ROLE_POA, ROLE_THIRD, step, **eps)
+        program.pair(RELEASE_UE_CONTEXT, ROLE_THIRD, ROLE_POA, release, scope=ONCE, **eps)
 
     def _connectivity(self, program: _Program) -> None:
         """§5.10.2 for one address: Create Session MME → SGW → gateway and back (no S5

@@ -119,9 +119,8 @@ class LIPA(_LocalGateways):
                               "broken leaving its HeNBs (TR 23.829)")
 
     def not_applicable(self, trace: Any) -> str | None:
-        local = _local_peers(trace.topology)
-        peers = trace.flows["peer"].drop_nulls().to_list()
-        if any(int(p) in local for p in peers):
+        local = {n for peers in trace.topology.local_peers().values() for n in peers}
+        if trace.flows["peer"].is_in(sorted(local)).any():
             return None
         return "no flow goes to a local-network peer (a correspondent local to a HeNB site)"
 
@@ -130,7 +129,7 @@ class LIPA(_LocalGateways):
         lgws = site_gateways(topology)
         scope = np.ones((topology.n_nodes, topology.n_nodes), np.uint8)
         _area_scope(lgws, scope)
-        sites = _local_peers_by_site(topology)
+        sites = topology.local_peers()
         if len(sites) >= MAX_CLASSES:
             raise PracticeError(f"{self.key}: {len(sites)} HeNB sites with local peers; a "
                                 f"flow class per site allows {MAX_CLASSES - 1} at most")
@@ -144,14 +143,3 @@ class LIPA(_LocalGateways):
                                       peers=tuple(peers)), gateway))
         return classes, scope
 
-
-def _local_peers_by_site(topology: Topology) -> dict[str, list[int]]:
-    sites: dict[str, list[int]] = {}
-    for node in topology.nodes:
-        if node.role == "cn" and node.local_to:
-            sites.setdefault(node.local_to, []).append(node.id)
-    return sites
-
-
-def _local_peers(topology: Topology) -> set[int]:
-    return {n for peers in _local_peers_by_site(topology).values() for n in peers}

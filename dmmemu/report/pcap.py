@@ -205,8 +205,9 @@ class _Sampler:
                 pair: tuple[int, int, int] | None = None) -> None:
         if self.mns is not None and mn not in self.mns:
             return
-        if kind in self.unwritten:
-            self.skipped.append((t, kind))
+        if kind in self.unwritten:  # kept only while it may fall in the sample's span
+            if len(self.heap) < self.limit or t <= -self.heap[0][0]:
+                self.skipped.append((t, kind))
             return
         if not self._later_than_kept(t):  # stamped when sent
             self._keep(t, _Signal(cause, kind, src, dst, size, mn, poa, anchor, via, tunnel,

@@ -569,10 +569,7 @@ def local_peers(flows: pl.DataFrame, mobility: pl.DataFrame, topology: Topology,
     """The flows' peers, where a ``share`` of the flows that start while their MN is at a
     PoA of a site (an area some correspondent is ``local_to``) go to one of that site's
     correspondents instead (uniformly; a PoA in several such sites takes the first)."""
-    local = {}
-    for node in topology.nodes:
-        if node.local_to:
-            local.setdefault(node.local_to, []).append(node.id)
+    local = topology.local_peers()
     site_peers = np.full(topology.n_nodes, -1, np.int64)  # per PoA: index into `sites`
     sites = sorted(local)
     for p in topology.nodes_with_role("poa"):

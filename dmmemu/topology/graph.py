@@ -266,6 +266,14 @@ class Topology:
             )
         return np.flatnonzero(self.function_bits & FUNCTION_BITS[function]).astype(np.int32)
 
+    def local_peers(self) -> dict[str, list[int]]:
+        """The correspondents local to each site (``local_to``): site -> ascending ids."""
+        sites: dict[str, list[int]] = {}
+        for node in self.nodes:
+            if node.local_to:
+                sites.setdefault(node.local_to, []).append(node.id)
+        return sites
+
     @property
     def areas(self) -> tuple[str, ...]:
         """The names of the areas the nodes declare, sorted."""

@@ -221,7 +221,8 @@ MESSAGES: dict[str, Message] = {
                         reference="TS 29.274 §7.2.22"),
     "EndMarker": _message(wire.gtpu_end_marker, transport=4, reference="TS 29.281 §7.3.2"),
     # S1AP (TS 36.413) and X2AP (TS 36.423) for one UE with one E-RAB, the PDU sizes of
-    # real encodings (docs/sizes.md names each one's source).
+    # test vectors and captures, or of pycrate encodings of their IEs (docs/sizes.md names
+    # each one's source).
     "S1AP-PathSwitchRequest": sctp_carried(71, reference="TS 36.413 §9.1.5.8"),
     "S1AP-PathSwitchRequestAck": sctp_carried(58, reference="TS 36.413 §9.1.5.9"),
     "S1AP-HandoverRequired": sctp_carried(258, reference="TS 36.413 §9.1.5.1"),
