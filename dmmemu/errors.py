@@ -4,7 +4,18 @@ from __future__ import annotations
 
 
 class DmmemuError(Exception):
-    """Base of every error dmmemu raises on purpose."""
+    """Base of every error dmmemu raises on purpose.
+
+    ``cli`` is the same message in the command line's words (``--overwrite`` where the
+    library says ``overwrite=True``), when they differ; the CLI prints ``cli_message``."""
+
+    def __init__(self, *args: object, cli: str | None = None) -> None:
+        super().__init__(*args)
+        self.cli = cli
+
+    @property
+    def cli_message(self) -> str:
+        return self.cli if self.cli is not None else str(self)
 
 
 class TraceError(DmmemuError):
@@ -53,3 +64,12 @@ class PacketRowError(DmmemuError):
         self.row = row
         self.value = value
         self.reason = reason
+
+
+class OutputError(DmmemuError):
+    """An output cannot be written where it was asked for (an input there, earlier results
+    not to be replaced, a full disk); nothing was written."""
+
+
+class DmmemuWarning(UserWarning):
+    """Base of dmmemu's warnings: something was left out or cleaned, and said so."""

@@ -288,7 +288,7 @@ def test_load_results_errors(tmp_path: Path) -> None:
     with pytest.raises(ResultsError, match="no results found"):
         load_results(tmp_path)
     (tmp_path / "summary.parquet").write_text("not parquet")
-    with pytest.raises(ResultsError, match="not a readable Parquet file"):
+    with pytest.raises(ResultsError, match="tables without manifest.json"):
         load_results(tmp_path)
     assert issubclass(ResultsError, DmmemuError)
 

@@ -30,7 +30,7 @@ from dmmemu.trace.reader import Trace
 from dmmemu.trace.writer import write_trace
 
 MS = 1_000_000  # ns
-FILES = sorted(f"{name}.parquet" for name in TABLES)
+FILES = sorted([*(f"{name}.parquet" for name in TABLES), "manifest.json"])
 
 
 def entry_point() -> str:
@@ -175,14 +175,15 @@ def test_run_one_practice_writes_its_tables(generated: Path, tmp_path: Path) -> 
     assert_ok(out)
     assert_tables_equal(tmp_path / "o", dmmemu.run(generated, "mipv6"))
     assert table_rows(out.stdout) == ["mipv6"]
-    assert f"mipv6: wrote {tmp_path / 'o'}" in out.stderr
+    assert out.stderr.splitlines()[-1] == f"wrote {tmp_path / 'o'}"
 
 
 def test_run_two_practices_one_directory_each(generated: Path, tmp_path: Path) -> None:
     out = invoke("run", generated, "-p", "mipv6", "-p", "dmm", "--out", tmp_path / "o",
                  "--no-progress")
     assert_ok(out)
-    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["dmm", "mipv6"]
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["dmm", "manifest.json",
+                                                                 "mipv6"]
     trace = Trace.open(generated)
     for key in ("mipv6", "dmm"):
         assert_tables_equal(tmp_path / "o" / key, dmmemu.run(trace, key))
@@ -341,7 +342,7 @@ def test_demo_out_writes_every_practice(generated: Path, tmp_path: Path) -> None
     out = invoke("demo", "--trace", generated, "--out", tmp_path / "demo")
     assert_ok(out)
     written = sorted(p.name for p in (tmp_path / "demo").iterdir())
-    assert written == sorted([*PRACTICES, "report.html"])
+    assert written == sorted([*PRACTICES, "manifest.json", "report.html"])
     assert "report: " + str(tmp_path / "demo" / "report.html") in out.stderr
     trace = Trace.open(generated)
     for key in PRACTICES:

@@ -140,11 +140,12 @@ def test_manifest(imported: tuple[Path, Path, Path]) -> None:
     params = manifest["params"]
     assert params["files"] == ["drive_a.csv", "drive_b.txt"]
     assert len(params["files_sha256"]) == 2 and len(params["files_sha256"][0]) == 64
-    assert params["max_gap_s"] == 10.0
+    assert (params["max_gap_s"], params["max_skew_s"], params["strict"]) == (10.0, 2.0, False)
     assert params["counts"] == {
         "rows": 12, "rows_without_service": 1, "attaches": 4, "handovers_intra_site": 1,
         "handovers_inter_site": 2, "detaches_no_service": 1, "detaches_gap": 1,
         "detaches_end": 2, "drives": 2, "cells": 4, "sites": 3,
+        "duplicates": 0, "reordered": 0, "cells_filled": 0,
     }
     assert params["topology"]["correspondents"] == 4
     assert "traffic" in params
@@ -194,8 +195,8 @@ GOOD = "2017.11.21_09.00.00,-8.47,51.89,1,1A2B3"
      4, "Latitude", "north"),
     (_lines(HEADER, GOOD, "2017.11.21_09.00.01,-8.47,95.0,1,1A2B3"), 3, "Latitude", "95.0"),
     (_lines(HEADER, GOOD, "2017.11.21_09.00.01,-8.47,51.89,1,XYZ"), 3, "NODEHEX", "XYZ"),
-    (_lines(HEADER, GOOD, "2017.11.21_08.59.59,-8.47,51.89,1,1A2B3"),
-     3, "Timestamp", "2017.11.21_08.59.59"),
+    (_lines(HEADER, GOOD, "2017.11.21_08.59.57,-8.47,51.89,1,1A2B3"),
+     3, "Timestamp", "2017.11.21_08.59.57"),
     (_lines(HEADER, GOOD, "-,-8.47,51.89,1,1A2B3"), 3, "Timestamp", None),
 ])
 def test_bad_input_names_file_line_and_column(tmp_path: Path, text: str, line: int,
@@ -236,8 +237,9 @@ def test_rows_are_read_with_polars_types(tmp_path: Path) -> None:
     from dmmemu.importers.drivelog import read_drivelog
 
     rows = read_drivelog(_write(tmp_path, "b.txt", DRIVE_B))
-    assert rows.schema == pl.Schema({"_line": pl.UInt32, "t": pl.Int64, "lon": pl.Float64,
-                                     "lat": pl.Float64, "site": pl.Int64, "cell": pl.String})
+    assert rows.schema == pl.Schema({"_line": pl.UInt32, "_time": pl.String, "t": pl.Int64,
+                                     "lon": pl.Float64, "lat": pl.Float64, "site": pl.Int64,
+                                     "cell": pl.String, "mode": pl.String})
     assert rows["site"].to_list() == [0x1A2B3, 0x1A2B3, None, None]
 
 
@@ -327,3 +329,69 @@ def test_drive_logs_placed_on_the_eps_layout(tmp_path: Path) -> None:
     moved = [(t, mn, names.get(p)) for t, mn, p in trace.mobility.rows()]
     assert moved == [(t, mn, flat_names.get(p))
                      for t, mn, p in dmmemu.Trace.open(flat).mobility.rows()]
+
+
+# -------------------------------------------------------------------- cleaning real logs
+# A drive with the defects of real G-NetTrack logs: the clock stepping back by a second
+# (line 4), a row logged twice (line 6 repeats line 5), a served row that lost its cell id
+# (line 8, NetworkMode still LTE), a real loss of service (line 10, no mode) and a gap of
+# 15 s before the last row.
+DEFECTIVE = """\
+Timestamp,Longitude,Latitude,CellID,NetworkMode,NODEHEX
+2017.11.21_09.00.00,-8.4700,51.8900,1,LTE,1A2B3
+2017.11.21_09.00.02,-8.4702,51.8900,1,LTE,1A2B3
+2017.11.21_09.00.01,-8.4701,51.8900,2,LTE,1A2B3
+2017.11.21_09.00.03,-8.4703,51.8900,1,LTE,1A2B3
+2017.11.21_09.00.03,-8.4703,51.8900,1,LTE,1A2B3
+2017.11.21_09.00.04,-8.4704,51.8900,1,LTE,1A2B3
+2017.11.21_09.00.05,-8.4705,51.8900,-,LTE,-
+2017.11.21_09.00.06,-8.4706,51.8900,1,LTE,1A2B3
+2017.11.21_09.00.07,-,-,-,-,-
+2017.11.21_09.00.08,-8.4708,51.8900,1,LTE,1A2B3
+2017.11.21_09.00.23,-8.4709,51.8900,1,LTE,1A2B3
+"""
+
+
+def test_a_defective_log_is_cleaned_by_the_documented_rules(tmp_path: Path) -> None:
+    """Hand-derived: in time order the drive is on cell 1 at 0 s, cell 2 at 1 s (the row that
+    stepped back), cell 1 again at 2 s; the duplicate adds nothing, the row of 5 s keeps
+    cell 1, 7 s has no service (a detach), 8 s attaches again, the gap after 8 s detaches
+    it there and 23 s attaches it for its last row."""
+    log = _write(tmp_path, "defective.csv", DEFECTIVE)
+    runner = CliRunner()
+    out = runner.invoke(drivelog_command, [str(log), "--out", str(tmp_path / "t"),
+                                           "--packets", "300", "--no-packet-file"])
+    assert out.exit_code == 0, out.output
+    assert out.output.splitlines()[-1] == (
+        "cleaned 11 rows: 1 duplicates, 1 reordered, 1 cells filled (rules: the importer's "
+        "documentation)")
+    trace = dmmemu.Trace.open(tmp_path / "t")
+    poa = {n.name: n.id for n in trace.topology.nodes}
+    one, two = poa["cell:1A2B3:1"], poa["cell:1A2B3:2"]
+    rows = [((t - T0) / S, p) for t, p in zip(trace.mobility["t"], trace.mobility["poa"])]
+    assert rows == [(0, one), (1, two), (2, one), (7, -1), (8, one), (8, -1), (23, one),
+                    (23, -1)]
+    counts = trace.manifest["params"]["counts"]
+    assert counts == {
+        "rows": 11, "rows_without_service": 1, "attaches": 3, "handovers_intra_site": 2,
+        "handovers_inter_site": 0, "detaches_no_service": 1, "detaches_gap": 1,
+        "detaches_end": 1, "drives": 1, "cells": 2, "sites": 1,
+        "duplicates": 1, "reordered": 1, "cells_filled": 1}
+
+
+def test_strict_keeps_the_refusal_and_a_large_step_back_is_an_error(tmp_path: Path) -> None:
+    log = _write(tmp_path, "defective.csv", DEFECTIVE)
+    with pytest.raises(TraceError) as strict:
+        import_drivelogs(log, tmp_path / "s", strict=True, traffic=TRAFFIC)
+    assert str(strict.value) == (
+        f"{log}, line 4, column 'Timestamp', value '2017.11.21_09.00.01': earlier than the row "
+        "before it; rows must be in time order (one drive per file; --strict)")
+    with pytest.raises(TraceError, match="line 4.*by more than max_skew_s \\(0.5 s\\); fix the "
+                       "clock or raise max_skew_s"):
+        import_drivelogs(log, tmp_path / "s", max_skew_s=0.5, traffic=TRAFFIC)
+    out = CliRunner().invoke(drivelog_command, [str(log), "--out", str(tmp_path / "s"),
+                                                "--max-skew", "0.5"])
+    assert out.exit_code == 2
+    assert out.output.endswith("by more than --max-skew (0.5 s); fix the clock or raise "
+                               "--max-skew\n")
+    assert not (tmp_path / "s").exists()

@@ -23,7 +23,7 @@ from click.testing import CliRunner
 
 import dmmemu
 from dmmemu.cli.imports import sumo_command
-from dmmemu.errors import TraceError
+from dmmemu.errors import OutputError, TraceError
 from dmmemu.importers.sumo import (
     GENERATOR,
     MN_NAMES_FILE,
@@ -442,7 +442,7 @@ def test_parameter_errors(tmp_path):
                     rule=RULE)
     assert not (tmp_path / "a").exists()
     run_import(tmp_path, fcd)
-    with pytest.raises(ParameterError, match="overwrite"):
+    with pytest.raises(OutputError, match="pass overwrite=True"):
         run_import(tmp_path, fcd)
     run_import(tmp_path, fcd, overwrite=True)
 

@@ -209,6 +209,7 @@ def random_traces(draw):
     time = st.integers(0, 60).map(lambda k: k * tick)
     mob = sorted((draw(time), draw(st.integers(0, n_mns - 1)), draw(st.sampled_from(poas + [-1])))
                  for _ in range(draw(st.integers(1, 15))))
+    moving = sorted({m[1] for m in mob})  # a flow's MN is one of mobility.parquet's
     n_flows = draw(st.integers(1, 6))
     spans = [sorted((draw(time), draw(time))) for _ in range(n_flows)]
     packets = sorted(
@@ -220,7 +221,7 @@ def random_traces(draw):
         topology=topology,
         mobility={"t": np.array([m[0] for m in mob]), "mn": np.array([m[1] for m in mob]),
                   "poa": np.array([m[2] for m in mob])},
-        flows={"flow": np.arange(n_flows), "mn": np.array([draw(st.integers(0, n_mns - 1))
+        flows={"flow": np.arange(n_flows), "mn": np.array([draw(st.sampled_from(moving))
                                                            for _ in range(n_flows)]),
                "peer": np.array([draw(st.sampled_from(cns)) for _ in range(n_flows)]),
                "start": np.array([s[0] for s in spans]), "end": np.array([s[1] for s in spans]),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import dmmemu
+from dmmemu.errors import OutputError
 from dmmemu.practices import PRACTICES, get_practice
 from dmmemu.results.tables import TABLES, stretch_stats
 from dmmemu.topology.generators import FlatWifi
@@ -300,7 +300,7 @@ def listing(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir())
 
 
-FILES = sorted(f"{name}.parquet" for name in TABLES)
+FILES = sorted([*(f"{name}.parquet" for name in TABLES), "manifest.json"])
 
 
 def test_write_round_trip_and_metadata(results, tmp_path: Path) -> None:
@@ -333,59 +333,61 @@ def test_write_params_metadata_shows_custom_parameters(trace: Trace, tmp_path: P
     assert json.loads(meta[b"dmmemu.params"])["lifetime_s"] == 3600
 
 
-def test_write_again_replaces_files_without_leftovers(results, tmp_path: Path) -> None:
-    results["mipv6"].write(tmp_path)
-    results["dmm"].write(tmp_path)
-    assert listing(tmp_path) == FILES
-    for name, frame in read_back(tmp_path).items():
+def test_write_again_needs_overwrite_and_replaces_the_whole_run(results, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    results["mipv6"].write(out)
+    with pytest.raises(OutputError, match="already holds dmmemu results; pass overwrite=True"):
+        results["dmm"].write(out)
+    assert read_back(out)["summary"]["practice"].to_list() == ["mipv6"]  # untouched
+    results["dmm"].write(out, overwrite=True)
+    assert listing(out) == FILES and listing(tmp_path) == ["run"]  # no staging left
+    for name, frame in read_back(out).items():
         assert_frame_equal(frame, getattr(results["dmm"], name))
-    meta = pq.read_metadata(tmp_path / "flows.parquet").metadata
-    assert meta[b"dmmemu.practice"] == b"dmm"
-    # An unrelated file in the directory is left alone.
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["practice"] == manifest["run"] == "dmm"
+    assert {n: t["rows"] for n, t in manifest["tables"].items()} == {
+        name: getattr(results["dmm"], name).height for name in TABLES}
+
+
+def test_write_refuses_a_directory_of_other_files_even_with_overwrite(results,
+                                                                     tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("keep")
-    results["pmipv6"].write(tmp_path)
-    assert listing(tmp_path) == sorted(FILES + ["notes.txt"])
-    assert (tmp_path / "notes.txt").read_text() == "keep"
+    with pytest.raises(OutputError, match="does not hold dmmemu results"):
+        results["dmm"].write(tmp_path, overwrite=True)
+    assert listing(tmp_path) == ["notes.txt"] and (tmp_path / "notes.txt").read_text() == "keep"
 
 
-def test_failed_write_keeps_previous_file_and_no_temporary(results, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """The second table's write writes half a file and fails: the first table is already
-    replaced, the second and later tables keep their previous content byte for byte."""
-    results["mipv6"].write(tmp_path)
-    before = {name: (tmp_path / name).read_bytes() for name in FILES}
+def test_failed_write_keeps_the_previous_run_whole_and_names_table_and_practice(
+        results, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disk fills up in the middle of the third table: the earlier run stays as it was,
+    byte for byte, no staging directory is left, and the error names the table, the
+    practice and the final file (not a temporary name, no errno code)."""
+    out = tmp_path / "run"
+    results["mipv6"].write(out)
+    before = {name: (out / name).read_bytes() for name in FILES}
     real = pq.write_table
     calls: list[str] = []
 
     def failing(table, where, *args, **kwargs):
         calls.append(str(where))
-        if len(calls) == 1:
+        if len(calls) < 3:
             return real(table, where, *args, **kwargs)
         Path(where).write_bytes(b"PAR1 half a file")
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pq, "write_table", failing)
-    with pytest.raises(OSError, match="No space left"):
-        results["dmm"].write(tmp_path)
+    with pytest.raises(OutputError) as caught:
+        results["dmm"].write(out, overwrite=True)
     monkeypatch.undo()
-
-    assert len(calls) == 2
-    # The temporary files were siblings of the targets, hidden, and are gone.
-    for where in calls:
-        assert Path(where).parent == tmp_path
-        assert re.fullmatch(r"\.\w+\.parquet\..*\.tmp", Path(where).name)
-        assert not Path(where).exists()
-    assert listing(tmp_path) == FILES
-    written = TABLES[0]
-    assert_frame_equal(pl.read_parquet(tmp_path / f"{written}.parquet"),
-                       getattr(results["dmm"], written))
-    for name in TABLES[1:]:
-        assert (tmp_path / f"{name}.parquet").read_bytes() == before[f"{name}.parquet"]
-        assert_frame_equal(pl.read_parquet(tmp_path / f"{name}.parquet"),
-                           getattr(results["mipv6"], name))
+    third = TABLES[2]
+    assert str(caught.value) == (f"could not write the {third} table of practice 'dmm' "
+                                 f"({out / f'{third}.parquet'}): No space left on device; "
+                                 "nothing was written")
+    assert listing(tmp_path) == ["run"]
+    assert {name: (out / name).read_bytes() for name in FILES} == before
 
 
-def test_failed_first_write_into_new_directory_leaves_no_file(results, tmp_path: Path,
+def test_failed_first_write_into_new_directory_leaves_nothing(results, tmp_path: Path,
                                                               monkeypatch) -> None:
     def failing(table, where, *args, **kwargs):
         Path(where).write_bytes(b"PAR1")
@@ -395,7 +397,7 @@ def test_failed_first_write_into_new_directory_leaves_no_file(results, tmp_path:
     with pytest.raises(KeyboardInterrupt):
         results["dmm"].write(tmp_path / "fresh")
     monkeypatch.undo()
-    assert listing(tmp_path / "fresh") == []
+    assert listing(tmp_path) == []  # complete or absent: absent
 
 
 # ------------------------------------------------------------------ nothing delivered
@@ -417,7 +419,7 @@ def silent_trace(tmp_path_factory: pytest.TempPathFactory) -> Trace:
 
 
 @pytest.mark.parametrize("key", list(PRACTICES))
-def test_nothing_delivered_gives_nan_figures_and_writes(silent_trace: Trace, key: str,
+def test_nothing_delivered_gives_null_figures_and_writes(silent_trace: Trace, key: str,
                                                         tmp_path: Path) -> None:
     res = dmmemu.run(silent_trace, key)
     s = res.summary.row(0, named=True)
@@ -425,7 +427,7 @@ def test_nothing_delivered_gives_nan_figures_and_writes(silent_trace: Trace, key
     assert s["delivered_packets"] == 0 and s["handovers"] == 0 and s["attaches"] == 1
     for column in ("mean_stretch", "p99_stretch", "mean_delay_us", "mean_direct_delay_us",
                    "mean_interruption_us", "max_anchor_share"):
-        assert math.isnan(s[column]), column
+        assert s[column] is None, column  # undefined: null, never NaN
     assert s["seed"] is None
     assert res.anchors["packets"].sum() == 0
     assert res.flows["anchor"].to_list() == [-1]  # never sent a packet while attached

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from scipy import stats
 
 from dmmemu.cli.gen import gen_command
-from dmmemu.errors import DmmemuError
+from dmmemu.errors import DmmemuError, OutputError
 from dmmemu.synthetic.attachment import AttachmentRule
 from dmmemu.synthetic.generator import GENERATOR, SyntheticError, SyntheticTrace
 from dmmemu.synthetic.traffic import DEFAULT_APPS, Application, TrafficModel
@@ -240,7 +240,7 @@ def test_generated_trace_opens(small_trace):
 
 def test_overwrite_is_explicit(small_trace):
     spec, path = small_trace
-    with pytest.raises(FileExistsError):
+    with pytest.raises(OutputError, match="already holds a trace"):
         spec.generate(path)
 
 
@@ -344,7 +344,7 @@ def test_gen_command_size_cdf_and_mobility_params(tmp_path):
     (("--mobility", "gauss-markov", "--speed-min", "1"), "--speed-min"),
     (("--size-cdf", "{tmp}/missing.csv"), "missing.csv"),
     (("--size-cdf", "{tmp}/bad.csv"), "line 3, field 'cumulative_share'"),
-    (("--duration", "1"), "duration_s"),
+    (("--duration", "1"), "--duration"),
     (("--mobility-param", "alpha=2"), "unknown parameter 'alpha'"),
 ])
 def test_gen_command_errors_are_one_line(tmp_path, args, message):

@@ -21,7 +21,7 @@ from dmmemu.engine.replay_io import (
     PacketBatch,
     ReplayInput,
 )
-from dmmemu.errors import PacketRowError, TraceError
+from dmmemu.errors import OutputError, PacketRowError, TraceError
 from dmmemu.topology.graph import Link, Node, Topology
 from dmmemu.trace.packet_synthesis import synthesise_packets, synthesised_count
 from dmmemu.trace.reader import Trace
@@ -389,7 +389,7 @@ def test_synthesis_property(flows: list[tuple[int, int, int]], window: int) -> N
 def test_writer_refuses_and_replaces(trace_dir: Path, topology: Topology) -> None:
     kwargs = dict(name="tiny2", topology=topology, mobility=mobility_columns(),
                   flows=flow_columns())
-    with pytest.raises(FileExistsError, match="overwrite=True"):
+    with pytest.raises(OutputError, match="already holds a trace; pass overwrite=True"):
         write_trace(trace_dir, **kwargs)
     write_trace(trace_dir, overwrite=True, packets=packet_columns(), **kwargs)
     trace = Trace.open(trace_dir)

@@ -28,8 +28,8 @@ I64 = pa.int64()
 
 @pytest.fixture
 def trace_dir(tmp_path: Path) -> Path:
-    """cn0 — anchor1 — {ar2, ar3}, anchor1 — router4; MNs 0, 1, 2 in mobility.parquet and
-    MN 3 only in flows.parquet."""
+    """cn0 — anchor1 — {ar2, ar3}, anchor1 — router4; MNs 0, 1, 2 in mobility.parquet (a
+    flow's MN must be one of them), none other."""
     nodes = [Node(id=0, name="cn0", role="cn"), Node(id=1, name="anchor1", role="anchor"),
              Node(id=2, name="ar2", role="poa"), Node(id=3, name="ar3", role="poa"),
              Node(id=4, name="router4", role="router")]
@@ -40,7 +40,7 @@ def trace_dir(tmp_path: Path) -> Path:
         mobility={"t": np.array([0, 0, 0, 5 * MS], np.int64),
                   "mn": np.array([0, 1, 2, 1], np.uint32),
                   "poa": np.array([2, 2, 3, 3], np.int32)},
-        flows={"flow": np.array([1, 2], np.uint64), "mn": np.array([0, 3], np.uint32),
+        flows={"flow": np.array([1, 2], np.uint64), "mn": np.array([0, 2], np.uint32),
                "peer": np.array([0, 0], np.uint32), "start": np.array([0, 0], np.int64),
                "end": np.array([10 * MS, 10 * MS], np.int64)},
     )

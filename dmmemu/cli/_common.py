@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import functools
 import sys
+import warnings
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
 import click
 
-from dmmemu.errors import DmmemuError
+from dmmemu.atomic_output import os_error_text
+from dmmemu.errors import DmmemuError, DmmemuWarning
 
 EXIT_USAGE = 2
 
@@ -34,10 +36,27 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except (DmmemuError, OSError) as exc:  # OSError: an output path the user named
-            click.echo(f"dmmemu: error: {exc}", err=True)
+            click.echo(f"dmmemu: error: {error_text(exc)}", err=True)
             sys.exit(EXIT_USAGE)
 
     return wrapper
+
+
+def in_option_words(exc: DmmemuError, where: str, options: dict[str, str]) -> DmmemuError:
+    """``exc`` with its CLI text naming the option where its message names a keyword of
+    ``where`` (``SyntheticTrace: duration_s must be …`` is ``--duration must be …``)."""
+    text = str(exc)
+    for keyword, option in options.items():
+        prefix = f"{where}: {keyword} "
+        if text.startswith(prefix):
+            exc.cli = f"{option} {text[len(prefix):]}"
+    return exc
+
+
+def error_text(exc: DmmemuError | OSError) -> str:
+    """The one line a user reads: dmmemu's message in the CLI's words, or the path and
+    reason of a system error (no errno code)."""
+    return exc.cli_message if isinstance(exc, DmmemuError) else os_error_text(exc)
 
 
 class UserErrorGroup(click.Group):
@@ -45,11 +64,22 @@ class UserErrorGroup(click.Group):
     refuses) end as one line and exit status 2, wherever they are raised."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        previous = warnings.showwarning
+
+        def show(message, category, *args: Any, **kwargs: Any) -> None:
+            if issubclass(category, DmmemuWarning):  # said to the user, in one line
+                click.echo(f"dmmemu: warning: {message}", err=True)
+            else:
+                previous(message, category, *args, **kwargs)
+
+        warnings.showwarning = show
         try:
             return super().invoke(ctx)
         except (DmmemuError, OSError) as exc:
-            click.echo(f"dmmemu: error: {exc}", err=True)
+            click.echo(f"dmmemu: error: {error_text(exc)}", err=True)
             ctx.exit(EXIT_USAGE)
+        finally:
+            warnings.showwarning = previous
 
 
 def sample_trace_path() -> Path:

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from dmmemu.cli._common import parse_params, user_errors
+from dmmemu.cli._common import in_option_words, parse_params, user_errors
 from dmmemu.synthetic.mobility_models import MOBILITY_MODELS
 from dmmemu.synthetic.traffic import ARRIVALS
 from dmmemu.topology.generators import TOPOLOGY_GENERATORS
@@ -20,6 +20,12 @@ from dmmemu.topology.generators import TOPOLOGY_GENERATORS
 # Option → mobility model parameter; a model without that parameter rejects the option.
 _MOBILITY_OPTIONS = {"speed_min": "speed_min_mps", "speed_max": "speed_max_mps",
                      "pause_max": "pause_max_s"}
+
+
+# SyntheticTrace field -> the option that sets it, for errors in the CLI's words.
+_SPEC_OPTIONS = {"mns": "--mns", "packets": "--packets", "seed": "--seed",
+                 "duration_s": "--duration", "holes_per_mn_hour": "--holes-per-mn-hour",
+                 "hole_median_s": "--hole-median"}
 
 
 @click.command("gen")
@@ -77,9 +83,6 @@ def gen_command(out: Path, mns: int, packets: int, seed: int, duration: float, t
     from dmmemu.synthetic.mobile_networks import MobileNetworkModel
     from dmmemu.synthetic.traffic import EmpiricalSize
 
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-        raise ParameterError(f"{out} exists and is not an empty directory; pass --overwrite "
-                             "to replace it")
     params = parse_params(mobility_params, option="--mobility-param")
     given = {"speed_min": speed_min, "speed_max": speed_max, "pause_max": pause_max}
     fields = MOBILITY_MODELS[mobility].__dataclass_fields__
@@ -99,15 +102,17 @@ def gen_command(out: Path, mns: int, packets: int, seed: int, duration: float, t
         recorded = str(size_cdf.resolve())  # trace.toml stays usable from any directory
         traffic = traffic.with_(apps={
             name: _with_file(app, recorded) for name, app in traffic.apps.items()})
-    spec = SyntheticTrace(mns=mns, packets=packets, seed=seed, duration_s=duration,
-                          topology=topology,
-                          topology_params=_topology_params(topology, topology_params),
-                          mobility=mobility, mobility_params=params,
-                          traffic=traffic, holes_per_mn_hour=holes_per_mn_hour,
-                          hole_median_s=hole_median,
-                          networks=MobileNetworkModel.from_params(
-                              parse_params(network_params, option="--network-param"),
-                              where="--network-param"))
+    networks = MobileNetworkModel.from_params(
+        parse_params(network_params, option="--network-param"), where="--network-param")
+    try:
+        spec = SyntheticTrace(mns=mns, packets=packets, seed=seed, duration_s=duration,
+                              topology=topology,
+                              topology_params=_topology_params(topology, topology_params),
+                              mobility=mobility, mobility_params=params,
+                              traffic=traffic, holes_per_mn_hour=holes_per_mn_hour,
+                              hole_median_s=hole_median, networks=networks)
+    except ParameterError as exc:
+        raise in_option_words(exc, "SyntheticTrace", _SPEC_OPTIONS) from None
     path = spec.generate(out, overwrite=overwrite, progress=progress)
     click.echo(f"wrote {path}")
 

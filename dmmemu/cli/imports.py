@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import click
 
-from dmmemu.cli._common import EXIT_USAGE, user_errors
+from dmmemu.cli._common import EXIT_USAGE, error_text, user_errors
 from dmmemu.errors import DmmemuError
 from dmmemu.importers.assoc import import_assoc
 from dmmemu.importers.drivelog import import_drivelogs
@@ -48,6 +48,11 @@ _SHARED_OPTIONS = (
 )
 
 
+# The counts of the cleaning rules the log importers share (source_rows.in_time_order) and
+# the drive-test importer's own.
+CLEANING_COUNTS = ("duplicates", "reordered", "cells_filled")
+
+
 def import_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options every import command shares (topology size, traffic, seed, output);
     ``run_import`` consumes them."""
@@ -70,9 +75,17 @@ def run_import(importer: Callable[..., Path], *args: Any, architecture: str,
                              correspondents=correspondents)
         path = importer(*args, access=access, traffic=traffic, **options)
     except (DmmemuError, OSError) as exc:
-        click.echo(f"dmmemu: error: {exc}", err=True)
+        click.echo(f"dmmemu: error: {error_text(exc)}", err=True)
         sys.exit(EXIT_USAGE)
     click.echo(f"wrote {path}")
+    from dmmemu.trace.reader import Trace
+
+    counts = Trace.open(path).manifest.get("params", {}).get("counts", {})
+    cleaned = [f"{counts[key]} {key.replace('_', ' ')}" for key in CLEANING_COUNTS
+               if key in counts]
+    if cleaned:
+        click.echo(f"cleaned {counts['rows']} rows: {', '.join(cleaned)} "
+                   "(rules: the importer's documentation)")
 
 
 @click.command("sumo")
@@ -149,6 +162,11 @@ def sumo_command(fcd: Path, out: Path, net: Path | None, spacing_m: float | None
               help="Trace directory to write.")
 @click.option("--max-gap", "max_gap_s", type=float, default=10.0, show_default=True,
               metavar="SECONDS", help="A longer time without a row detaches the MN.")
+@click.option("--max-skew", "max_skew_s", type=float, default=2.0, show_default=True,
+              metavar="SECONDS", help="A row this much earlier than an earlier row is "
+              "re-ordered; more is an error.")
+@click.option("--strict", is_flag=True, help="No cleaning: a row earlier than the one before "
+              "it is an error, a row without a cell is no service.")
 @import_options
 def drivelog_command(logs: tuple[Path, ...], out: Path, **options: Any) -> None:
     """Import drive-test logs LOG... (G-NetTrack CSV, one file per drive and MN) as a trace:

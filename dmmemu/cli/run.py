@@ -21,7 +21,9 @@ from dmmemu.cli._common import (
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
               help="Practice parameter (repeatable), applied to every practice given.")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
-              help="Output directory (one sub-directory per practice when several).")
+              help="Output directory (one sub-directory per practice when several); never "
+              "the trace's, written whole or not at all.")
+@click.option("--overwrite", is_flag=True, help="Replace the results of an earlier run in --out.")
 @click.option("--engine", type=click.Choice(["core", "reference"]), default="core",
               show_default=True)
 @click.option("--timeline-bin", "timeline_bin_s", type=float, default=10.0, show_default=True,
@@ -29,26 +31,32 @@ from dmmemu.cli._common import (
 @click.option("--progress/--no-progress", default=True, show_default=True)
 @user_errors
 def run_command(trace: Path, practices: tuple[str, ...], params: tuple[str, ...], out: Path,
-                engine: str, timeline_bin_s: float, progress: bool) -> None:
-    """Replay TRACE through each --practice and write its result tables as Parquet."""
+                overwrite: bool, engine: str, timeline_bin_s: float, progress: bool) -> None:
+    """Replay TRACE through each --practice and write its result tables as Parquet.
+
+    --out receives every run at once when the last one is done (one sub-directory per
+    practice when several), or nothing if one fails."""
     from dmmemu.engine.runner import run
     from dmmemu.practices import get_practice
+    from dmmemu.results.store import ResultsWriter
     from dmmemu.trace.reader import Trace
 
     opened = Trace.open(trace)
     parameters = parse_params(params)
-    # Every practice and parameter is checked before anything runs or is written.
+    # Every practice, parameter and the output are checked before anything runs.
     chosen = {key: get_practice(key, parameters) for key in practices}
     for instance in chosen.values():
         instance.compile(opened.topology)
     summaries = []
-    for key, instance in chosen.items():
-        result = run(opened, instance, engine=engine, progress=progress,
-                     timeline_bin_s=timeline_bin_s)
-        target = out / key if len(practices) > 1 else out
-        result.write(target)
-        summaries.append(result.summary)
-        click.echo(f"{key}: wrote {target}", err=True)
+    with ResultsWriter(out, overwrite=overwrite, single=len(chosen) == 1,
+                       inputs=[opened.path]) as writer:
+        for key, instance in chosen.items():
+            result = run(opened, instance, engine=engine, progress=progress,
+                         timeline_bin_s=timeline_bin_s)
+            writer.add(key, result)
+            summaries.append(result.summary)
+            click.echo(f"{key}: done", err=True)
+    click.echo(f"wrote {out}", err=True)
     print_comparison(summaries)
 
 
@@ -69,31 +77,41 @@ def practices_command() -> None:
               help="Also write every practice's tables under this directory.")
 @click.option("--report", "report_path", type=click.Path(path_type=Path), default=None,
               help="HTML report path (default: OUT/report.html, else ./dmmemu-demo.html).")
+@click.option("--overwrite", is_flag=True, help="Replace the results of an earlier demo in --out.")
 @click.option("--timeline-bin", "timeline_bin_s", type=float, default=10.0, show_default=True,
               metavar="SECONDS", help="Width of the timeline's time bins.")
 @user_errors
 def demo_command(trace: Path | None, out: Path | None, report_path: Path | None,
-                 timeline_bin_s: float) -> None:
+                 overwrite: bool, timeline_bin_s: float) -> None:
     """Run every registered practice on the sample trace, print a comparison table and write
     the HTML report."""
     from dmmemu.engine.runner import run
     from dmmemu.practices import PRACTICES
     from dmmemu.report.html import write_report
     from dmmemu.results.analysis import combine_results
+    from dmmemu.results.store import ResultsWriter
     from dmmemu.trace.reader import Trace
 
     opened = Trace.open(trace if trace is not None else sample_trace_path())
     click.echo(f"trace {opened.name!r}: {opened.n_mns} MNs, {opened.flows.height} flows, "
                f"{opened.packet_count()} packets, {opened.mobility.height} mobility rows",
                err=True)
-    results = []
-    for key in PRACTICES:
-        result = run(opened, key, timeline_bin_s=timeline_bin_s)
-        if out is not None:
-            result.write(out / key)
-        results.append(result)
+    title = f"dmmemu demo: {opened.name}"
+    if out is None:
+        results = [run(opened, key, timeline_bin_s=timeline_bin_s) for key in PRACTICES]
+        report_path = Path("dmmemu-demo.html") if report_path is None else report_path
+        write_report(combine_results(results), report_path, title=title)
+    else:
+        results = []
+        with ResultsWriter(out, overwrite=overwrite, inputs=[opened.path]) as writer:
+            for key in PRACTICES:
+                results.append(run(opened, key, timeline_bin_s=timeline_bin_s))
+                writer.add(key, results[-1])
+            if report_path is None:  # inside the output, which appears with it
+                write_report(combine_results(results), writer.staging / "report.html",
+                             title=title)
+                report_path = out / "report.html"
+            else:
+                write_report(combine_results(results), report_path, title=title)
     print_comparison([result.summary for result in results])
-    if report_path is None:
-        report_path = out / "report.html" if out is not None else Path("dmmemu-demo.html")
-    write_report(combine_results(results), report_path, title=f"dmmemu demo: {opened.name}")
     click.echo(f"report: {report_path}", err=True)

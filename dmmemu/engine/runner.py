@@ -13,7 +13,7 @@ from dmmemu.errors import PacketRowError, PracticeError
 from dmmemu.model_params import seconds_to_ns
 from dmmemu.practices import Practice, get_practice
 from dmmemu.results.tables import RunMeta, RunResult, build_result
-from dmmemu.trace.reader import Trace
+from dmmemu.trace.reader import Trace, trace_identity
 
 
 def _core_engine():
@@ -71,7 +71,8 @@ def run(
     seed = trace.manifest.get("seed")
     meta = RunMeta(practice=practice.key, params=practice.params(), trace=trace.name,
                    engine=engine, seed=int(seed) if seed is not None else None,
-                   version=__version__, timeline_bin_ns=bin_ns)
+                   version=__version__, timeline_bin_ns=bin_ns,
+                   trace_files=trace_identity(trace.path))
     # The handover table's rows: mobility.parquet's, then networks.parquet's (§16).
     mobility = trace.mobility.select("t", "mn")
     if trace.networks is not None:

@@ -74,12 +74,14 @@ from dmmemu.importers.source_rows import (
     MISSING,
     ROW,
     file_sha256,
+    in_time_order,
     raise_at_first,
     read_rows,
     require_column,
 )
 from dmmemu.model_params import NS_PER_S, check_number, seconds_to_ns
 from dmmemu.topology.generators import SitedAccess, SitedPoa
+from dmmemu.trace.writer import check_trace_target
 
 if TYPE_CHECKING:
     from dmmemu.synthetic.traffic import TrafficModel
@@ -134,6 +136,8 @@ def import_assoc(
     access = SitedAccess() if access is None else access
     trace_name = name or Path(out_dir).name
     path = Path(path)
+    check_trace_target(out_dir, overwrite=overwrite, inputs=[path] + (
+        [Path(ap_positions)] if ap_positions is not None else []))  # before the work
     columns = {"time": time_col, "user": user_col, "ap": ap_col, "event": event_col,
                "controller": controller_col}
     records, time_format, counts = read_assoc(path, columns=columns,
@@ -229,24 +233,14 @@ def read_assoc(path: str | Path, *, columns: Mapping[str, str | None], max_skew_
         event=pl.col("_event").fill_null("start"), controller=pl.col("_controller"),
     )
     fields = ["user", "t", "ap", "event", "controller"]
-    unique = records.unique(subset=fields, keep="first", maintain_order=True)
-    latest = pl.col("t").cum_max().shift(1).over("user")
-    skewed = unique.with_columns(_back=latest - pl.col("t"))
-    raise_at_first(
-        skewed, pl.col("_back") > max_skew_ns, file=file, column=time_col, value_column="_time",
-        message=f"earlier than an earlier row of the same user by more than max_skew_s "
-        f"({max_skew_ns / NS_PER_S:g} s); fix the clock or raise max_skew_s",
-    )
+    ordered, cleaning = in_time_order(records, fields=fields, by="user",
+                                      max_skew_ns=max_skew_ns, file=file, column=time_col,
+                                      value_column="_time", skew_option="max_skew_s/--max-skew")
     first_seen = pl.col(where).min().over("user")
     new_user = pl.col("user").ne_missing(pl.col("user").shift(1))
-    cleaned = (skewed.sort(first_seen, "t", where)
+    cleaned = (ordered.sort(first_seen, "t", where, maintain_order=True)
                .select(where, (new_user.cum_sum() - 1).cast(pl.UInt32).alias("mn"), *fields))
-    counts = {
-        "rows": raw.height,
-        "duplicates": raw.height - unique.height,
-        "reordered": int(skewed["_back"].gt(0).sum()),
-    }
-    return cleaned, time_format, counts
+    return cleaned, time_format, {"rows": raw.height, **cleaning}
 
 
 def _read_table(path: str | Path, columns: Sequence[str]) -> pl.DataFrame:

@@ -10,8 +10,7 @@ case-sensitive; any other column is ignored):
 - ``Timestamp`` (required): local time ``YYYY.MM.DD_hh.mm.ss`` with optional fractional
   seconds (``2017.11.21_09.04.31``). There is no zone in the log, so the wall-clock time is
   taken as given (read as if it were UTC) and kept absolute: drives recorded at the same
-  time overlap in the trace as they did on the road. Rows must be in time order (a row
-  earlier than the one before it is an error: a clock change or two logs in one file).
+  time overlap in the trace as they did on the road.
 - ``Longitude``, ``Latitude`` (required columns; a value may be missing): decimal degrees.
 - ``CellID`` or ``RAWCELLID`` (at least one): the serving cell. ``CellID`` (the cell within
   its site) is used when present, else ``RAWCELLID`` (an integer).
@@ -22,7 +21,25 @@ case-sensitive; any other column is ignored):
   TS 36.413 §9.2.1.38); for other technologies the raw identity does not split at a fixed
   bit, so the cell is its own site.
 
-Rules (per drive, rows in file order):
+Cleaning (per drive; real logs have these defects), in this order, each count recorded in
+``trace.toml`` under ``[params.counts]`` and printed by ``dmmemu import drivelog``:
+
+1. **Duplicates** (``duplicates``): rows equal in every value read (time, position, site,
+   cell) are one row, the first kept.
+2. **Steps back** (``reordered``): a row earlier than the latest earlier row by at most
+   ``max_skew_s`` (default 2 s: the logger's clock stepping back by a second) is put back in
+   time order, stably (equal times keep file order); by more, it is an error naming the
+   line (a clock change, or two logs in one file).
+3. **Missing cell ids** (``cells_filled``): a row without a serving cell that still shows
+   service (a ``NetworkMode`` that does not start with ``NO``, as ``LTE`` or ``HSPA+``
+   do), between two rows on the same cell (and site) no more than ``max_gap_s`` apart, is
+   a logging glitch, not a loss of service: it takes that cell. Other rows without a cell
+   (no mode either, or ``NO SERVICE``) are no service (below).
+
+``strict=True`` (``--strict``) applies none of them: any row earlier than the one before it
+is an error, and every row without a cell is no service.
+
+Rules (per drive, cleaned rows in order):
 
 - A **PoA** is one cell: the pair (site, cell). A **site** is one eNB/gNB.
 - A row without a serving cell (no service) detaches the MN at its time.
@@ -63,6 +80,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+import numpy as np
 import polars as pl
 
 from dmmemu.errors import TraceError
@@ -70,12 +88,14 @@ from dmmemu.importers.imported_trace import write_imported
 from dmmemu.importers.source_rows import (
     LINE,
     file_sha256,
+    in_time_order,
     raise_at_first,
     read_rows,
     require_column,
 )
 from dmmemu.model_params import check_number, seconds_to_ns
 from dmmemu.topology.generators import SitedAccess, SitedPoa
+from dmmemu.trace.writer import check_trace_target
 
 if TYPE_CHECKING:
     from dmmemu.synthetic.traffic import TrafficModel
@@ -94,6 +114,8 @@ def import_drivelogs(
     *,
     name: str | None = None,
     max_gap_s: float = 10.0,
+    max_skew_s: float = 2.0,
+    strict: bool = False,
     access: SitedAccess | None = None,
     traffic: "TrafficModel | None" = None,
     seed: int = 0,
@@ -105,20 +127,31 @@ def import_drivelogs(
     ``access`` sets the delays and correspondents of the topology (default
     ``SitedAccess()``), ``traffic`` the flows laid over the imported mobility (default
     ``TrafficModel()``), drawn from ``seed``; ``packets=False`` leaves packets to be
-    synthesised from the flows. Returns the path. The rules are in the module docstring.
+    synthesised from the flows. ``max_skew_s`` and ``strict`` set the cleaning rules, as the
+    module docstring says with the others. Returns the path.
     """
 
     files = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
     if not files:
         raise TraceError("no drive-test log given; pass one file per drive")
     check_number("import_drivelogs", "max_gap_s", max_gap_s, low=0.0)
+    check_number("import_drivelogs", "max_skew_s", max_skew_s, low=0.0)
+    check_trace_target(out_dir, overwrite=overwrite, inputs=files)  # before the work
     access = SitedAccess() if access is None else access
     trace_name = name or Path(out_dir).name
-    rows = pl.concat([
-        read_drivelog(path).with_columns(mn=pl.lit(mn, pl.UInt32))
-        for mn, path in enumerate(files)
-    ])
-    events, counts = attachment_events(rows, max_gap_ns=seconds_to_ns(max_gap_s, what="max_gap_s"))
+    max_gap_ns = seconds_to_ns(max_gap_s, what="max_gap_s")
+    drives, cleaning = [], {"duplicates": 0, "reordered": 0, "cells_filled": 0}
+    for mn, path in enumerate(files):
+        read = read_drivelog(path)
+        cleaned, counted = clean_drive(read, file=str(path), max_gap_ns=max_gap_ns,
+                                       max_skew_ns=seconds_to_ns(max_skew_s, what="max_skew_s"),
+                                       strict=strict)
+        drives.append(cleaned.with_columns(mn=pl.lit(mn, pl.UInt32)))
+        cleaning = {key: cleaning[key] + counted[key] for key in cleaning}
+    rows = pl.concat(drives)
+    events, counts = attachment_events(rows, max_gap_ns=max_gap_ns)
+    counts["rows"] += cleaning["duplicates"]  # the rows read, before rule 1
+    counts.update(cleaning)
     if not counts["attaches"]:
         raise TraceError("no row has a serving cell (CellID/RAWCELLID); nothing to import",
                          file=", ".join(map(str, files)))
@@ -144,6 +177,8 @@ def import_drivelogs(
         "files": [path.name for path in files],
         "files_sha256": digests,
         "max_gap_s": float(max_gap_s),
+        "max_skew_s": float(max_skew_s),
+        "strict": bool(strict),
         "projection": "equirectangular",
         **origin,
         "counts": counts,
@@ -165,7 +200,8 @@ def read_drivelog(path: str | Path) -> pl.DataFrame:
     """The rows of one drive-test log: ``_line`` (UInt32), ``t`` (Int64 ns), ``lon``, ``lat``
     (Float64, null when missing), ``site`` (Int64 eNB/gNB id, null when the cell is its own
     site) and ``cell`` (String, null without service). Raises ``TraceError`` at the first
-    invalid value."""
+    invalid value. ``_time`` keeps the raw timestamp, for errors, and ``mode`` the
+    ``NetworkMode`` (null when missing)."""
     file = str(path)
     raw = read_rows(path, columns=COLUMNS)
     columns = set(raw.columns)
@@ -192,8 +228,6 @@ def read_drivelog(path: str | Path) -> pl.DataFrame:
         ("Timestamp", pl.col("_t").is_null(),
          "not a G-NetTrack timestamp; expected YYYY.MM.DD_hh.mm.ss such as 2017.11.21_09.04.31"),
         ("Timestamp", pl.col("_t") < 0, "before 1970-01-01; trace times start at 0"),
-        ("Timestamp", pl.col("_t") < pl.col("_t").shift(1),
-         "earlier than the row before it; rows must be in time order (one drive per file)"),
     ]
     for column, value, limit in (("Longitude", "_lon", 180.0), ("Latitude", "_lat", 90.0)):
         checks.append((column, pl.col(column).is_not_null()
@@ -214,17 +248,53 @@ def read_drivelog(path: str | Path) -> pl.DataFrame:
            if "NetworkMode" in columns else pl.lit(True))
     cell = (pl.col("CellID") if "CellID" in columns else pl.col("_raw").cast(pl.String))
     return parsed.select(
-        LINE, t=pl.col("_t"), lon=pl.col("_lon"), lat=pl.col("_lat"),
+        LINE, _time=pl.col("Timestamp"), t=pl.col("_t"), lon=pl.col("_lon"), lat=pl.col("_lat"),
         site=pl.coalesce(pl.col("_node"), pl.when(lte).then(pl.col("_raw") // 256)),
-        cell=cell,
+        cell=cell, mode=pl.col("NetworkMode") if "NetworkMode" in columns
+        else pl.lit(None, pl.String),
     ).with_columns(site=pl.when(pl.col("cell").is_not_null()).then(pl.col("site")))
+
+
+def clean_drive(rows: pl.DataFrame, *, file: str, max_skew_ns: int, max_gap_ns: int,
+                strict: bool) -> tuple[pl.DataFrame, dict[str, int]]:
+    """One drive's ``read_drivelog`` rows cleaned by the module's rules 1-3 (none with
+    ``strict``), in time order, and the counts of each rule."""
+    if strict:
+        raise_at_first(rows, pl.col("t") < pl.col("t").shift(1), file=file, column="Timestamp",
+                       value_column="_time", message="earlier than the row before it; rows "
+                       "must be in time order (one drive per file; --strict)")
+        return rows, {"duplicates": 0, "reordered": 0, "cells_filled": 0}
+    rows, counts = in_time_order(rows, fields=["t", "lon", "lat", "site", "cell"], by=None,
+                                 max_skew_ns=max_skew_ns, file=file, column="Timestamp",
+                                 value_column="_time", skew_option="max_skew_s/--max-skew")
+    served = rows["cell"].is_not_null().to_numpy()
+    shows_service = rows.select(pl.col("mode").is_not_null()
+                                & ~pl.col("mode").str.to_uppercase().str.starts_with("NO")
+                                ).to_series().to_numpy()
+    index = np.arange(rows.height)
+    before = np.maximum.accumulate(np.where(served, index, -1))  # last served row so far
+    after = np.minimum.accumulate(np.where(served, index, rows.height)[::-1])[::-1]
+    inside = ~served & shows_service & (before >= 0) & (after < rows.height)
+    lo, hi = before[inside], after[inside]
+    cell = rows["cell"].to_numpy()
+    site = rows["site"].fill_null(-1).to_numpy()
+    t = rows["t"].to_numpy()
+    glitch = (cell[lo] == cell[hi]) & (site[lo] == site[hi]) & (t[hi] - t[lo] <= max_gap_ns)
+    filled = np.flatnonzero(inside)[glitch]
+    source = lo[glitch]
+    counts["cells_filled"] = int(filled.size)
+    if filled.size:
+        take = np.arange(rows.height)
+        take[filled] = source
+        rows = rows.with_columns(cell=rows["cell"].gather(take), site=rows["site"].gather(take))
+    return rows, counts
 
 
 # -------------------------------------------------------------------- attachments
 def attachment_events(rows: pl.DataFrame, *, max_gap_ns: int
                       ) -> tuple[pl.DataFrame, dict[str, int]]:
     """Attach, handover and detach events (``t``, ``mn``, ``site``, ``cell``, ``kind``) of
-    ``rows`` (``read_drivelog`` rows with ``mn``, each MN's rows in time order), sorted by
+    ``rows`` (cleaned ``read_drivelog`` rows with ``mn``, each MN's in time order), sorted by
     time, and the counts of each kind of event."""
     prev_t = pl.col("t").shift(1).over("mn")
     next_t = pl.col("t").shift(-1).over("mn")
@@ -234,7 +304,7 @@ def attachment_events(rows: pl.DataFrame, *, max_gap_ns: int
     served = pl.col("cell").is_not_null()
     was_served = prev_cell.is_not_null() & ~gap_before
     same_cell = (pl.col("cell") == prev_cell) & pl.col("site").eq_missing(prev_site)
-    kinds = rows.sort("mn", LINE).with_columns(
+    kinds = rows.sort("mn", maintain_order=True).with_columns(
         kind=pl.when(served & ~was_served).then(pl.lit("attach"))
         .when(served & ~same_cell & (pl.col("site") == prev_site).fill_null(False))
         .then(pl.lit("intra"))

@@ -84,6 +84,7 @@ from dmmemu.synthetic.attachment import AttachmentRule, attach_positions
 from dmmemu.synthetic.traffic import TrafficModel
 from dmmemu.topology.generators import domains_at_positions, flat_at_positions
 from dmmemu.topology.graph import MAX_NODES
+from dmmemu.trace.writer import check_trace_target
 
 GENERATOR = "dmmemu.importers.sumo"
 DEFAULT_STEP_NS = NS_PER_S  # SUMO's default --step-length, for an FCD with one sample time
@@ -842,9 +843,8 @@ def import_sumo(
     if not isinstance(rule, AttachmentRule):
         raise ParameterError(f"{where}: rule must be an AttachmentRule, got {rule!r}")
     out_dir = Path(out_dir)
-    if not overwrite and out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise ParameterError(f"{where}: {out_dir} exists and is not an empty directory; pass "
-                             "overwrite=True (--overwrite) to replace it")
+    check_trace_target(out_dir, overwrite=overwrite,
+                       inputs=[p for p in (fcd_path, net) if p is not None])
 
     samples = read_fcd(fcd_path, fcd_format=fcd_format)
     xy, names, poa_params = _poas(samples, net=net, spacing_m=spacing_m, layout=layout,

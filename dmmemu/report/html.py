@@ -129,7 +129,7 @@ def write_report(
     """Write the HTML report of ``results`` (a results directory, or tables by name as
     ``load_results`` and ``combine_results`` return them) to ``out_html``, atomically, and
     return its path. Raises ``ResultsError`` when there is no summary to report on."""
-    from dmmemu.results.tables import write_atomically
+    from dmmemu.atomic_output import write_atomically
 
     if isinstance(results, (str, Path)):
         source = str(results)

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import polars as pl
 
-from dmmemu.errors import DmmemuError, PracticeError
+from dmmemu.errors import PracticeError
+from dmmemu.results.store import ResultsError, run_directories
 
 if TYPE_CHECKING:  # pragma: no cover
     from dmmemu.practices import Practice
@@ -56,10 +57,6 @@ _METADATA_COLUMNS = {
     "dmmemu.params": "params",
 }
 _METADATA_TYPES = {"seed": pl.Int64, "timeline_bin_s": pl.Float64}
-
-
-class ResultsError(DmmemuError):
-    """A results directory cannot be read (missing, empty, or not written by dmmemu)."""
 
 
 # ------------------------------------------------------------------------- running practices
@@ -122,23 +119,6 @@ def combine_results(results: Iterable[RunResult]) -> dict[str, pl.DataFrame]:
 
 # ------------------------------------------------------------------------- reading results
 
-def result_dirs(results_dir: str | Path) -> list[Path]:
-    """The run directories under ``results_dir``: itself when it holds ``summary.parquet``
-    (one run), else its sub-directories that do (one per practice, as ``dmmemu run`` writes
-    them for several practices)."""
-    root = Path(results_dir)
-    if not root.is_dir():
-        raise ResultsError(f"{root}: not a directory of results")
-    if (root / "summary.parquet").is_file():
-        return [root]
-    runs = sorted(d for d in root.iterdir() if (d / "summary.parquet").is_file())
-    if not runs:
-        raise ResultsError(
-            f"{root}: no results found (no summary.parquet in it or in its sub-directories); "
-            f"write some with `dmmemu run TRACE -p PRACTICE --out {root}`")
-    return runs
-
-
 @overload
 def load_results(results_dir: str | Path, *, tables: Iterable[str] | None = ...,
                  lazy: Literal[False] = ...) -> dict[str, pl.DataFrame]: ...
@@ -157,8 +137,10 @@ def load_results(
 ) -> dict[str, pl.DataFrame] | dict[str, pl.LazyFrame]:
     """Read a results directory into one frame per table, every run concatenated.
 
-    Each row gets a ``run`` column: the run's sub-directory name, or the practice key when
-    ``results_dir`` holds one run directly. A ``runs`` table (one row per run) holds the run
+    Only complete runs are read (``dmmemu.results.store.run_directories``: a partial or
+    changed run is an error, one left out is a ``ResultsWarning``). Each row gets a ``run``
+    column: the run's label (its sub-directory name, or the practice key when
+    ``results_dir`` holds one run directly). A ``runs`` table (one row per run) holds the run
     metadata read from the Parquet key-value metadata. ``tables`` limits which tables are
     read (default: every ``*.parquet`` file present); a table absent from every run is
     absent from the result. With ``lazy=True`` the frames are LazyFrames over
@@ -166,22 +148,18 @@ def load_results(
     """
     import pyarrow.parquet as pq
 
-    runs = result_dirs(results_dir)
-    direct = runs == [Path(results_dir)]
     wanted = None if tables is None else set(tables)
     parts: dict[str, list[pl.LazyFrame]] = {}
     run_rows = []
-    for directory in runs:
-        metadata = _file_metadata(pq, directory / "summary.parquet")
-        label = (metadata.get("dmmemu.practice") or directory.name if direct
-                 else directory.name)
-        run_rows.append({"run": label, **{column: metadata.get(name)
-                                          for name, column in _METADATA_COLUMNS.items()}})
-        for path in sorted(directory.glob("*.parquet")):
-            name = path.name.removesuffix(".parquet")
+    for run in run_directories(results_dir):
+        metadata = _file_metadata(pq, run.path / run.manifest["tables"]["summary"]["file"])
+        run_rows.append({"run": run.label, **{column: metadata.get(name)
+                                              for name, column in _METADATA_COLUMNS.items()}})
+        for name, entry in sorted(run.manifest["tables"].items()):
             if wanted is None or name in wanted:
                 parts.setdefault(name, []).append(
-                    pl.scan_parquet(path).with_columns(run=pl.lit(label)))
+                    pl.scan_parquet(run.path / entry["file"]).with_columns(
+                        run=pl.lit(run.label)))
     frames = {name: pl.concat(scans, how="diagonal_relaxed") for name, scans in parts.items()}
     frames["runs"] = _runs_frame(run_rows).lazy()
     if lazy:

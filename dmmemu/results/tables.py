@@ -8,8 +8,7 @@ schemas: docs/results.md.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -18,7 +17,6 @@ from typing import Any, Mapping
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from dmmemu.engine.policy import (
     ANCHOR_FUNCTIONS,
@@ -41,6 +39,11 @@ from dmmemu.engine.replay_io import (
 )
 from dmmemu.engine.signaling import ROLE_ANCHOR
 
+# Summary figures that are null when there is nothing to average (no delivered packet, no
+# handover, no anchored packet): never NaN.
+UNDEFINED_WHEN_EMPTY = ("mean_stretch", "p99_stretch", "mean_delay_us", "mean_direct_delay_us",
+                        "mean_interruption_us", "max_anchor_share")
+
 TABLES = ("summary", "flows", "anchors", "functions", "signaling", "handovers", "timeline",
           "stretch", "events")
 
@@ -56,6 +59,8 @@ class RunMeta:
     seed: int | None
     version: str
     timeline_bin_ns: int = DEFAULT_TIMELINE_BIN_NS  # width of a timeline bin (semantics §11)
+    # The trace's identity (``dmmemu.trace.reader.trace_identity``), for the manifest.
+    trace_files: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def timeline_bin_s(self) -> float:
@@ -100,37 +105,16 @@ class RunResult:
 
         return PlotAccessor(self)
 
-    def write(self, directory: str | Path) -> Path:
-        """Write one Parquet file per table into ``directory``, each atomically (temporary
-        file in the same directory, then rename), with the run metadata in each file."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        metadata = self.meta.as_metadata()
-        for name, frame in self.tables().items():
-            table = frame.to_arrow()
-            table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
-            write_atomically(directory / f"{name}.parquet", lambda tmp: pq.write_table(
-                table, tmp, compression="zstd"))
-        return directory
+    def write(self, directory: str | Path, *, overwrite: bool = False) -> Path:
+        """Write one Parquet file per table into ``directory`` with a manifest, all at once:
+        built in a hidden sibling and renamed into place (``dmmemu.results.store``), so the
+        directory holds this whole run or what it held before. An earlier run there is
+        replaced only with ``overwrite=True``; a trace directory or any directory of other
+        files, never. The run metadata is also in each file's key-value metadata."""
+        from dmmemu.results.store import ResultsWriter
 
-
-def write_atomically(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then rename over ``path``: readers never see a partial file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a result file is as any other
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+        with ResultsWriter(directory, overwrite=overwrite, single=True) as writer:
+            return writer.add(self.meta.practice, self)
 
 
 # Where a handover row comes from (the handovers table's `source`).
@@ -293,7 +277,9 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
         "name": pl.Series([node_names[a] for a in c.event_node], dtype=pl.String),
     }).with_columns(**{k: pl.lit(v) for k, v in label.items()})
 
-    mean_stretch, p99_stretch = stretch_stats(c.stretch_hist)
+    # A figure of nothing (no packet delivered, no handover) is null, never NaN.
+    mean_stretch, p99_stretch = (None if math.isnan(x) else x
+                                 for x in stretch_stats(c.stretch_hist))
     n_delivered = int(delivered.sum())
     is_ho = c.ho_kind == HO_HANDOVER
     n_ho = int(is_ho.sum())
@@ -311,9 +297,9 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
         "p99_stretch": p99_stretch,
         "same_poa_packets": int(c.stretch_hist[:, 0].sum()),
         "mean_delay_us": (float(c.flow_delay_ns_sum.sum()) / n_delivered / 1000.0
-                          if n_delivered else float("nan")),
+                          if n_delivered else None),
         "mean_direct_delay_us": (float(c.flow_direct_delay_ns_sum.sum()) / n_delivered / 1000.0
-                                 if n_delivered else float("nan")),
+                                 if n_delivered else None),
         "handovers": n_ho,
         "attaches": int((c.ho_kind == HO_ATTACH).sum()),
         "detaches": int((c.ho_kind == HO_DETACH).sum()),
@@ -321,20 +307,21 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
         "signaling_bytes": int(c.sig_bytes.sum()),
         "signaling_byte_hops": int(c.sig_byte_hops.sum()),
         "mean_interruption_us": (float(c.ho_interruption_ns[is_ho].mean()) / 1000.0
-                                 if n_ho else float("nan")),
+                                 if n_ho else None),
         "lost_packets": int(c.flow_lost.sum()),
         "delayed_packets": int(c.flow_delayed.sum()),
         "broken_flows": int(c.flow_broken.sum()),
         "renumbered_flows": int((c.flow_renumbered > 0).sum()),
         "anchors_used": int(used.sum()),
         "max_anchor_share": (float(c.anchor_packets[anchor_ids].max()) / anchored_packets
-                             if anchored_packets else float("nan")),
+                             if anchored_packets else None),
         "peak_bindings": int(c.anchor_peak_bindings.max()) if c.anchor_peak_bindings.size else 0,
         "timeline_bin_s": meta.timeline_bin_s,
         "params": json.dumps(dict(meta.params), sort_keys=True, default=str),
         "seed": meta.seed,
         "dmmemu_version": meta.version,
-    }], schema_overrides={"seed": pl.Int64, "not_applicable": pl.String})
+    }], schema_overrides={"seed": pl.Int64, "not_applicable": pl.String, **dict.fromkeys(
+        UNDEFINED_WHEN_EMPTY, pl.Float64)})
 
     functions = _functions(c, function_roles, node_names, duration).with_columns(
         **{k: pl.lit(v) for k, v in label.items()})

@@ -57,6 +57,7 @@ from dmmemu.synthetic.mobility_models import MOBILITY_MODELS, Area, build_mobili
 from dmmemu.synthetic.traffic import TrafficModel, TrafficRealisation, write_realisation
 from dmmemu.topology.generators import TOPOLOGY_GENERATORS, build_generated
 from dmmemu.topology.graph import Topology
+from dmmemu.trace.writer import check_trace_target
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -274,9 +275,7 @@ class SyntheticTrace:
         """Write the trace directory ``out_dir`` (atomically) and return its path."""
         out_dir = Path(out_dir)
         name = self.name if self.name is not None else out_dir.resolve().name
-        if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:  # before the work
-            raise FileExistsError(f"{out_dir} is a non-empty directory; pass overwrite=True "
-                                  "to replace it")
+        check_trace_target(out_dir, overwrite=overwrite)  # before the work
         real = self.realise()
         manifest = {
             "description": self.description if self.description is not None

@@ -26,12 +26,17 @@ def arrow_schema(columns: dict[str, np.dtype],
     return pa.schema(fields + list((optional or {}).items()))
 
 
+# What pyarrow raises on a damaged file: its own errors, I/O errors, and a footer whose
+# bytes no longer decode (UnicodeDecodeError, a ValueError).
+UNREADABLE = (pa.ArrowException, OSError, ValueError)
+
+
 def _parquet_file(path: Path, file: str) -> pq.ParquetFile:
     try:
         return pq.ParquetFile(path)
     except FileNotFoundError:
         raise TraceError("missing file", file=file) from None
-    except (pa.ArrowException, OSError) as exc:
+    except UNREADABLE as exc:
         raise TraceError(f"not a readable Parquet file: {exc}", file=file) from None
 
 
@@ -45,7 +50,7 @@ def _read_table(path: Path, file: str, *, required: dict[str, np.dtype],
         _check_names(pf.schema_arrow.names, required, optional, file=file)
         try:
             table = pf.read()
-        except (pa.ArrowException, OSError) as exc:
+        except UNREADABLE as exc:
             raise TraceError(f"not a readable Parquet file: {exc}", file=file) from None
     if table.num_rows == 0 and not allow_empty:
         raise TraceError("the file has no rows; a trace needs at least one", file=file)

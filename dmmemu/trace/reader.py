@@ -21,6 +21,7 @@ Format: ``docs/traces.md``; replay rules: ``docs/semantics.md``.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
@@ -44,6 +45,7 @@ from dmmemu.engine.replay_io import (
 from dmmemu.errors import PacketRowError, TraceError
 from dmmemu.topology.graph import Topology
 from dmmemu.trace._columns import (
+    UNREADABLE,
     _check_names,
     _id_list,
     _integer_type,
@@ -129,9 +131,46 @@ PACKET_COLUMNS: dict[str, np.dtype] = {
 # Schema of Trace.flows (optional columns filled with their defaults).
 FLOWS_SCHEMA = arrow_schema(FLOW_COLUMNS, FLOW_OPTIONAL_TYPES)
 
-# The engines hold MN and node ids as int32 and allocate per-MN arrays of n_mns entries.
+# The engines hold MN and node ids as int32 and allocate per-MN arrays of n_mns entries
+# (the largest id + 1): ids beyond SPARSE_MN_IDS must be at most SPARSE_ID_FACTOR times as
+# many as the MNs, so that an absurd id is an error, not an allocation of gigabytes.
 MAX_MN_ID = int(np.iinfo(np.int32).max) - 1
+SPARSE_MN_IDS = 1 << 20
+SPARSE_ID_FACTOR = 64
 MAX_PACKET_BYTES = 65535
+MAX_SEED = 2**63 - 1  # the seed column of every result table is an Int64
+
+
+def is_trace_directory(path: Path) -> bool:
+    """A directory that holds a trace (its trace.toml): an input, never an output's place."""
+    return (Path(path) / TRACE_TOML).is_file()
+
+
+TRACE_FILES = (TRACE_TOML, TOPOLOGY_TOML, MOBILITY_FILE, FLOWS_FILE, PACKETS_FILE,
+               NETWORKS_FILE, FAULTS_FILE)
+PARQUET_TAIL = 8  # footer length (uint32, little-endian) and the magic b"PAR1"
+
+
+def trace_identity(path: Path) -> dict[str, dict[str, Any]]:
+    """What tells a trace's content apart without reading it whole: per file present, its
+    size and the SHA-256 of its Parquet footer (row counts, statistics of every row group),
+    or of the whole file for the small TOML files. A result records it (its manifest)."""
+    identity: dict[str, dict[str, Any]] = {}
+    for name in TRACE_FILES:
+        file = Path(path) / name
+        if not file.is_file():
+            continue
+        size = file.stat().st_size
+        with open(file, "rb") as handle:
+            if name.endswith(".parquet") and size >= 2 * PARQUET_TAIL:
+                handle.seek(size - PARQUET_TAIL)
+                footer = int.from_bytes(handle.read(4), "little") + PARQUET_TAIL
+                handle.seek(max(0, size - footer))
+                what, digest = "footer_sha256", hashlib.sha256(handle.read())
+            else:
+                what, digest = "sha256", hashlib.sha256(handle.read())
+        identity[name] = {"bytes": size, what: digest.hexdigest()}
+    return identity
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -394,8 +433,9 @@ def _read_manifest(path: Path, shown: Path) -> dict[str, Any]:
                          file=str(shown))
     if not data["name"].strip():
         raise TraceError('key "name" is empty; give the trace a name', file=str(shown))
-    if "seed" in data and data["seed"] < 0:
-        raise TraceError(f"key 'seed' must be >= 0, found {data['seed']}", file=str(shown))
+    if "seed" in data and not 0 <= data["seed"] <= MAX_SEED:
+        raise TraceError(f"key 'seed' must be 0 to {MAX_SEED} (a 64-bit seed), found "
+                         f"{data['seed']}", file=str(shown))
     return data
 
 
@@ -435,7 +475,11 @@ def _read_flows(path: Path, shown: Path, topology: Topology,
         "its own id)",
     )
     mn = _integers(table.column("mn"), FLOW_COLUMNS["mn"], file=file, column="mn")
-    _mn_ids(mn, file=file)
+    _raise_first(
+        ~np.isin(mn, mobile_nodes), mn, file=file, column="mn",
+        message="must be an MN that mobility.parquet names: an MN that never attaches could "
+        "only lose its flows' packets",
+    )
     peer, peer_mn = _flow_peers(table, mn, topology, mobile_nodes, file=file)
     start = _integers(table.column("start"), FLOW_COLUMNS["start"], file=file, column="start")
     _times(start, file=file, column="start")
@@ -707,7 +751,7 @@ def _decode_group(pf: pq.ParquetFile, path: Path, group: int, first_row: int) ->
     """One row group as a PacketBatch: zero-copy where the file's types are the exact ones."""
     try:
         table = pf.read_row_group(group, columns=list(PACKET_COLUMNS))
-    except (pa.ArrowException, OSError) as exc:
+    except UNREADABLE as exc:
         raise TraceError(f"cannot decode row group {group} (rows from {first_row}): {exc}",
                          file=str(path)) from None
     arrays = {
@@ -725,6 +769,15 @@ def _mn_ids(mn: np.ndarray, *, file: str) -> None:
         message=f"MN ids must be at most {MAX_MN_ID}: the engines hold one entry per MN id, so "
         "number MNs densely from 0",
     )
+    if mn.size and int(mn.max()) >= SPARSE_MN_IDS:
+        distinct = np.unique(mn).size
+        if int(mn.max()) >= SPARSE_ID_FACTOR * distinct:
+            _raise_first(
+                mn == mn.max(), mn, file=file, column="mn",
+                message=f"MN ids are too sparse: {distinct} MNs numbered up to {int(mn.max())}, "
+                "and the engines hold one entry per MN id up to the largest; number MNs "
+                "densely from 0",
+            )
 
 
 def _column(df: pl.DataFrame, name: str, dtype: type) -> np.ndarray:

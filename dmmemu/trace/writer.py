@@ -9,11 +9,7 @@ into place: a reader never sees a half-written trace.
 
 from __future__ import annotations
 
-import ctypes
-import errno
-import os
 import shutil
-import uuid
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Union
 
@@ -22,6 +18,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dmmemu.atomic_output import check_target, move_into_place, staging_directory
 from dmmemu.engine.replay_io import PacketBatch
 from dmmemu.errors import TraceError
 from dmmemu.toml_text import toml_document
@@ -41,6 +38,7 @@ from dmmemu.trace.reader import (
     TRACE_TOML,
     _load,
     arrow_schema,
+    is_trace_directory,
 )
 
 Columns = Union[pl.DataFrame, Mapping[str, Any]]
@@ -75,17 +73,15 @@ def write_trace(
     router, or -1 in an integer array, rides alone) becomes networks.parquet, the mobile
     routers each MN rides behind. ``manifest`` holds the optional trace.toml keys
     (``description``, ``source``, ``licence``, ``generator``, ``seed``, ``params``).
-    An existing non-empty directory is replaced only with ``overwrite=True``.
-    Raises ``TraceError`` (naming the final path) when the content is not a valid trace.
+    An existing trace is replaced only with ``overwrite=True``, and no other non-empty
+    directory ever (``check_trace_target``). Raises ``TraceError`` (naming the final path) when the content is not a valid trace.
     """
     path = Path(path)
     if row_group_rows < 1:
         raise ValueError(f"row_group_rows must be >= 1, got {row_group_rows}")
-    replace = _check_target(path, overwrite)
+    replace = check_trace_target(path, overwrite=overwrite)
     fields = _manifest(name, manifest, file=str(path / TRACE_TOML))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:12]}"
-    tmp.mkdir()
+    tmp = staging_directory(path)
     try:
         (tmp / TRACE_TOML).write_text(toml_document(fields), encoding="utf-8")
         topology.to_toml(tmp / TOPOLOGY_TOML)
@@ -103,70 +99,21 @@ def write_trace(
             _write_table(_network_table(networks, str(path / NETWORKS_FILE)),
                          tmp / NETWORKS_FILE, row_group_rows)
         _load(tmp, shown=path, topology=topology)
-        _move_into_place(tmp, path, replace)
+        move_into_place(tmp, path, replace)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
 
 
-# -------------------------------------------------------------------- target directory
-def _check_target(path: Path, overwrite: bool) -> bool:
-    """True when an existing non-empty directory is to be replaced."""
-    if not path.exists():
-        return False
-    if not path.is_dir():
-        raise FileExistsError(f"{path} exists and is not a directory; choose another path")
-    if not any(path.iterdir()):
-        return False
-    if not overwrite:
-        raise FileExistsError(
-            f"{path} is a non-empty directory; pass overwrite=True to replace it"
-        )
-    return True
-
-
-def _move_into_place(tmp: Path, path: Path, replace: bool) -> None:
-    """Rename ``tmp`` to ``path``; an existing directory is swapped out in one step where the
-    system can (Linux renameat2 RENAME_EXCHANGE), else moved aside just before."""
-    if not replace:
-        if path.exists():
-            path.rmdir()  # empty: rename would replace it anyway on POSIX, not on Windows
-        os.rename(tmp, path)
-        return
-    if _exchange(tmp, path):
-        shutil.rmtree(tmp)  # tmp now holds the old trace
-        return
-    old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:12]}"
-    os.rename(path, old)
-    try:
-        os.rename(tmp, path)
-    except BaseException:
-        os.rename(old, path)
-        raise
-    shutil.rmtree(old)
-
-
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two paths with renameat2; False where that is not available."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
-                          ctypes.c_uint]
-    renameat2.restype = ctypes.c_int
-    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
-        return False  # kernel or file system without the flag
-    raise OSError(code, os.strerror(code), str(b))
+def check_trace_target(path: str | Path, *, overwrite: bool,
+                       inputs: Iterable[str | Path] = ()) -> bool:
+    """Whether a trace may be written at ``path`` (True: an existing trace is replaced, with
+    ``overwrite``); raises ``OutputError`` for a file, a directory that is not a trace, the
+    ``inputs`` the trace is made from, or a trace without ``overwrite``. Generators and
+    importers call it before their work, ``write_trace`` again before the rename."""
+    return check_target(Path(path), overwrite=overwrite, owned=is_trace_directory,
+                        what="a trace", inputs=[Path(p) for p in inputs])
 
 
 # -------------------------------------------------------------------- trace.toml
