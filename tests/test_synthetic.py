@@ -4,6 +4,7 @@ the ``gen`` command."""
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from scipy import stats
 
 from dmmemu.cli.gen import gen_command
 from dmmemu.errors import DmmemuError, OutputError
+from dmmemu.model_params import ParameterError
 from dmmemu.synthetic.attachment import AttachmentRule
 from dmmemu.synthetic.generator import GENERATOR, SyntheticError, SyntheticTrace
 from dmmemu.synthetic.traffic import DEFAULT_APPS, Application, TrafficModel
@@ -365,3 +367,26 @@ def test_gen_command_refuses_to_overwrite_without_the_flag(tmp_path):
     assert again.exit_code == 2 and "--overwrite" in again.output
     assert gen(*args, "--seed", 1, "--overwrite").exit_code == 0
     assert Trace.open(out).manifest["seed"] == 1
+
+
+def test_a_manifest_cannot_make_dmmemu_read_outside_its_trace(tmp_path):
+    """Issue 12 §4: the size CDF a trace.toml names is read only from inside its directory
+    unless the caller says otherwise; `../` and absolute names are refused unread."""
+    cdf = tmp_path / "sizes.csv"
+    cdf.write_text("size,cumulative_share\n500,0\n4000,0.5\n40000,1\n")
+    out = tmp_path / "g"
+    assert gen("--out", out, "--mns", 3, "--packets", 500, "--duration", 60,
+               "--size-cdf", cdf, "--no-progress").exit_code == 0
+    with pytest.raises(ParameterError, match="size_file .* is outside the trace directory"):
+        SyntheticTrace.from_manifest(out)
+    spec = SyntheticTrace.from_manifest(out, files_outside=True)
+    assert spec.realise().flows.equals(
+        Trace.open(out).flows.select(spec.realise().flows.columns))
+    manifest = (out / "trace.toml").read_text()
+    (out / "trace.toml").write_text(manifest.replace(str(cdf.resolve()), "../sizes.csv"))
+    with pytest.raises(ParameterError, match="'../sizes.csv' is outside the trace directory"):
+        SyntheticTrace.from_manifest(out)
+    shutil.copy(cdf, out / "sizes.csv")  # inside: read from there, whatever the cwd
+    (out / "trace.toml").write_text(manifest.replace(str(cdf.resolve()), "sizes.csv"))
+    assert SyntheticTrace.from_manifest(out).realise().flows.equals(
+        spec.realise().flows)

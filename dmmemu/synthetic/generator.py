@@ -80,6 +80,18 @@ DEFAULT_TOPOLOGY_PARAMS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
 })
 
 
+def _file_named_by(manifest: Path, name: str, outside: bool, *, what: str) -> str:
+    """The path of a file a trace.toml names: inside the trace's directory (relative names
+    from there), or anywhere when ``outside``."""
+    home = manifest.parent.resolve()
+    resolved = (home / name).resolve()
+    if not outside and home not in resolved.parents:
+        raise ParameterError(f"{manifest}: {what} {name!r} is outside the trace directory; "
+                             "dmmemu reads only files inside it unless told to "
+                             "(from_manifest(..., files_outside=True))")
+    return str(resolved)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SyntheticTrace:
     """Parameters of a synthetic trace; ``generate`` writes it, ``realise`` draws it in
@@ -210,8 +222,13 @@ class SyntheticTrace:
         return cls(**params)
 
     @classmethod
-    def from_manifest(cls, path: str | Path) -> "SyntheticTrace":
-        """The generator that wrote a trace, from its ``trace.toml`` (file or directory)."""
+    def from_manifest(cls, path: str | Path, *, files_outside: bool = False
+                      ) -> "SyntheticTrace":
+        """The generator that wrote a trace, from its ``trace.toml`` (file or directory).
+
+        The files its parameters name (an empirical size CDF) are read only from inside the
+        trace's directory (a relative name is taken from there) unless ``files_outside``:
+        a trace.toml from elsewhere cannot make dmmemu read any other file."""
         path = Path(path)
         if path.is_dir():
             path = path / "trace.toml"
@@ -220,6 +237,12 @@ class SyntheticTrace:
             raise ParameterError(f"{path}: generator is {data.get('generator')!r}, not "
                                  f"{GENERATOR!r}")
         params = {"packets": None, **data.get("params", {})}  # no packets: calibrated by rate
+        apps = params.get("traffic", {}).get("apps", {}) if isinstance(
+            params.get("traffic"), dict) else {}
+        for name, app in (apps.items() if isinstance(apps, dict) else ()):
+            if isinstance(app, dict) and isinstance(app.get("size_file"), str):
+                app["size_file"] = _file_named_by(path, app["size_file"], files_outside,
+                                                  what=f"application {name!r}'s size_file")
         return cls.from_params({**params, "seed": data["seed"],
                                 "name": data["name"],
                                 "description": data.get("description")})
