@@ -255,7 +255,7 @@ def test_load_results_concatenates_runs_with_labels(results_dir: Path,
     assert tables["summary"]["run"].to_list() == ["dmm", "mipv6"]
     dmm = dmmemu.run(trace, "dmm")
     for name, frame in dmm.tables().items():
-        got = tables[name].filter(pl.col("run") == "dmm").drop("run")
+        got = tables[name].filter(pl.col("run") == "dmm")
         assert_frame_equal(got, frame, check_dtypes=False)
     runs = tables["runs"]
     assert runs.columns == ["run", "practice", "trace", "engine", "seed", "dmmemu_version",

@@ -25,9 +25,9 @@ from dmmemu.trace.writer import write_trace
 MS = 1_000_000  # ns
 S = 1_000 * MS
 
-# Every column docs/results.md lists, per table (plus `practice` and `trace` on each).
+# Every column docs/results.md lists, per table (plus `run`, `practice` and `trace` on each).
 SUMMARY_COLUMNS = (
-    "practice", "trace", "not_applicable", "engine", "flows", "packets", "bytes", "delivered_packets",
+    "run", "practice", "trace", "not_applicable", "engine", "flows", "packets", "bytes", "delivered_packets",
     "overhead_bytes", "overhead_byte_hops", "mean_stretch", "p99_stretch", "same_poa_packets",
     "mean_delay_us",
     "mean_direct_delay_us", "handovers", "attaches", "detaches", "signaling_msgs", "signaling_bytes",
@@ -40,32 +40,32 @@ FLOWS_COLUMNS = (
     "flow", "mn", "peer", "peer_mn", "continuity", "anchor", "packets", "bytes", "delivered", "lost",
     "delayed", "overhead_bytes", "overhead_byte_hops", "hops_sum", "direct_hops_sum",
     "delay_us_sum", "direct_delay_us_sum", "stretch", "broken", "renumbered", "moves",
-    "practice", "trace",
+    "run", "practice", "trace",
 )
 ANCHORS_COLUMNS = (
     "anchor", "name", "packets", "bytes", "share", "peak_bindings", "mean_bindings",
-    "signaling_msgs", "signaling_bytes", "practice", "trace",
+    "signaling_msgs", "signaling_bytes", "run", "practice", "trace",
 )
 FUNCTIONS_COLUMNS = ("function", "node", "name", "messages", "addresses", "packets", "bytes",
-                     "peak_bindings", "mean_bindings", "practice", "trace")
-SIGNALING_COLUMNS = ("message", "cause", "msgs", "bytes", "byte_hops", "practice", "trace")
+                     "peak_bindings", "mean_bindings", "run", "practice", "trace")
+SIGNALING_COLUMNS = ("message", "cause", "msgs", "bytes", "byte_hops", "run", "practice", "trace")
 HANDOVERS_COLUMNS = (
     "row", "source", "t", "mn", "kind", "from_poa", "to_poa", "interruption_us", "link_loss_us", "l2_attach_us",
-    "movement_detection_us", "dad_us", "signaling_us", "anchor_hold_us", "msgs", "bytes", "lost", "delayed", "practice", "trace",
+    "movement_detection_us", "dad_us", "signaling_us", "anchor_hold_us", "msgs", "bytes", "lost", "delayed", "run", "practice", "trace",
 )
 TIMELINE_COLUMNS = (
     "t", "t_s", "anchor", "name", "packets", "bytes", "signaling_msgs", "mean_bindings",
-    "practice", "trace",
+    "run", "practice", "trace",
 )
-STRETCH_COLUMNS = ("path_hops", "direct_hops", "stretch", "packets", "practice", "trace")
-EVENTS_COLUMNS = ("t", "kind", "mn", "flow", "anchor", "name", "practice", "trace")
+STRETCH_COLUMNS = ("path_hops", "direct_hops", "stretch", "packets", "run", "practice", "trace")
+EVENTS_COLUMNS = ("t", "kind", "mn", "flow", "anchor", "name", "run", "practice", "trace")
 DOCUMENTED = {
     "summary": SUMMARY_COLUMNS, "flows": FLOWS_COLUMNS, "anchors": ANCHORS_COLUMNS,
     "functions": FUNCTIONS_COLUMNS,
     "signaling": SIGNALING_COLUMNS, "handovers": HANDOVERS_COLUMNS,
     "timeline": TIMELINE_COLUMNS, "stretch": STRETCH_COLUMNS, "events": EVENTS_COLUMNS,
 }
-META_KEYS = ("dmmemu.practice", "dmmemu.params", "dmmemu.trace", "dmmemu.engine",
+META_KEYS = ("dmmemu.run", "dmmemu.practice", "dmmemu.params", "dmmemu.trace", "dmmemu.engine",
              "dmmemu.seed", "dmmemu.version", "dmmemu.timeline_bin_s")
 
 
@@ -181,6 +181,7 @@ def test_tables_have_every_documented_column(result) -> None:
         undocumented = [c for c in columns if f"`{c}`" not in docs]
         assert not undocumented, f"docs/results.md does not name {name} columns {undocumented}"
         assert set(frame["practice"].to_list()) <= {result.meta.practice}
+        assert set(frame["run"].to_list()) <= {result.meta.label}
         assert set(frame["trace"].to_list()) <= {"hand"}
     assert result.tables().keys() == set(TABLES) == set(DOCUMENTED)
 
@@ -477,3 +478,18 @@ def test_timeline_and_stretch_tables_agree_with_the_totals(trace: Trace) -> None
     mean = (stretch["stretch"] * stretch["packets"]).sum() / stretch["packets"].sum()
     assert mean == pytest.approx(s["mean_stretch"])
     assert ((stretch["path_hops"] / stretch["direct_hops"]) == stretch["stretch"]).all()
+
+
+def test_a_result_shows_itself_in_one_line_and_as_html(results) -> None:
+    """Notebooks: a short repr (not nine DataFrames) and an HTML view of the summary."""
+    res = results["dmm"]
+    text = repr(res)
+    assert "\n" not in text and len(text) < 400
+    assert text.startswith("<RunResult 'dmm': dmm on 'hand' (core); ")
+    assert f"{res.summary['packets'][0]:,} packets" in text and "flows (6)" in text
+    page = res._repr_html_()
+    assert page.startswith("<div><p><b>RunResult &#x27;dmm&#x27;") and "<table" in page
+    from dmmemu.results.plotting import PlotAccessor
+
+    for name in ("stretch_cdf", "interruption_cdf", "anchor_load", "signaling", "overhead"):
+        assert getattr(PlotAccessor, name).__doc__, name

@@ -1,5 +1,5 @@
 """What every ``dmmemu`` sub-command shares: one-line user errors, ``--param`` parsing, the
-bundled sample, the comparison table.
+bundled sample.
 
 User errors (bad traces, unknown practices, bad parameters) print one line without a
 traceback and exit with status 2.
@@ -20,13 +20,6 @@ from dmmemu.atomic_output import os_error_text
 from dmmemu.errors import DmmemuError, DmmemuWarning
 
 EXIT_USAGE = 2
-
-COMPARISON_COLUMNS = (
-    "practice", "packets", "mean_stretch", "p99_stretch", "mean_delay_us", "overhead_bytes",
-    "handovers", "signaling_msgs", "signaling_bytes", "mean_interruption_us", "lost_packets",
-    "broken_flows", "renumbered_flows", "anchors_used", "max_anchor_share",
-)
-
 
 def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn dmmemu's own errors into one line on stderr and exit status 2."""
@@ -106,20 +99,3 @@ def parse_params(pairs: tuple[str, ...], option: str = "--param") -> dict[str, A
         except tomllib.TOMLDecodeError:
             params[key.strip()] = text
     return params
-
-
-def print_comparison(summaries) -> None:
-    """One row per run, the columns a reader compares first."""
-    import polars as pl
-
-    summary = pl.concat(summaries, how="vertical_relaxed")
-    # A run that had nothing to act on shows no figures, not a perfect score.
-    applicable = pl.col("not_applicable").is_null()
-    table = summary.select(pl.col("practice"), *(
-        pl.when(applicable).then(pl.col(name)).otherwise(None).alias(name)
-        for name in COMPARISON_COLUMNS if name != "practice"))
-    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=250, float_precision=3,
-                   tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
-        click.echo(table)
-    for row in summary.filter(~applicable).iter_rows(named=True):
-        click.echo(f"{row['practice']}: not applicable on this trace: {row['not_applicable']}")

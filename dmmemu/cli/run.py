@@ -6,20 +6,24 @@ from pathlib import Path
 
 import click
 
-from dmmemu.cli._common import (
-    parse_params,
-    print_comparison,
-    sample_trace_path,
-    user_errors,
-)
+from dmmemu.cli._common import parse_params, sample_trace_path, user_errors
+from dmmemu.cli.comparison import FORMATS, print_comparison
+
+FORMAT_OPTION = click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+    help="The comparison on stdout: a table that fits the terminal (best values marked), "
+    "or csv, json, markdown for scripts and papers.")
 
 
 @click.command("run")
 @click.argument("trace", type=click.Path(path_type=Path))
 @click.option("--practice", "-p", "practices", multiple=True, required=True,
-              help="Practice key (repeatable); see `dmmemu practices`.")
-@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
-              help="Practice parameter (repeatable), applied to every practice given.")
+              metavar="KEY[:LABEL]",
+              help="Practice key (repeatable; `all`: every one, see `dmmemu practices`), with "
+              "a label to run one practice more than once.")
+@click.option("--param", "params", multiple=True, metavar="[SCOPE.]KEY=VALUE",
+              help="Practice parameter (repeatable): for every run whose practice has it, or "
+              "only for the run label or practice key SCOPE.")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="Output directory (one sub-directory per practice when several); never "
               "the trace's, written whole or not at all.")
@@ -29,35 +33,37 @@ from dmmemu.cli._common import (
 @click.option("--timeline-bin", "timeline_bin_s", type=float, default=10.0, show_default=True,
               metavar="SECONDS", help="Width of the timeline's time bins.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
+@FORMAT_OPTION
 @user_errors
 def run_command(trace: Path, practices: tuple[str, ...], params: tuple[str, ...], out: Path,
-                overwrite: bool, engine: str, timeline_bin_s: float, progress: bool) -> None:
+                overwrite: bool, engine: str, timeline_bin_s: float, progress: bool,
+                fmt: str) -> None:
     """Replay TRACE through each --practice and write its result tables as Parquet.
 
     --out receives every run at once when the last one is done (one sub-directory per
     practice when several), or nothing if one fails."""
+    from dmmemu.cli.run_choice import choose_runs
     from dmmemu.engine.runner import run
-    from dmmemu.practices import get_practice
     from dmmemu.results.store import ResultsWriter
     from dmmemu.trace.reader import Trace
 
     opened = Trace.open(trace)
-    parameters = parse_params(params)
     # Every practice, parameter and the output are checked before anything runs.
-    chosen = {key: get_practice(key, parameters) for key in practices}
+    chosen = choose_runs(practices, parse_params(params))
     for instance in chosen.values():
         instance.compile(opened.topology)
     summaries = []
     with ResultsWriter(out, overwrite=overwrite, single=len(chosen) == 1,
                        inputs=[opened.path]) as writer:
-        for key, instance in chosen.items():
+        for label, instance in chosen.items():
             result = run(opened, instance, engine=engine, progress=progress,
-                         timeline_bin_s=timeline_bin_s)
-            writer.add(key, result)
+                         timeline_bin_s=timeline_bin_s,
+                         name=None if label == instance.key else label)
+            writer.add(label, result)
             summaries.append(result.summary)
-            click.echo(f"{key}: done", err=True)
+            click.echo(f"{label}: done", err=True)
     click.echo(f"wrote {out}", err=True)
-    print_comparison(summaries)
+    print_comparison(summaries, fmt)
 
 
 @click.command("practices")
@@ -80,9 +86,10 @@ def practices_command() -> None:
 @click.option("--overwrite", is_flag=True, help="Replace the results of an earlier demo in --out.")
 @click.option("--timeline-bin", "timeline_bin_s", type=float, default=10.0, show_default=True,
               metavar="SECONDS", help="Width of the timeline's time bins.")
+@FORMAT_OPTION
 @user_errors
 def demo_command(trace: Path | None, out: Path | None, report_path: Path | None,
-                 overwrite: bool, timeline_bin_s: float) -> None:
+                 overwrite: bool, timeline_bin_s: float, fmt: str) -> None:
     """Run every registered practice on the sample trace, print a comparison table and write
     the HTML report."""
     from dmmemu.engine.runner import run
@@ -113,5 +120,5 @@ def demo_command(trace: Path | None, out: Path | None, report_path: Path | None,
                 report_path = out / "report.html"
             else:
                 write_report(combine_results(results), report_path, title=title)
-    print_comparison([result.summary for result in results])
+    print_comparison([result.summary for result in results], fmt)
     click.echo(f"report: {report_path}", err=True)

@@ -41,14 +41,19 @@ def run(
     engine: str = "core",
     progress: bool = False,
     timeline_bin_s: float = 10.0,
+    name: str | None = None,
 ) -> RunResult:
     """Replay ``trace`` through ``practice`` (a key such as ``"dmm"`` or a Practice instance
     with its parameters) and return the result tables.
 
     ``engine="reference"`` runs the pure-Python reference engine instead of the compiled core
     (slow; for checking). ``timeline_bin_s`` is the width of the timeline table's bins, in
-    seconds (rounded to whole nanoseconds).
+    seconds (rounded to whole nanoseconds). ``name`` labels the run (the ``run`` column of
+    every table; default: the practice key), so that one practice run twice with different
+    parameters stays two runs.
     """
+    if name is not None and not (isinstance(name, str) and name.strip()):
+        raise PracticeError(f"name must be a non-empty string, got {name!r}")
     bin_ns = _timeline_bin_ns(timeline_bin_s)
     if not isinstance(trace, Trace):
         trace = Trace.open(trace)
@@ -72,7 +77,7 @@ def run(
     meta = RunMeta(practice=practice.key, params=practice.params(), trace=trace.name,
                    engine=engine, seed=int(seed) if seed is not None else None,
                    version=__version__, timeline_bin_ns=bin_ns,
-                   trace_files=trace_identity(trace.path))
+                   trace_files=trace_identity(trace.path), run=name)
     # The handover table's rows: mobility.parquet's, then networks.parquet's (§16).
     mobility = trace.mobility.select("t", "mn")
     if trace.networks is not None:

@@ -96,13 +96,14 @@ def compare(
 
 def combine_results(results: Iterable[RunResult]) -> dict[str, pl.DataFrame]:
     """The tables of several runs, concatenated per table, with a ``run`` label on every row
-    (the practice key; ``key#2``, ``key#3`` ... when a practice appears again) and a ``runs``
+    (the run's name, by default its practice key; ``key#2``, ``key#3`` ... when one appears
+    again) and a ``runs``
     table of their metadata: the in-memory twin of ``load_results``."""
     parts: dict[str, list[pl.DataFrame]] = {}
     runs = []
     seen: dict[str, int] = {}
     for result in results:
-        key = result.meta.practice
+        key = result.meta.label
         seen[key] = seen.get(key, 0) + 1
         label = key if seen[key] == 1 else f"{key}#{seen[key]}"
         metadata = result.meta.as_metadata()

@@ -183,16 +183,21 @@ class PlotAccessor:
         self._result = result
 
     def stretch_cdf(self, *, ax: Axes | None = None) -> Axes:
+        """CDF of the per-packet path stretch (path hops / direct hops)."""
         return stretch_cdf(self._result.stretch, ax=ax)
 
     def interruption_cdf(self, *, ax: Axes | None = None) -> Axes:
+        """CDF of the handover interruption, in ms."""
         return interruption_cdf(self._result.handovers, ax=ax)
 
     def anchor_load(self, *, top: int = 5, ax: Axes | None = None) -> Axes:
+        """Packets/s through the ``top`` busiest anchors over time, the others summed."""
         return anchor_load(self._result.timeline, top=top, ax=ax)
 
     def signaling(self, *, ax: Axes | None = None) -> Axes:
+        """Signaling messages, stacked by cause (attach, handover, refresh, ...)."""
         return signaling(self._result.signaling, ax=ax)
 
     def overhead(self, *, ax: Axes | None = None) -> Axes:
+        """Bytes added to the traffic: tunnel encapsulation and mobility signaling."""
         return overhead(self._result.summary, ax=ax)

@@ -61,13 +61,20 @@ class RunMeta:
     timeline_bin_ns: int = DEFAULT_TIMELINE_BIN_NS  # width of a timeline bin (semantics §11)
     # The trace's identity (``dmmemu.trace.reader.trace_identity``), for the manifest.
     trace_files: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    run: str | None = None  # the run's label (``dmmemu.run(..., name=)``), None: the practice
 
     @property
     def timeline_bin_s(self) -> float:
         return self.timeline_bin_ns / 1e9
 
+    @property
+    def label(self) -> str:
+        """What tells this run apart from others of one study: its name, else its practice."""
+        return self.run if self.run is not None else self.practice
+
     def as_metadata(self) -> dict[str, str]:
         return {
+            "dmmemu.run": self.label,
             "dmmemu.practice": self.practice,
             "dmmemu.params": json.dumps(dict(self.params), sort_keys=True, default=str),
             "dmmemu.trace": self.trace,
@@ -78,7 +85,7 @@ class RunMeta:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class RunResult:
     """Result tables of one run (polars DataFrames) and the raw counters behind them."""
 
@@ -97,6 +104,29 @@ class RunResult:
     def tables(self) -> dict[str, pl.DataFrame]:
         return {name: getattr(self, name) for name in TABLES}
 
+    def _headline(self) -> str:
+        s = self.summary.row(0, named=True)
+        stretch = "n/a" if s["mean_stretch"] is None else f"{s['mean_stretch']:.3f}"
+        return (f"{s['packets']:,} packets, mean stretch {stretch}, {s['handovers']:,} "
+                f"handovers, {s['signaling_msgs']:,} signaling messages, "
+                f"{s['lost_packets']:,} lost")
+
+    def __repr__(self) -> str:
+        """One line for a notebook or a log: which run, its headline figures, its tables."""
+        rows = ", ".join(f"{name} ({frame.height:,})" for name, frame in self.tables().items())
+        return (f"<RunResult {self.meta.label!r}: {self.meta.practice} on "
+                f"{self.meta.trace!r} ({self.meta.engine}); {self._headline()}; tables: {rows}>")
+
+    def _repr_html_(self) -> str:
+        """The headline and the summary row, for notebooks."""
+        from html import escape
+
+        title = escape(f"RunResult {self.meta.label!r}: {self.meta.practice} on "
+                       f"{self.meta.trace!r}; {self._headline()}")
+        tables = escape(", ".join(f"{n} ({f.height:,} rows)" for n, f in self.tables().items()))
+        return (f"<div><p><b>{title}</b></p>{self.summary._repr_html_()}"
+                f"<p>tables: {tables}</p></div>")
+
     @property
     def plot(self) -> Any:
         """Matplotlib charts of this run (a ``dmmemu.results.plotting.PlotAccessor``):
@@ -114,7 +144,7 @@ class RunResult:
         from dmmemu.results.store import ResultsWriter
 
         with ResultsWriter(directory, overwrite=overwrite, single=True) as writer:
-            return writer.add(self.meta.practice, self)
+            return writer.add(self.meta.label, self)
 
 
 # Where a handover row comes from (the handovers table's `source`).
@@ -163,7 +193,7 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
     """All result tables of one run from its counters (schemas in docs/results.md); the
     timeline's bins are ``meta.timeline_bin_ns`` wide, as the engine's were."""
     c = counters
-    label = {"practice": meta.practice, "trace": meta.trace}
+    label = {"run": meta.label, "practice": meta.practice, "trace": meta.trace}
 
     delivered = c.flow_packets - c.flow_lost
     with np.errstate(divide="ignore", invalid="ignore"):
