@@ -16,10 +16,9 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
-from click.testing import CliRunner
+from cli_invoke import invoke
 
 import dmmemu
-from dmmemu.cli import main
 from dmmemu.errors import OutputError
 from dmmemu.report.html import write_report
 from dmmemu.results.analysis import load_results
@@ -43,17 +42,6 @@ def trace_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def trace(trace_dir: Path) -> Trace:
     return Trace.open(trace_dir)
-
-
-def invoke(*args: str | Path) -> tuple[int, str, str]:
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        runner = CliRunner()
-    result = runner.invoke(main, [str(a) for a in args])
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def contents(directory: Path) -> dict[str, bytes]:

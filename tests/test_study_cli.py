@@ -11,10 +11,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from click.testing import CliRunner
+from cli_invoke import invoke
 
 import dmmemu
-from dmmemu.cli import main
 from dmmemu.cli.comparison import FIGURES, comparison_frame, render
 from dmmemu.cli.run_choice import choose_runs
 from dmmemu.errors import PracticeError
@@ -26,15 +25,6 @@ from traces import grid_trace
 @pytest.fixture(scope="module")
 def trace_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return grid_trace(tmp_path_factory.mktemp("study") / "grid")
-
-
-def invoke(*args: str | Path) -> tuple[int, str, str]:
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        runner = CliRunner()
-    result = runner.invoke(main, [str(a) for a in args])
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_one_practice_twice_under_labels_with_scoped_parameters(trace_dir: Path,
