@@ -71,7 +71,7 @@ import pyarrow.compute as pc
 
 from dmmemu.errors import TraceError
 from dmmemu.importers.imported_trace import write_imported
-from dmmemu.importers.source_rows import file_sha256
+from dmmemu.importers.source_rows import LINE, file_sha256, read_rows
 from dmmemu.model_params import (
     NS_PER_S,
     ParameterError,
@@ -641,62 +641,51 @@ LAYOUTS: dict[str, Callable[[Sequence[float], float], tuple[np.ndarray, list[str
 
 def read_poa_csv(path: str | Path) -> tuple[np.ndarray, list[str]]:
     """PoA positions from a CSV with a header naming ``x``, ``y`` and optionally ``name``
-    (any order; default names ``ar{i}``). Blank lines are skipped."""
+    (any order; default names ``ar{i}``), read by ``source_rows.read_rows`` (blank lines
+    skipped, lines numbered from the header's 1)."""
     path = Path(path)
     if not path.is_file():
         raise _error("file not found (a CSV of PoA positions: x,y[,name])", file=path)
+    rows = read_rows(path)
+    header = [column for column in rows.columns if column != LINE]
     allowed = ("x", "y", "name")
+    for column in header:
+        if column not in allowed:
+            raise _error("unknown column; the columns are x, y and optionally name",
+                         file=path, line=1, column=column)
+    for column in ("x", "y"):
+        if column not in header:
+            raise _error("missing column (header x,y[,name])", file=path, line=1,
+                         column=column)
     xy: list[tuple[float, float]] = []
     names: list[str] = []
     seen: dict[tuple[float, float], int] = {}
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None:
-            raise _error("the file is empty; expected a header x,y[,name]", file=path, line=1)
-        header = [h.strip() for h in header]
-        for column in header:
-            if column not in allowed:
-                raise _error("unknown column; the columns are x, y and optionally name",
-                             file=path, line=1, column=column)
+    for row in rows.iter_rows(named=True):
+        line = row[LINE]
+        pos = []
         for column in ("x", "y"):
-            if column not in header:
-                raise _error("missing column (header x,y[,name])", file=path, line=1,
-                             column=column)
-        if len(set(header)) != len(header):
-            raise _error("a column is named twice", file=path, line=1)
-        index = {column: header.index(column) for column in header}
-        for fields in reader:
-            line = reader.line_num
-            if not any(field.strip() for field in fields):
-                continue
-            if len(fields) != len(header):
-                raise _error(f"{len(fields)} fields; the header has {len(header)}",
-                             file=path, line=line)
-            pos = []
-            for column in ("x", "y"):
-                text = fields[index[column]].strip()
-                try:
-                    value = float(text)
-                except ValueError:
-                    value = math.nan
-                if not math.isfinite(value):
-                    raise _error("must be a finite number (metres, network coordinates)",
-                                 file=path, line=line, column=column, value=text)
-                pos.append(value)
-            point = (pos[0], pos[1])
-            if point in seen:
-                raise _error(f"same position as the PoA on line {seen[point]}", file=path,
-                             line=line, column="x", value=fields[index["x"]].strip())
-            seen[point] = line
-            label = fields[index["name"]].strip() if "name" in index else f"ar{len(xy)}"
-            if not label:
-                raise _error("name is empty", file=path, line=line, column="name")
-            if label in names:
-                raise _error("name is used by an earlier PoA", file=path, line=line,
-                             column="name", value=label)
-            xy.append(point)
-            names.append(label)
+            text = row[column]
+            try:
+                value = float(text) if text is not None else math.nan
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value):
+                raise _error("must be a finite number (metres, network coordinates)",
+                             file=path, line=line, column=column, value=text)
+            pos.append(value)
+        point = (pos[0], pos[1])
+        if point in seen:
+            raise _error(f"same position as the PoA on line {seen[point]}", file=path,
+                         line=line, column="x", value=row["x"])
+        seen[point] = line
+        label = row["name"] if "name" in row else f"ar{len(xy)}"
+        if not label:
+            raise _error("name is empty", file=path, line=line, column="name")
+        if label in names:
+            raise _error("name is used by an earlier PoA", file=path, line=line,
+                         column="name", value=label)
+        xy.append(point)
+        names.append(label)
     if not xy:
         raise _error("no PoA: the file has a header and no positions", file=path)
     return np.array(xy, np.float64), names

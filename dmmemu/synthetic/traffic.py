@@ -48,7 +48,6 @@ for the MN peers.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import math
 from dataclasses import dataclass, field
@@ -170,36 +169,37 @@ class EmpiricalSize:
 
 
 def _read_cdf_csv(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The CDF of a CSV file, read as every importer reads its rows (``read_rows``: the
+    separator from the header, blank lines skipped, lines numbered from the header's 1)."""
+    import polars as pl
+
+    from dmmemu.errors import TraceError
+    from dmmemu.importers.source_rows import LINE, read_rows
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SizeCdfError(path, None, None, f"cannot read: {exc}") from None
-    rows = csv.reader(text.splitlines())
-    header = next(rows, None)
-    if header is None:
-        raise SizeCdfError(path, "line 1", None, f"empty file; the first line must be the "
-                           f"header {SIZE_COLUMN},{SHARE_COLUMN}")
-    header = [name.strip() for name in header]
+        rows = read_rows(path)
+    except TraceError as exc:
+        located, prefix = exc.file or "", f"{path}, "
+        where = located[len(prefix):] if located.startswith(prefix) else None
+        raise SizeCdfError(path, where, None, str(exc)[len(located) + 2:] if located
+                           else str(exc)) from None
+    header = [name for name in rows.columns if name != LINE]
     for name in (SIZE_COLUMN, SHARE_COLUMN):
         if name not in header:
             raise SizeCdfError(path, "line 1", name, f"missing column; the header must name "
                                f"{SIZE_COLUMN!r} and {SHARE_COLUMN!r}, found {header}")
-    columns = {name: header.index(name) for name in (SIZE_COLUMN, SHARE_COLUMN)}
-    values: dict[str, list[float]] = {SIZE_COLUMN: [], SHARE_COLUMN: []}
-    names = []
-    for line, row in enumerate(rows, start=2):
-        if not row or all(not cell.strip() for cell in row):
-            continue
-        for name, col in columns.items():
-            cell = row[col].strip() if col < len(row) else ""
-            try:
-                values[name].append(float(cell))
-            except ValueError:
-                raise SizeCdfError(path, f"line {line}", name,
-                                   f"{cell!r} is not a number") from None
-        names.append(f"line {line}")
-    return (np.array(values[SIZE_COLUMN], np.float64),
-            np.array(values[SHARE_COLUMN], np.float64), names)
+    values = rows.select(LINE, *(pl.col(name).alias(f"_{name}") for name in
+                                 (SIZE_COLUMN, SHARE_COLUMN)),
+                         *(pl.col(name).cast(pl.Float64, strict=False)
+                           for name in (SIZE_COLUMN, SHARE_COLUMN)))
+    for row in values.iter_rows(named=True):
+        for name in (SIZE_COLUMN, SHARE_COLUMN):
+            if row[name] is None:
+                raise SizeCdfError(path, f"line {row[LINE]}", name,
+                                   f"{row['_' + name] or ''!r} is not a number")
+    return (values[SIZE_COLUMN].to_numpy().astype(np.float64),
+            values[SHARE_COLUMN].to_numpy().astype(np.float64),
+            [f"line {line}" for line in values[LINE].to_list()])
 
 
 def _read_cdf_parquet(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:

@@ -17,15 +17,15 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+import tomli_w
 
 from dmmemu.errors import TopologyError
-from dmmemu.toml_text import toml_string
 from dmmemu.topology.node_attributes import (
     ATTRIBUTE_KEYS,
     DEFAULT_ACCESS,
     FUNCTION_BITS,
     FUNCTIONS,
-    attribute_lines,
+    attribute_fields,
     attributes_from_toml,
     check_attributes,
     check_local_sites,
@@ -227,23 +227,23 @@ class Topology:
         Path(path).write_text(self.to_toml_text(), encoding="utf-8")
 
     def to_toml_text(self) -> str:
-        lines = [f"name = {toml_string(self.name)}"]
-        if self.generator:
-            lines.append(f"# expanded from generator {self.generator!r} with {dict(self.params or {})}")
+        """The explicit node/link form as TOML (tomli-w), a comment naming the generator."""
+        nodes = []
         for node in self.nodes:
-            lines += ["", "[[node]]", f"id = {node.id}", f"name = {toml_string(node.name)}",
-                      f"role = {toml_string(node.role)}"]
-            if node.x is not None:
-                lines.append(f"x = {float(node.x)!r}")
-            if node.y is not None:
-                lines.append(f"y = {float(node.y)!r}")
+            fields: dict[str, Any] = {"id": node.id, "name": node.name, "role": node.role}
+            for key in ("x", "y"):
+                if getattr(node, key) is not None:
+                    fields[key] = float(getattr(node, key))
             if node.central:
-                lines.append("central = true")
-            lines += attribute_lines(node)
-        for link in self.links:
-            lines += ["", "[[link]]", f"a = {link.a}", f"b = {link.b}",
-                      f"delay_us = {float(link.delay_us)!r}"]
-        return "\n".join(lines) + "\n"
+                fields["central"] = True
+            nodes.append({**fields, **attribute_fields(node)})
+        links = [{"a": link.a, "b": link.b, "delay_us": float(link.delay_us)}
+                 for link in self.links]
+        text = tomli_w.dumps({"name": self.name, "node": nodes, "link": links})
+        if self.generator:
+            text = (f"# expanded from generator {self.generator!r} with "
+                    f"{dict(self.params or {})}\n{text}")
+        return text
 
     # ---------------------------------------------------------------- queries
     @property

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from dmmemu.errors import TopologyError
-from dmmemu.toml_text import toml_string
 
 if TYPE_CHECKING:
     from dmmemu.topology.graph import Node
@@ -144,18 +143,18 @@ def function_bits(nodes: Sequence[Node]) -> np.ndarray:
     return bits
 
 
-def attribute_lines(node: Node) -> list[str]:
-    """The ``topology.toml`` lines of the attributes that differ from their defaults."""
-    lines = []
+def attribute_fields(node: Node) -> dict[str, Any]:
+    """The ``topology.toml`` keys of the attributes that differ from their defaults."""
+    fields: dict[str, Any] = {}
     for key in ("functions", "areas"):
         names = getattr(node, key)
         if names:
-            lines.append(f"{key} = [{', '.join(toml_string(n) for n in names)}]")
+            fields[key] = list(names)
     if node.access != DEFAULT_ACCESS:
-        lines.append(f"access = {toml_string(node.access)}")
+        fields["access"] = node.access
     for key in ("ipv4", "nat"):
         if getattr(node, key):
-            lines.append(f"{key} = true")
+            fields[key] = True
     if node.local_to is not None:
-        lines.append(f"local_to = {toml_string(node.local_to)}")
-    return lines
+        fields["local_to"] = node.local_to
+    return fields

@@ -17,11 +17,11 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
+import tomli_w
 
 from dmmemu.atomic_output import check_target, move_into_place, staging_directory
 from dmmemu.engine.replay_io import PacketBatch
 from dmmemu.errors import TraceError
-from dmmemu.toml_text import toml_document
 from dmmemu.topology.graph import Topology
 from dmmemu.trace.mobile_networks import NETWORKS_SCHEMA
 from dmmemu.trace.reader import (
@@ -83,7 +83,7 @@ def write_trace(
     fields = _manifest(name, manifest, file=str(path / TRACE_TOML))
     tmp = staging_directory(path)
     try:
-        (tmp / TRACE_TOML).write_text(toml_document(fields), encoding="utf-8")
+        (tmp / TRACE_TOML).write_text(tomli_w.dumps(_toml_ready(fields)), encoding="utf-8")
         topology.to_toml(tmp / TOPOLOGY_TOML)
         _write_table(
             _table(mobility, MOBILITY_SCHEMA, MOBILITY_SCHEMA.names, str(path / MOBILITY_FILE)),
@@ -117,6 +117,16 @@ def check_trace_target(path: str | Path, *, overwrite: bool,
 
 
 # -------------------------------------------------------------------- trace.toml
+def _toml_ready(value: Any) -> Any:
+    """``value`` with numpy scalars as Python numbers and tuples as lists, for tomli-w."""
+    if isinstance(value, Mapping):
+        return {str(k): _toml_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_toml_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
 def _manifest(name: str, manifest: Mapping[str, Any] | None, *, file: str) -> dict[str, Any]:
     fields = dict(manifest or {})
     if "name" in fields and fields["name"] != name:
