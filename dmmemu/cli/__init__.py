@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+
 import click
 
 from dmmemu.cli._common import UserErrorGroup
+from dmmemu.errors import DmmemuWarning
 
 
 @click.group(cls=UserErrorGroup)
@@ -31,4 +34,9 @@ def _register_commands() -> None:
         import_group.add_command(command)
 
 
-_register_commands()
+# Warnings of the imports (an installed practice that does not load) are said once the
+# command runs, in the CLI's words (UserErrorGroup).
+with warnings.catch_warnings(record=True) as _caught:
+    warnings.simplefilter("always", DmmemuWarning)
+    _register_commands()
+main.startup_warnings = [w for w in _caught if issubclass(w.category, DmmemuWarning)]

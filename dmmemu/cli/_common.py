@@ -66,6 +66,8 @@ class UserErrorGroup(click.Group):
                 previous(message, category, *args, **kwargs)
 
         warnings.showwarning = show
+        for caught in getattr(self, "startup_warnings", ()):
+            show(caught.message, caught.category)
         try:
             return super().invoke(ctx)
         except (DmmemuError, OSError) as exc:

@@ -50,7 +50,7 @@ class Practice:
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            check = _FIELD_CHECKS.get(str(f.type))
+            check = _FIELD_CHECKS.get(type_name(f.type))
             if check is None:
                 raise PracticeError(f"{self.key}: parameter {f.name} has unsupported type {f.type}")
             expected, ok = check
@@ -73,7 +73,7 @@ class Practice:
         for f in dataclasses.fields(cls):
             if f.name in params:
                 value = params[f.name]
-                if f.type in ("tuple[str, ...]",) and isinstance(value, (list, str)):
+                if type_name(f.type) == "tuple[str, ...]" and isinstance(value, (list, str)):
                     value = tuple(value.split(",")) if isinstance(value, str) else tuple(value)
                 converted[f.name] = value
         return cls(**converted)
@@ -152,6 +152,16 @@ def _is_number(value: Any) -> bool:
 
 
 # Annotation (as written in the dataclasses) -> (what the user must give, check).
+def type_name(annotation: Any) -> str:
+    """A field's type as written: ``float``, ``str | None``, ``tuple[str, ...]``, whether
+    the module that declared it postpones annotations (strings) or not (type objects)."""
+    if isinstance(annotation, str):
+        return annotation
+    if isinstance(annotation, type) and not getattr(annotation, "__args__", None):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
+
+
 _FIELD_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "float": ("a finite number", _is_number),
     "int": ("a whole number from 0 to 65535 (bytes, or a seed)",
