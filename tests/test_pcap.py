@@ -229,9 +229,35 @@ def test_command_line(trace, tmp_path):
                                         str(out), "--flows", "1,2", "--limit", "40"])
     assert done.exit_code == 0, done.output
     assert out.is_file() and "wrote 40 packets" in done.output
-    bad = runner.invoke(pcap_command, [str(trace.path), "-p", "mipv6", "--out", str(out),
-                                       "--flows", "7"])
+    bad = runner.invoke(pcap_command, [str(trace.path), "-p", "mipv6", "--out",
+                                       str(tmp_path / "other.pcap"), "--flows", "7"])
     assert bad.exit_code == 2 and "dmmemu: error: flow 7 is not a flow" in bad.output
+    again = runner.invoke(pcap_command, [str(trace.path), "-p", "mipv6", "--out", str(out)])
+    assert again.exit_code == 2
+    assert f"dmmemu: error: --out {out} exists; pass --overwrite to replace it" in again.output
+
+
+def test_epoch_sets_the_wall_clock_of_the_first_instant(trace, tmp_path):
+    """--epoch: the capture starts at a chosen time; the gaps between packets stay."""
+    plain = read_pcap(export_pcap(trace, "dmm", tmp_path / "plain.pcap", limit=30).path)
+    runner = CliRunner()
+    out = tmp_path / "dated.pcap"
+    done = runner.invoke(pcap_command, [str(trace.path), "-p", "dmm", "--out", str(out),
+                                        "--limit", "30", "--epoch", "2026-12-02T08:00:00"])
+    assert done.exit_code == 0, done.output
+    dated = read_pcap(out)
+    epoch = 1_796_198_400 * 10**9  # 2026-12-02T08:00:00Z
+    assert [t for t, _ in dated] == [t - trace.t_begin + epoch for t, _ in plain]
+    assert [p for _, p in dated] == [p for _, p in plain]
+    zoned = runner.invoke(pcap_command, [str(trace.path), "-p", "dmm", "--out", str(out),
+                                         "--limit", "30", "--overwrite",
+                                         "--epoch", "2026-12-02T09:00:00+01:00"])
+    assert zoned.exit_code == 0 and read_pcap(out) == dated
+    for bad, words in (("yesterday", "neither an ISO 8601 time"),
+                       ("1e12", "epoch must be from 1970 to 2106")):
+        failed = runner.invoke(pcap_command, [str(trace.path), "-p", "dmm", "--out",
+                                              str(tmp_path / "x.pcap"), "--epoch", bad])
+        assert failed.exit_code == 2 and words in failed.output, failed.output
 
 
 @pytest.mark.parametrize("key", list(PRACTICES))

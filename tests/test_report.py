@@ -383,3 +383,21 @@ def test_the_browser_check_sees_errors(tmp_path: Path) -> None:
     assert "exception: ReferenceError: undefinedFunction is not defined" in found
     assert "network request: http://127.0.0.1:9/missing.js" in found
     assert rendered.charts["chart-x"]["svgs"] == 0 and rendered.charts["chart-absent"] is None
+
+
+def test_bars_spanning_orders_of_magnitude_keep_the_small_ones_visible() -> None:
+    """Issue 12 §5: DMM's signaling bar beside MIPv6's. Values spanning 100× or more get a
+    log axis, and every signaling bar carries its total as a label."""
+    from dmmemu.report.html import LOG_AXIS_SPAN, _scale_for, _signaling_figure
+
+    signaling = pl.LazyFrame({
+        "run": ["mipv6", "mipv6", "dmm"], "practice": ["mipv6", "mipv6", "dmm"],
+        "trace": ["t"] * 3, "cause": ["handover", "refresh", "handover"],
+        "msgs": [25_000, 5_000, 12], "bytes": [1, 1, 1], "byte_hops": [1, 1, 1]})
+    figure = _signaling_figure(signaling, ["mipv6", "dmm"], {})
+    assert figure.layout.yaxis.type == "log"
+    (labels,) = [trace for trace in figure.data if trace.type == "scatter"]
+    assert list(labels.text) == ["30,000", "12"] and list(labels.y) == [30_000, 12]
+    assert _scale_for([10, 10 * LOG_AXIS_SPAN - 1]) == {"rangemode": "tozero"}
+    assert _scale_for([0, 10, 10 * LOG_AXIS_SPAN]) == {"type": "log"}
+    assert _scale_for([0, 0]) == {"rangemode": "tozero"}

@@ -33,6 +33,28 @@ def _flow_ids(text: str | None) -> list[int] | None:
                                  param_hint="--flows") from None
 
 
+def _epoch_ns(text: str | None) -> int | None:
+    """``--epoch``: ISO 8601 (UTC unless zoned) or seconds since 1970, as ns."""
+    if text is None:
+        return None
+    from datetime import datetime, timezone
+
+    try:
+        return round(float(text) * 1e9)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is neither an ISO 8601 time "
+                                 "(2026-12-02T08:00:00) nor seconds since 1970",
+                                 param_hint="--epoch") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1000
+
+
 @click.command("pcap")
 @click.argument("trace", type=click.Path(path_type=Path))
 @click.option("--practice", "-p", required=True, help="Practice key; see `dmmemu practices`.")
@@ -45,8 +67,14 @@ def _flow_ids(text: str | None) -> list[int] | None:
               help="Write at most this many packets (the earliest).")
 @click.option("--segment", type=click.Choice(SEGMENTS), default="tunnel", show_default=True,
               help="Chain segment data packets are captured on.")
+@click.option("--epoch", default=None, metavar="TIME",
+              help="Wall-clock time of the trace's first instant: ISO 8601 "
+              "(2026-12-02T08:00:00, UTC unless it gives a zone) or seconds since 1970.  "
+              "[default: the trace's own times]")
+@click.option("--overwrite", is_flag=True, help="Replace an existing pcap file.")
 def pcap_command(trace: Path, practice: str, params: tuple[str, ...], out: Path,
-                 flows: str | None, limit: int, segment: str) -> None:
+                 flows: str | None, limit: int, segment: str, epoch: str | None,
+                 overwrite: bool) -> None:
     """Write a sample of TRACE's emulated packets under --practice as a pcap file.
 
     Data packets carry their real outer headers, signaling messages their real formats; open
@@ -56,7 +84,8 @@ def pcap_command(trace: Path, practice: str, params: tuple[str, ...], out: Path,
     @user_errors
     def run() -> PcapSummary:
         return export_pcap(trace, practice, out, params=parse_params(params),
-                           flows=_flow_ids(flows), limit=limit, segment=segment)
+                           flows=_flow_ids(flows), limit=limit, segment=segment,
+                           epoch_ns=_epoch_ns(epoch), overwrite=overwrite)
 
     summary = run()
     kinds = ", ".join(f"{n} {c}" for n, c in sorted(summary.messages.items())) or "none"

@@ -342,8 +342,24 @@ def _overhead_figure(summary: pl.LazyFrame, order: list[str],
                          title={"text": "Overhead bytes added to user traffic, per run"},
                          barmode="group", height=440)
     figure.update_xaxes(title={"text": "run"})
-    figure.update_yaxes(title={"text": AXIS_TITLES["overhead"]})
+    figure.update_yaxes(title={"text": AXIS_TITLES["overhead"]},
+                        **_scale_for([rows[run][c] for run in order
+                                      for c in ("overhead_bytes", "signaling_bytes")]))
     return figure
+
+
+# Bars whose values span this factor or more get a log axis, so that the small ones (DMM's
+# signaling beside MIPv6's) stay visible.
+LOG_AXIS_SPAN = 100.0
+
+
+def _scale_for(values: list[Any]) -> dict[str, Any]:
+    """The y axis type for bars of ``values``: log when the positive ones span
+    ``LOG_AXIS_SPAN`` or more, else linear from zero."""
+    positive = [float(v) for v in values if v is not None and v > 0]
+    if positive and max(positive) >= LOG_AXIS_SPAN * min(positive):
+        return {"type": "log"}
+    return {"rangemode": "tozero"}
 
 
 def _signaling_figure(signaling: pl.LazyFrame, order: list[str],
@@ -364,11 +380,16 @@ def _signaling_figure(signaling: pl.LazyFrame, order: list[str],
             hovertemplate=f"%{{x}}<br>{cause}: %{{y:,}} messages<extra></extra>"))
     if not causes:  # no signaling at all: still one (empty) bar per run, so the axis shows
         figure.add_trace(go.Bar(x=order, y=[0] * len(order), name="none", showlegend=False))
+    totals = dict(by_cause.group_by("run").agg(pl.col("msgs").sum()).iter_rows())
+    heights = [totals.get(run, 0) for run in order]
+    figure.add_trace(go.Scatter(  # each run's total above its bar, however small the bar
+        x=order, y=heights, mode="text", text=[f"{h:,}" for h in heights],
+        textposition="top center", showlegend=False, hoverinfo="skip"))
     figure.update_layout(**{**_LAYOUT, "legend": {"title": {"text": "cause"}}},
                          title={"text": "Mobility signaling messages by cause, per run"},
                          barmode="stack", height=440)
     figure.update_xaxes(title={"text": "run"})
-    figure.update_yaxes(title={"text": AXIS_TITLES["signaling"]})
+    figure.update_yaxes(title={"text": AXIS_TITLES["signaling"]}, **_scale_for(heights))
     return figure
 
 

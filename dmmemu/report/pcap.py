@@ -9,7 +9,8 @@ segment, with that segment's outer headers; a signaling message as one whole IP 
 File format: classic libpcap, nanosecond timestamps (magic ``0xa1b23c4d``), link type
 LINKTYPE_RAW (101): each record is one IP packet, IPv4 or IPv6, with no link-layer header.
 Timestamps are the trace's times (ns since the epoch of the trace, 1970 for a trace that
-starts at 0): a data packet at its trace time plus any buffering wait (§7.4), a signaling
+starts at 0), or shifted so that the trace's first instant is a chosen wall-clock time
+(``epoch_ns``, ``dmmemu pcap --epoch``): a data packet at its trace time plus any buffering wait (§7.4), a signaling
 message when its program sends it (§4: after the interruption components that precede the
 signaling, and after the legs it follows). Refreshes start at ``reg_t + k·lifetime``.
 
@@ -41,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dmmemu.atomic_output import write_atomically
 from dmmemu.engine.reference import ReferenceReplay
 from dmmemu.engine.replay_io import (
     CAUSE_ATTACH,
@@ -64,6 +66,7 @@ from dmmemu.wire import packets as wire
 from dmmemu.wire.sizes import ENCAPSULATIONS, MESSAGES, Message
 
 PCAP_MAGIC_NS = 0xA1B23C4D  # libpcap with nanosecond timestamps
+MAX_PCAP_SECONDS = 2**32  # a record's seconds field is 32 bits: up to 2106
 PCAP_VERSION = (2, 4)
 PCAP_SNAPLEN = 262_144
 LINKTYPE_RAW = 101  # https://www.tcpdump.org/linktypes.html
@@ -245,9 +248,16 @@ def export_pcap(
     flows: Iterable[int] | None = None,
     limit: int = DEFAULT_LIMIT,
     segment: str = "tunnel",
+    epoch_ns: int | None = None,
+    overwrite: bool = False,
 ) -> PcapSummary:
     """Write the earliest ``limit`` packets and messages of ``practice`` on ``trace`` to
-    ``out`` (a pcap file, see the module docstring).
+    ``out`` (a pcap file, see the module docstring), whole or not at all; an existing file
+    is replaced only with ``overwrite``.
+
+    ``epoch_ns`` (ns since 1970, UTC) is the wall-clock time the trace's first instant
+    (``Trace.t_begin``) is written at; by default the trace's own times are (1970 for a
+    trace that starts at 0).
 
     ``flows`` keeps only the data packets of these trace flow ids and the signaling of their
     MNs. ``segment`` is the chain segment a data packet is captured on: ``"tunnel"`` (the
@@ -258,6 +268,15 @@ def export_pcap(
         raise PcapError(f"unknown segment {segment!r}; choose one of {', '.join(SEGMENTS)}")
     if limit < 1:
         raise PcapError(f"limit must be at least 1, got {limit}")
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise PcapError(f"{out} exists; pass overwrite=True to replace it",
+                        cli=f"--out {out} exists; pass --overwrite to replace it")
+    if out.is_dir():
+        raise PcapError(f"{out} is a directory; name the pcap file to write")
+    if epoch_ns is not None and not 0 <= epoch_ns < MAX_PCAP_SECONDS * 10**9:
+        raise PcapError(f"epoch must be from 1970 to 2106 (pcap's 32-bit seconds), got "
+                        f"{epoch_ns} ns")
     if not isinstance(trace, Trace):
         trace = Trace.open(trace)
     practice = get_practice(practice, params)
@@ -311,8 +330,12 @@ def export_pcap(
         if span_end is None or t <= span_end:
             name = tables.message_kinds[kind].wire
             left_out[name] = left_out.get(name, 0) + 1
-    out = Path(out)
-    _write_pcap(out, packets)
+    shift = 0 if epoch_ns is None else epoch_ns - trace.t_begin
+    last = max((t for t, _ in packets), default=0) + shift
+    if last >= MAX_PCAP_SECONDS * 10**9:
+        raise PcapError(f"the sample ends {last / 1e9:.0f} s after 1970, beyond pcap's 32-bit "
+                        "seconds (2106); give an earlier epoch (--epoch)")
+    _write_pcap(out, [(t + shift, packet) for t, packet in packets])
     return PcapSummary(
         path=out, practice=practice.key, segment=segment, packets=len(packets),
         data_packets=sum(isinstance(r, _Delivered) for _, r in records),
@@ -490,12 +513,18 @@ class _PacketMaker:
 
 
 def _write_pcap(path: Path, packets: Sequence[tuple[int, bytes]]) -> None:
-    """Classic libpcap file, little-endian, nanosecond timestamps, LINKTYPE_RAW."""
+    """Classic libpcap file, little-endian, nanosecond timestamps, LINKTYPE_RAW, written
+    whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as fh:
-        fh.write(struct.pack("<IHHiIII", PCAP_MAGIC_NS, *PCAP_VERSION, 0, 0, PCAP_SNAPLEN,
-                             LINKTYPE_RAW))
-        for t, packet in packets:
-            seconds, nanoseconds = divmod(t, 1_000_000_000)
-            fh.write(struct.pack("<IIII", seconds, nanoseconds, len(packet), len(packet)))
-            fh.write(packet)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            fh.write(struct.pack("<IHHiIII", PCAP_MAGIC_NS, *PCAP_VERSION, 0, 0,
+                                 PCAP_SNAPLEN, LINKTYPE_RAW))
+            for t, packet in packets:
+                seconds, nanoseconds = divmod(t, 1_000_000_000)
+                fh.write(struct.pack("<IIII", seconds, nanoseconds, len(packet),
+                                     len(packet)))
+                fh.write(packet)
+
+    write_atomically(path, write)
