@@ -264,3 +264,41 @@ def test_errors_name_the_option_not_an_errno_or_a_keyword(trace_dir: Path,
     code, _, err = invoke("gen", "--out", tmp_path, "--overwrite", "--mns", "3")
     assert code == 2 and "does not hold a trace" in one_error_line(err)  # never rm -r
     assert (tmp_path / "existing.txt").read_text() == "mine"
+
+
+def test_inputs_that_used_to_crash_or_pass_silently_are_errors_by_name(trace_dir: Path,
+                                                                       tmp_path: Path) -> None:
+    """An MN id of 200,000,000 in flows.parquet (a MemoryError traceback before), a flow of
+    an MN that never attaches (accepted silently), an L2 attach of 11 days (NaN figures)."""
+    import shutil
+
+    import numpy as np
+    import pyarrow as pa
+
+    for mn, value in ((200_000_000, 200000000), (4999, 4999)):
+        bad = tmp_path / f"mn-{mn}"
+        shutil.copytree(trace_dir, bad)
+        flows = pq.read_table(bad / "flows.parquet")
+        column = flows.column("mn").to_numpy().copy()
+        column[2] = mn
+        pq.write_table(flows.set_column(1, "mn", pa.array(column.astype(np.uint32))),
+                       bad / "flows.parquet")
+        code, _, err = invoke("run", bad, "-p", "dmm", "--out", tmp_path / f"o-{mn}",
+                              "--no-progress")
+        assert code == 2
+        assert one_error_line(err) == (
+            f"{bad / 'flows.parquet'}, column 'mn', row 2, value {value}: must be an MN that "
+            "mobility.parquet names: an MN that never attaches could only lose its flows' "
+            "packets")
+    code, _, err = invoke("run", trace_dir, "-p", "dmm", "--param", "l2_attach_ms=1e9",
+                          "--out", tmp_path / "o", "--no-progress")
+    assert code == 2 and "more than the 3600 s a handover may take" in one_error_line(err)
+    assert not (tmp_path / "o").exists()
+
+
+def test_compare_tells_one_practice_given_twice_apart(trace: Trace) -> None:
+    from dmmemu.practices import PMIPv6
+
+    rows = dmmemu.compare(trace, ["pmipv6", PMIPv6(lifetime_s=5), "dmm"])
+    assert rows["run"].to_list() == ["pmipv6", "pmipv6#2", "dmm"]
+    assert rows["practice"].to_list() == ["pmipv6", "pmipv6", "dmm"]

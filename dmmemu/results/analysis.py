@@ -74,7 +74,8 @@ def compare(
     ``practices`` are keys (``"dmm"``) or Practice instances; ``None`` means every registered
     practice. ``params`` apply to the practices given by key (instances carry their own).
     Every practice is built and compiled on the topology before any runs, so a bad parameter
-    fails at once. ``timeline_bin_s`` is passed to ``dmmemu.run`` (its default when
+    fails at once. The ``run`` column tells the rows apart: the practice key, ``key#2`` for
+    a practice given again (with other parameters). ``timeline_bin_s`` is passed to ``dmmemu.run`` (its default when
     ``None``); it shapes the runs' timeline tables and shows in the summary's column of
     that name.
     """
@@ -90,7 +91,12 @@ def compare(
     for practice in chosen:
         practice.compile(opened.topology)
     options: dict[str, Any] = {} if timeline_bin_s is None else {"timeline_bin_s": timeline_bin_s}
-    summaries = [run(opened, practice, engine=engine, **options).summary for practice in chosen]
+    seen: dict[str, int] = {}
+    summaries = []
+    for practice in chosen:  # a practice given twice: runs "key" and "key#2", as combine_results
+        seen[practice.key] = seen.get(practice.key, 0) + 1
+        name = None if seen[practice.key] == 1 else f"{practice.key}#{seen[practice.key]}"
+        summaries.append(run(opened, practice, engine=engine, name=name, **options).summary)
     return pl.concat(summaries, how="vertical_relaxed")
 
 
