@@ -34,6 +34,7 @@ from replay cimport (
     ROLE_PREV_LEVEL,
     WHEN_ANCHOR_IS_THIRD, WHEN_ANCHOR_NOT_THIRD, WHEN_LEVEL_CHANGED, WHEN_LEVEL_KEPT,
     WHEN_MN_HOST, WHEN_MN_ROUTER, WHEN_TOKEN_STALE, WHEN_ANCHOR_IS_LEVEL, WHEN_ANCHOR_NOT_LEVEL,
+    WHEN_LEVEL_CHANGED_ABOVE,
     MAX_LEGS_PER_CAUSE, MIN_PACKET_BYTES, N_CAUSES, ONCE, PER_ADDRESS, ROLE_ANCHOR, ROLE_MN,
     ROLE_POA, ROLE_PREV_POA, ROLE_SERVING, ROLE_THIRD, SELECT_AT_ATTACH, SELECT_AT_BOOTSTRAP,
     SELECT_CENTRAL, SELECT_HASHED, SELECT_LEAST_LOADED,
@@ -72,7 +73,8 @@ assert (ROLE_MN, ROLE_POA, ROLE_PREV_POA, ROLE_ANCHOR, ROLE_SERVING, ROLE_THIRD,
     _sig.ROLE_THIRD, _sig.ROLE_LEVEL, _sig.ROLE_PREV_LEVEL, _sig.ROLE_PEER,
     _sig.WHEN_LEVEL_CHANGED, _sig.WHEN_LEVEL_KEPT, _sig.WHEN_TOKEN_STALE)
 assert (WHEN_ANCHOR_IS_THIRD, WHEN_ANCHOR_NOT_THIRD) == _sig.ANCHOR_CONDITIONS
-assert (WHEN_ANCHOR_IS_LEVEL, WHEN_ANCHOR_NOT_LEVEL) == _sig.LEVEL_ANCHOR_CONDITIONS
+assert (WHEN_ANCHOR_IS_LEVEL, WHEN_ANCHOR_NOT_LEVEL,
+        WHEN_LEVEL_CHANGED_ABOVE) == _sig.LEVEL_ANCHOR_CONDITIONS
 assert (WHEN_MN_ROUTER, WHEN_MN_HOST) == _sig.MN_CONDITIONS
 assert (CAUSE_LOCALIZED, CAUSE_LOCALIZED_END) == _sig.PAIR_CAUSES
 assert CAUSE_RELEASE == _sig.CAUSE_RELEASE
@@ -1954,7 +1956,7 @@ cdef class Replay:
             return self.addrs[x].anchor == self.third
         if when == WHEN_ANCHOR_NOT_THIRD:
             return self.addrs[x].anchor != self.third
-        if when == WHEN_ANCHOR_IS_LEVEL or when == WHEN_ANCHOR_NOT_LEVEL:
+        if WHEN_ANCHOR_IS_LEVEL <= when <= WHEN_LEVEL_CHANGED_ABOVE:  # else: above it
             if (self.legs[row, LEG_SRC] == ROLE_PREV_LEVEL
                     or self.legs[row, LEG_DST] == ROLE_PREV_LEVEL):
                 at = prev  # >= 0: a leg naming the previous level is sent only with one
@@ -1968,7 +1970,7 @@ cdef class Replay:
         cdef int64_t when = self.legs[row, LEG_WHEN]
         cdef addr_t x
         if not (WHEN_ANCHOR_IS_THIRD <= when <= WHEN_ANCHOR_NOT_THIRD
-                or WHEN_ANCHOR_IS_LEVEL <= when <= WHEN_ANCHOR_NOT_LEVEL):
+                or WHEN_ANCHOR_IS_LEVEL <= when <= WHEN_LEVEL_CHANGED_ABOVE):
             return True
         x = self.mns[m].head if select != SIGNAL_ONE else one
         while x >= 0:
@@ -2008,8 +2010,8 @@ cdef class Replay:
             return False
         if (src == ROLE_PREV_LEVEL or dst == ROLE_PREV_LEVEL) and before < 0:
             return False
-        if when == WHEN_LEVEL_CHANGED:  # no node here: nothing hid the move
-            return here != before or here < 0
+        if when == WHEN_LEVEL_CHANGED or when == WHEN_LEVEL_CHANGED_ABOVE:
+            return here != before or here < 0  # no node here: nothing hid the move
         if when == WHEN_LEVEL_KEPT:
             return here == before and here >= 0
         return when != WHEN_TOKEN_STALE or not self.run_token_fresh

@@ -114,3 +114,50 @@ def test_pcap_of_every_message_and_the_nested_tunnel(tmp_path) -> None:
     for layers in packets:
         assert problems(layers) == [], protocols(layers)
     assert sum("isakmp" in protocols(layers) for layers in packets) == 8
+
+
+def run_rcoa(engine):
+    """Flow 0 needs no continuity and uses the RCoA (``rcoa_without_continuity``), flow 1
+    the home address; a packet of each at 3 s (AR1, MAP0's domain) and at 5 s (AR2,
+    MAP1's)."""
+    import dataclasses
+
+    practice = HMIPv6(link_loss_ms=0.0, l2_attach_ms=0.0, detection_ms=0.0,
+                      optimistic_dad=True, ha_dad_ms=0.0, rcoa_without_continuity=True)
+    trace = one_mn(TOPOLOGY, MOVES, [(0, CN, 0, END), (1, CN, 0, END)], END)
+    trace = dataclasses.replace(trace, flow_continuity=np.array([0, 1], np.uint8))
+    return replay(engine, practice.compile(TOPOLOGY), trace,
+                  [(3 * S, 0, 1000, 1), (3 * S, 1, 1000, 1), (5 * S, 0, 1000, 1),
+                   (5 * S, 1, 1000, 1)])
+
+
+@pytest.mark.parametrize("engine", engines())
+def test_flows_on_the_rcoa_skip_the_ha_and_break_leaving_the_domain(engine) -> None:
+    """RFC 5380 §3, §6.2: the MAP tunnels packets to the RCoA to the LCoA; a session on
+    the RCoA is routed by the MAP alone. At 3 s flow 0 goes
+    CN -> MAP0 (12 ms, 2 hops) -> AR1 (0.5 ms) in the MAP's tunnel alone (40 B), the
+    direct path itself (3 hops: stretch 1); flow 1 still takes the HA (16.5 ms, 40 + 80
+    B). At 4 s the MN leaves MAP0's domain: the RCoA dies, flow 0 breaks and its packet at
+    5 s is lost, flow 1 goes on through MAP1. The RCoA adds no message: the moves send the
+    8, 2 and 9 of the home address alone, the local BU/BA once."""
+    c = run_rcoa(engine)
+    assert c.ho_msgs.tolist() == [8, 2, 9]
+    assert c.ho_signaling_ns.tolist() == [12000 * US, 1000 * US, 12000 * US]
+    assert int(c.sig_msgs.sum()) == 8 + 2 + 9
+    assert c.flow_delay_ns_sum.tolist() == [12500 * US, 2 * 16500 * US]
+    assert c.flow_overhead_bytes.tolist() == [40, 2 * (40 + 80)]
+    assert c.flow_overhead_byte_hops.tolist() == [40 * 1, 2 * (40 * 2 + 80 * 1)]
+    assert (c.flow_hops_sum.tolist(), c.flow_direct_hops_sum.tolist()) == ([3, 10], [3, 6])
+    assert c.flow_lost.tolist() == [1, 0] and c.flow_broken.tolist() == [1, 0]
+    assert c.anchor_packets[[HA, MAP0, MAP1]].tolist() == [2, 1, 0]
+    assert c.anchor_peak_bindings[[HA, MAP0]].tolist() == [1, 1]  # the RCoA at MAP0
+
+
+def test_rcoa_rules_name_their_flows() -> None:
+    tables = HMIPv6(rcoa_apps=("video",), rcoa_without_continuity=True).compile(TOPOLOGY)
+    names = [c.name for c in tables.flow_classes]
+    assert names == ["rcoa video", "rcoa without continuity", "all"]
+    assert tables.offload[0, [AR0, AR1, AR2]].tolist() == [MAP0, MAP0, MAP1]
+    assert tables.scope[MAP0, [AR0, AR1, AR2]].tolist() == [1, 1, 0]
+    assert tables.scope[HA].all() and tables.bypass[[HA, MAP0, MAP1]].tolist() == [0, 1, 1]
+    assert HMIPv6().compile(TOPOLOGY).flow_classes == (tables.flow_classes[-1],)

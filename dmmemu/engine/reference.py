@@ -97,6 +97,7 @@ from dmmemu.engine.signaling import (
     WHEN_ANCHOR_IS_THIRD,
     WHEN_ANCHOR_NOT_THIRD,
     WHEN_LEVEL_CHANGED,
+    WHEN_LEVEL_CHANGED_ABOVE,
     WHEN_LEVEL_KEPT,
     WHEN_MN_HOST,
     WHEN_MN_ROUTER,
@@ -646,8 +647,8 @@ class ReferenceReplay:
             roles = (leg["src"], leg["dst"], leg["via"])
             if (ROLE_LEVEL in roles and here < 0) or (ROLE_PREV_LEVEL in roles and before < 0):
                 return False
-            if leg["when"] == WHEN_LEVEL_CHANGED:  # no node here: nothing hid the move
-                return here != before or here < 0
+            if leg["when"] in (WHEN_LEVEL_CHANGED, WHEN_LEVEL_CHANGED_ABOVE):
+                return here != before or here < 0  # no node here: nothing hid the move
             if leg["when"] == WHEN_LEVEL_KEPT:
                 return here == before and here >= 0
             return leg["when"] != WHEN_TOKEN_STALE or not token_fresh
@@ -661,7 +662,7 @@ class ReferenceReplay:
             if leg["when"] in LEVEL_ANCHOR_CONDITIONS:  # a gateway collocated with the level
                 at = prev if ROLE_PREV_LEVEL in (leg["src"], leg["dst"]) else poa
                 at_level = x.anchor == self.chain[leg["level"] - 1][at]
-                return at_level == (leg["when"] == WHEN_ANCHOR_IS_LEVEL)
+                return at_level == (leg["when"] == WHEN_ANCHOR_IS_LEVEL)  # else: above it
             return True
 
         def count(leg: dict[str, int], x: Address | None, send: int) -> tuple[int, int]:

@@ -81,11 +81,15 @@ PAIR_CONDITIONS = (WHEN_SAME_POA_SAME_ANCHOR, WHEN_OTHER_POA_SAME_ANCHOR,
 # node for the PoA: a gateway collocated with the SGW exchanges no S5 message with it.
 WHEN_ANCHOR_IS_LEVEL = 12
 WHEN_ANCHOR_NOT_LEVEL = 13
-LEVEL_ANCHOR_CONDITIONS = (WHEN_ANCHOR_IS_LEVEL, WHEN_ANCHOR_NOT_LEVEL)
+# Per address, at a chain level: as LEVEL_CHANGED, and only for the addresses anchored above
+# the level (not at its node): HMIPv6's BU to the HA after a new MAP is the home address's,
+# not that of a regional address the MAP itself anchors.
+WHEN_LEVEL_CHANGED_ABOVE = 14
+LEVEL_ANCHOR_CONDITIONS = (WHEN_ANCHOR_IS_LEVEL, WHEN_ANCHOR_NOT_LEVEL, WHEN_LEVEL_CHANGED_ABOVE)
 WHEN_NAMES = ("always", "level-changed", "level-kept", "token-stale", "anchor-is-third",
               "anchor-not-third", "mn-router", "mn-host", "same-poa-same-anchor",
               "other-poa-same-anchor", "same-poa-other-anchor", "other-poa-other-anchor",
-              "anchor-is-level", "anchor-not-level")
+              "anchor-is-level", "anchor-not-level", "level-changed-above")
 
 
 def pair_case(poa: int, anchor: int, peer_poa: int, peer_anchor: int) -> int:
