@@ -401,3 +401,19 @@ def test_bars_spanning_orders_of_magnitude_keep_the_small_ones_visible() -> None
     assert _scale_for([10, 10 * LOG_AXIS_SPAN - 1]) == {"rangemode": "tozero"}
     assert _scale_for([0, 10, 10 * LOG_AXIS_SPAN]) == {"type": "log"}
     assert _scale_for([0, 0]) == {"rangemode": "tozero"}
+
+
+def test_no_cdf_line_lies_on_the_edge_of_its_chart(trace: dmmemu.Trace) -> None:
+    """Issue 12 §5: MIPv6's interruption CDF, one vertical step at the largest value of any
+    run, hid on the right edge. Every point of every line lies strictly inside the axes."""
+    from dmmemu.report.html import _interruption_figure, _stretch_figure
+
+    tables = combine_results([dmmemu.run(trace, key) for key in ("mipv6", "pmipv6", "dmm")])
+    order = tables["summary"]["run"].to_list()
+    colors = dict.fromkeys(order, "#000000")
+    for figure in (_interruption_figure(tables["handovers"].lazy(), order, colors),
+                   _stretch_figure(tables["stretch"].lazy(), order, colors)):
+        (x_low, x_high), (y_low, y_high) = figure.layout.xaxis.range, figure.layout.yaxis.range
+        for line in figure.data:
+            assert x_low < min(line.x) and max(line.x) < x_high, line.name
+            assert y_low <= min(line.y) and max(line.y) < y_high, line.name
