@@ -406,3 +406,18 @@ def test_every_error_and_warning_class_is_documented() -> None:
              if cls.__module__.startswith("dmmemu.")}
     assert names >= {"TraceError", "OutputError", "ResultsError", "ResultsWarning"}
     assert sorted(n for n in names if f"`{n}`" not in text) == []
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--mns", "1000000000"), "--mns must be in 1..10000000"),
+    (("--mns", "5", "--packets", "1000000000000"), "packets/s per MN, more than the 100,000"),
+    (("--duration", "1e300"), "--duration"),
+    (("--topology-param", "rows=100000"), "rows must be in 1..1000"),
+])
+def test_gen_refuses_what_a_synthetic_trace_cannot_mean(tmp_path: Path, args, words) -> None:
+    """Enormous generator options end in one line at once, not in gigabytes of memory."""
+    with time_limit(30):
+        result = CliRunner().invoke(main, ["gen", "--out", str(tmp_path / "g"),
+                                           "--no-progress", *args])
+    assert result.exit_code == 2 and words in result.output, result.output
+    assert not (tmp_path / "g").exists()

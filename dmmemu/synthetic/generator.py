@@ -66,6 +66,10 @@ else:  # pragma: no cover
 
 GENERATOR = "dmmemu.synthetic"
 MAX_SEED = 2**63 - 1  # a TOML integer
+# What a synthetic trace can mean: a country's MNs at most (the generator draws each one's
+# movement in memory), and no MN sending more than a gigabit link carries.
+MAX_MNS = 10_000_000
+MAX_PPS_PER_MN = 100_000
 
 SyntheticError = ParameterError  # the name callers of earlier versions catch
 
@@ -120,7 +124,7 @@ class SyntheticTrace:
 
     def __post_init__(self) -> None:
         where = "SyntheticTrace"
-        check_integer(where, "mns", self.mns, low=1, high=2**31 - 2)
+        check_integer(where, "mns", self.mns, low=1, high=MAX_MNS)
         if self.packets is not None:
             check_integer(where, "packets", self.packets, low=1, high=2**62)
         if self.seed is None:
@@ -132,6 +136,13 @@ class SyntheticTrace:
         if self.duration_s < 2 * self.step_s:
             raise ParameterError(f"{where}: duration_s ({self.duration_s}) must be at least "
                                  f"two steps (step_s = {self.step_s})")
+        if self.packets is not None and (
+                self.packets > MAX_PPS_PER_MN * self.mns * self.duration_s):
+            raise ParameterError(
+                f"{where}: packets {self.packets} over {self.mns} MNs and {self.duration_s:g} s "
+                f"is {self.packets / self.mns / self.duration_s:.3g} packets/s per MN, more "
+                f"than the {MAX_PPS_PER_MN:,} a gigabit link carries (1250-byte packets); "
+                "give more MNs, a longer duration or fewer packets")
         if self.duration_s * NS_PER_S > 2**62:
             raise ParameterError(f"{where}: duration_s {self.duration_s} does not fit int64 ns")
         for name in ("name", "description"):
