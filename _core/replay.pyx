@@ -324,6 +324,7 @@ cdef class Replay:
     cdef int64_t[::1] ho_signaling_ns
     cdef int64_t[::1] ho_hold_ns
     cdef int64_t[::1] ho_msgs
+    cdef int64_t[::1] ho_addresses
     cdef int64_t[::1] ho_bytes
     cdef int64_t[::1] ho_lost
     cdef int64_t[::1] ho_delayed
@@ -631,6 +632,7 @@ cdef class Replay:
         self.ho_signaling_ns = counters.ho_signaling_ns
         self.ho_hold_ns = counters.ho_hold_ns
         self.ho_msgs = counters.ho_msgs
+        self.ho_addresses = counters.ho_addresses
         self.ho_bytes = counters.ho_bytes
         self.ho_lost = counters.ho_lost
         self.ho_delayed = counters.ho_delayed
@@ -1516,6 +1518,7 @@ cdef class Replay:
         self.ho_hold_ns[r] = out[1]
         self.ho_msgs[r] = out[2]
         self.ho_bytes[r] = out[3]
+        self.ho_addresses[r] = n_signalled
         for j in range(self.mn_first[m], self.mn_first[m + 1]):  # §15 trigger 1
             pair = &self.pairs[self.mn_pairs[j]]
             if pair.active == 0:

@@ -583,3 +583,54 @@ def test_new_parameters_refuse_bad_nodes_by_name(handover_trace):
         dmmemu.run(handover_trace, MIPv6(home_link="gw0.0"))
     with pytest.raises(PracticeError, match="dmm: cmd: .*'nowhere'"):
         dmmemu.run(handover_trace, DMM(cmd="nowhere"))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_dmm_cmd_proxy_mode(three_maar_trace, engine):
+    """RFC 8885 §3.2 (proxy mode), from PRACTICES.md: the CMD answers the serving MAAR at
+    once, its PBA carrying a Previous MAAR option per previous MAAR, and signals the previous
+    MAARs in parallel: 2k + 2 messages, latency 2·D(S, CMD) = 6 ms whatever k; the same
+    bytes as relay mode."""
+    r = dmmemu.run(three_maar_trace, DMM(cmd="central-anchor", cmd_mode="proxy"),
+                   engine=engine)
+    rows = r.handovers.sort("row")
+    assert rows["msgs"].to_list() == [2, 2 * 1 + 2, 2 * 2 + 2]
+    assert rows["signaling_us"].to_list() == [pytest.approx(6_000)] * 3
+    assert rows["bytes"].to_list() == [240, 120 + 138 + 120 + 156,
+                                       120 + 2 * 138 + 2 * 120 + (120 + 2 * 36)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_dmm_cmd_locator_mode(three_maar_trace, engine):
+    """RFC 8885 §3.4 (locator mode): the CMD's PBUs as in relay mode; each previous MAAR
+    sends a plain PBA to the serving MAAR and one to the CMD; the CMD sends none to S:
+    1 + 3k messages. Latency D(S, CMD) + maxᵢ [D(CMD, Pᵢ) + D(Pᵢ, S)]: at 10 s 3 + 3 + 0.5
+    ms; at 20 s 3 + max(3 + 1, 3 + 0.5) ms (gw0.0 is 1 ms from gw0.2, gw0.1 0.5 ms)."""
+    r = dmmemu.run(three_maar_trace, DMM(cmd="central-anchor", cmd_mode="locator"),
+                   engine=engine)
+    rows = r.handovers.sort("row")
+    assert rows["msgs"].to_list() == [2, 1 + 3 * 1, 1 + 3 * 2]
+    assert rows["signaling_us"].to_list() == [pytest.approx(v) for v in (6_000, 6_500, 7_000)]
+    assert rows["bytes"].to_list() == [240, 120 + 138 + 2 * 120, 120 + 2 * 138 + 4 * 120]
+    with pytest.raises(PracticeError, match="cmd_mode must be one of relay, proxy, locator"):
+        DMM(cmd="central-anchor", cmd_mode="broadcast").compile(
+            dmmemu.Trace.open(three_maar_trace).topology)
+    with pytest.raises(PracticeError, match="name the CMD's node with cmd"):
+        DMM(cmd_mode="proxy").compile(dmmemu.Trace.open(three_maar_trace).topology)
+
+
+def test_signaling_per_handover_as_a_function_of_the_previous_anchors(three_maar_trace):
+    """Issue 11 §2: per mode, messages per handover against k, the previous MAARs the
+    handover signalled (the handovers table's ``addresses``): 2k fully distributed, 2k + 2
+    relay and proxy, 1 + 3k locator (RFC 8885 §3.2-3.4)."""
+    from dmmemu.results import signaling_by_anchors
+
+    formulas = {None: lambda k: 2 * k, "relay": lambda k: 2 * k + 2,
+                "proxy": lambda k: 2 * k + 2, "locator": lambda k: 1 + 3 * k}
+    for mode, formula in formulas.items():
+        practice = DMM() if mode is None else DMM(cmd="central-anchor", cmd_mode=mode)
+        result = dmmemu.run(three_maar_trace, practice)
+        assert result.handovers.sort("row")["addresses"].to_list() == [0, 1, 2]
+        table = signaling_by_anchors(result.handovers)
+        assert table.select("addresses", "handovers", "mean_msgs").rows() == [
+            (k, 1, float(formula(k))) for k in (1, 2)], mode

@@ -51,7 +51,7 @@ FUNCTIONS_COLUMNS = ("function", "node", "name", "messages", "addresses", "packe
 SIGNALING_COLUMNS = ("message", "cause", "msgs", "bytes", "byte_hops", "run", "practice", "trace")
 HANDOVERS_COLUMNS = (
     "row", "source", "t", "mn", "kind", "from_poa", "to_poa", "interruption_us", "link_loss_us", "l2_attach_us",
-    "movement_detection_us", "dad_us", "signaling_us", "anchor_hold_us", "msgs", "bytes", "lost", "delayed", "run", "practice", "trace",
+    "movement_detection_us", "dad_us", "signaling_us", "anchor_hold_us", "msgs", "addresses", "bytes", "lost", "delayed", "run", "practice", "trace",
 )
 TIMELINE_COLUMNS = (
     "t", "t_s", "anchor", "name", "packets", "bytes", "signaling_msgs", "mean_bindings",

@@ -263,10 +263,15 @@ def set_roles(e: RawCounters, counts: dict[tuple[int, int], int]) -> None:
 
 
 def set_row(e: RawCounters, r: int, kind, frm, to, interruption=0, signaling=0, msgs=0,
-            nbytes=0, lost=0, delayed=0) -> None:
+            nbytes=0, lost=0, delayed=0, addresses=None) -> None:
+    """One handover row; ``addresses`` (the addresses its program signalled for) defaults
+    to one per BU/BA pair of an attach or handover: every MN here holds one address."""
     e.ho_kind[r], e.ho_from[r], e.ho_to[r] = kind, frm, to
     e.ho_interruption_ns[r], e.ho_signaling_ns[r] = interruption, signaling
     e.ho_msgs[r], e.ho_bytes[r], e.ho_lost[r], e.ho_delayed[r] = msgs, nbytes, lost, delayed
+    if addresses is None:
+        addresses = msgs // 2 if kind in (HO_ATTACH, HO_HANDOVER) else 0
+    e.ho_addresses[r] = addresses
 
 
 # ---------------------------------------------------------------------------- scenarios

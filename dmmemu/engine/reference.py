@@ -269,6 +269,7 @@ class MobilityRow:
     bytes: int = 0
     lost: int = 0
     delayed: int = 0
+    addresses: int = 0  # the addresses an attach's or handover's program signalled for
 
 
 class ReferenceReplay:
@@ -993,6 +994,7 @@ class ReferenceReplay:
         row.hold_ns = hold_ns
         row.msgs = msgs
         row.bytes = sent_bytes
+        row.addresses = len(signalled)
         for pair in in_use:  # §15 trigger 1: after the home registration's acknowledgement
             x = pair.addr
             if not x.live or not self._needs_binding(x, p):
@@ -1407,6 +1409,7 @@ class ReferenceReplay:
             "ho_bytes": "bytes",
             "ho_lost": "lost",
             "ho_delayed": "delayed",
+            "ho_addresses": "addresses",
         }
         for records, fields in ((self.flows, flow_fields), (self.anchors, node_fields),
                                 (self.rows, row_fields)):

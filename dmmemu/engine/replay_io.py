@@ -167,6 +167,7 @@ class RawCounters:
     ho_bytes: np.ndarray
     ho_lost: np.ndarray
     ho_delayed: np.ndarray
+    ho_addresses: np.ndarray  # addresses the attach's or handover's program signalled for
     # delivered packets by (path hops, direct hops): shape (S * max(H) + X + 1, max(H) + X + 1)
     # with (S, X) = path_bounds(K, d, two_ended) (§7.5, §16, §17)
     stretch_hist: np.ndarray
@@ -255,6 +256,7 @@ _NODE_I64 = (
 )
 _HO_I64 = (
     "ho_interruption_ns", "ho_signaling_ns", "ho_hold_ns", "ho_msgs", "ho_bytes", "ho_lost", "ho_delayed",
+    "ho_addresses",
 )
 _TIMELINE_I64 = (
     "timeline_packets", "timeline_bytes", "timeline_sig_msgs", "timeline_binding_ns",

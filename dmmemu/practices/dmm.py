@@ -22,7 +22,7 @@ from dmmemu.engine.signaling import (
     request_reply,
 )
 from dmmemu.errors import PracticeError, TopologyError
-from dmmemu.practices.base import Practice, anchor_set
+from dmmemu.practices.base import Practice, anchor_set, choice
 from dmmemu.topology.graph import Topology
 from dmmemu.wire.sizes import IPV6_IN_IPV6_BYTES, PBA_BYTES, PBU_BYTES
 
@@ -31,6 +31,7 @@ PBU, PBA = 0, 1  # indices into DMM.message_kinds
 # Previous MAAR (IPv6, with the anchored prefix) 8n+4 = 36 B.
 SERVING_MAAR_OPTION_BYTES = 18
 PREVIOUS_MAAR_OPTION_BYTES = 36
+CMD_MODES = ("relay", "proxy", "locator")  # RFC 8885 §3.3, §3.2, §3.4
 
 
 # With a connection manager (RFC 8653), a flow that asks for a non-persistent address, or
@@ -72,8 +73,13 @@ class DMM(Practice):
     every attach; on a handover the serving MAAR's PBU to the CMD, the CMD's PBU (with a
     Serving MAAR option) to every previous MAAR, their PBAs, and one PBA to the serving MAAR
     with a Previous MAAR option per old anchor: 2k + 2 messages, latency
-    2·D(S, CMD) + 2·maxᵢ D(CMD, Pᵢ). Previous MAARs never de-register; a detached MN's
-    sessions end with their lifetime (RFC 8885 §3), and so do its prefixes.
+    2·D(S, CMD) + 2·maxᵢ D(CMD, Pᵢ). ``cmd_mode`` chooses the CMD's other modes:
+    ``proxy`` (§3.2: the CMD answers the serving MAAR at once, its PBA carrying the
+    Previous MAAR options, and signals the previous MAARs in parallel: 2k + 2 messages,
+    latency 2·D(S, CMD)) and ``locator`` (§3.4: each previous MAAR answers the serving MAAR
+    directly and the CMD: 1 + 3k messages, latency D(S, CMD) + maxᵢ [D(CMD, Pᵢ) +
+    D(Pᵢ, S)]). Previous MAARs never de-register; a detached MN's sessions end with their
+    lifetime (RFC 8885 §3), and so do its prefixes.
     """
 
     key: ClassVar[str] = "dmm"
@@ -85,6 +91,7 @@ class DMM(Practice):
     anchors: tuple[str, ...] = ()
     connection_manager: bool = True
     cmd: str | None = None
+    cmd_mode: str = "relay"
     pbu_bytes: int = PBU_BYTES
     pba_bytes: int = PBA_BYTES
     encap_bytes: int = IPV6_IN_IPV6_BYTES
@@ -93,6 +100,10 @@ class DMM(Practice):
         serving = topology.serving_anchors(anchor_set(topology, self.anchors, self.key))
         lifetime = self._lifetime_ns()
         third = -1
+        choice(self.key, "cmd_mode", self.cmd_mode, dict.fromkeys(CMD_MODES))
+        if self.cmd is None and self.cmd_mode != "relay":
+            raise PracticeError(f"{self.key}: cmd_mode {self.cmd_mode!r} is a mode of the CMD; "
+                                "name the CMD's node with cmd")
         if self.cmd is not None:
             try:
                 third = topology.node_id(self.cmd)
@@ -108,6 +119,36 @@ class DMM(Practice):
             binding_outlives_detach=True, detach_release_ns=lifetime if lifetime else -1,
         )
 
+    def _handover_legs(self, sizes: tuple[int, int]) -> list[Leg]:
+        """A handover with the CMD (RFC 8885 §3.2-3.4): the serving MAAR's PBU to the CMD
+        (leg 0) and the CMD's PBU with a Serving MAAR option to each previous MAAR (leg 1)
+        in every mode; then who answers whom is the mode."""
+        pbu, pba = sizes
+        head = [
+            Leg(cause=CAUSE_HANDOVER, kind=PBU, src=ROLE_SERVING, dst=ROLE_THIRD, nbytes=pbu,
+                scope=ONCE),
+            Leg(cause=CAUSE_HANDOVER, kind=PBU, src=ROLE_THIRD, dst=ROLE_ANCHOR,
+                nbytes=pbu + SERVING_MAAR_OPTION_BYTES, after=0),
+        ]
+        cmd_answers = {"bytes_per_address": PREVIOUS_MAAR_OPTION_BYTES, "scope": ONCE}
+        if self.cmd_mode == "relay":  # §3.3: the CMD answers once every previous MAAR has
+            return head + [
+                Leg(cause=CAUSE_HANDOVER, kind=PBA, src=ROLE_ANCHOR, dst=ROLE_THIRD,
+                    nbytes=pba, after=1),
+                Leg(cause=CAUSE_HANDOVER, kind=PBA, src=ROLE_THIRD, dst=ROLE_SERVING,
+                    nbytes=pba, after=2, ends=True, **cmd_answers)]
+        if self.cmd_mode == "proxy":  # §3.2: the CMD answers at once, signals in parallel
+            return head + [
+                Leg(cause=CAUSE_HANDOVER, kind=PBA, src=ROLE_ANCHOR, dst=ROLE_THIRD,
+                    nbytes=pba, after=1),
+                Leg(cause=CAUSE_HANDOVER, kind=PBA, src=ROLE_THIRD, dst=ROLE_SERVING,
+                    nbytes=pba, after=0, ends=True, **cmd_answers)]
+        return head + [  # locator, §3.4: each previous MAAR answers S itself, and the CMD
+            Leg(cause=CAUSE_HANDOVER, kind=PBA, src=ROLE_ANCHOR, dst=ROLE_SERVING, nbytes=pba,
+                after=1, ends=True),
+            Leg(cause=CAUSE_HANDOVER, kind=PBA, src=ROLE_ANCHOR, dst=ROLE_THIRD, nbytes=pba,
+                after=1)]
+
     def _legs(self) -> list[Leg]:
         sizes = (self.pbu_bytes, self.pba_bytes)
         if self.cmd is None:
@@ -118,15 +159,7 @@ class DMM(Practice):
                 scope=ONCE),
             Leg(cause=CAUSE_ATTACH, kind=PBA, src=ROLE_THIRD, dst=ROLE_SERVING, nbytes=sizes[1],
                 scope=ONCE, after=0, ends=True),
-            Leg(cause=CAUSE_HANDOVER, kind=PBU, src=ROLE_SERVING, dst=ROLE_THIRD,
-                nbytes=sizes[0], scope=ONCE),
-            Leg(cause=CAUSE_HANDOVER, kind=PBU, src=ROLE_THIRD, dst=ROLE_ANCHOR,
-                nbytes=sizes[0] + SERVING_MAAR_OPTION_BYTES, after=0),
-            Leg(cause=CAUSE_HANDOVER, kind=PBA, src=ROLE_ANCHOR, dst=ROLE_THIRD,
-                nbytes=sizes[1], after=1),
-            Leg(cause=CAUSE_HANDOVER, kind=PBA, src=ROLE_THIRD, dst=ROLE_SERVING,
-                nbytes=sizes[1], bytes_per_address=PREVIOUS_MAAR_OPTION_BYTES, scope=ONCE,
-                after=2, ends=True),
+            *self._handover_legs(sizes),
         ]
         # A new address is registered with the CMD by its MAAR (§3.1), as is its refresh.
         return with_cmd + [

@@ -13,6 +13,7 @@ _EXPORTS = {
     "interruption_cdf": "analysis",
     "anchor_load": "analysis",
     "signaling_by_cause": "analysis",
+    "signaling_by_anchors": "analysis",
 }
 __all__ = list(_EXPORTS)
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -321,6 +321,23 @@ def anchor_load(timeline: FrameT, *, bin_s: float | None = None,
     )
 
 
+def signaling_by_anchors(handovers: FrameT) -> FrameT:
+    """Per run and number k of addresses a handover's program signalled for (DMM: the
+    previous anchors in use, RFC 8885's P-MAARs), the ``handovers``, and the ``mean_msgs``,
+    ``mean_bytes`` and ``mean_signaling_us`` of one handover: signaling as a function of k
+    (2k for the fully distributed model, 2k + 2 for the CMD's relay and proxy modes,
+    1 + 3k for its locator mode)."""
+    keys = run_keys(handovers)
+    return (
+        handovers
+        .filter(pl.col("kind") == "handover")
+        .group_by([*keys, "addresses"])
+        .agg(handovers=pl.len(), mean_msgs=pl.col("msgs").mean(),
+             mean_bytes=pl.col("bytes").mean(), mean_signaling_us=pl.col("signaling_us").mean())
+        .sort([*keys, "addresses"])
+    )
+
+
 def signaling_by_cause(signaling: FrameT) -> FrameT:
     """Per run and cause, the signaling ``msgs``, ``bytes`` and ``byte_hops`` summed over the
     message kinds (a tidy frame for stacked bars)."""
