@@ -23,6 +23,7 @@ from dmmemu.trace.reader import Trace
 from dmmemu.trace.writer import write_trace
 
 MS = 1_000_000  # ns
+SAMPLE = Path(__file__).resolve().parents[1] / "traces" / "sample"
 S = 1_000 * MS
 
 # Every column docs/results.md lists, per table (plus `run`, `practice` and `trace` on each).
@@ -37,7 +38,8 @@ SUMMARY_COLUMNS = (
     "dmmemu_version",
 )
 FLOWS_COLUMNS = (
-    "flow", "mn", "peer", "peer_mn", "continuity", "anchor", "packets", "bytes", "delivered", "lost",
+    "flow", "mn", "peer", "peer_mn", "continuity", "app", "address_type", "flow_class", "anchor",
+    "packets", "bytes", "delivered", "lost",
     "delayed", "overhead_bytes", "overhead_byte_hops", "hops_sum", "direct_hops_sum",
     "delay_us_sum", "direct_delay_us_sum", "stretch", "broken", "renumbered", "moves",
     "run", "practice", "trace",
@@ -493,3 +495,30 @@ def test_a_result_shows_itself_in_one_line_and_as_html(results) -> None:
 
     for name in ("stretch_cdf", "interruption_cdf", "anchor_load", "signaling", "overhead"):
         assert getattr(PlotAccessor, name).__doc__, name
+
+
+def test_flows_carry_their_kind_and_sum_per_kind() -> None:
+    """Issue 11 §3: per RFC 8653 address type (and app, and the practice's flow class), how
+    many flows took it, what they cost, how many broke or were renumbered; the groups add up
+    to the run's totals. On the sample under dmm's connection manager, non-persistent flows
+    take the local address (renumbered, never broken), the others keep theirs."""
+    from dmmemu.results import flows_by
+
+    result = dmmemu.run(SAMPLE, "dmm")
+    flows, summary = result.flows, result.summary.row(0, named=True)
+    assert flows["address_type"].null_count() > 0 and flows["app"].null_count() < flows.height
+    by_type = flows_by(flows, "address_type")
+    assert by_type["flows"].sum() == flows.height == summary["flows"]
+    assert by_type["lost"].sum() == summary["lost_packets"]
+    assert by_type["renumbered"].sum() == summary["renumbered_flows"]
+    local = flows.filter(pl.col("flow_class") == "asked non-persistent")
+    assert local["address_type"].unique().to_list() == ["non-persistent"]
+    assert not local["broken"].any()
+    renumbered = by_type.filter(pl.col("renumbered") > 0)["address_type"].to_list()
+    assert set(renumbered) <= {"non-persistent", None}
+    by_class = flows_by(flows, "flow_class")
+    assert set(by_class["flow_class"]) <= {c.name for c in
+                                           get_practice("dmm").compile(
+                                               dmmemu.Trace.open(SAMPLE).topology).flow_classes}
+    with pytest.raises(dmmemu.results.analysis.ResultsError, match="column must be"):
+        flows_by(flows, "mn")

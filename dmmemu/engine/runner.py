@@ -88,7 +88,7 @@ def run(
         anchor_ids=topology.nodes_with_role("anchor"),
         mobility_t=mobility["t"].to_numpy(), mobility_mn=mobility["mn"].to_numpy(),
         interruption_ns=tables.interruption_ns, function_roles=tables.function_roles,
-        not_applicable=practice.not_applicable(trace),
+        not_applicable=practice.not_applicable(trace), flow_classes=tables.flow_classes,
     )
 
 

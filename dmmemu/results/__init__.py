@@ -14,6 +14,7 @@ _EXPORTS = {
     "anchor_load": "analysis",
     "signaling_by_cause": "analysis",
     "signaling_by_anchors": "analysis",
+    "flows_by": "analysis",
 }
 __all__ = list(_EXPORTS)
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -321,6 +321,28 @@ def anchor_load(timeline: FrameT, *, bin_s: float | None = None,
     )
 
 
+def flows_by(flows: FrameT, column: str = "address_type") -> FrameT:
+    """Per run and value of ``column`` (``address_type``, ``app`` or ``flow_class`` of the
+    flows table; null: none given): the ``flows``, their ``packets``, ``lost`` and
+    ``overhead_bytes``, the flows ``broken`` and ``renumbered``, and the ``mean_stretch``
+    of their delivered packets (hops over direct hops, summed): what each kind of flow
+    cost (RFC 8653's address types under a connection manager)."""
+    if column not in ("address_type", "app", "flow_class"):
+        raise ResultsError(f"flows_by: column must be address_type, app or flow_class, "
+                           f"got {column!r}")
+    keys = run_keys(flows)
+    return (
+        flows
+        .group_by([*keys, column])
+        .agg(flows=pl.len(), packets=pl.col("packets").sum(), lost=pl.col("lost").sum(),
+             overhead_bytes=pl.col("overhead_bytes").sum(),
+             broken=pl.col("broken").sum(), renumbered=(pl.col("renumbered") > 0).sum(),
+             mean_stretch=pl.when(pl.col("direct_hops_sum").sum() > 0)
+             .then(pl.col("hops_sum").sum() / pl.col("direct_hops_sum").sum()))
+        .sort([*keys, column], nulls_last=True)
+    )
+
+
 def signaling_by_anchors(handovers: FrameT) -> FrameT:
     """Per run and number k of addresses a handover's program signalled for (DMM: the
     previous anchors in use, RFC 8885's P-MAARs), the ``handovers``, and the ``mean_msgs``,

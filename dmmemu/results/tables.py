@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from dmmemu.engine.flow_classes import ADDRESS_TYPES, ALL_FLOWS, FlowClass, classify
 from dmmemu.engine.policy import (
     ANCHOR_FUNCTIONS,
     FUNCTIONS,
@@ -158,6 +159,21 @@ def _ids_or_null(ids: np.ndarray) -> pl.Series:
     return pl.from_arrow(pa.array(np.where(none, 0, ids).astype(np.uint32), mask=none))
 
 
+def _flow_kinds(replay: ReplayInput, classes: tuple[FlowClass, ...]) -> dict[str, pl.Series]:
+    """Each flow's ``app`` and ``address_type`` (null where the trace gives none) and the
+    ``flow_class`` of the practice it took (semantics.md §1): what a study groups flows by."""
+    def names(codes: np.ndarray | None, vocabulary: tuple[str, ...]) -> pl.Series:
+        if codes is None:
+            return pl.Series([None] * replay.n_flows, dtype=pl.String)
+        lookup = pl.Series([*vocabulary, None], dtype=pl.String)
+        return lookup.gather(np.where(np.asarray(codes) < 0, len(vocabulary), codes))
+
+    return {"app": names(replay.flow_app, tuple(replay.app_names)),
+            "address_type": names(replay.flow_address_type, ADDRESS_TYPES),
+            "flow_class": pl.Series([c.name for c in classes], dtype=pl.String).gather(
+                classify(classes, replay))}
+
+
 def stretch_stats(hist: np.ndarray) -> tuple[float, float]:
     """Mean and 99th-percentile path stretch (hops / direct hops) over delivered packets,
     exact from the (path hops, direct hops) histogram; NaN when nothing was delivered.
@@ -189,7 +205,8 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
                  mobility_t: np.ndarray, mobility_mn: np.ndarray,
                  interruption_ns: np.ndarray,
                  function_roles: tuple[tuple[int, ...], ...] = ANCHOR_FUNCTIONS,
-                 not_applicable: str | None = None) -> RunResult:
+                 not_applicable: str | None = None,
+                 flow_classes: tuple[FlowClass, ...] = ALL_FLOWS) -> RunResult:
     """All result tables of one run from its counters (schemas in docs/results.md); the
     timeline's bins are ``meta.timeline_bin_ns`` wide, as the engine's were."""
     c = counters
@@ -206,6 +223,7 @@ def build_result(counters: RawCounters, replay: ReplayInput, *, meta: RunMeta,
         "peer_mn": _ids_or_null(replay.flow_peer_mn if replay.flow_peer_mn is not None
                                 else np.full(replay.n_flows, -1, np.int32)),
         "continuity": replay.flow_continuity.astype(bool),
+        **_flow_kinds(replay, flow_classes),
         "anchor": c.flow_anchor,
         "packets": c.flow_packets,
         "bytes": c.flow_bytes,
