@@ -69,8 +69,9 @@ class HMIPv6(MIPv6):
     Flows of the apps in ``rcoa_apps``, and flows that need no session continuity when
     ``rcoa_without_continuity``, use the RCoA itself (an address on the MAP's link: the MAP
     tunnels packets to it to the LCoA, RFC 5380 §3, §6.2): anchored at the MAP, no HA, the
-    MAP's tunnel alone (40 B) to the LCoA; they break when the MN leaves the domain. Outside every domain they use the home address. The local BU/BA of a move
-    updates the one binding RCoA -> LCoA that both paths use. Not modelled yet: MAP
+    MAP's tunnel alone (40 B) to the LCoA; they break when the MN leaves the domain.
+    Outside every domain they use the home address. The local BU/BA of a move updates the
+    one binding RCoA -> LCoA that both paths use. Not modelled yet: MAP
     selection other than by the topology's domains (docs/practices.md).
     """
 

@@ -10,8 +10,8 @@ File format: classic libpcap, nanosecond timestamps (magic ``0xa1b23c4d``), link
 LINKTYPE_RAW (101): each record is one IP packet, IPv4 or IPv6, with no link-layer header.
 Timestamps are the trace's times (ns since the epoch of the trace, 1970 for a trace that
 starts at 0), or shifted so that the trace's first instant is a chosen wall-clock time
-(``epoch_ns``, ``dmmemu pcap --epoch``): a data packet at its trace time plus any buffering wait (§7.4), a signaling
-message when its program sends it (§4: after the interruption components that precede the
+(``epoch_ns``, ``dmmemu pcap --epoch``): a data packet at its trace time plus any
+buffering wait (§7.4), a signaling message when its program sends it (§4: after the interruption components that precede the
 signaling, and after the legs it follows). Refreshes start at ``reg_t + k·lifetime``.
 
 Addresses (all from documentation ranges, so nothing in the file routes anywhere):

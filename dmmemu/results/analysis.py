@@ -75,9 +75,9 @@ def compare(
     practice. ``params`` apply to the practices given by key (instances carry their own).
     Every practice is built and compiled on the topology before any runs, so a bad parameter
     fails at once. The ``run`` column tells the rows apart: the practice key, ``key#2`` for
-    a practice given again (with other parameters). ``timeline_bin_s`` is passed to ``dmmemu.run`` (its default when
-    ``None``); it shapes the runs' timeline tables and shows in the summary's column of
-    that name.
+    a practice given again (with other parameters). ``timeline_bin_s`` is passed to
+    ``dmmemu.run`` (its default when ``None``); it shapes the runs' timeline tables and
+    shows in the summary's column of that name.
     """
     from dmmemu.engine.runner import run
     from dmmemu.practices import PRACTICES, get_practice

@@ -74,7 +74,8 @@ def write_trace(
     routers each MN rides behind. ``manifest`` holds the optional trace.toml keys
     (``description``, ``source``, ``licence``, ``generator``, ``seed``, ``params``).
     An existing trace is replaced only with ``overwrite=True``, and no other non-empty
-    directory ever (``check_trace_target``). Raises ``TraceError`` (naming the final path) when the content is not a valid trace.
+    directory ever (``check_trace_target``). Raises ``TraceError`` (naming the final path)
+    when the content is not a valid trace.
     """
     path = Path(path)
     if row_group_rows < 1:
