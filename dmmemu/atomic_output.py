@@ -42,6 +42,7 @@ def umask() -> int:
 def staging_directory(path: Path) -> Path:
     """A new hidden sibling of ``path`` to build its content in (the parents are created):
     on the same file system, so that ``move_into_place`` is a rename."""
+    path = path.absolute()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:12]}"
     tmp.mkdir()
@@ -96,10 +97,16 @@ def check_target(path: Path, *, overwrite: bool, owned: Callable[[Path], bool], 
                  inputs: Iterable[Path] = (), option: str = "--out") -> bool:
     """Whether the directory ``path`` may receive an output of the kind ``what`` names: True
     when an existing output of that kind is to be replaced (``overwrite``), False when it is
-    new or empty. Refused always: a path that is, holds or lies inside one of ``inputs``, a
-    file, and a non-empty directory that ``owned`` does not recognise as an output of this
-    kind (dmmemu replaces only what it wrote). ``option`` names the path in the CLI."""
+    new or empty. Refused always: a path that is, holds or lies inside one of ``inputs``,
+    the current directory or one holding it, a file, and a non-empty directory that
+    ``owned`` does not recognise as an output of this kind (dmmemu replaces only what it
+    wrote). ``option`` names the path in the CLI."""
     resolved = path.resolve()
+    here = Path.cwd().resolve()
+    if resolved == here or resolved in here.parents:  # it is renamed, so it cannot be cwd
+        message = (f"{path} is the current directory or holds it; name a new directory for "
+                   "the output")
+        raise OutputError(message, cli=f"{option} {message}")
     for source in inputs:
         source = Path(source).resolve()
         if resolved == source or source in resolved.parents or resolved in source.parents:

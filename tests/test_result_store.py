@@ -302,3 +302,17 @@ def test_compare_tells_one_practice_given_twice_apart(trace: Trace) -> None:
     rows = dmmemu.compare(trace, ["pmipv6", PMIPv6(lifetime_s=5), "dmm"])
     assert rows["run"].to_list() == ["pmipv6", "pmipv6#2", "dmm"]
     assert rows["practice"].to_list() == ["pmipv6", "pmipv6", "dmm"]
+
+
+def test_the_current_directory_is_never_an_output(trace_dir: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """An output is renamed into place, which the directory a user stands in cannot be."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    for out in (".", str(tmp_path)):
+        code, _, err = invoke("run", trace_dir, "-p", "dmm", "--out", out, "--no-progress")
+        assert code == 2 and "is the current directory or holds it" in one_error_line(err)
+    code, _, err = invoke("run", trace_dir, "-p", "dmm", "--out", "results", "--no-progress")
+    assert code == 0, err
+    assert sorted(p.name for p in work.iterdir()) == ["results"]
