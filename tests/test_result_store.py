@@ -316,3 +316,31 @@ def test_the_current_directory_is_never_an_output(trace_dir: Path, tmp_path: Pat
     code, _, err = invoke("run", trace_dir, "-p", "dmm", "--out", "results", "--no-progress")
     assert code == 0, err
     assert sorted(p.name for p in work.iterdir()) == ["results"]
+
+
+def test_a_damaged_table_of_the_right_size_is_refused_by_name(trace: Trace,
+                                                              tmp_path: Path) -> None:
+    """A byte flipped in place keeps a table's size: in its footer the manifest's footer
+    hash sees it; inside its pages reading it does, and the error names the file."""
+    run = dmmemu.run(trace, "dmm").write(tmp_path / "footer")
+    raw = bytearray((run / "flows.parquet").read_bytes())
+    raw[-20] ^= 0xFF  # inside the footer
+    (run / "flows.parquet").write_bytes(bytes(raw))
+    with pytest.raises(ResultsError, match="flows.parquet's Parquet footer differs"):
+        load_results(run)
+    run = dmmemu.run(trace, "dmm").write(tmp_path / "pages")
+    manifest = json.loads((run / MANIFEST).read_text())
+    assert len(manifest["tables"]["flows"]["footer_sha256"]) == 64
+    raw = bytearray((run / "flows.parquet").read_bytes())
+    pages_end = len(raw) - 8 - int.from_bytes(raw[-8:-4], "little")  # the footer's start
+    start = pages_end // 2
+    for at in range(start, min(start + 64, pages_end)):  # damaged bytes in the pages
+        raw[at] ^= 0xFF
+    (run / "flows.parquet").write_bytes(bytes(raw))
+    try:
+        tables = load_results(run)
+    except ResultsError as exc:
+        assert str(exc).startswith(f"{run / 'flows.parquet'}: damaged, cannot be read")
+    else:  # the damage fell where a decoder cannot see it: the values differ, though
+        assert not tables["flows"].drop("run").equals(dmmemu.run(trace, "dmm").flows.drop(
+            "run")), "a damaged file read back unchanged"

@@ -157,6 +157,7 @@ def load_results(
 
     wanted = None if tables is None else set(tables)
     parts: dict[str, list[pl.LazyFrame]] = {}
+    files: dict[str, list[Path]] = {}
     run_rows = []
     for run in run_directories(results_dir):
         metadata = _file_metadata(pq, run.path / run.manifest["tables"]["summary"]["file"])
@@ -167,11 +168,28 @@ def load_results(
                 parts.setdefault(name, []).append(
                     pl.scan_parquet(run.path / entry["file"]).with_columns(
                         run=pl.lit(run.label)))
+                files.setdefault(name, []).append(run.path / entry["file"])
     frames = {name: pl.concat(scans, how="diagonal_relaxed") for name, scans in parts.items()}
     frames["runs"] = _runs_frame(run_rows).lazy()
     if lazy:
         return frames
-    return {name: frame.collect() for name, frame in frames.items()}
+    return {name: _collected(frame, files.get(name, [])) for name, frame in frames.items()}
+
+
+def _collected(frame: pl.LazyFrame, files: list[Path]) -> pl.DataFrame:
+    """``frame`` read; a file damaged inside its pages (its size and footer intact) is a
+    ResultsError naming it, not a polars exception."""
+    try:
+        return frame.collect()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        for file in files:  # which one
+            try:
+                pl.read_parquet(file)
+            except (pl.exceptions.PolarsError, OSError) as bad:
+                reason = str(bad).strip().splitlines()[0] if str(bad).strip() else ""
+                raise ResultsError(f"{file}: damaged, cannot be read ({reason}); run it "
+                                   "again") from None
+        raise ResultsError(f"results cannot be read together: {exc}") from None
 
 
 def _file_metadata(pq: Any, path: Path) -> dict[str, str]:

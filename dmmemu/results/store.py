@@ -26,6 +26,7 @@ from dmmemu.atomic_output import (
     write_atomically,
 )
 from dmmemu.errors import DmmemuError, DmmemuWarning, OutputError
+from dmmemu.trace.reader import parquet_footer_sha256
 
 if TYPE_CHECKING:  # pragma: no cover
     from dmmemu.results.tables import RunResult
@@ -141,7 +142,8 @@ def _write_run(result: "RunResult", directory: Path, final: Path, label: str) ->
                 f"could not write the {name} table of practice {meta.practice!r} "
                 f"({final / file}): {exc.strerror or exc}; nothing was written") from None
         tables[name] = {"file": file, "rows": frame.height,
-                        "bytes": (directory / file).stat().st_size}
+                        "bytes": (directory / file).stat().st_size,
+                        "footer_sha256": parquet_footer_sha256(directory / file)}
     _write_manifest(directory, final, {
         "format": FORMAT, "schema_version": SCHEMA_VERSION, "kind": KIND_RUN,
         "dmmemu_version": meta.version, "run": label, "practice": meta.practice,
@@ -280,4 +282,7 @@ def _checked_run(path: Path, manifest: dict[str, Any], label: str) -> RunDirecto
             raise ResultsError(f"{path}: changed since it was written: {entry['file']} has "
                                f"{size} bytes, the manifest says {entry['bytes']}; run it "
                                "again")
+        if "footer_sha256" in entry and parquet_footer_sha256(file) != entry["footer_sha256"]:
+            raise ResultsError(f"{path}: changed since it was written: {entry['file']}'s "
+                               "Parquet footer differs from the manifest's; run it again")
     return RunDirectory(label=label, path=path, manifest=manifest)

@@ -160,17 +160,27 @@ def trace_identity(path: Path) -> dict[str, dict[str, Any]]:
         file = Path(path) / name
         if not file.is_file():
             continue
-        size = file.stat().st_size
-        with open(file, "rb") as handle:
-            if name.endswith(".parquet") and size >= 2 * PARQUET_TAIL:
-                handle.seek(size - PARQUET_TAIL)
-                footer = int.from_bytes(handle.read(4), "little") + PARQUET_TAIL
-                handle.seek(max(0, size - footer))
-                what, digest = "footer_sha256", hashlib.sha256(handle.read())
-            else:
-                what, digest = "sha256", hashlib.sha256(handle.read())
-        identity[name] = {"bytes": size, what: digest.hexdigest()}
+        if name.endswith(".parquet"):
+            identity[name] = {"bytes": file.stat().st_size,
+                              "footer_sha256": parquet_footer_sha256(file)}
+        else:
+            identity[name] = {"bytes": file.stat().st_size,
+                              "sha256": hashlib.sha256(file.read_bytes()).hexdigest()}
     return identity
+
+
+def parquet_footer_sha256(file: Path) -> str:
+    """The SHA-256 of a Parquet file's footer (its metadata: schema, row groups, statistics)
+    and tail, read without the rest: what changes when the file is rewritten or damaged
+    there. A file too short for a footer is hashed whole."""
+    size = file.stat().st_size
+    with open(file, "rb") as handle:
+        if size < 2 * PARQUET_TAIL:
+            return hashlib.sha256(handle.read()).hexdigest()
+        handle.seek(size - PARQUET_TAIL)
+        footer = int.from_bytes(handle.read(4), "little") + PARQUET_TAIL
+        handle.seek(max(0, size - footer))
+        return hashlib.sha256(handle.read()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
