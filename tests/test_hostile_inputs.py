@@ -1,5 +1,6 @@
-"""Hostile inputs: malformed trace directories, absurd parameters and damaged logs, drawn by
-hypothesis, fed to ``Trace.open``, ``dmmemu.run``, the importers and the CLI. Each ends in a
+"""Hostile inputs: malformed trace directories, absurd parameters, damaged logs and damaged
+results directories, drawn by hypothesis, fed to ``Trace.open``, ``dmmemu.run``, the
+importers, the readers of results and the CLI. Each ends in a
 dmmemu error (``docs/errors.md``) or a clean result (finite figures), never another
 exception, a NaN in a summary that delivered packets, exit status 1, or a hang (each
 example has a time limit)."""
@@ -421,3 +422,44 @@ def test_gen_refuses_what_a_synthetic_trace_cannot_mean(tmp_path: Path, args, wo
                                            "--no-progress", *args])
     assert result.exit_code == 2 and words in result.output, result.output
     assert not (tmp_path / "g").exists()
+
+
+@pytest.fixture(scope="module")
+def results_dir(base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("hostile-results") / "results"
+    dmmemu.run(base, "dmm").write(out)
+    return out
+
+
+@SETTINGS
+@given(data=st.data())
+def test_a_damaged_results_directory_is_refused_or_read_whole(results_dir: Path,
+                                                              tmp_path: Path,
+                                                              data: st.DataObject) -> None:
+    """Readers of results (load_results, the report) on flipped, cut or removed files and
+    edited manifests: a ResultsError, or every table read."""
+    from dmmemu.report.html import write_report
+    from dmmemu.results.analysis import load_results
+
+    path = tmp_path / "r"
+    shutil.rmtree(path, ignore_errors=True)
+    shutil.copytree(results_dir, path)
+    files = sorted(p for p in path.iterdir())
+    file = data.draw(st.sampled_from(files), label="file")
+    raw = bytearray(file.read_bytes())
+    action = data.draw(st.sampled_from(["flip", "cut", "remove"]), label="action")
+    if action == "remove":
+        file.unlink()
+    elif action == "cut":
+        file.write_bytes(bytes(raw[:data.draw(st.integers(0, len(raw) - 1))]))
+    else:
+        for _ in range(data.draw(st.integers(1, 8), label="flips")):
+            raw[data.draw(st.integers(0, len(raw) - 1))] ^= 1 << data.draw(st.integers(0, 7))
+        file.write_bytes(bytes(raw))
+    with time_limit():
+        for read in (lambda: load_results(path),
+                     lambda: write_report(path, tmp_path / "r.html")):
+            try:
+                read()
+            except DmmemuError as exc:
+                assert str(exc)

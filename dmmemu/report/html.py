@@ -26,6 +26,7 @@ from dmmemu import __version__
 from dmmemu.results.analysis import (
     AXIS_TITLES,
     OTHER_ANCHORS,
+    UNREADABLE_RESULTS,
     ResultsError,
     anchor_load,
     interruption_cdf,
@@ -142,7 +143,7 @@ def write_report(
     tables = {name: _with_run(frame) for name, frame in tables.items()}
     try:
         summary = tables["summary"].collect()
-    except pl.exceptions.PolarsError as exc:
+    except UNREADABLE_RESULTS as exc:
         raise ResultsError(f"{source or 'results'}: the summary table cannot be read "
                            f"({type(exc).__name__}: {exc})") from None
     if summary.is_empty():
@@ -157,7 +158,7 @@ def write_report(
         runs = tables["runs"].collect() if "runs" in tables else runs_from_summary(summary)
         page = _page(tables, summary, runs, title=title or _default_title(summary),
                      source=source)
-    except (pl.exceptions.PolarsError, KeyError) as exc:
+    except (*UNREADABLE_RESULTS, KeyError) as exc:
         # Tables that exist but were not written by dmmemu (or were cut short).
         raise ResultsError(f"{source or 'results'}: a table is missing a column dmmemu writes "
                            f"or cannot be read ({type(exc).__name__}: {exc})") from None

@@ -176,20 +176,29 @@ def load_results(
     return {name: _collected(frame, files.get(name, [])) for name, frame in frames.items()}
 
 
+# What reading a damaged Parquet file raises: polars' errors, I/O errors, and a panic of
+# its decoder (a BaseException, not an Exception).
+UNREADABLE_RESULTS = (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError)
+
+
 def _collected(frame: pl.LazyFrame, files: list[Path]) -> pl.DataFrame:
     """``frame`` read; a file damaged inside its pages (its size and footer intact) is a
-    ResultsError naming it, not a polars exception."""
+    ResultsError naming it (found with pyarrow, which reports rather than panics)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
         return frame.collect()
-    except (pl.exceptions.PolarsError, OSError) as exc:
+    except UNREADABLE_RESULTS as exc:
         for file in files:  # which one
             try:
-                pl.read_parquet(file)
-            except (pl.exceptions.PolarsError, OSError) as bad:
+                pq.read_table(file)
+            except (pa.ArrowException, OSError, ValueError) as bad:
                 reason = str(bad).strip().splitlines()[0] if str(bad).strip() else ""
                 raise ResultsError(f"{file}: damaged, cannot be read ({reason}); run it "
                                    "again") from None
-        raise ResultsError(f"results cannot be read together: {exc}") from None
+        raise ResultsError(f"{', '.join(map(str, files))}: damaged, cannot be read "
+                           f"({type(exc).__name__}); run them again") from None
 
 
 def _file_metadata(pq: Any, path: Path) -> dict[str, str]:
