@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 from custom_practice import FastAttachPMIPv6
 
@@ -40,8 +41,12 @@ def test_a_subclass_without_postponed_annotations_checks_its_parameters() -> Non
 def test_a_registered_practice_runs_by_its_key(registered) -> None:
     """Only the L2 attach differs from pmipv6: every handover's interruption is shorter by
     exactly 651 - 40 ms (semantics.md §5.10: the components add up), nothing else changes."""
-    fast = dmmemu.run(SAMPLE, registered.key).summary.row(0, named=True)
-    plain = dmmemu.run(SAMPLE, "pmipv6").summary.row(0, named=True)
+    fast_run, plain_run = dmmemu.run(SAMPLE, registered.key), dmmemu.run(SAMPLE, "pmipv6")
+    moves = [frame.filter(pl.col("kind") == "handover")["interruption_us"]
+             for frame in (fast_run.handovers, plain_run.handovers)]
+    assert ((moves[1] - moves[0]).round(3) == 611_000.0).all()  # each handover, not a mean
+    fast = fast_run.summary.row(0, named=True)
+    plain = plain_run.summary.row(0, named=True)
     assert fast["practice"] == "pmipv6-fast-attach"
     assert plain["mean_interruption_us"] - fast["mean_interruption_us"] == pytest.approx(
         611_000.0)
@@ -79,8 +84,7 @@ def test_an_installed_package_declares_a_practice_the_cli_sees(tmp_path: Path) -
                                "pmipv6-fast-attach = custom_practice:FastAttachPMIPv6\n")
     listed = _dmmemu(env, "practices")
     assert listed.returncode == 0, listed.stderr
-    assert "pmipv6-fast-attach  PMIPv6 over an access with a 40 ms L2 attach" in \
-        listed.stdout.replace("  ", "  ")
+    assert "pmipv6-fast-attach  PMIPv6 over an access with a 40 ms L2 attach" in listed.stdout
     ran = _dmmemu(env, "run", str(SAMPLE), "-p", "pmipv6-fast-attach", "--param",
                   "lifetime_s=120", "--out", str(tmp_path / "out"), "--no-progress",
                   "--format", "csv")

@@ -70,7 +70,8 @@ def test_all_runs_every_registered_practice_with_a_parameter_where_it_applies() 
     (("pmipv6:a",), {"a.lifetime_s": -1}, "run 'a' (pmipv6): "),
     (("nosuch",), {}, "-p nosuch: unknown practice 'nosuch'"),
     (("all:x",), {}, "'all' takes no label"),
-    (("dmm:a/b",), {}, "a label is letters, digits"),
+    (("dmm:a/b",), {}, "a label names the run's directory"),
+    (("dmm:.hidden",), {}, "not hidden"),
 ])
 def test_bad_run_choices_name_the_option(specs, params, message) -> None:
     with pytest.raises(PracticeError, match=message.replace("(", r"\(").replace(")", r"\)")):

@@ -16,6 +16,7 @@ ALL = "all"
 def choose_runs(specs: tuple[str, ...], params: dict[str, Any]) -> dict[str, Any]:
     """label -> Practice instance, in the order given; every error names the option."""
     from dmmemu.practices import PRACTICES, get_practice
+    from dmmemu.results.store import plain_name
 
     runs: dict[str, str] = {}  # label -> practice key
     for spec in specs:
@@ -33,9 +34,9 @@ def choose_runs(specs: tuple[str, ...], params: dict[str, Any]) -> dict[str, Any
                     f"-p {spec}: a second run labelled {name!r}; give each run of a practice "
                     f"its own label (-p {one}:LABEL) and its parameters with --param "
                     "LABEL.KEY=VALUE")
-            if not name.replace("-", "").replace("_", "").replace(".", "").isalnum() \
-                    or name.startswith("."):
-                raise PracticeError(f"-p {spec}: a label is letters, digits, '-', '_' or '.'")
+            if not plain_name(name):
+                raise PracticeError(f"-p {spec}: a label names the run's directory: no '/' "
+                                    "or '\\', not hidden")
             runs[name] = one
     fields = {label: {f.name for f in dataclasses.fields(PRACTICES[key]) if f.init}
               for label, key in runs.items()}

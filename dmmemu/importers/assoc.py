@@ -235,7 +235,8 @@ def read_assoc(path: str | Path, *, columns: Mapping[str, str | None], max_skew_
     fields = ["user", "t", "ap", "event", "controller"]
     ordered, cleaning = in_time_order(records, fields=fields, by="user",
                                       max_skew_ns=max_skew_ns, file=file, column=time_col,
-                                      value_column="_time", skew_option="max_skew_s/--max-skew")
+                                      value_column="_time", skew_keyword="max_skew_s",
+                                 skew_option="--max-skew")
     first_seen = pl.col(where).min().over("user")
     new_user = pl.col("user").ne_missing(pl.col("user").shift(1))
     cleaned = (ordered.sort(first_seen, "t", where, maintain_order=True)

@@ -266,7 +266,8 @@ def clean_drive(rows: pl.DataFrame, *, file: str, max_skew_ns: int, max_gap_ns: 
         return rows, {"duplicates": 0, "reordered": 0, "cells_filled": 0}
     rows, counts = in_time_order(rows, fields=["t", "lon", "lat", "site", "cell"], by=None,
                                  max_skew_ns=max_skew_ns, file=file, column="Timestamp",
-                                 value_column="_time", skew_option="max_skew_s/--max-skew")
+                                 value_column="_time", skew_keyword="max_skew_s",
+                                 skew_option="--max-skew")
     served = rows["cell"].is_not_null().to_numpy()
     shows_service = rows.select(pl.col("mode").is_not_null()
                                 & ~pl.col("mode").str.to_uppercase().str.starts_with("NO")

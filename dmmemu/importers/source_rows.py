@@ -99,7 +99,7 @@ def raise_at_first(frame: pl.DataFrame, bad: pl.Expr, *, file: str, column: str,
 
 def in_time_order(records: pl.DataFrame, *, fields: Sequence[str], by: str | None,
                   max_skew_ns: int, file: str, column: str, value_column: str,
-                  skew_option: str) -> tuple[pl.DataFrame, dict[str, int]]:
+                  skew_keyword: str, skew_option: str) -> tuple[pl.DataFrame, dict[str, int]]:
     """The cleaning rules every log importer shares, in this order. **Duplicates**: rows
     equal in every one of ``fields`` (the time ``t`` after parsing among them) are one row,
     the first kept. **Clock steps**: taking the rows of each ``by`` group (one drive, one
@@ -107,7 +107,7 @@ def in_time_order(records: pl.DataFrame, *, fields: Sequence[str], by: str | Non
     most ``max_skew_ns`` is put back in its place (a logger's step back, logs merged from
     several sources); by more, it is a ``TraceError`` naming the row (``column``, the raw
     value from ``value_column``), and the hint names the limit's parameter
-    (``skew_option``: the keyword, and the CLI option in the CLI's words). Returns the rows
+    (``skew_keyword``, and ``skew_option`` in the CLI's words). Returns the rows
     sorted by group, time and file order (stable: equal times keep file order), and the
     counts ``duplicates`` and ``reordered``."""
     where = LINE if LINE in records.columns else ROW
@@ -115,16 +115,15 @@ def in_time_order(records: pl.DataFrame, *, fields: Sequence[str], by: str | Non
     latest = pl.col("t").cum_max().shift(1)
     latest = latest.over(by) if by is not None else latest
     stepped = unique.with_columns(_back=latest - pl.col("t"))
-    keyword, option = skew_option.split("/")
-    limit = f"({max_skew_ns / 1e9:g} s); fix the clock or raise"
-    message = f"earlier than an earlier row{' of the same ' + by if by else ''} by more than"
+    def hint(name: str) -> str:
+        return (f"earlier than an earlier row{' of the same ' + by if by else ''} by more "
+                f"than {name} ({max_skew_ns / 1e9:g} s); fix the clock or raise {name}")
+
     try:
         raise_at_first(stepped, pl.col("_back") > max_skew_ns, file=file, column=column,
-                       value_column=value_column,
-                       message=f"{message} {keyword} {limit} {keyword}")
+                       value_column=value_column, message=hint(skew_keyword))
     except TraceError as exc:
-        exc.cli = str(exc).replace(f"{message} {keyword} {limit} {keyword}",
-                                   f"{message} {option} {limit} {option}")
+        exc.cli = str(exc).replace(hint(skew_keyword), hint(skew_option))
         raise
     counts = {"duplicates": records.height - unique.height,
               "reordered": int(stepped["_back"].gt(0).sum())}

@@ -23,7 +23,6 @@ from dmmemu.atomic_output import (
     move_into_place,
     os_error_text,
     staging_directory,
-    write_atomically,
 )
 from dmmemu.errors import DmmemuError, DmmemuWarning, OutputError
 from dmmemu.trace.reader import parquet_footer_sha256
@@ -88,7 +87,7 @@ class ResultsWriter:
         assert self.staging is not None, "use ResultsWriter as a context manager"
         if self.single and self.labels:
             raise OutputError(f"{self.out}: a single-run output holds one run")
-        if not self.single and (label in self.labels or not _plain_name(label)):
+        if not self.single and (label in self.labels or not plain_name(label)):
             raise OutputError(f"run label {label!r} must be unique and usable as a directory "
                               "name (no '/', not '.' or '..', not hidden)")
         directory = self.staging if self.single else self.staging / label
@@ -113,7 +112,8 @@ class ResultsWriter:
                               f"{os_error_text(exc)}; nothing was written") from None
 
 
-def _plain_name(label: str) -> bool:
+def plain_name(label: str) -> bool:
+    """A run label or table file name usable as a directory entry of its own."""
     return bool(label) and "/" not in label and "\\" not in label and not label.startswith(".")
 
 
@@ -154,10 +154,11 @@ def _write_run(result: "RunResult", directory: Path, final: Path, label: str) ->
 
 
 def _write_manifest(directory: Path, final: Path, fields: dict[str, Any]) -> None:
-    text = json.dumps(fields, indent=2, sort_keys=True) + "\n"
+    """The commit mark, written last into the private staging directory (whose rename is
+    what makes the output appear)."""
     try:
-        write_atomically(directory / MANIFEST,
-                         lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+        (directory / MANIFEST).write_text(json.dumps(fields, indent=2, sort_keys=True) + "\n",
+                                          encoding="utf-8")
     except OSError as exc:
         raise OutputError(f"could not write {final / MANIFEST}: {exc.strerror or exc}; "
                           "nothing was written") from None
@@ -188,7 +189,7 @@ def run_directories(root: str | Path) -> list[RunDirectory]:
         if manifest["kind"] == KIND_RUN:
             return [_checked_run(root, manifest, manifest.get("run") or root.name)]
         runs = manifest.get("runs")
-        if not isinstance(runs, list) or not all(isinstance(r, str) and _plain_name(r)
+        if not isinstance(runs, list) or not all(isinstance(r, str) and plain_name(r)
                                                  for r in runs):
             raise ResultsError(f"{root / MANIFEST}: 'runs' must list the run directories")
         extra = sorted(d.name for d in root.iterdir()
@@ -271,9 +272,10 @@ def _checked_run(path: Path, manifest: dict[str, Any], label: str) -> RunDirecto
         raise ResultsError(f"{path / MANIFEST}: 'tables' must list the run's tables")
     for name, entry in tables.items():
         if not (isinstance(entry, dict) and isinstance(entry.get("file"), str)
-                and _plain_name(entry["file"]) and isinstance(entry.get("bytes"), int)):
+                and plain_name(entry["file"]) and isinstance(entry.get("bytes"), int)
+                and isinstance(entry.get("footer_sha256"), str)):
             raise ResultsError(f"{path / MANIFEST}: table {name!r} needs a 'file' in the run "
-                               "directory and its 'bytes'")
+                               "directory, its 'bytes' and its 'footer_sha256'")
         file = path / entry["file"]
         if not file.is_file():
             raise ResultsError(f"{path}: partial run: {entry['file']} is missing; run it again")
@@ -282,7 +284,7 @@ def _checked_run(path: Path, manifest: dict[str, Any], label: str) -> RunDirecto
             raise ResultsError(f"{path}: changed since it was written: {entry['file']} has "
                                f"{size} bytes, the manifest says {entry['bytes']}; run it "
                                "again")
-        if "footer_sha256" in entry and parquet_footer_sha256(file) != entry["footer_sha256"]:
+        if parquet_footer_sha256(file) != entry["footer_sha256"]:
             raise ResultsError(f"{path}: changed since it was written: {entry['file']}'s "
                                "Parquet footer differs from the manifest's; run it again")
     return RunDirectory(label=label, path=path, manifest=manifest)
