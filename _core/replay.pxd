@@ -127,6 +127,7 @@ cdef enum:
     TIMER_RELEASE = 1  # a detached MN's addresses die
     TIMER_CORRESPONDENT = 2  # a correspondent binding's BU reaches the peer (§15)
     TIMER_LOCALIZED = 3  # the last acknowledgement of a localized routing arrives (§18)
+    TIMER_GRACE = 4  # a grace period (§7.2) ends: the MN's flows look at their addresses again
 
 cdef enum:
     SELECT_CENTRAL = 1
@@ -218,6 +219,7 @@ cdef struct Address:
     time_t until            # end of its interruption at the MN's last move (§5.10)
     time_t hold             # the anchor's hold inside it
     flow_t pair_refs        # correspondent bindings (§15) naming it: its slot is kept for them
+    time_t first_bound_t    # its first registration: its grace periods start (§7.2), or INT64_MIN
 
 
 cdef struct MobileNode:

@@ -40,7 +40,8 @@ from replay cimport (
     SELECT_CENTRAL, SELECT_HASHED, SELECT_LEAST_LOADED,
     SELECT_PER_FLOW, SIGNAL_BOUND, SIGNAL_NEEDS_BINDING, SIGNAL_ONE, SIGNAL_RELEASED,
     STATE_FAILED,
-    STATE_FINISHED, STATE_NEW, STATE_READY, TIMER_CORRESPONDENT, TIMER_EXPIRE, TIMER_RELEASE,
+    STATE_FINISHED, STATE_NEW, STATE_READY, TIMER_CORRESPONDENT, TIMER_EXPIRE, TIMER_GRACE,
+    TIMER_RELEASE,
     EVENT_ADDRESS_RELEASED, EVENT_BINDING_EXPIRED, EVENT_FLOW_BROKEN, EVENT_FLOW_RENUMBERED,
     Address, Correspondent, EventRecord, FlowPath, FlowState, MobileNode, NetworkPlace,
 )
@@ -196,6 +197,8 @@ cdef class Replay:
     cdef Chain chain                    # reads the three above
     cdef count_t direct_bytes           # option bytes per packet on the direct path
     cdef const uint8_t[:, ::1] classes  # (C, CLASS_COLUMNS) flow classes (§1)
+    cdef const int64_t[::1] grace       # (C,) each class's grace period (§7.2), -1 none
+    cdef const int64_t[::1] grace_ends  # the distinct grace periods: a timer for each (§7.2)
     cdef const uint8_t[:, ::1] scope    # (N, N) scope[anchor, poa]
     cdef bint always_registered
     cdef const uint8_t[:, ::1] native   # (N, N) native[anchor, poa]
@@ -436,6 +439,8 @@ cdef class Replay:
             raise ValueError("policy.direct_bytes must be >= 0")
         classes = _classes.class_table(policy.flow_classes)
         self.classes = classes
+        self.grace = _classes.grace_table(policy.flow_classes)
+        self.grace_ends = np.unique(np.asarray(self.grace)[np.asarray(self.grace) >= 0])
         self.scope = scope
         self.always_registered = bool(policy.always_registered)
         self.native = _array(policy.native, "policy.native", np.uint8, (n, n))
@@ -958,7 +963,7 @@ cdef class Replay:
         cdef MobileNode* mn = &self.mns[fs.mn]
         cdef node_t p = mn.poa, a, c
         cdef addr_t x
-        cdef bint renumber = False, direct, cache = True
+        cdef bint renumber = False, graceful = False, direct, cache = True
         cdef Route route, lead
         cdef Correspondent* pair
         cdef time_t rr_out[4]
@@ -977,7 +982,15 @@ cdef class Replay:
         if fs.broken:  # step 2
             self.sums[f, SUM_LOST] += 1
             return 0
-        if fs.binding == FLOW_BOUND and not self.addrs[fs.addr].live:
+        if fs.binding == FLOW_BOUND and self._grace_over(fs, mn, p, t):
+            # Step 2, graceful replacement: the grace is over, the flow takes a new address.
+            x = fs.addr
+            fs.addr = -1
+            fs.binding = FLOW_UNBOUND
+            self._let_go(f, t)
+            self._drop(fs.mn, x, t)
+            graceful = True
+        elif fs.binding == FLOW_BOUND and not self.addrs[fs.addr].live:
             x = fs.addr
             if self.classes[fs.cls, CLASS_ON_LOSS] == ON_LOSS_RENUMBER:
                 # Step 2, renumbered: the flow lets go of the dead address and binds anew.
@@ -1001,15 +1014,7 @@ cdef class Replay:
                 fs.binding = FLOW_LOCAL
                 a = self.serving[p]
             else:
-                if (self.classes[fs.cls, CLASS_ANCHOR] == ANCHOR_OFFLOAD
-                        and self.offload[fs.cls, p] >= 0):
-                    a = self.offload[fs.cls, p]
-                elif self.select == SELECT_CENTRAL:
-                    a = self.central
-                elif self.select == SELECT_PER_FLOW:
-                    a = self.serving[p]
-                else:  # chosen for the MN at attach
-                    a = mn.home
+                a = self._class_anchor(fs.cls, mn, p)
                 x = self._find(fs.mn, a)
                 if x < 0:
                     x = self._append(fs.mn, a)
@@ -1035,9 +1040,10 @@ cdef class Replay:
                 if self.flow_local[f] >= 0:  # §18 trigger 2
                     self._local_bind(self.flow_local[f], fs.mn, self.flow_peer_mn[f], t, rr_out)
             self.flow_anchor[f] = a
-            if renumber:
+            if renumber or graceful:
                 self.flow_renumbered[f] += 1
                 self._event(EVENT_FLOW_RENUMBERED, t, fs.mn, f, a)
+            if renumber:  # lost until re-established; a graceful move loses nothing
                 ft.resume = mn.ready + 2 * path_delay(&self.paths, far, p)
         if fs.binding == FLOW_LOCAL:
             # Step 3, renumber: a new local address when the serving anchor changed since the
@@ -1257,6 +1263,8 @@ cdef class Replay:
                     self.local_pairs[e.target].pending_case = -1
                     self.mns[self.local_pairs[e.target].low].epoch += 1  # the pair's paths
                     self.mns[self.local_pairs[e.target].high].epoch += 1
+            elif e.kind == TIMER_GRACE:  # §7.2: its next packets look at their addresses
+                self.mns[e.target].epoch += 1
             else:
                 mn = &self.mns[e.target]
                 if mn.release == e.seq:  # still detached since
@@ -1722,7 +1730,11 @@ cdef class Replay:
             fs.broken = 1
             self._event(EVENT_FLOW_BROKEN, t, m, f, ad.anchor)
         self._let_go(f, t)
-        ad = &self.addrs[x]
+        self._drop(m, x, t)
+
+    cdef void _drop(self, mn_t m, addr_t x, time_t t) noexcept nogil:
+        """§6: a flow lets go of address x; x goes when nothing pins it any more."""
+        cdef Address* ad = &self.addrs[x]
         ad.refcount -= 1
         if ad.refcount > 0:
             return
@@ -1773,7 +1785,7 @@ cdef class Replay:
         self.addrs[x] = Address(
             anchor=anchor, prev=mn.tail, next=-1, refcount=0, bound=0, live=1,
             reg_poa=-1, reg_t=0, ever_bound=0, was_bound=0, expiry=0, owner=m, until=INT64_MIN,
-            hold=0, pair_refs=0,
+            hold=0, pair_refs=0, first_bound_t=INT64_MIN,
         )
         if mn.tail >= 0:
             self.addrs[mn.tail].next = x
@@ -1781,6 +1793,25 @@ cdef class Replay:
             mn.head = x
         mn.tail = x
         return x
+
+    cdef inline bint _grace_over(self, FlowState* fs, MobileNode* mn, node_t p,
+                                 time_t t) noexcept nogil:
+        """§7.2: the grace period of bound flow ``fs``'s class on its live address is over,
+        and its class would bind elsewhere now."""
+        cdef Address* ad = &self.addrs[fs.addr]
+        return (self.grace[fs.cls] >= 0 and ad.live and ad.first_bound_t != INT64_MIN
+                and t - ad.first_bound_t >= self.grace[fs.cls]
+                and self._class_anchor(fs.cls, mn, p) != ad.anchor)
+
+    cdef inline node_t _class_anchor(self, uint8_t cls, MobileNode* mn, node_t p) noexcept nogil:
+        """§7.3: the anchor a flow of class ``cls`` binds at, its MN at p (not a local class)."""
+        if self.classes[cls, CLASS_ANCHOR] == ANCHOR_OFFLOAD and self.offload[cls, p] >= 0:
+            return self.offload[cls, p]
+        if self.select == SELECT_CENTRAL:
+            return self.central
+        if self.select == SELECT_PER_FLOW:
+            return self.serving[p]
+        return mn.home  # chosen for the MN at attach
 
     cdef addr_t _find(self, mn_t m, node_t anchor) noexcept nogil:
         """MN ``m``'s live address at ``anchor``, -1 if none (there is at most one)."""
@@ -1826,10 +1857,16 @@ cdef class Replay:
         """§3: an address needs no binding at its own anchor's PoA when that is native."""
         return not self.native[anchor, p]
 
-    cdef void _register(self, addr_t x, node_t p, time_t t) noexcept nogil:
+    cdef int _register(self, addr_t x, node_t p, time_t t) except -1 nogil:
         """§4 register: the anchor now holds a binding for ``x`` (its program has run)."""
         cdef Address* ad = &self.addrs[x]
         cdef node_t a = ad.anchor
+        cdef Py_ssize_t j
+        if ad.first_bound_t == INT64_MIN:  # §7.2: its first binding starts the grace periods
+            ad.first_bound_t = t
+            for j in range(self.grace_ends.shape[0]):  # its flows' paths change at each end
+                if self.grace_ends[j] <= self.t_end - t:
+                    self._schedule(t + self.grace_ends[j], TIMER_GRACE, ad.owner)
         self._bin_binding_time(a, t)
         ad.bound = 1
         ad.ever_bound = 1

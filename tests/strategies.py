@@ -11,6 +11,7 @@ from dmmemu.engine.flow_classes import FlowClass
 from dmmemu.engine.policy import (
     INTERRUPTION_COMPONENTS,
     MAX_CHAIN_LEVELS,
+    SELECT_AT_ATTACH,
     SELECT_CENTRAL,
     SELECT_NAMES,
     SELECT_PER_FLOW,
@@ -71,10 +72,11 @@ class Case:
 
 
 @st.composite
-def topologies(draw: st.DrawFn) -> Topology:
-    """A connected graph of 3..9 nodes with at least one PoA, anchor and correspondent."""
-    n_poa = draw(st.integers(1, 3))
-    n_anchor = draw(st.integers(1, 3))
+def topologies(draw: st.DrawFn, least: int = 1) -> Topology:
+    """A connected graph of 3..9 nodes with at least one correspondent and ``least`` PoAs
+    and anchors."""
+    n_poa = draw(st.integers(least, 3))
+    n_anchor = draw(st.integers(least, 3))
     n_cn = draw(st.integers(1, 2))
     n_router = draw(st.integers(0, 1))
     roles = ["poa"] * n_poa + ["anchor"] * n_anchor + ["cn"] * n_cn + ["router"] * n_router
@@ -160,19 +162,21 @@ def programs(draw: st.DrawFn, n_kinds: int, levels: int = 0,
 
 @st.composite
 def policies(draw: st.DrawFn, topology: Topology, route_optimised: bool = False,
-             mobile_networks: bool = False, localized: bool = False) -> PolicyTables:
+             mobile_networks: bool = False, localized: bool = False,
+             graceful: bool = False) -> PolicyTables:
     """Any combination of the mechanisms, not only the registered practices;
     ``route_optimised``: always with correspondent bindings (§15), every peer taking part;
     ``mobile_networks``: MNs ride behind routers (§16), with a home anchor and no route
     optimisation; ``localized``: localized routing (§18) in some of the four cases, with
-    always-registered home addresses."""
+    always-registered home addresses; ``graceful``: every class a grace period (§7.2), its
+    flows on addresses they keep."""
     n = topology.n_nodes
     anchors = topology.nodes_with_role("anchor")
     poas = topology.nodes_with_role("poa")
     anchor = st.sampled_from(anchors.tolist())
     serving = np.full(n, -1, np.int32)
-    for p in poas:
-        serving[p] = draw(anchor)
+    for i, p in enumerate(poas):  # graceful: the first two PoAs served apart
+        serving[p] = anchors[i] if graceful and i < 2 else draw(anchor)
     # Chains of 0 to MAX_CHAIN_LEVELS levels; a level's node is absent, the serving anchor,
     # an anchor, or the PoA itself, so nodes coincide with the anchor and with each other.
     levels = draw(st.integers(0, MAX_CHAIN_LEVELS))
@@ -200,7 +204,8 @@ def policies(draw: st.DrawFn, topology: Topology, route_optimised: bool = False,
         for a in anchors:
             bypass[a] = draw(st.integers(0, (1 << levels) - 1))
     select = draw(st.sampled_from(sorted(set(SELECT_NAMES) - (
-        {SELECT_PER_FLOW} if route_optimised or mobile_networks or localized else set()))))
+        {SELECT_PER_FLOW} if route_optimised or mobile_networks or localized else set()))
+        if not graceful else [SELECT_PER_FLOW, SELECT_PER_FLOW, SELECT_AT_ATTACH]))
     # Route optimisation (§15) binds the MN's home address: any selection but per-flow.
     ro = route_optimised or (select != SELECT_PER_FLOW and not mobile_networks
                              and draw(st.booleans()))
@@ -213,7 +218,17 @@ def policies(draw: st.DrawFn, topology: Topology, route_optimised: bool = False,
         return {"anchor": draw(st.sampled_from(["policy", "local", "offload"])),
                 "direct": draw(st.booleans())}
 
-    classes = [FlowClass(name=f"class {i}", **kind_of_path(),
+    def with_grace(path: dict[str, object]) -> dict[str, object]:
+        """Sometimes a grace period (§7.2), on a class that keeps an address it may have."""
+        if graceful:
+            path = {"anchor": draw(st.sampled_from(["policy", "offload"]))}
+        if path.get("anchor") != "local" and not path.get("direct") and not path.get(
+                "route_optimised"):
+            path = {**path, "grace_ns": draw(st.sampled_from(
+                [0, 20_000, 150_000] if graceful else [None, None, 0, 20_000, 150_000]))}
+        return path
+
+    classes = [FlowClass(name=f"class {i}", **with_grace(kind_of_path()),
                          on_loss=draw(st.sampled_from(["break", "renumber"])),
                          continuity=draw(st.sampled_from([None, False, True])),
                          apps=draw(st.sampled_from([None, apps[:1], apps])),
@@ -225,7 +240,7 @@ def policies(draw: st.DrawFn, topology: Topology, route_optimised: bool = False,
                for i in range(draw(st.integers(0, 2)))]
     rest = ({"anchor": "policy", "route_optimised": True} if route_optimised
             else {"anchor": "policy"} if localized and draw(st.booleans()) else kind_of_path())
-    classes.append(FlowClass(name="rest", **rest,
+    classes.append(FlowClass(name="rest", **with_grace(rest),
                              on_loss=draw(st.sampled_from(["break", "renumber"]))))
     ro = any(c.route_optimised for c in classes)
     ro_capable = np.zeros(n, np.uint8)
@@ -287,25 +302,27 @@ def policies(draw: st.DrawFn, topology: Topology, route_optimised: bool = False,
 
 @st.composite
 def cases(draw: st.DrawFn, crowded: bool = False, route_optimised: bool = False,
-          mobile_networks: bool = False, localized: bool = False) -> Case:
+          mobile_networks: bool = False, localized: bool = False,
+          graceful: bool = False) -> Case:
     """A topology, a policy and a short trace with clustered times (ties are common);
     ``crowded``: hundreds of flows on a few MNs, so that the address pool, the timer heap
     and the per-address signaling grow past their first allocations; ``mobile_networks``:
     up to 5 MNs that join, leave and switch mobile routers, nested (§16); ``localized``:
-    localized routing (§18), most flows between two MNs."""
-    topology = draw(topologies())
-    policy = draw(policies(topology, route_optimised, mobile_networks, localized))
+    localized routing (§18), most flows between two MNs; ``graceful``: grace periods (§7.2)."""
+    topology = draw(topologies(least=2 if graceful else 1))  # graceful: somewhere to go
+    policy = draw(policies(topology, route_optimised, mobile_networks, localized, graceful))
     poas = topology.nodes_with_role("poa").tolist()
     cns = topology.nodes_with_role("cn").tolist()
     n_mns = draw(st.integers(2, 5) if mobile_networks else st.integers(2, 4) if localized
-                 else st.integers(1, 3))
+                 else st.integers(1, 2) if graceful else st.integers(1, 3))
+    moving = localized or graceful  # many moves (between MNs' flows, inside grace periods)
     horizon = 1_000_000
     time = st.integers(0, 40).map(lambda x: x * (horizon // 40))
 
     mob = sorted(
         (draw(time), draw(st.integers(0, n_mns - 1)),
-         draw(st.sampled_from(poas * (3 if localized else 1) + [-1])))
-        for _ in range(draw(st.integers(4 if localized else 0, 16 if localized else 12)))
+         draw(st.sampled_from(poas * (3 if moving else 1) + [-1])))
+        for _ in range(draw(st.integers(4 if moving else 0, 16 if moving else 12)))
     )
     mob_t = np.array([m[0] for m in mob], np.int64)
     mob_mn = np.array([m[1] for m in mob], np.int32)

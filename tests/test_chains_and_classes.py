@@ -40,7 +40,7 @@ from dmmemu.engine.signaling import (
     program_table,
 )
 from dmmemu.errors import PracticeError
-from dmmemu.practices.dmm import LOCAL_WITHOUT_CONTINUITY
+from dmmemu.practices.dmm import connection_manager_classes
 
 
 @pytest.fixture(params=_engines())
@@ -203,7 +203,7 @@ def test_classify_matches_the_address_type_a_flow_asks_for() -> None:
                                  enumerate([True, False, False, True])])
     replay = dataclasses.replace(replay, flow_address_type=np.array([2, 1, -1, -1], np.int8))
     # non-persistent -> local; session-lasting -> kept; no type: by continuity.
-    assert classify(LOCAL_WITHOUT_CONTINUITY, replay).tolist() == [0, 1, 2, 3]
+    assert classify(connection_manager_classes(0), replay).tolist() == [0, 2, 3, 4]
     with pytest.raises(PracticeError, match="address_types must be among"):
         FlowClass(name="x", address_types=("roaming",))
 

@@ -111,10 +111,13 @@ def test_dmm_with_and_without_cmd():
     assert plain.segment_bytes.tolist() == [40, 0]
     # RFC 8653 via the connection manager: an asked address type first, then no continuity
     # -> the local address, renumbered; the rest keep the MAAR where they started.
-    assert [(c.anchor, c.continuity, c.address_types) for c in plain.flow_classes] == [
-        ("local", None, ("non-persistent",)),
-        ("policy", None, ("fixed", "session-lasting", "graceful-replacement")),
-        ("local", False, None), ("policy", None, None)]
+    assert [(c.anchor, c.continuity, c.address_types, c.grace_ns)
+            for c in plain.flow_classes] == [
+        ("local", None, ("non-persistent",), None),
+        ("policy", None, ("graceful-replacement",), 60 * 10**9),
+        ("policy", None, ("fixed", "session-lasting"), None),
+        ("local", False, None, None), ("policy", None, None, None)]
+    assert DMM(graceful_s=2.5).compile(FLAT).flow_classes[1].grace_ns == 2_500_000_000
     assert DMM(connection_manager=False).compile(FLAT).flow_classes == ALL_FLOWS
     native = np.zeros((7, 7), np.uint8)
     native[3, 4] = native[5, 6] = 1  # gw0.0 at ar0.0, gw0.1 at ar0.1

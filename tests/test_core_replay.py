@@ -47,7 +47,7 @@ from dmmemu.engine.signaling import (
     request_reply_program,
 )
 from dmmemu.errors import PacketRowError
-from dmmemu.practices.dmm import LOCAL_WITHOUT_CONTINUITY
+from dmmemu.practices.dmm import connection_manager_classes
 
 
 def line(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -299,7 +299,7 @@ def test_timeline_event_handled_for_a_later_packet_keeps_its_own_bin():
 
 def test_local_flows_follow_the_mn_and_home_is_chosen_at_attach():
     pol = policy(4, select=SELECT_AT_ATTACH, serving=[-1, -1, 2, 3], native=NATIVE_2_3,
-                 flow_classes=LOCAL_WITHOUT_CONTINUITY)
+                 flow_classes=connection_manager_classes(0))
     rin = trace(4, 1, flows=[(0, 0, 100, 10000, 0), (0, 0, 100, 10000, 1)],
                 moves=[(0, 0, 2), (5000, 0, 3)])
     rows = [(1000, 0, 100, 1), (1000, 1, 100, 1), (8000, 0, 100, 1), (8000, 1, 100, 1)]

@@ -45,6 +45,8 @@ def record_events(counters, case: Case | None = None) -> None:
         renumbered = classify(policy.flow_classes, case.replay)[counters.flow_renumbered > 0]
         if any(policy.flow_classes[int(c)].on_loss == "renumber" for c in renumbered):
             event("renumbered after losing its address")
+        if any(policy.flow_classes[int(c)].grace_ns is not None for c in renumbered):
+            event("renumbered in a class with a grace period")
 
     for kind, name in enumerate(HO_KIND_NAMES):
         if (counters.ho_kind == kind).any():
@@ -95,6 +97,14 @@ def test_core_equals_reference_with_localized_routing(case: Case) -> None:
     """Localized routing between MNs (semantics.md §18) in any of the four cases: set up at
     a pair's first flow, set up again or torn down at either MN's moves, dropped at a detach
     or when the pair's last flow lets go, completion timers scheduled by packets."""
+    assert_engines_agree(case)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases(graceful=True))
+def test_core_equals_reference_with_grace_periods(case: Case) -> None:
+    """Grace periods (semantics.md §7.2): flows that leave their address for a new one
+    when its grace is over, on the core's cached paths that the grace timers invalidate."""
     assert_engines_agree(case)
 
 

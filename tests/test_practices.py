@@ -226,7 +226,10 @@ def random_traces(draw):
                "peer": np.array([draw(st.sampled_from(cns)) for _ in range(n_flows)]),
                "start": np.array([s[0] for s in spans]), "end": np.array([s[1] for s in spans]),
                "continuity": np.array([draw(st.booleans()) for _ in range(n_flows)]),
-               "app": [draw(st.sampled_from(["web", "voice", None])) for _ in range(n_flows)]},
+               "app": [draw(st.sampled_from(["web", "voice", None])) for _ in range(n_flows)],
+               "address_type": [draw(st.sampled_from([None, "graceful-replacement",
+                                                      "non-persistent"]))
+                                for _ in range(n_flows)]},
         packets={"t": np.array([p[0] for p in packets], np.int64),
                  "flow": np.array([p[1] for p in packets], np.uint64),
                  "size": np.array([p[2] for p in packets], np.uint16),
@@ -235,7 +238,8 @@ def random_traces(draw):
         params=draw(st.fixed_dictionaries({}, optional={
             "lifetime_s": st.sampled_from([0.1, 0.5, 2.0]), "buffering": st.booleans(),
             "rcoa_apps": st.sampled_from([("web",), ("web", "voice")]),
-            "rcoa_without_continuity": st.booleans()})),
+            "rcoa_without_continuity": st.booleans(),
+            "graceful_s": st.sampled_from([0.0, 0.3, 2.0])})),
     )
 
 
@@ -474,6 +478,42 @@ def test_interruption_components_are_bounded(handover_trace):
     with pytest.raises(PracticeError, match="more than the 3600 s a handover may take"):
         dmmemu.run(handover_trace, PMIPv6(l2_attach_ms=11 * 86_400_000))
     assert summary_row(dmmemu.run(handover_trace, PMIPv6(l2_attach_ms=3_000_000)))["handovers"] == 1
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_graceful_replacement_moves_the_flow_when_the_grace_ends(tmp_path, engine):
+    """RFC 8653's graceful-replacement address under DMM (semantics.md §7.2): a flow pings
+    every 50 ms from 9 s to 20 s; the MN hands over at 10 s, where gw0.0 registers the
+    flow's address at ar0.1. With graceful_s = 2 the flow keeps it, through the tunnel,
+    until 12 s, then moves to gw0.1's address at its next ping, losing nothing more than a
+    session-lasting flow does in the handover: its tunnel bytes stop at 12 s."""
+    topology = FlatWifi(rows=1, cols=2, correspondents=1).build()
+    pings = np.arange(9 * S, 20 * S, 50_000_000, dtype=np.int64)
+
+    def flow_asking(address_type: str) -> dict:
+        path = write_trace(
+            tmp_path / address_type, name=address_type, topology=topology,
+            mobility={"t": np.array([0, 10 * S]), "mn": np.array([0, 0]),
+                      "poa": np.array([AR0, AR1])},
+            flows={"flow": np.array([3]), "mn": np.array([0]), "peer": np.array([CN]),
+                   "start": np.array([9 * S]), "end": np.array([20 * S]),
+                   "address_type": [address_type]},
+            packets={"t": pings, "flow": np.full(pings.size, 3, np.uint64),
+                     "size": np.full(pings.size, 100), "dir": np.ones(pings.size, np.uint8)})
+        r = dmmemu.run(path, DMM(graceful_s=2.0), engine=engine)
+        return {"flow": r.flows.row(0, named=True),
+                "events": r.events.select("t", "kind", "flow", "anchor").rows()}
+
+    graceful, lasting = flow_asking("graceful-replacement"), flow_asking("session-lasting")
+    lost = lasting["flow"]["lost"]
+    assert lost > 0 and graceful["flow"]["lost"] == lost  # the handover's, nothing more
+    assert not graceful["flow"]["broken"] and graceful["flow"]["renumbered"] == 1
+    assert graceful["events"] == [(12 * S, "flow-renumbered", 3, GW1)]
+    assert lasting["events"] == [] and lasting["flow"]["renumbered"] == 0
+    # 40 B of tunnel per ping delivered at ar0.1 through gw0.0: the 200 pings of [10, 20) s
+    # for the session-lasting flow, the 40 of [10, 12) s for the graceful one, less the lost.
+    assert lasting["flow"]["overhead_bytes"] == 40 * (200 - lost)
+    assert graceful["flow"]["overhead_bytes"] == 40 * (40 - lost)
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -25,6 +25,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from dmmemu.engine.flow_classes import FlowClass
 from dmmemu.engine.policy import (
     SELECT_AT_ATTACH,
     SELECT_CENTRAL,
@@ -62,7 +63,7 @@ from dmmemu.engine.signaling import (
     request_reply_program,
 )
 from dmmemu.errors import PacketRowError, PracticeError
-from dmmemu.practices.dmm import LOCAL_WITHOUT_CONTINUITY
+from dmmemu.practices.dmm import connection_manager_classes
 
 US = 1_000
 MS = 1_000_000
@@ -671,8 +672,65 @@ def test_scope_applies_after_a_detach_too(engine) -> None:
     assert_counters(got, in_one_bin(e))
 
 
+def test_graceful_flow_keeps_its_address_for_the_grace_then_moves_without_loss(engine) -> None:
+    """§7.2 graceful replacement (RFC 8653's graceful-replacement address): the flow keeps
+    its address @A through the handover, for 20 ms after its first binding, then moves to
+    a new address at the serving anchor with no packet lost; the old binding ends then."""
+    graceful = FlowClass(name="graceful", on_loss="renumber", grace_ns=20 * MS)
+    policy = dmm_policy(flow_classes=(graceful,))
+    flows = [(7, 0, CN, 10 * MS, 100 * MS, True)]
+    packets = [
+        (10 * MS, 7, 1000, 1),  # at A: new address @A, native
+        (54 * MS, 7, 1000, 1),  # after the handover at 50 ms: tunnel A -> B
+        (60 * MS, 7, 1000, 1),  # 10 ms into the grace (from the binding at 50 ms): via A
+        (75 * MS, 7, 1000, 1),  # grace over at 70 ms: a new address @B, native, not lost
+        (90 * MS, 7, 1000, 1),  # native at B
+    ]
+    replay = make_replay(1, DMM_MOVES, flows, packets)
+    got = run(engine, policy, replay, packets)
+
+    e = zeros(replay)
+    set_row(e, 0, HO_ATTACH, -1, POA_A, 3 * MS, 0, 0, 0)
+    # The handover registers @A at B (h = H[B][A] = 2, RTT 4 µs), as in the DMM scenarios;
+    # that registration at 50 ms starts the grace.
+    set_row(e, 1, HO_HANDOVER, POA_A, POA_B, 3_004_000, 4_000, 2, 136)
+    e.sig_msgs[CAUSE_HANDOVER] = [1, 1]
+    e.sig_bytes[CAUSE_HANDOVER] = [80, 56]
+    e.sig_byte_hops[CAUSE_HANDOVER] = [160, 112]
+    e.anchor_sig_msgs[[POA_A, POA_B]] = 2
+    e.anchor_sig_bytes[[POA_A, POA_B]] = 136
+    set_roles(e, {(ROLE_POA, POA_B): 2, (ROLE_ANCHOR, POA_A): 2})
+    e.anchor_peak_bindings[POA_A] = 1
+    # At 75 ms the flow lets go of @A (refcount 0: closed, bound 50..75 ms) and binds a new
+    # address @B = serving[B], native there: no signaling, no loss (both valid at once).
+    e.anchor_binding_ns[POA_A] = 25 * MS
+    e.flow_renumbered[0] = 1
+    set_events(e, [(75 * MS, EVENT_FLOW_RENUMBERED, 0, 0, POA_B)])
+    e.anchor_addresses[[POA_A, POA_B]] = 1
+    # Paths: native at A and at B (hops 3, 16 µs, overhead 40, byte-hops 0) for the packets
+    # at 10, 75 and 90 ms; through (A -> B, 40) at 54 and 60 ms: hops 3 + 2, 18 µs,
+    # byte-hops 80. The flow's reported anchor is the one it bound last (§7.3).
+    e.flow_packets[0] = 5
+    e.flow_bytes[0] = 5000
+    e.flow_hops_sum[0] = 3 * 3 + 2 * 5
+    e.flow_direct_hops_sum[0] = 5 * 3
+    e.flow_delay_ns_sum[0] = 3 * 16_000 + 2 * 18_000
+    e.flow_direct_delay_ns_sum[0] = 5 * 16_000
+    e.flow_overhead_bytes[0] = 5 * 40
+    e.flow_overhead_byte_hops[0] = 2 * 80
+    e.flow_anchor[0] = POA_B
+    e.flow_moves[0] = 1
+    e.anchor_packets[POA_A] = 3
+    e.anchor_bytes[POA_A] = 3000
+    e.anchor_packets[POA_B] = 2
+    e.anchor_bytes[POA_B] = 2000
+    e.stretch_hist[3, 3] = 3
+    e.stretch_hist[5, 3] = 2
+    assert_counters(got, in_one_bin(e))
+
+
 def test_local_flow_without_continuity_follows_mn_without_signaling(engine) -> None:
-    policy = dmm_policy(flow_classes=LOCAL_WITHOUT_CONTINUITY)
+    policy = dmm_policy(flow_classes=connection_manager_classes(0))
     flows = [
         (7, 0, CN, 10 * MS, 100 * MS, False),  # no continuity -> local address
         (8, 0, CN, 10 * MS, 100 * MS, True),  # continuity -> address @A, registered at B

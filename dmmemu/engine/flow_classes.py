@@ -48,6 +48,9 @@ class FlowClass:
     ``seed``: an operator's offload rule; None matches any), and
     what it means: ``anchor`` ("policy", "local" or "offload"), ``on_loss`` ("break" or
     "renumber"), and
+    ``grace_ns``, RFC 8653's graceful replacement: once the MN has moved away from its
+    address (semantics.md §7.2), the flow keeps it this long, then moves to a new one
+    without loss (None: it keeps it for good);
     ``direct``, the k = 0 path (peer to PoA, carrying PolicyTables.direct_bytes per packet)
     instead of the path through the anchor chain; ``route_optimised``, the direct path once
     a correspondent binding with a peer that supports it is in place (semantics.md §15),
@@ -58,6 +61,7 @@ class FlowClass:
     on_loss: str = "break"
     direct: bool = False
     route_optimised: bool = False
+    grace_ns: int | None = None
     continuity: bool | None = None
     apps: tuple[str, ...] | None = None
     address_types: tuple[str, ...] | None = None
@@ -75,6 +79,15 @@ class FlowClass:
         if self.route_optimised and (self.direct or self.anchor != "policy"):
             raise PracticeError(f"flow class {self.name!r}: a route-optimised flow binds an "
                                 "address by the practice's policy and is not always direct")
+        if self.grace_ns is not None and not (
+                isinstance(self.grace_ns, int) and not isinstance(self.grace_ns, bool)
+                and 0 <= self.grace_ns < 2**62):
+            raise PracticeError(f"flow class {self.name!r}: grace_ns must be a whole number of "
+                                f"ns >= 0, got {self.grace_ns!r}")
+        if self.grace_ns is not None and (self.anchor == "local" or self.direct
+                                          or self.route_optimised):
+            raise PracticeError(f"flow class {self.name!r}: a grace period applies to an "
+                                "address the flow keeps through the anchor chain")
         if self.apps is not None and not all(isinstance(a, str) for a in self.apps):
             raise PracticeError(f"flow class {self.name!r}: apps must be app names")
         if self.peers is not None and not all(
@@ -118,6 +131,11 @@ def class_table(classes: tuple[FlowClass, ...]) -> np.ndarray:
     return np.array([[ANCHORS[c.anchor], ON_LOSS[c.on_loss], int(c.direct),
                       int(c.route_optimised)] for c in classes],
                     np.uint8).reshape(len(classes), CLASS_COLUMNS)
+
+
+def grace_table(classes: tuple[FlowClass, ...]) -> np.ndarray:
+    """int64 (C,): each class's grace period in ns (semantics.md §7.2), -1 for none."""
+    return np.array([-1 if c.grace_ns is None else c.grace_ns for c in classes], np.int64)
 
 
 def drawn_share(flow_ids: np.ndarray, seed: int) -> np.ndarray:

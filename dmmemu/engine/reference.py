@@ -26,6 +26,7 @@ from dmmemu.engine.flow_classes import (
     ON_LOSS_RENUMBER,
     class_table,
     classify,
+    grace_table,
 )
 from dmmemu.engine.local_routing import local_routing_pairs
 from dmmemu.engine.policy import (
@@ -155,6 +156,7 @@ class Address:
     expiry: int | None = None  # §12: seq of its pending expiry timer, None if none
     until: int = MINUS_INFINITY  # §5.10: end of its interruption at the MN's last move
     hold: int = 0  # the anchor's hold inside it
+    first_bound_t: int | None = None  # §7.2: when it was first registered (grace starts)
 
 
 @dataclass(slots=True)
@@ -300,6 +302,7 @@ class ReferenceReplay:
         self.buffering = bool(policy.buffering)
         # §1 flow classes: per class (anchor, on_loss, direct, route_optimised) codes.
         self.classes: list[list[int]] = class_table(policy.flow_classes).tolist()
+        self.grace: list[int] = grace_table(policy.flow_classes).tolist()  # §7.2, -1 none
         # §4 per-PoA variants: each PoA's class (legs may be limited to some), and the refresh
         # period of a binding registered at each PoA.
         self.poa_class: list[int] = policy.poa_class.tolist()
@@ -775,6 +778,8 @@ class ReferenceReplay:
 
     def _register(self, x: Address, p: int, t: int) -> None:
         """§4 register(x, p, t): the anchor now holds a binding for x."""
+        if x.first_bound_t is None:  # §7.2: its grace periods start
+            x.first_bound_t = t
         x.bound = True
         x.ever_registered = True
         x.reg_t = t
@@ -1119,6 +1124,10 @@ class ReferenceReplay:
         if not x.live and self.classes[f.cls][CLASS_ON_LOSS] == ON_LOSS_BREAK:
             self._break(f, t)
         self._let_go(f, t)
+        self._drop(m, x, t)
+
+    def _drop(self, m: MobileNode, x: Address, t: int) -> None:
+        """§6: a flow lets go of address x; x goes when nothing pins it any more."""
         x.refcount -= 1
         if x.refcount == 0 and x.live and not self._pinned(m, x):
             if x.bound:
@@ -1161,8 +1170,17 @@ class ReferenceReplay:
         # §7.2 broken, or renumbered onto a new address by its class
         p = m.poa
         far = f.peer if q is None else q.poa  # where the other end is (§17)
-        renumber = False
-        if f.addr is not None and not f.addr.live:
+        renumber = graceful = False
+        x = f.addr
+        if (x is not None and x.live and self.grace[f.cls] >= 0
+                and x.first_bound_t is not None and t - x.first_bound_t >= self.grace[f.cls]
+                and self._class_anchor(f, m, p) != x.anchor):
+            # §7.2 graceful replacement: the grace is over; the flow moves to a new address
+            f.addr = None
+            self._let_go(f, t)
+            self._drop(m, x, t)
+            graceful = True
+        elif f.addr is not None and not f.addr.live:
             if self.classes[f.cls][CLASS_ON_LOSS] == ON_LOSS_RENUMBER:
                 f.addr.refcount -= 1  # the dead address is garbage once no flow holds it
                 self._let_go(f, t)
@@ -1176,10 +1194,11 @@ class ReferenceReplay:
         # §7.3 bind
         if not f.is_bound:
             self._bind(f, m, p, t)
-        if renumber:
+        if renumber or graceful:
             f.renumbered += 1
             self.records.append((t, EVENT_FLOW_RENUMBERED, f.mn, self.flow_index[f.id],
                                 f.addr.anchor))
+        if renumber:  # lost until re-established; a graceful move loses nothing
             f.resume = m.ready + 2 * self.D[far][p]
         if f.local:
             # §7.3 renumber: a new local address when the serving anchor changed since the
@@ -1322,23 +1341,26 @@ class ReferenceReplay:
             self.records.append((t, EVENT_FLOW_BROKEN, f.mn, self.flow_index[f.id],
                                 f.addr.anchor))
 
+    def _class_anchor(self, f: Flow, m: MobileNode, p: int) -> int:
+        """§7.3: the anchor f's class binds at, for MN m at p (not a local class)."""
+        if self.classes[f.cls][CLASS_ANCHOR] == ANCHOR_OFFLOAD and self.offload[f.cls][p] >= 0:
+            return self.offload[f.cls][p]  # §7.3: the class's offload gateway of the PoA
+        if self.select == SELECT_CENTRAL:
+            return self.central
+        if self.select == SELECT_PER_FLOW:
+            return self.serving[p]
+        if self.select in (SELECT_AT_ATTACH, SELECT_AT_BOOTSTRAP, SELECT_HASHED,
+                           SELECT_LEAST_LOADED):
+            return m.home
+        raise ValueError(f"unknown anchor selection code {self.select}")
+
     def _bind(self, f: Flow, m: MobileNode, p: int, t: int) -> None:
         """§7.3 bind an unbound flow of MN m, attached at p."""
         if self.classes[f.cls][CLASS_ANCHOR] == ANCHOR_LOCAL:
             f.local = True
             f.anchor = self.serving[p]
             return
-        if self.classes[f.cls][CLASS_ANCHOR] == ANCHOR_OFFLOAD and self.offload[f.cls][p] >= 0:
-            anchor = self.offload[f.cls][p]  # §7.3: the class's offload gateway of the PoA
-        elif self.select == SELECT_CENTRAL:
-            anchor = self.central
-        elif self.select == SELECT_PER_FLOW:
-            anchor = self.serving[p]
-        elif self.select in (SELECT_AT_ATTACH, SELECT_AT_BOOTSTRAP, SELECT_HASHED,
-                             SELECT_LEAST_LOADED):
-            anchor = m.home
-        else:
-            raise ValueError(f"unknown anchor selection code {self.select}")
+        anchor = self._class_anchor(f, m, p)
         if anchor < 0:
             # semantics.md leaves this undefined; refuse rather than index node -1.
             raise ValueError(f"flow of MN at PoA {p} has no anchor (select {self.select})")

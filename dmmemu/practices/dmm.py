@@ -22,6 +22,7 @@ from dmmemu.engine.signaling import (
     request_reply,
 )
 from dmmemu.errors import PracticeError, TopologyError
+from dmmemu.model_params import seconds_to_ns
 from dmmemu.practices.base import Practice, anchor_set, choice
 from dmmemu.topology.graph import Topology
 from dmmemu.wire.sizes import IPV6_IN_IPV6_BYTES, PBA_BYTES, PBU_BYTES
@@ -34,17 +35,22 @@ PREVIOUS_MAAR_OPTION_BYTES = 36
 CMD_MODES = ("relay", "proxy", "locator")  # RFC 8885 §3.3, §3.2, §3.4
 
 
-# With a connection manager (RFC 8653), a flow that asks for a non-persistent address, or
-# asks for no type and needs no session continuity, uses the address of the anchor serving
-# the PoA it is at and takes a new one there after a move; a flow that asks for another type
-# (fixed, session-lasting, graceful replacement: modelled as session-lasting), or needs
-# continuity, keeps the address of the MAAR where it started.
-LOCAL_WITHOUT_CONTINUITY = (
-    FlowClass(name="asked non-persistent", address_types=("non-persistent",), anchor="local"),
-    FlowClass(name="asked to last",
-              address_types=("fixed", "session-lasting", "graceful-replacement")),
-    FlowClass(name="non-persistent", continuity=False, anchor="local"),
-    FlowClass(name="session-lasting"))
+def connection_manager_classes(grace_ns: int) -> tuple[FlowClass, ...]:
+    """With a connection manager (RFC 8653 §3.1), a flow that asks for a non-persistent
+    address, or asks for no type and needs no session continuity, uses the address of the
+    anchor serving the PoA it is at and takes a new one there after a move; one that asks
+    for a graceful-replacement address keeps the address of the MAAR where it started for
+    ``grace_ns`` after the MN first moves away, then moves to the serving MAAR's without
+    loss (semantics.md §7.2); one that asks for a fixed or session-lasting address, or
+    needs continuity, keeps the address of the MAAR where it started."""
+    return (
+        FlowClass(name="asked non-persistent", address_types=("non-persistent",),
+                  anchor="local"),
+        FlowClass(name="asked graceful replacement", address_types=("graceful-replacement",),
+                  on_loss="renumber", grace_ns=grace_ns),
+        FlowClass(name="asked to last", address_types=("fixed", "session-lasting")),
+        FlowClass(name="non-persistent", continuity=False, anchor="local"),
+        FlowClass(name="session-lasting"))
 
 
 # RFC 7429 §3: every MAAR anchors the prefixes it allocated and forwards their packets (AF,
@@ -63,7 +69,10 @@ class DMM(Practice):
     After a move, only addresses still used by active flows are kept reachable, by a tunnel
     from their anchor to the MAAR now serving the MN; the last hop is native. With
     ``connection_manager``, flows that need no continuity use the current local address
-    (RFC 8653) and take a new one after a move, paying its re-establishment.
+    (RFC 8653) and take a new one after a move, paying its re-establishment; flows that
+    ask for a graceful-replacement address keep theirs ``graceful_s`` after their first
+    binding away from it, then move to the local one without loss (a modelled period:
+    RFC 8653 names none; the default is the binding lifetime's default, 60 s).
 
     Signaling starts at the serving MAAR (the tunnel's end). ``cmd = None`` (the default) is
     the fully distributed target of RFC 7429 §5 (RFC 8885 defines no such mode): the serving
@@ -90,6 +99,7 @@ class DMM(Practice):
 
     anchors: tuple[str, ...] = ()
     connection_manager: bool = True
+    graceful_s: float = 60.0
     cmd: str | None = None
     cmd_mode: str = "relay"
     pbu_bytes: int = PBU_BYTES
@@ -113,11 +123,16 @@ class DMM(Practice):
             topology, select=SELECT_PER_FLOW, central=-1, serving=serving, chain=serving[None, :],
             always_registered=False, native=native_at_serving(serving),
             segment_bytes=(self.encap_bytes, 0),
-            flow_classes=LOCAL_WITHOUT_CONTINUITY if self.connection_manager else ALL_FLOWS,
+            flow_classes=(connection_manager_classes(self._graceful_ns())
+                          if self.connection_manager else ALL_FLOWS),
             function_roles=DMM_WITH_CMD_FUNCTIONS if self.cmd is not None else DMM_FUNCTIONS,
             message_kinds=self.message_kinds, legs=self._legs(), third_node=third,
             binding_outlives_detach=True, detach_release_ns=lifetime if lifetime else -1,
         )
+
+    def _graceful_ns(self) -> int:
+        """``graceful_s`` as whole ns (checked)."""
+        return seconds_to_ns(self.graceful_s, what=f"{self.key}: graceful_s", error=PracticeError)
 
     def _handover_legs(self, sizes: tuple[int, int]) -> list[Leg]:
         """A handover with the CMD (RFC 8885 §3.2-3.4): the serving MAAR's PBU to the CMD
