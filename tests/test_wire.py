@@ -180,6 +180,19 @@ MESSAGE_DISSECTION: dict[str, tuple[str, dict[str, str | None]]] = {
     "RABReq": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "170"}),
     "RABResp": ("ip:udp:gtp:gtpv2", {"gtpv2.message_type": "171", "gtpv2.cause": "16"}),
     "EndMarker": ("ip:udp:gtp", {"gtp.message": "0xfe"}),
+    "PFCP-SessionEstablishmentRequest": ("ip:udp:pfcp", {
+        "pfcp.msg_type": "50", "pfcp.seid": "0x0000000000000000", "pfcp.pdr_id": None,
+        "pfcp.far_id": None, "pfcp.apply_action.forw": None, "pfcp.ue_ip_addr_ipv4": None}),
+    "PFCP-SessionEstablishmentResponse": ("ip:udp:pfcp", {
+        "pfcp.msg_type": "51", "pfcp.cause": "1", "pfcp.f_teid.teid": None}),
+    "PFCP-SessionModificationRequest": ("ip:udp:pfcp", {
+        "pfcp.msg_type": "52", "pfcp.outer_hdr_creation.teid": None,
+        "pfcp.apply_action.forw": "1"}),
+    "PFCP-SessionModificationResponse": ("ip:udp:pfcp", {"pfcp.msg_type": "53",
+                                                         "pfcp.cause": "1"}),
+    "PFCP-SessionDeletionRequest": ("ip:udp:pfcp", {"pfcp.msg_type": "54"}),
+    "PFCP-SessionDeletionResponse": ("ip:udp:pfcp", {"pfcp.msg_type": "55",
+                                                     "pfcp.cause": "1"}),
 }
 
 INNER_BYTES = {6: 1000, 4: 30}  # the sample user packet of each family
@@ -255,7 +268,8 @@ def test_sizes_are_the_verified_ones():
                     "PBU-Redirect", "PBA-Redirect", "CSReq-S11", "CSReq-S11-Relocation",
                     "CSResp-S11", "CSReq-S2a", "MBReq-S11", "MBResp-S11", "DSReq-S11",
                     "DSReq-S11-Disconnection",
-                    "CIDFTReq", "CIDFTResp", "DIDFTReq", "DIDFTResp", "RABReq", "RABResp"}
+                    "CIDFTReq", "CIDFTResp", "DIDFTReq", "DIDFTResp", "RABReq", "RABResp",
+                    *(n for n in MESSAGES if n.startswith("PFCP-"))}  # test_pfcp_bytes.py
     assert set(VERIFIED_MESSAGE_BYTES) | from_formats | set(ENCODED_PDU_BYTES) == set(MESSAGES)
     for name, verified in VERIFIED_ENCAPSULATION_BYTES.items():
         assert ENCAPSULATIONS[name].bytes == verified, name
@@ -420,6 +434,8 @@ def test_message_dissects_with_its_size(dissected, name):
         assert headers_before in (40, 64, 28, 68)
     elif "isakmp" in chain:  # IKEv2 over UDP/IPv6: its own length field covers the rest
         assert int(values(layers, "isakmp.length")[0]) == MESSAGES[name].bytes - 48
+    elif "pfcp" in chain:  # PFCP: its length counts what follows the first 4 octets
+        assert int(values(layers, "pfcp.length")[0]) == MESSAGES[name].bytes - 28 - 4
     elif name == "EndMarker":  # GTP-U: its length counts what follows the 8-octet header
         assert int(values(layers, "gtp.length")[0]) == MESSAGES[name].bytes - 28 - 8
     else:

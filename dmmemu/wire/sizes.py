@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from dmmemu.wire import packets as wire
+from dmmemu.wire import pfcp
 
 Encapsulate = Callable[[bytes, bytes, bytes], bytes]  # (inner, outer src, outer dst) -> packet
 Build = Callable[[wire.MessageContext], bytes]
@@ -220,6 +221,22 @@ MESSAGES: dict[str, Message] = {
     "RABResp": _message(wire.release_access_bearers_response, transport=4,
                         reference="TS 29.274 §7.2.22"),
     "EndMarker": _message(wire.gtpu_end_marker, transport=4, reference="TS 29.281 §7.3.2"),
+    # N4 (PFCP, TS 29.244) for one PDU session with one QoS flow, UDP port 8805.
+    "PFCP-SessionEstablishmentRequest": _message(
+        pfcp.session_establishment_request, transport=4,
+        reference="TS 29.244 §7.5.2: an uplink and a downlink PDR and FAR"),
+    "PFCP-SessionEstablishmentResponse": _message(
+        pfcp.session_establishment_response, transport=4,
+        reference="TS 29.244 §7.5.3: the UPF's F-SEID and uplink F-TEID"),
+    "PFCP-SessionModificationRequest": _message(
+        pfcp.session_modification_request, transport=4,
+        reference="TS 29.244 §7.5.4: the downlink FAR to a new N3 tunnel end"),
+    "PFCP-SessionModificationResponse": _message(
+        pfcp.session_modification_response, transport=4, reference="TS 29.244 §7.5.5"),
+    "PFCP-SessionDeletionRequest": _message(
+        pfcp.session_deletion_request, transport=4, reference="TS 29.244 §7.5.6"),
+    "PFCP-SessionDeletionResponse": _message(
+        pfcp.session_deletion_response, transport=4, reference="TS 29.244 §7.5.7"),
     # S1AP (TS 36.413) and X2AP (TS 36.423) for one UE with one E-RAB, the PDU sizes of
     # test vectors and captures, or of pycrate encodings of their IEs (docs/sizes.md names
     # each one's source).
