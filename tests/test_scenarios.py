@@ -672,6 +672,17 @@ def test_scope_applies_after_a_detach_too(engine) -> None:
     assert_counters(got, in_one_bin(e))
 
 
+def register_at_b(e: RawCounters) -> None:
+    """The handover row and signaling of one address @A registered at B at 50 ms: one
+    request and reply (80 + 56 B) over h = H[B][A] = 2, RTT 4 µs; interruption 3.004 ms."""
+    set_row(e, 1, HO_HANDOVER, POA_A, POA_B, 3_004_000, 4_000, 2, 136)
+    e.sig_msgs[CAUSE_HANDOVER] = [1, 1]
+    e.sig_bytes[CAUSE_HANDOVER] = [80, 56]
+    e.sig_byte_hops[CAUSE_HANDOVER] = [160, 112]
+    e.anchor_sig_msgs[[POA_A, POA_B]] = 2
+    e.anchor_sig_bytes[[POA_A, POA_B]] = 136
+
+
 def test_graceful_flow_keeps_its_address_for_the_grace_then_moves_without_loss(engine) -> None:
     """§7.2 graceful replacement (RFC 8653's graceful-replacement address): the flow keeps
     its address @A through the handover, for 20 ms after its first binding, then moves to
@@ -693,12 +704,7 @@ def test_graceful_flow_keeps_its_address_for_the_grace_then_moves_without_loss(e
     set_row(e, 0, HO_ATTACH, -1, POA_A, 3 * MS, 0, 0, 0)
     # The handover registers @A at B (h = H[B][A] = 2, RTT 4 µs), as in the DMM scenarios;
     # that registration at 50 ms starts the grace.
-    set_row(e, 1, HO_HANDOVER, POA_A, POA_B, 3_004_000, 4_000, 2, 136)
-    e.sig_msgs[CAUSE_HANDOVER] = [1, 1]
-    e.sig_bytes[CAUSE_HANDOVER] = [80, 56]
-    e.sig_byte_hops[CAUSE_HANDOVER] = [160, 112]
-    e.anchor_sig_msgs[[POA_A, POA_B]] = 2
-    e.anchor_sig_bytes[[POA_A, POA_B]] = 136
+    register_at_b(e)
     set_roles(e, {(ROLE_POA, POA_B): 2, (ROLE_ANCHOR, POA_A): 2})
     e.anchor_peak_bindings[POA_A] = 1
     # At 75 ms the flow lets go of @A (refcount 0: closed, bound 50..75 ms) and binds a new
@@ -743,12 +749,7 @@ def test_local_flow_without_continuity_follows_mn_without_signaling(engine) -> N
     set_row(e, 0, HO_ATTACH, -1, POA_A, 3 * MS, 0, 0, 0)
     # Only flow 8's address @A registers at the handover (h = H[B][A] = 2, RTT 4 µs); the
     # local flow holds no address and causes no signaling.
-    set_row(e, 1, HO_HANDOVER, POA_A, POA_B, 3_004_000, 4_000, 2, 136)
-    e.sig_msgs[CAUSE_HANDOVER] = [1, 1]
-    e.sig_bytes[CAUSE_HANDOVER] = [80, 56]
-    e.sig_byte_hops[CAUSE_HANDOVER] = [160, 112]
-    e.anchor_sig_msgs[[POA_A, POA_B]] = 2
-    e.anchor_sig_bytes[[POA_A, POA_B]] = 136
+    register_at_b(e)
     e.anchor_peak_bindings[POA_A] = 1
     e.anchor_binding_ns[POA_A] = 50 * MS  # 50 ms (handover) .. 100 ms (flow 8 ends)
     # Flow 7's packet at 60 ms finds serving[B] = B, not the A of its last packet: it is

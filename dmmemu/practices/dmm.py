@@ -72,7 +72,7 @@ class DMM(Practice):
     (RFC 8653) and take a new one after a move, paying its re-establishment; flows that
     ask for a graceful-replacement address keep theirs ``graceful_s`` after their first
     binding away from it, then move to the local one without loss (a modelled period:
-    RFC 8653 names none; the default is the binding lifetime's default, 60 s).
+    no length for it was found; the default is the binding lifetime's default, 60 s).
 
     Signaling starts at the serving MAAR (the tunnel's end). ``cmd = None`` (the default) is
     the fully distributed target of RFC 7429 §5 (RFC 8885 defines no such mode): the serving
