@@ -210,7 +210,6 @@ cdef struct Address:
     flow_t refcount         # flows bound to it that have not ended
     uint8_t bound           # the anchor holds a binding for it
     uint8_t live            # still in the MN's list
-    uint8_t ever_bound      # the anchor has had a binding for it (no first-ack hold again)
     uint8_t was_bound       # it was bound when the MN's latest move began (§5.9)
     node_t reg_poa          # PoA of the last registration
     time_t reg_t            # time of the last registration (ns)
@@ -219,7 +218,8 @@ cdef struct Address:
     time_t until            # end of its interruption at the MN's last move (§5.10)
     time_t hold             # the anchor's hold inside it
     flow_t pair_refs        # correspondent bindings (§15) naming it: its slot is kept for them
-    time_t first_bound_t    # its first registration: its grace periods start (§7.2), or INT64_MIN
+    time_t first_bound_t    # its first registration, INT64_MIN none: its grace periods start
+                            # there (§7.2), and no first-ack hold comes after it (§4)
 
 
 cdef struct MobileNode:

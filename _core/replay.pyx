@@ -1784,7 +1784,7 @@ cdef class Replay:
         self.anchor_addresses[anchor] += 1
         self.addrs[x] = Address(
             anchor=anchor, prev=mn.tail, next=-1, refcount=0, bound=0, live=1,
-            reg_poa=-1, reg_t=0, ever_bound=0, was_bound=0, expiry=0, owner=m, until=INT64_MIN,
+            reg_poa=-1, reg_t=0, was_bound=0, expiry=0, owner=m, until=INT64_MIN,
             hold=0, pair_refs=0, first_bound_t=INT64_MIN,
         )
         if mn.tail >= 0:
@@ -1869,7 +1869,6 @@ cdef class Replay:
                     self._schedule(t + self.grace_ends[j], TIMER_GRACE, ad.owner)
         self._bin_binding_time(a, t)
         ad.bound = 1
-        ad.ever_bound = 1
         ad.reg_t = t
         ad.reg_poa = p
         ad.expiry = 0
@@ -2144,7 +2143,8 @@ cdef class Replay:
                                 sync[j] = arrival[j]
                             continue
                         send += self.legs[row, LEG_OFFSET_NS]
-                        if self.legs[row, LEG_FLAGS] & FLAG_HOLD and not self.addrs[x].ever_bound:
+                        if (self.legs[row, LEG_FLAGS] & FLAG_HOLD
+                                and self.addrs[x].first_bound_t == INT64_MIN):
                             send += self.first_ack_hold_ns
                             if self.first_ack_hold_ns > hold_ns:
                                 hold_ns = self.first_ack_hold_ns

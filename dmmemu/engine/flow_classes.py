@@ -48,9 +48,9 @@ class FlowClass:
     ``seed``: an operator's offload rule; None matches any), and
     what it means: ``anchor`` ("policy", "local" or "offload"), ``on_loss`` ("break" or
     "renumber"), and
-    ``grace_ns``, RFC 8653's graceful replacement: once the MN has moved away from its
-    address (semantics.md §7.2), the flow keeps it this long, then moves to a new one
-    without loss (None: it keeps it for good);
+    ``grace_ns``, RFC 8653's graceful replacement: the flow keeps its address this long
+    after the address's first binding (the MN's first move away from it), then moves to a
+    new one without loss (semantics.md §7.2; None: it keeps it for good);
     ``direct``, the k = 0 path (peer to PoA, carrying PolicyTables.direct_bytes per packet)
     instead of the path through the anchor chain; ``route_optimised``, the direct path once
     a correspondent binding with a peer that supports it is in place (semantics.md §15),

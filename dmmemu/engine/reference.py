@@ -152,11 +152,10 @@ class Address:
     reg_t: int = 0  # time of the last registration
     reg_poa: int = -1  # PoA of the last registration
     live: bool = True  # still in the MN's list
-    ever_registered: bool = False  # the anchor has had a binding for it (§5.9: no hold again)
     expiry: int | None = None  # §12: seq of its pending expiry timer, None if none
     until: int = MINUS_INFINITY  # §5.10: end of its interruption at the MN's last move
     hold: int = 0  # the anchor's hold inside it
-    first_bound_t: int | None = None  # §7.2: when it was first registered (grace starts)
+    first_bound_t: int | None = None  # its first registration: §4 no hold after, §7.2 grace
 
 
 @dataclass(slots=True)
@@ -747,7 +746,7 @@ class ReferenceReplay:
                         continue
                     any_sent = True
                     send += leg["offset"]
-                    if leg["hold"] and not x.ever_registered:
+                    if leg["hold"] and x.first_bound_t is None:
                         send += self.first_ack_hold_ns
                         hold_ns = max(hold_ns, self.first_ack_hold_ns)
                         if set_until:
@@ -781,7 +780,6 @@ class ReferenceReplay:
         if x.first_bound_t is None:  # §7.2: its grace periods start
             x.first_bound_t = t
         x.bound = True
-        x.ever_registered = True
         x.reg_t = t
         x.reg_poa = p
         x.expiry = None
