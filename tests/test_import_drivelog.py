@@ -308,7 +308,8 @@ def test_drive_logs_placed_on_the_eps_layout(tmp_path: Path) -> None:
     trace = dmmemu.Trace.open(tmp_path / "eps")
     topology = trace.topology
     by_name = {n.name: n for n in topology.nodes}
-    assert by_name["pgw"].central and by_name["mme"].functions == ("MME",)
+    # A converged core (docs/topologies.md): the MME's node hosts the AMF and SMF too.
+    assert by_name["pgw"].central and by_name["mme"].functions == ("MME", "AMF", "SMF")
     assert [n.name for n in topology.nodes if "SGW" in n.functions] == ["sgw-0", "sgw-1"]
     # Strips (docs/topologies.md): 3 sites, 2 per area -> 2 areas, 2 columns of 2 and 1 by
     # x (west to east: 12345 at -8.480, 1A2C0 at -8.471, 1A2B3 at -8.4705), the first column

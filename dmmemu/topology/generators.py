@@ -78,6 +78,12 @@ def _check_fields(obj: object) -> None:
 CENTRAL_FUNCTIONS = ("HA", "LMA", "CMD")
 WIFI_AR_FUNCTIONS = ("AR", "MAG")
 GATEWAY_FUNCTIONS = ("MAAR", "HA", "LMA")
+# A converged 4G/5G core (TS 23.501 §5.17.1's interworking architecture): each SGW site
+# hosts a UPF serving the same area, each PGW a UPF that can anchor PDU sessions, and the
+# MME's node the AMF and SMF.
+CONVERGED_SGW = ("SGW", "UPF")
+CONVERGED_PGW = ("PGW", "LMA", "HA", "UPF")
+CONVERGED_MME = ("MME", "AMF", "SMF")
 
 
 def _access(index: int, ipv4_every: int, nat_every: int) -> dict[str, Any]:
@@ -243,9 +249,9 @@ class Eps:
         """The PGWs (the first the central anchor if ``central``) and the MME on ``core``."""
         for i in range(self.pgws):
             pgw = g.node(f"pgw{i}", "anchor", central=central and i == 0,
-                         functions=("PGW", "LMA", "HA"))
+                         functions=CONVERGED_PGW)
             g.link(pgw, core, self.pgw_delay_us)
-        g.link(g.node("mme", "router", functions=("MME",)), core, self.mme_delay_us)
+        g.link(g.node("mme", "router", functions=CONVERGED_MME), core, self.mme_delay_us)
 
     def place(self, g: _Builder, core: int, *, x0: float = 0.0) -> None:
         """The SGW areas with their eNBs and the HeNB sites on ``core``, the eNB grid from
@@ -254,7 +260,7 @@ class Eps:
         for a_r in range(self.sgw_rows):
             for a_c in range(self.sgw_cols):
                 area = f"sgw-area-{a_r}.{a_c}"
-                sgw = g.node(f"sgw{a_r}.{a_c}", "anchor", functions=("SGW",), areas=(area,))
+                sgw = g.node(f"sgw{a_r}.{a_c}", "anchor", functions=CONVERGED_SGW, areas=(area,))
                 g.link(sgw, core, self.sgw_delay_us)
                 first = (x0 + a_c * self.enb_cols * self.spacing_m,
                          a_r * self.enb_rows * self.spacing_m)
@@ -481,7 +487,7 @@ class SitedAccess:
             sgw_of = {}
             for area in dict.fromkeys(area_of.values()):
                 sgw_of[area] = g.node(area.replace("sgw-area", "sgw"), "anchor",
-                                      functions=("SGW",), areas=(area,))
+                                      functions=CONVERGED_SGW, areas=(area,))
                 g.link(sgw_of[area], core, self.backhaul_delay_us)
         else:
             core = g.core(self.correspondents, self.central_delay_us, self.internet_delay_us)
@@ -507,9 +513,9 @@ class SitedAccess:
     def _eps_core(self, g: _Builder) -> int:
         """Core router, the PGW (central anchor), the MME and the correspondents."""
         core = g.node("core", "router")
-        g.link(g.node("pgw", "anchor", central=True, functions=("PGW", "LMA", "HA")), core,
+        g.link(g.node("pgw", "anchor", central=True, functions=CONVERGED_PGW), core,
                self.central_delay_us)
-        g.link(g.node("mme", "router", functions=("MME",)), core, self.central_delay_us)
+        g.link(g.node("mme", "router", functions=CONVERGED_MME), core, self.central_delay_us)
         for i in range(self.correspondents):
             g.link(g.node(f"cn{i}", "cn"), core, self.internet_delay_us)
         return core

@@ -33,6 +33,7 @@ FUNCTIONS = (
     "MR",  # mobile router, RFC 3963
     "UPF",  # user plane function, 3GPP TS 23.501
     "SMF",  # session management function, 3GPP TS 23.501
+    "AMF",  # access and mobility management function, 3GPP TS 23.501
     "eNB",  # E-UTRAN base station, 3GPP TS 36.300
     "HeNB",  # home eNB (a femtocell at a local site), 3GPP TS 36.300
 )
