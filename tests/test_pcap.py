@@ -85,7 +85,8 @@ def message_name(base: str, size: int) -> str:
                 if (n == base or n.startswith(base + "-")) and MESSAGES[n].bytes == size)
 
 
-IDENTITY = ("mip6.mhtype", "gtpv2.message_type", "udp.dstport")  # fields naming the kind
+IDENTITY = ("mip6.mhtype", "gtpv2.message_type", "udp.dstport", "pfcp.msg_type",
+            "gtp.message")  # fields naming the kind
 
 
 def dissected_as(layers, name: str, tunnel: int = 0) -> bool:
@@ -102,7 +103,8 @@ def dissected_as(layers, name: str, tunnel: int = 0) -> bool:
 
 def is_message(layers) -> bool:
     chain = protocols(layers)
-    return ":mipv6" in chain or ":gtpv2" in chain
+    # GTP-U carrying no packet is an End Marker (TS 29.281 §7.3.2).
+    return ":mipv6" in chain or ":gtpv2" in chain or ":pfcp" in chain or chain.endswith(":gtp")
 
 
 def ip_headers(layers) -> int:
@@ -124,12 +126,16 @@ def test_every_packet_is_what_the_emulator_counted(trace, tmp_path, key, params)
     tables = practice.compile(trace.topology)
     seen = expected(trace, practice)
     # Each counted message, as the wire format it must be written in.
-    counted = [(t, message_name(tables.message_kinds[kind].wire, size), size + tunnel)
-               for t, kind, size, tunnel in seen.messages]
+    every = [(t, message_name(tables.message_kinds[kind].wire, size), size + tunnel)
+             for t, kind, size, tunnel in seen.messages]
+    # ASN.1 PER over SCTP (S1AP, X2AP, NGAP) has no builder: counted, reported, not written.
+    counted = [m for m in every if MESSAGES[m[1]].build is not None]
+    unbuilt = Counter(name for _, name, _ in every if MESSAGES[name].build is None)
     formats = {(name, frame - MESSAGES[name].bytes) for _, name, frame in counted}
     total = len(seen.data) + len(counted)
     summary = export_pcap(trace, practice, tmp_path / f"{key}.pcap", limit=total)
     assert (summary.packets, summary.truncated) == (total, False)
+    assert Counter(summary.left_out) == unbuilt
     packets = dissect(summary.path)
     assert len(packets) == total
 

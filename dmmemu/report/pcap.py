@@ -179,6 +179,9 @@ class _Sampler:
     unwritten: frozenset[int] = frozenset()  # message kinds with no wire format to build
     heap: list[tuple[int, int, Any]] = field(default_factory=list)  # (-t, -order, record)
     skipped: list[tuple[int, int]] = field(default_factory=list)  # (t, kind) not written
+    # Unwritten kinds sent after everything a full sample holds: in its span only if nothing
+    # later pushes a record out (the sample is not truncated); counted, not kept.
+    skipped_beyond: dict[int, int] = field(default_factory=dict)
     order: int = 0
     truncated: bool = False
 
@@ -211,6 +214,8 @@ class _Sampler:
         if kind in self.unwritten:  # kept only while it may fall in the sample's span
             if len(self.heap) < self.limit or t <= -self.heap[0][0]:
                 self.skipped.append((t, kind))
+            else:
+                self.skipped_beyond[kind] = self.skipped_beyond.get(kind, 0) + 1
             return
         if not self._later_than_kept(t):  # stamped when sent
             self._keep(t, _Signal(cause, kind, src, dst, size, mn, poa, anchor, via, tunnel,
@@ -330,6 +335,9 @@ def export_pcap(
         if span_end is None or t <= span_end:
             name = tables.message_kinds[kind].wire
             left_out[name] = left_out.get(name, 0) + 1
+    for kind, count in ({} if sampler.truncated else sampler.skipped_beyond).items():
+        name = tables.message_kinds[kind].wire
+        left_out[name] = left_out.get(name, 0) + count
     shift = 0 if epoch_ns is None else epoch_ns - trace.t_begin
     last = max((t for t, _ in packets), default=0) + shift
     if last >= MAX_PCAP_SECONDS * 10**9:
