@@ -1467,7 +1467,7 @@ cdef class Replay:
                     released_bytes += released[3]
                 self._leave(m, x)
             x = nxt
-        if kind == HO_ATTACH:  # 6
+        if kind == HO_ATTACH or self.new_sessions_only:  # 6 (a live session stays: §5.6)
             self._select_home(m, p)
         if self.always_registered and mn.home >= 0 and self._find(m, mn.home) < 0:  # 7
             self._append(m, mn.home)
@@ -1676,7 +1676,8 @@ cdef class Replay:
             pair.rr_t = INT64_MIN
 
     cdef void _select_home(self, mn_t m, node_t p) noexcept nogil:
-        """§5.6: the MN's home anchor at an attach, by the selection policy."""
+        """§5.6: the MN's home anchor at an attach (and, choosing for new sessions only, at
+        a handover that released the home address), by the selection policy."""
         cdef MobileNode* mn = &self.mns[m]
         cdef Py_ssize_t i, k = self.candidates.shape[0]
         cdef node_t best

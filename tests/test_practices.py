@@ -239,7 +239,8 @@ def random_traces(draw):
             "lifetime_s": st.sampled_from([0.1, 0.5, 2.0]), "buffering": st.booleans(),
             "rcoa_apps": st.sampled_from([("web",), ("web", "voice")]),
             "rcoa_without_continuity": st.booleans(),
-            "graceful_s": st.sampled_from([0.0, 0.3, 2.0])})),
+            "graceful_s": st.sampled_from([0.0, 0.3, 2.0]),
+            "data_forwarding": st.booleans()})),
     )
 
 

@@ -935,10 +935,11 @@ class ReferenceReplay:
                     release_msgs += n
                     release_bytes += nbytes
                 self._leave_list(m, x)  # flows bound to x break when next seen (§6, §7)
-        # §5.6 (with select_for_new_sessions_only, not while the home address lives)
+        # §5.6 at an attach; with select_for_new_sessions_only, at any move that finds the
+        # home address gone (released by step 5), and never while it lives
         new_session = not (self.new_sessions_only and m.home >= 0
                            and self._live_address_at(m, m.home) is not None)
-        if kind == HO_ATTACH and new_session:
+        if (kind == HO_ATTACH or self.new_sessions_only) and new_session:
             if self.select == SELECT_AT_ATTACH:
                 m.home = self.serving[p]
             elif self.select == SELECT_AT_BOOTSTRAP and m.home == -1:

@@ -3,7 +3,7 @@ it to the eNBs in GTP-U, and the MME signals the handovers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -37,13 +37,13 @@ from dmmemu.practices.base import (
     named_anchor,
     selection_code,
 )
+from dmmemu.practices.programs import MessageKinds, Program
 from dmmemu.topology.graph import Topology
 from dmmemu.wire.sizes import (
     ENCAPSULATIONS,
     GRE_KEY_IPV4_BYTES,
     GTPU_UDP_IPV4_BYTES,
     GTPU_UDP_IPV6_BYTES,
-    MESSAGES,
 )
 
 SGW_AREA_PREFIX = "sgw-area-"
@@ -112,6 +112,7 @@ _KINDS = (
     ("X2AP SN Status Transfer", "X2AP-SNStatusTransfer", False),
     ("X2AP UE Context Release", "X2AP-UEContextRelease", False),
 )
+EPC_KINDS = MessageKinds(_KINDS)
 KIND = {name: i for i, (name, _, _) in enumerate(_KINDS)}
 RELEASE_UE_CONTEXT = ("S1AP UE Context Release Command", "S1AP UE Context Release Complete")
 
@@ -125,37 +126,6 @@ EPC_FUNCTIONS = ((ROLE_ANCHOR,), (ROLE_ANCHOR, ROLE_LEVEL), (ROLE_ANCHOR, ROLE_T
 # default; §5.3.5: the MME's mobile reachable timer runs 4 min longer, and at its expiry
 # the UE is detached implicitly (the implicit detach timer after it is taken as 0).
 IMPLICIT_DETACH_S = 54 * 60 + 4 * 60
-
-
-@dataclass(slots=True)
-class _Program:
-    """The legs of one cause as they are written, each leg's index returned for the next."""
-
-    cause: int
-    legs: list[Leg] = field(default_factory=list)
-
-    def add(self, name: str, src: int, dst: int, after: int = AT_SIGNALING_START,
-            **options: Any) -> int:
-        wire = _KINDS[KIND[name]][1]
-        self.legs.append(Leg(cause=self.cause, kind=KIND[name], src=src, dst=dst,
-                             nbytes=MESSAGES[wire].bytes, after=after, **options))
-        return len(self.legs) - 1
-
-    def pair(self, names: tuple[str, str], src: int, dst: int,
-             after: int = AT_SIGNALING_START, *, ends: str = "",
-             **options: Any) -> tuple[int, int]:
-        """A message from ``src`` to ``dst`` and its answer back (``names``); ``ends`` names
-        the one whose arrival completes the path ("request" or "reply"). Their legs."""
-        sent = self.add(names[0], src, dst, after, ends=ends == "request", **options)
-        return sent, self.add(names[1], dst, src, sent, ends=ends == "reply", **options)
-
-    def exchange(self, request: str, src: int, dst: int, after: int = AT_SIGNALING_START,
-                 *, on: str = "", **options: Any) -> int:
-        """The ``request`` Request from ``src`` to ``dst`` and its Response back, named with
-        the interface ``on`` ("S11") if given; the response's leg."""
-        suffix = f" ({on})" if on else ""
-        names = (f"{request} Request{suffix}", f"{request} Response{suffix}")
-        return self.pair(names, src, dst, after, **options)[1]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -196,8 +166,7 @@ class EPC(Practice):
     key: ClassVar[str] = "epc"
     summary: ClassVar[str] = ("3GPP EPS: PGW anchors, GTP-U through the SGW, X2 or S1 "
                               "handovers with SGW relocation (TS 23.401)")
-    message_kinds: ClassVar[tuple[MessageKind, ...]] = tuple(
-        MessageKind(name, wire, reply=reply) for name, wire, reply in _KINDS)
+    message_kinds: ClassVar[tuple[MessageKind, ...]] = EPC_KINDS.message_kinds
 
     link_loss_ms: float = 0.0
     l2_attach_ms: float = 50.0
@@ -234,7 +203,7 @@ class EPC(Practice):
         return "the topology has no SGW service area (no area sgw-area-… with an SGW)"
 
     # ---- signaling programs
-    def _s5_exchange(self, program: _Program, request: str, src: int, dst: int, after: int,
+    def _s5_exchange(self, program: Program, request: str, src: int, dst: int, after: int,
                      *, ends: str = "", **options: Any) -> tuple[int, int]:
         """The S5/S8 (or, from the PoA, S2a) request and its reply: GTPv2-C ``request``
         and its response, or a PBU/PBA with a PMIP-based S5. ``ends`` names the one whose
@@ -247,7 +216,7 @@ class EPC(Practice):
             names = (f"{request} Request ({on})", f"{request} Response ({on})")
         return program.pair(names, src, dst, after, ends=ends, **options)
 
-    def _bearer_setup(self, program: _Program, **place: Any) -> None:
+    def _bearer_setup(self, program: Program, **place: Any) -> None:
         """The default bearer of an attach (§5.3.2.1 steps 12–24): Create Session MME →
         SGW → PGW and back, Initial Context Setup with the eNB, Modify Bearer to the SGW,
         which can then send the downlink. Coming from S2a (a handover attach, TS 23.402
@@ -272,13 +241,13 @@ class EPC(Practice):
                                           modify, ends="request", **gtp)
         program.add("Modify Bearer Response (S11)", ROLE_LEVEL, ROLE_THIRD, modify, **gtp)
 
-    def _s2a(self, program: _Program) -> None:
+    def _s2a(self, program: Program) -> None:
         """At a PoA outside the EPS: the TWAN's Create Session (or PBU) with the PGW
         (TS 23.402 §16.2); the TWAN forwards once it has the answer."""
         self._s5_exchange(program, "Create Session", ROLE_POA, ROLE_ANCHOR,
                           AT_SIGNALING_START, ends="reply", at_poa=(NON_3GPP,))
 
-    def _x2(self, program: _Program) -> None:
+    def _x2(self, program: Program) -> None:
         """§5.5.1.1.2 and §5.5.1.1.3: an X2 handover between eNBs, without an SGW
         relocation (the SGW's node is kept) and with one (it changed)."""
         eps = {"at_poa": (EUTRAN,), "at_prev_poa": (EUTRAN,)}
@@ -310,7 +279,7 @@ class EPC(Practice):
         program.exchange("Delete Session", ROLE_THIRD, ROLE_PREV_LEVEL, step, on="S11",
                          **moved)
 
-    def _switch_at_pgw(self, program: _Program, after: int, switching: str,
+    def _switch_at_pgw(self, program: Program, after: int, switching: str,
                        moved: dict[str, Any]) -> int:
         """After an SGW relocation: the target SGW modifies the bearer at the PGW, which
         switches the downlink and ends the old path with End Markers to the source SGW and
@@ -322,7 +291,7 @@ class EPC(Practice):
             program.add("End Marker", ROLE_PREV_LEVEL, ROLE_PREV_POA, marker, **moved)
         return answer
 
-    def _s1(self, program: _Program) -> None:
+    def _s1(self, program: Program) -> None:
         """§5.5.1.2.2: an S1-based handover through the MME, with and without an SGW
         relocation, with indirect forwarding tunnels when ``indirect_forwarding``."""
         eps = {"at_poa": (EUTRAN,), "at_prev_poa": (EUTRAN,)}
@@ -359,7 +328,7 @@ class EPC(Practice):
             step = program.exchange(tunnels, ROLE_THIRD, ROLE_PREV_LEVEL, step, **always)
             program.exchange(tunnels, ROLE_THIRD, ROLE_LEVEL, step, **moved)
 
-    def _release(self, program: _Program) -> None:
+    def _release(self, program: Program) -> None:
         """§5.3.5: the S1 release when the UE is lost (a detach): the eNB asks the MME to
         release the UE context, the MME releases the access bearers at the SGW and the UE
         context at the eNB; the PDN connections stay. The S1AP messages go once per UE, the
@@ -373,7 +342,7 @@ class EPC(Practice):
                               release, level=1, ends=True, **eps)
         program.pair(RELEASE_UE_CONTEXT, ROLE_THIRD, ROLE_POA, release, scope=ONCE, **eps)
 
-    def _connectivity(self, program: _Program) -> None:
+    def _connectivity(self, program: Program) -> None:
         """§5.10.2 for one address: Create Session MME → SGW → gateway and back (no S5
         message when the gateway is the SGW itself), E-RAB Setup with the eNB, Modify
         Bearer to the SGW."""
@@ -388,7 +357,7 @@ class EPC(Practice):
                            ends=True, **gtp)
         program.add("Modify Bearer Response (S11)", ROLE_LEVEL, ROLE_THIRD, step, **gtp)
 
-    def _disconnection(self, program: _Program) -> None:
+    def _disconnection(self, program: Program) -> None:
         """§5.10.3 for the address the move took out of its gateway's area: Delete Session
         MME → the SGW that served it → gateway and back, E-RAB Release with the eNB the UE
         is at (its NAS PDU asks the UE to reactivate)."""
@@ -408,22 +377,22 @@ class EPC(Practice):
                     at_poa=(EUTRAN,), ends=True)
 
     def _legs(self) -> list[Leg]:
-        program = _Program(CAUSE_ATTACH)
+        program = Program(CAUSE_ATTACH, EPC_KINDS)
         self._bearer_setup(program, at_poa=(EUTRAN,))
         self._s2a(program)
         legs = program.legs
-        program = _Program(CAUSE_FLOW)
+        program = Program(CAUSE_FLOW, EPC_KINDS)
         self._connectivity(program)
         legs += program.legs
-        program = _Program(CAUSE_HANDOVER)
+        program = Program(CAUSE_HANDOVER, EPC_KINDS)
         (self._x2 if self.handover == "x2" else self._s1)(program)
         self._bearer_setup(program, at_poa=(EUTRAN,), at_prev_poa=(NON_3GPP,))
         self._s2a(program)
         legs += program.legs
-        program = _Program(CAUSE_DEREGISTRATION)
+        program = Program(CAUSE_DEREGISTRATION, EPC_KINDS)
         self._release(program)
         legs += program.legs
-        program = _Program(CAUSE_RELEASE)
+        program = Program(CAUSE_RELEASE, EPC_KINDS)
         self._disconnection(program)
         return legs + program.legs
 

@@ -237,6 +237,20 @@ MESSAGES: dict[str, Message] = {
         pfcp.session_deletion_request, transport=4, reference="TS 29.244 §7.5.6"),
     "PFCP-SessionDeletionResponse": _message(
         pfcp.session_deletion_response, transport=4, reference="TS 29.244 §7.5.7"),
+    # NGAP (TS 38.413) for one UE with one PDU session and one QoS flow, the PDU sizes of
+    # test vectors or of pycrate encodings of their IEs (docs/sizes.md names each one's).
+    "NGAP-UplinkNASTransport-PDUSessionEstablishmentRequest": sctp_carried(
+        81, reference="TS 38.413; its NAS PDU TS 24.501's"),
+    "NGAP-PDUSessionResourceSetupRequest": sctp_carried(112, reference="TS 38.413"),
+    "NGAP-PDUSessionResourceSetupResponse": sctp_carried(43, reference="TS 38.413"),
+    "NGAP-PDUSessionResourceReleaseCommand": sctp_carried(
+        53, reference="TS 38.413; its NAS PDU TS 24.501's"),
+    "NGAP-PDUSessionResourceReleaseResponse": sctp_carried(28, reference="TS 38.413"),
+    "NGAP-PathSwitchRequest": sctp_carried(71, reference="TS 38.413"),
+    "NGAP-PathSwitchRequestAck": sctp_carried(80, reference="TS 38.413"),
+    "NGAP-UEContextReleaseRequest": sctp_carried(27, reference="TS 38.413"),
+    "NGAP-UEContextReleaseCommand": sctp_carried(20, reference="TS 38.413"),
+    "NGAP-UEContextReleaseComplete": sctp_carried(19, reference="TS 38.413"),
     # S1AP (TS 36.413) and X2AP (TS 36.423) for one UE with one E-RAB, the PDU sizes of
     # test vectors and captures, or of pycrate encodings of their IEs (docs/sizes.md names
     # each one's source).
