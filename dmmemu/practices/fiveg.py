@@ -25,6 +25,7 @@ from dmmemu.engine.signaling import (
     ROLE_PREV_LEVEL,
     ROLE_PREV_POA,
     ROLE_THIRD,
+    WHEN_ALWAYS,
     WHEN_LEVEL_CHANGED,
     WHEN_LEVEL_CHANGED_ABOVE,
     WHEN_LEVEL_KEPT,
@@ -152,46 +153,53 @@ class _FiveG(Practice):
         return program.pair((f"N4 Session {step} Request", f"N4 Session {step} Response"),
                             ROLE_THIRD, dst, after, ends=ends, level=1, **options)[1]
 
-    def _establishment(self, program: Program) -> None:
+    def _establishment(self, program: Program, after: int = AT_SIGNALING_START,
+                       when: int = WHEN_ALWAYS) -> int:
         """§4.3.2.2.1 for each PDU session: the UE's request in an N2 UL NAS Transport
         (step 1); N4 establishment at the PSA (steps 10a–b) and, where the N3 UPF is not
         the PSA, at that I-UPF (an I-UPF inserted at establishment, §4.3.2.2.1 step 10);
         the SMF's N2 PDU Session Resource Setup Request to the gNB (steps 11–12, with the
         NAS accept) and its response (step 14); N4 modification at the N3 UPF with the
-        gNB's tunnel end (steps 16a–b), which can then send the downlink."""
-        once = {"scope": ONCE}
+        gNB's tunnel end (steps 16a–b), which can then send the downlink. ``when`` (a
+        condition at the N3 UPF's level) limits it to the moves where it holds: SSC mode
+        2's new session after a move into a new area. The last response's leg."""
+        once = {"scope": ONCE, **({} if when == WHEN_ALWAYS else {"level": 1, "when": when})}
         step = program.add("N2 UL NAS Transport (PDU Session Establishment Request)",
-                           ROLE_POA, ROLE_THIRD, **once)
-        step = self._n4(program, "Establishment", ROLE_ANCHOR, step)
+                           ROLE_POA, ROLE_THIRD, after, **once)
+        step = self._n4(program, "Establishment", ROLE_ANCHOR, step, when=when)
         step = self._n4(program, "Establishment", ROLE_LEVEL, step,
                         when=WHEN_LEVEL_CHANGED_ABOVE)
         step = program.add("N2 PDU Session Resource Setup Request", ROLE_THIRD, ROLE_POA,
                            step, **once)
         step = program.add("N2 PDU Session Resource Setup Response", ROLE_POA, ROLE_THIRD,
                            step, **once)
-        self._n4(program, "Modification", ROLE_LEVEL, step, ends="request")
+        return self._n4(program, "Modification", ROLE_LEVEL, step, ends="request", when=when)
+
+    def _n3_kept(self, program: Program, switched: int) -> int:
+        """§4.9.1.2.2 steps 3–5 after the Path Switch Request (leg ``switched``), for each
+        session whose N3 UPF the move kept: it takes the target gNB's tunnel end and sends
+        an End Marker to the source gNB. The response's leg."""
+        kept = {"level": 1, "when": WHEN_LEVEL_KEPT}
+        modify = program.add("N4 Session Modification Request", ROLE_THIRD, ROLE_LEVEL,
+                             switched, ends=not self.data_forwarding, **kept)
+        program.add("End Marker", ROLE_LEVEL, ROLE_PREV_POA, modify, **kept)
+        return program.add("N4 Session Modification Response", ROLE_LEVEL, ROLE_THIRD,
+                           modify, **kept)
 
     def _path_switch(self, program: Program, switched: int) -> int:
         """The N4 steps of §4.9.1.2 after the Path Switch Request (leg ``switched``), for
-        each PDU session the handover keeps: without a new N3 UPF (§4.9.1.2.2 steps 3–5)
-        the N3 UPF takes the target gNB's tunnel end and sends an End Marker to the source
-        gNB; with one, where it is not the PSA, it is established (an I-UPF inserted,
+        each PDU session the handover keeps: without a new N3 UPF those of ``_n3_kept``;
+        with one, where it is not the PSA, it is established (an I-UPF inserted,
         §4.9.1.2.3, or re-allocated, §4.9.1.2.4), then the PSA takes its tunnel end (or the
         gNB's, back in the PSA's area: the I-UPF's removal) and sends the End
         Markers along the old path (through the old I-UPF, if any). Returns the last
         response's leg."""
-        switching = "" if self.data_forwarding else "request"
-        kept = {"when": WHEN_LEVEL_KEPT}
-        modify = program.add("N4 Session Modification Request", ROLE_THIRD, ROLE_LEVEL,
-                             switched, level=1, ends=bool(switching), **kept)
-        program.add("End Marker", ROLE_LEVEL, ROLE_PREV_POA, modify, level=1, **kept)
-        step = program.add("N4 Session Modification Response", ROLE_LEVEL, ROLE_THIRD, modify,
-                           level=1, **kept)
+        step = self._n3_kept(program, switched)
         step = self._n4(program, "Establishment", ROLE_LEVEL, step,
                         when=WHEN_LEVEL_CHANGED_ABOVE)
         changed = {"level": 1, "when": WHEN_LEVEL_CHANGED}
         modify = program.add("N4 Session Modification Request", ROLE_THIRD, ROLE_ANCHOR, step,
-                             ends=bool(switching), **changed)
+                             ends=not self.data_forwarding, **changed)
         marker = program.add("End Marker", ROLE_ANCHOR, ROLE_PREV_LEVEL, modify, level=1,
                              when=WHEN_LEVEL_CHANGED_ABOVE)
         program.add("End Marker", ROLE_PREV_LEVEL, ROLE_PREV_POA, marker, **changed)
@@ -307,8 +315,9 @@ class SSC1(_FiveG):
             psas = np.array(sorted(named_anchor(topology, n, self.key) for n in self.psas),
                             np.int32)
         else:
-            psas = upf_anchors(topology) if upf_anchors(topology).size else np.unique(
-                upf_of[upf_of >= 0]).astype(np.int32)
+            psas = upf_anchors(topology)
+            if not psas.size:  # no UPF: not applicable; anchored as the N3 fallback is
+                psas = np.unique(upf_of[upf_of >= 0]).astype(np.int32)
         return {"select": selection_code(self.key, self.psa_selection),
                 "serving": topology.serving_anchors(psas), "candidates": psas}
 
@@ -331,23 +340,8 @@ class SSC2(_FiveG):
         into a new area the session was released (§4.3.5.1) and the UE's new one is
         established (§4.3.2.2.1 steps 1, 10, 11–16, at the new area's UPF: its PSA and N3
         UPF at once)."""
-        switching = "" if self.data_forwarding else "request"
-        kept = {"level": 1, "when": WHEN_LEVEL_KEPT}
-        modify = program.add("N4 Session Modification Request", ROLE_THIRD, ROLE_LEVEL,
-                             switched, ends=bool(switching), **kept)
-        program.add("End Marker", ROLE_LEVEL, ROLE_PREV_POA, modify, **kept)
-        step = program.add("N4 Session Modification Response", ROLE_LEVEL, ROLE_THIRD, modify,
-                           **kept)
-        new = {"level": 1, "when": WHEN_LEVEL_CHANGED}
-        step = program.add("N2 UL NAS Transport (PDU Session Establishment Request)",
-                           ROLE_POA, ROLE_THIRD, step, **new)
-        step = self._n4(program, "Establishment", ROLE_ANCHOR, step, when=WHEN_LEVEL_CHANGED)
-        step = program.add("N2 PDU Session Resource Setup Request", ROLE_THIRD, ROLE_POA,
-                           step, **new)
-        step = program.add("N2 PDU Session Resource Setup Response", ROLE_POA, ROLE_THIRD,
-                           step, **new)
-        return self._n4(program, "Modification", ROLE_LEVEL, step, ends="request",
-                        when=WHEN_LEVEL_CHANGED)
+        return self._establishment(program, self._n3_kept(program, switched),
+                                   WHEN_LEVEL_CHANGED)
 
     def _old_path_released(self, program: Program, released: int) -> None:
         """Nothing: a session's PSA is its N3 UPF, and the session that left its area was
