@@ -39,7 +39,8 @@ cdef enum:
     CAUSE_LOCALIZED = 6
     CAUSE_LOCALIZED_END = 7
     CAUSE_RELEASE = 8
-    N_CAUSES = 9
+    CAUSE_DEPRECATION = 9
+    N_CAUSES = 10
 
 # Signaling programs (dmmemu.engine.signaling): roles, scopes, origins, flags, columns.
 cdef enum:
@@ -75,6 +76,8 @@ cdef enum:
     AT_MOVE = -2
     FLAG_ENDS = 1
     FLAG_HOLD = 2
+    FLAG_REGISTERED = 4
+    FLAG_UNREGISTERED = 8
     MAX_LEGS_PER_CAUSE = 48
 
 cdef enum:
@@ -128,6 +131,7 @@ cdef enum:
     TIMER_CORRESPONDENT = 2  # a correspondent binding's BU reaches the peer (§15)
     TIMER_LOCALIZED = 3  # the last acknowledgement of a localized routing arrives (§18)
     TIMER_GRACE = 4  # a grace period (§7.2) ends: the MN's flows look at their addresses again
+    TIMER_DEPRECATED = 5  # a deprecated address reaches the end of its lifetime (§5.5)
 
 cdef enum:
     SELECT_CENTRAL = 1
@@ -220,6 +224,9 @@ cdef struct Address:
     flow_t pair_refs        # correspondent bindings (§15) naming it: its slot is kept for them
     time_t first_bound_t    # its first registration, INT64_MIN none: its grace periods start
                             # there (§7.2), and no first-ack hold comes after it (§4)
+    count_t deprecated      # seq of its lifetime timer once out of scope (§5.5), 0 = none
+    time_t retired_t        # when a deprecated one retired, INT64_MIN none: its flows'
+                            # re-establishment starts there (§7.3)
 
 
 cdef struct MobileNode:

@@ -22,7 +22,7 @@ from replay cimport (
     ANCHOR_LOCAL, ANCHOR_OFFLOAD, ANCHOR_POLICY, CLASS_ANCHOR, CLASS_DIRECT, CLASS_ON_LOSS,
     CLASS_ROUTE_OPTIMISED, ON_LOSS_BREAK, ON_LOSS_RENUMBER, AT_MOVE, AT_SIGNALING_START,
     CAUSE_ATTACH, CAUSE_CORRESPONDENT, CAUSE_DEREGISTRATION, CAUSE_FLOW, CAUSE_LOCALIZED,
-    CAUSE_RELEASE,
+    CAUSE_RELEASE, CAUSE_DEPRECATION, FLAG_REGISTERED, FLAG_UNREGISTERED, TIMER_DEPRECATED,
     CAUSE_LOCALIZED_END, ROLE_PEER_ANCHOR, ROLE_PEER_POA, WHEN_SAME_POA_SAME_ANCHOR,
     WHEN_OTHER_POA_OTHER_ANCHOR, TIMER_LOCALIZED, LocalPair,
     CAUSE_HANDOVER, CAUSE_REFRESH, ERR_DIR, ERR_FLOW, ERR_NONE, ERR_SIZE, ERR_T_ORDER,
@@ -78,7 +78,8 @@ assert (WHEN_ANCHOR_IS_LEVEL, WHEN_ANCHOR_NOT_LEVEL,
         WHEN_LEVEL_CHANGED_ABOVE) == _sig.LEVEL_ANCHOR_CONDITIONS
 assert (WHEN_MN_ROUTER, WHEN_MN_HOST) == _sig.MN_CONDITIONS
 assert (CAUSE_LOCALIZED, CAUSE_LOCALIZED_END) == _sig.PAIR_CAUSES
-assert CAUSE_RELEASE == _sig.CAUSE_RELEASE
+assert (CAUSE_RELEASE, CAUSE_DEPRECATION) == (_sig.CAUSE_RELEASE, _sig.CAUSE_DEPRECATION)
+assert (FLAG_REGISTERED, FLAG_UNREGISTERED) == (_sig.FLAG_REGISTERED, _sig.FLAG_UNREGISTERED)
 assert (ROLE_PEER_POA, ROLE_PEER_ANCHOR) == _sig.PAIR_ROLES
 assert (WHEN_SAME_POA_SAME_ANCHOR, WHEN_OTHER_POA_OTHER_ANCHOR) == (
     min(_sig.PAIR_CONDITIONS), max(_sig.PAIR_CONDITIONS))
@@ -215,6 +216,7 @@ cdef class Replay:
     cdef bint new_sessions_only         # re-select a home only without a live one (§5.6)
     cdef bint outlives_detach           # a detach leaves bindings to their lifetime (§5.3)
     cdef time_t release_ns              # a detached MN's addresses die this long after, -1 never
+    cdef time_t deprecated_ns           # an address out of scope dies this long after, -1 at once
     cdef time_t pre_attach_ns           # Σ interruption components before signaling, attach
     cdef time_t pre_handover_ns         # the same for a handover
     cdef time_t first_ack_hold_ns       # anchor's hold before acknowledging a new binding
@@ -472,6 +474,9 @@ cdef class Replay:
         self.release_ns = policy.detach_release_ns
         if self.release_ns < -1:
             raise ValueError("policy.detach_release_ns must be >= -1")
+        self.deprecated_ns = policy.deprecated_lifetime_ns
+        if self.deprecated_ns < -1:
+            raise ValueError("policy.deprecated_lifetime_ns must be >= -1")
         self.pre_attach_ns = policy.pre_signaling_ns(_policy.ON_ATTACH)
         self.pre_handover_ns = policy.pre_signaling_ns(_policy.ON_HANDOVER)
         self.first_ack_hold_ns = policy.first_ack_hold_ns
@@ -964,6 +969,7 @@ cdef class Replay:
         cdef node_t p = mn.poa, a, c
         cdef addr_t x
         cdef bint renumber = False, graceful = False, direct, cache = True
+        cdef time_t lost_at = 0
         cdef Route route, lead
         cdef Correspondent* pair
         cdef time_t rr_out[4]
@@ -994,6 +1000,7 @@ cdef class Replay:
             x = fs.addr
             if self.classes[fs.cls, CLASS_ON_LOSS] == ON_LOSS_RENUMBER:
                 # Step 2, renumbered: the flow lets go of the dead address and binds anew.
+                lost_at = max(mn.ready, self.addrs[x].retired_t)  # §7.3: re-established
                 fs.addr = -1
                 fs.binding = FLOW_UNBOUND
                 self._let_go(f, t)
@@ -1044,7 +1051,7 @@ cdef class Replay:
                 self.flow_renumbered[f] += 1
                 self._event(EVENT_FLOW_RENUMBERED, t, fs.mn, f, a)
             if renumber:  # lost until re-established; a graceful move loses nothing
-                ft.resume = mn.ready + 2 * path_delay(&self.paths, far, p)
+                ft.resume = lost_at + 2 * path_delay(&self.paths, far, p)
         if fs.binding == FLOW_LOCAL:
             # Step 3, renumber: a new local address when the serving anchor changed since the
             # flow's last packet; packets before the re-establishment are lost, and the path
@@ -1243,6 +1250,8 @@ cdef class Replay:
         cdef Timer e
         cdef MobileNode* mn
         cdef addr_t x, nxt
+        cdef mn_t owner
+        cdef node_t anchor
         while heap_due(&self.timers, t):
             e = heap_pop(&self.timers)
             if e.kind == TIMER_EXPIRE:
@@ -1265,6 +1274,15 @@ cdef class Replay:
                     self.mns[self.local_pairs[e.target].high].epoch += 1
             elif e.kind == TIMER_GRACE:  # §7.2: its next packets look at their addresses
                 self.mns[e.target].epoch += 1
+            elif e.kind == TIMER_DEPRECATED:  # §5.5: a deprecated address's lifetime ends
+                x = e.target
+                if self.addrs[x].live and self.addrs[x].deprecated == e.seq:
+                    owner = self.addrs[x].owner
+                    anchor = self.addrs[x].anchor
+                    if self.addrs[x].bound:
+                        self._close(x, e.due)
+                    self._retire(owner, x, self.mns[owner].poa, -1, e.due, 0, NULL)
+                    self._event(EVENT_ADDRESS_RELEASED, e.due, owner, -1, anchor)
             else:
                 mn = &self.mns[e.target]
                 if mn.release == e.seq:  # still detached since
@@ -1385,7 +1403,7 @@ cdef class Replay:
         cdef node_t old = mn.poa
         cdef addr_t x, nxt
         cdef int8_t kind
-        cdef int cause
+        cdef int cause, cause_out
         cdef time_t pre, n_refreshed
         cdef time_t out[4]  # signaling, hold, messages, bytes of the program
         cdef time_t released[4]  # the same of the de-registration of released bindings
@@ -1456,16 +1474,22 @@ cdef class Replay:
             cause = CAUSE_HANDOVER
             pre = self.pre_handover_ns
             mn.moves += 1
-        x = mn.head  # 5: after a detach too; the network releases what the move took away
-        while x >= 0:
+        x = mn.head  # 5: after a detach too; the network releases what the move took away,
+        while x >= 0:  # or deprecates it for its lifetime
             nxt = self.addrs[x].next
-            if not self.scope[self.addrs[x].anchor, p]:
-                if self.leg_count[CAUSE_RELEASE]:
-                    self._run_program(CAUSE_RELEASE, m, p, old, SIGNAL_ONE, x, t, pre, 1,
+            if not self.scope[self.addrs[x].anchor, p] and not self.addrs[x].deprecated:
+                cause_out = CAUSE_RELEASE
+                if self.deprecated_ns >= 0:
+                    cause_out = CAUSE_DEPRECATION
+                    self.addrs[x].deprecated = self._schedule(t + self.deprecated_ns,
+                                                              TIMER_DEPRECATED, x)
+                if self.leg_count[cause_out]:
+                    self._run_program(cause_out, m, p, old, SIGNAL_ONE, x, t, pre, 1,
                                       released, False)
                     released_msgs += released[2]
                     released_bytes += released[3]
-                self._leave(m, x)
+                if cause_out == CAUSE_RELEASE:
+                    self._leave(m, x)
             x = nxt
         if kind == HO_ATTACH or self.new_sessions_only:  # 6 (a live session stays: §5.6)
             self._select_home(m, p)
@@ -1477,8 +1501,12 @@ cdef class Replay:
         x = mn.head
         while x >= 0:
             nxt = self.addrs[x].next
-            if not self._pinned(m, x):
+            if not self._pinned(m, x) and not self.addrs[x].deprecated:
                 self._leave(m, x)
+            elif not self._pinned(m, x):  # a deprecated address nothing pins: released
+                self._retire(m, x, p, old, t, pre, released)
+                released_msgs += released[2]
+                released_bytes += released[3]
             else:
                 self.addrs[x].until = t + pre
                 self.addrs[x].hold = 0
@@ -1744,7 +1772,10 @@ cdef class Replay:
         elif not self._pinned(m, x):
             if ad.bound:
                 self._close(x, t)
-            self._leave(m, x)
+            if ad.deprecated:
+                self._retire(m, x, self.mns[m].poa, -1, t, 0, NULL)
+            else:
+                self._leave(m, x)
 
     cdef void _close_all(self, time_t t) noexcept nogil:
         """§8: close every bound live address, MN by MN, in list order."""
@@ -1786,7 +1817,7 @@ cdef class Replay:
         self.addrs[x] = Address(
             anchor=anchor, prev=mn.tail, next=-1, refcount=0, bound=0, live=1,
             reg_poa=-1, reg_t=0, was_bound=0, expiry=0, owner=m, until=INT64_MIN,
-            hold=0, pair_refs=0, first_bound_t=INT64_MIN,
+            hold=0, pair_refs=0, first_bound_t=INT64_MIN, deprecated=0, retired_t=INT64_MIN,
         )
         if mn.tail >= 0:
             self.addrs[mn.tail].next = x
@@ -1815,10 +1846,11 @@ cdef class Replay:
         return mn.home  # chosen for the MN at attach
 
     cdef addr_t _find(self, mn_t m, node_t anchor) noexcept nogil:
-        """MN ``m``'s live address at ``anchor``, -1 if none (there is at most one)."""
+        """MN ``m``'s live address at ``anchor`` that is not deprecated (§5.5), -1 if none
+        (there is at most one)."""
         cdef addr_t x = self.mns[m].head
         while x >= 0:
-            if self.addrs[x].anchor == anchor:
+            if self.addrs[x].anchor == anchor and not self.addrs[x].deprecated:
                 return x
             x = self.addrs[x].next
         return -1
@@ -1850,9 +1882,24 @@ cdef class Replay:
         self.free_head = x
 
     cdef bint _pinned(self, mn_t m, addr_t x) noexcept nogil:
-        """§3: flows use it, or it is the registered home address."""
+        """§3: flows use it, or it is the registered home address (not deprecated)."""
         return self.addrs[x].refcount > 0 or (
-            self.always_registered and self.addrs[x].anchor == self.mns[m].home)
+            self.always_registered and self.addrs[x].anchor == self.mns[m].home
+            and not self.addrs[x].deprecated)
+
+    cdef void _retire(self, mn_t m, addr_t x, node_t poa, node_t prev, time_t t, time_t pre,
+                      time_t* out) noexcept nogil:
+        """§5.5: deprecated address ``x`` (unbound by now) dies: the release program runs for
+        it at ``poa`` (none while the MN is detached; ``out`` gets its figures, zeros if it
+        did not run) and it leaves the list; its MN's flows look at their addresses again."""
+        if out != NULL:
+            out[0] = out[1] = out[2] = out[3] = 0
+        if poa >= 0 and self.leg_count[CAUSE_RELEASE]:
+            self._run_program(CAUSE_RELEASE, m, poa, prev, SIGNAL_ONE, x, t, pre, 1, out,
+                              False)
+        self._leave(m, x)
+        self.addrs[x].retired_t = t
+        self.mns[m].epoch += 1
 
     cdef bint _needs_binding(self, node_t anchor, node_t p) noexcept nogil:
         """§3: an address needs no binding at its own anchor's PoA when that is native."""
@@ -1991,7 +2038,12 @@ cdef class Replay:
         with the level's node, the SGW, has no S5 to it: the level's node at the PoA left
         for a leg naming the previous level)."""
         cdef int64_t when = self.legs[row, LEG_WHEN]
+        cdef int64_t registration = self.legs[row, LEG_FLAGS] & (FLAG_REGISTERED
+                                                                 | FLAG_UNREGISTERED)
         cdef node_t at = poa
+        if registration and (self.addrs[x].first_bound_t == INT64_MIN) == (
+                registration == FLAG_REGISTERED):
+            return False
         if when == WHEN_ANCHOR_IS_THIRD:
             return self.addrs[x].anchor == self.third
         if when == WHEN_ANCHOR_NOT_THIRD:
@@ -2010,7 +2062,8 @@ cdef class Replay:
         cdef int64_t when = self.legs[row, LEG_WHEN]
         cdef addr_t x
         if not (WHEN_ANCHOR_IS_THIRD <= when <= WHEN_ANCHOR_NOT_THIRD
-                or WHEN_ANCHOR_IS_LEVEL <= when <= WHEN_LEVEL_CHANGED_ABOVE):
+                or WHEN_ANCHOR_IS_LEVEL <= when <= WHEN_LEVEL_CHANGED_ABOVE
+                or self.legs[row, LEG_FLAGS] & (FLAG_REGISTERED | FLAG_UNREGISTERED)):
             return True
         x = self.mns[m].head if select != SIGNAL_ONE else one
         while x >= 0:

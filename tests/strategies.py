@@ -155,7 +155,9 @@ def programs(draw: st.DrawFn, n_kinds: int, levels: int = 0,
                 level=level, when=when, via=via, via_bytes=0 if via < 0 else 40,
                 at_poa=draw(st.sampled_from([(), (), (0,), (1, 2), (2,)])),
                 at_prev_poa=draw(st.sampled_from(
-                    [()] * 3 + ([(0,), (1, 2)] if moving else [])))))
+                    [()] * 3 + ([(0,), (1, 2)] if moving else []))),
+                registered=draw(st.sampled_from([None, None, True, False]))
+                if scope == PER_ADDRESS else None))
             scopes.append(scope)
     return legs
 
@@ -285,6 +287,7 @@ def policies(draw: st.DrawFn, topology: Topology, route_optimised: bool = False,
         third_node=draw(st.integers(0, n - 1)),
         binding_outlives_detach=draw(st.booleans()),
         detach_release_ns=draw(st.sampled_from([-1, 0, 50_000, 300_000])),
+        deprecated_lifetime_ns=draw(st.sampled_from([-1, -1, 0, 30_000, 200_000])),
         lifetime_ns=lifetime,
         poa_class=poa_class, refresh_ns=refresh,
         interruption_ns=np.array(

@@ -31,12 +31,16 @@ from dmmemu.engine.replay_io import EVENT_FLOW_RENUMBERED
 from dmmemu.engine.signaling import (
     CAUSE_ATTACH,
     CAUSE_HANDOVER,
+    FLAG_REGISTERED,
+    LEG_FLAGS,
+    ONCE,
     ROLE_ANCHOR,
     ROLE_LEVEL,
     ROLE_MN,
     ROLE_PREV_LEVEL,
     WHEN_LEVEL_CHANGED,
     Leg,
+    check_program,
     program_table,
 )
 from dmmemu.errors import PracticeError
@@ -271,6 +275,20 @@ def test_a_move_signals_only_the_levels_whose_node_changed(engine, map_at_b) -> 
     assert got.anchor_sig_msgs[HA] == 2 + (messages - 2)  # attach, and the HA BU/BA if sent
     assert got.sig_byte_hops[CAUSE_HANDOVER].tolist() == (
         [80 * 2, 56 * 2] if map_at_b == AGG else [80 * (3 + 4), 56 * (3 + 4)])
+
+
+def test_a_registration_condition_needs_a_leg_run_per_address() -> None:
+    """semantics.md §4: a leg sent for registered (or unregistered) addresses only must
+    run per address; the flag and its opposite together are no condition and are refused
+    too (a raw table can carry both)."""
+    with pytest.raises(PracticeError, match="depend on its address's registration"):
+        program_table([Leg(cause=CAUSE_HANDOVER, kind=0, src=ROLE_MN, dst=ROLE_LEVEL,
+                           nbytes=80, level=1, scope=ONCE, registered=True)], 1)
+    table = program_table([Leg(cause=CAUSE_HANDOVER, kind=0, src=ROLE_MN, dst=ROLE_ANCHOR,
+                               nbytes=80, registered=False)], 1)
+    table[0, LEG_FLAGS] |= FLAG_REGISTERED
+    with pytest.raises(PracticeError, match="one way"):
+        check_program(table, 1)
 
 
 def test_level_roles_need_a_level_and_a_previous_poa() -> None:

@@ -47,6 +47,9 @@ def record_events(counters, case: Case | None = None) -> None:
             event("renumbered after losing its address")
         if any(policy.flow_classes[int(c)].grace_ns is not None for c in renumbered):
             event("renumbered in a class with a grace period")
+        if policy.deprecated_lifetime_ns >= 0 and counters.sig_msgs[CAUSE_NAMES.index(
+                "release")].any():
+            event("deprecated address released (§5.5)")
 
     for kind, name in enumerate(HO_KIND_NAMES):
         if (counters.ho_kind == kind).any():

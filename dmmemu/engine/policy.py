@@ -116,6 +116,9 @@ class PolicyTables:
     third_node: int = -1  # node of the third role (CMD, MME), -1 = none
     binding_outlives_detach: bool = False  # a detach leaves bindings to their lifetime (§5.3)
     detach_release_ns: int = -1  # a detached MN's addresses die this long after (§5.3), -1 never
+    # §5.5: an address a move takes out of its anchor's scope is deprecated and dies this
+    # long after (5G SSC mode 3's address lifetime); -1: it dies at once.
+    deprecated_lifetime_ns: int = -1
     candidates: np.ndarray | None = None  # int32 (M,) ascending: anchors to hash over or load
     access_bytes: np.ndarray | None = None  # int32 (N,): added to the segment into each PoA
     direct_bytes: int = 0  # per-packet option bytes on the direct (k = 0) path
@@ -223,6 +226,9 @@ class PolicyTables:
                                 "policy has no third node")
         if self.detach_release_ns < -1:
             raise PracticeError("policy field 'detach_release_ns' must be >= 0, or -1 for never")
+        if self.deprecated_lifetime_ns < -1:
+            raise PracticeError("policy field 'deprecated_lifetime_ns' must be >= 0, or -1 for "
+                                "an address that dies as soon as it is out of scope")
         if self.route_optimising:
             if self.correspondent_refresh_ns <= 0:
                 raise PracticeError("route-optimised flow classes need a correspondent "

@@ -74,11 +74,14 @@ from dmmemu.engine.replay_io import (
 from dmmemu.engine.signaling import (
     AT_SIGNALING_START,
     CAUSE_CORRESPONDENT,
+    CAUSE_DEPRECATION,
     CAUSE_LOCALIZED,
     CAUSE_LOCALIZED_END,
     CAUSE_RELEASE,
     FLAG_ENDS,
     FLAG_HOLD,
+    FLAG_REGISTERED,
+    FLAG_UNREGISTERED,
     LEVEL_ANCHOR_CONDITIONS,
     ONCE,
     PAIR_CONDITIONS,
@@ -116,6 +119,7 @@ TIMER_EXPIRE = 0  # a binding that outlived a detach reaches the end of its life
 TIMER_RELEASE = 1  # a detached MN's addresses die
 TIMER_CORRESPONDENT = 2  # §15: a correspondent binding's BU reaches the peer
 TIMER_LOCALIZED = 3  # §18: the last acknowledgement of a localized routing arrives
+TIMER_DEPRECATED = 4  # §5.5: a deprecated address reaches the end of its lifetime
 
 
 class ReplayObserver(Protocol):
@@ -156,6 +160,9 @@ class Address:
     until: int = MINUS_INFINITY  # §5.10: end of its interruption at the MN's last move
     hold: int = 0  # the anchor's hold inside it
     first_bound_t: int | None = None  # its first registration: §4 no hold after, §7.2 grace
+    deprecated: int | None = None  # §5.5: seq of its lifetime timer once out of scope
+    retired_t: int = MINUS_INFINITY  # §5.5: when a deprecated one retired (its flows'
+    # re-establishment starts there, §7.3)
 
 
 @dataclass(slots=True)
@@ -323,7 +330,8 @@ class ReferenceReplay:
                 offset=offset, gate=gate if gate < 0 else gate - base, cap=cap,
                 ends=bool(flags & FLAG_ENDS), hold=bool(flags & FLAG_HOLD), level=level,
                 when=when, via=via, via_bytes=via_bytes, at_poa=at_poa,
-                at_prev_poa=at_prev_poa))
+                at_prev_poa=at_prev_poa,
+                registered=flags & (FLAG_REGISTERED | FLAG_UNREGISTERED)))
         self.third = int(policy.third_node)
         # §16 mobile networks: replayed or not, which MNs are routers, rows after mobility's.
         self.mobile_networks = bool(policy.mobile_networks)
@@ -335,6 +343,7 @@ class ReferenceReplay:
         self.new_sessions_only = bool(policy.select_for_new_sessions_only)
         self.binding_outlives_detach = bool(policy.binding_outlives_detach)
         self.detach_release_ns = int(policy.detach_release_ns)
+        self.deprecated_lifetime_ns = int(policy.deprecated_lifetime_ns)
         # §12 timers: a heap of (due, seq, kind, target); seq orders equal due times.
         self.timers: list[tuple[int, int, int, object]] = []
         self.records: list[tuple[int, int, int, int, int]] = []  # §14 events
@@ -514,6 +523,14 @@ class ReferenceReplay:
                 local = target
                 if local.pending == seq:
                     local.case, local.pending, local.pending_case = local.pending_case, None, -1
+            elif kind == TIMER_DEPRECATED:  # §5.5: the end of a deprecated address's lifetime
+                x = target
+                if x.live and x.deprecated == seq:
+                    m = self.mns[x.mn]
+                    if x.bound:
+                        self._close(x, due)
+                    self._retire(m, x, m.poa, -1, due, 0)
+                    self.records.append((due, EVENT_ADDRESS_RELEASED, m.id, -1, x.anchor))
             else:
                 m = target
                 if m.release == seq:  # still detached since
@@ -540,19 +557,33 @@ class ReferenceReplay:
     # ------------------------------------------------------------------ §3 predicates
 
     def _pinned(self, m: MobileNode, x: Address) -> bool:
-        """§3: refcount > 0, or always_registered and the anchor is the MN's home."""
-        return x.refcount > 0 or (self.always_registered and x.anchor == m.home)
+        """§3: refcount > 0, or always_registered and it is the MN's home address (at the
+        home anchor, not deprecated)."""
+        return x.refcount > 0 or (self.always_registered and x.anchor == m.home
+                                  and x.deprecated is None)
 
     def _needs_binding(self, x: Address, p: int) -> bool:
         """§3: unless native[anchor][p]."""
         return not self.native[x.anchor][p]
 
     def _live_address_at(self, m: MobileNode, anchor: int) -> Address | None:
-        """§3: one live address per (MN, anchor) at most."""
+        """§3: one live address per (MN, anchor) at most that is not deprecated (§5.5)."""
         for x in m.addresses:
-            if x.anchor == anchor:
+            if x.anchor == anchor and x.deprecated is None:
                 return x
         return None
+
+    def _retire(self, m: MobileNode, x: Address, poa: int, prev: int, t: int,
+                pre: int) -> tuple[int, int]:
+        """§5.5: a deprecated address (unbound by now) dies: the release program runs for it
+        at ``poa`` (none while the MN is detached) and it leaves the list. The program's
+        messages and bytes."""
+        msgs = nbytes = 0
+        if poa >= 0 and self.programs[CAUSE_RELEASE]:
+            _, _, msgs, nbytes = self._run_program(CAUSE_RELEASE, m, poa, prev, [x], t, pre)
+        self._leave_list(m, x)
+        x.retired_t = t
+        return msgs, nbytes
 
     # ------------------------------------------------------------------ §4 bindings, refresh
 
@@ -657,7 +688,11 @@ class ReferenceReplay:
             return leg["when"] != WHEN_TOKEN_STALE or not token_fresh
 
         def anchor_ok(leg: dict[str, int], x: Address) -> bool:
-            """§4: a per-address leg with a condition on the address's anchor."""
+            """§4: a per-address leg with a condition on the address's registration or its
+            anchor."""
+            if leg["registered"] and (x.first_bound_t is None) == (
+                    leg["registered"] == FLAG_REGISTERED):
+                return False
             if leg["when"] == WHEN_ANCHOR_IS_THIRD:
                 return x.anchor == self.third
             if leg["when"] == WHEN_ANCHOR_NOT_THIRD:
@@ -928,12 +963,19 @@ class ReferenceReplay:
         pre = sum(component[on] for component in self.components)
         release_msgs = release_bytes = 0
         for x in list(m.addresses):
-            if self.scope[x.anchor][p] == 0:
-                if self.programs[CAUSE_RELEASE]:
-                    _, _, n, nbytes = self._run_program(CAUSE_RELEASE, m, p, old_poa, [x], t,
-                                                        pre)
-                    release_msgs += n
-                    release_bytes += nbytes
+            if self.scope[x.anchor][p] == 1 or x.deprecated is not None:
+                continue
+            if self.deprecated_lifetime_ns >= 0:  # deprecated: it lives on for its lifetime
+                cause = CAUSE_DEPRECATION
+                x.deprecated = self._schedule(t + self.deprecated_lifetime_ns,
+                                              TIMER_DEPRECATED, x)
+            else:
+                cause = CAUSE_RELEASE
+            if self.programs[cause]:
+                _, _, n, nbytes = self._run_program(cause, m, p, old_poa, [x], t, pre)
+                release_msgs += n
+                release_bytes += nbytes
+            if cause == CAUSE_RELEASE:
                 self._leave_list(m, x)  # flows bound to x break when next seen (§6, §7)
         # §5.6 at an attach; with select_for_new_sessions_only, at any move that finds the
         # home address gone (released by step 5), and never while it lives
@@ -953,10 +995,16 @@ class ReferenceReplay:
         if self.always_registered and m.home >= 0 and self._live_address_at(m, m.home) is None:
             m.addresses.append(Address(anchor=m.home, mn=m.id))
             self.anchors[m.home].addresses += 1
-        # §5.8
+        # §5.8: a deprecated address nothing pins any more is released
         for x in list(m.addresses):
-            if not self._pinned(m, x):
+            if self._pinned(m, x):
+                continue
+            if x.deprecated is None:
                 self._leave_list(m, x)
+            else:
+                n, nbytes = self._retire(m, x, p, old_poa, t, pre)
+                release_msgs += n
+                release_bytes += nbytes
         # §5.9: every live address waits for the components; the program runs over the
         # addresses that need a binding, extending their own wait; then they register.
         cause = CAUSE_ATTACH if kind == HO_ATTACH else CAUSE_HANDOVER
@@ -1131,7 +1179,10 @@ class ReferenceReplay:
         if x.refcount == 0 and x.live and not self._pinned(m, x):
             if x.bound:
                 self._close(x, t)
-            self._leave_list(m, x)
+            if x.deprecated is None:
+                self._leave_list(m, x)
+            else:
+                self._retire(m, x, m.poa, -1, t, 0)
 
     # ------------------------------------------------------------------ §7 packet
 
@@ -1181,6 +1232,7 @@ class ReferenceReplay:
             graceful = True
         elif f.addr is not None and not f.addr.live:
             if self.classes[f.cls][CLASS_ON_LOSS] == ON_LOSS_RENUMBER:
+                lost_at = max(m.ready, f.addr.retired_t)  # §7.3: re-established from there
                 f.addr.refcount -= 1  # the dead address is garbage once no flow holds it
                 self._let_go(f, t)
                 f.addr = None
@@ -1198,7 +1250,7 @@ class ReferenceReplay:
             self.records.append((t, EVENT_FLOW_RENUMBERED, f.mn, self.flow_index[f.id],
                                 f.addr.anchor))
         if renumber:  # lost until re-established; a graceful move loses nothing
-            f.resume = m.ready + 2 * self.D[far][p]
+            f.resume = lost_at + 2 * self.D[far][p]
         if f.local:
             # §7.3 renumber: a new local address when the serving anchor changed since the
             # flow's last packet; the flow resumes one round trip after the address is usable.

@@ -28,9 +28,15 @@ PAIR_CAUSES = (CAUSE_LOCALIZED, CAUSE_LOCALIZED_END)
 # An address the MN's move took out of its anchor's scope (semantics.md §5 step 5): the
 # network releases it (SIPTO's and LIPA's "reactivation requested").
 CAUSE_RELEASE = 8
-MOVING_CAUSES = (CAUSE_HANDOVER, CAUSE_DEREGISTRATION, CAUSE_RELEASE)  # with a previous PoA
+# An address the move took out of its anchor's scope where the practice lets such addresses
+# live on (PolicyTables.deprecated_lifetime_ns, semantics.md §5 step 5): the network tells
+# the MN that it is deprecated and for how long it lasts (SSC mode 3's PDU Session
+# Modification Command with the address lifetime). Its release, later, is CAUSE_RELEASE.
+CAUSE_DEPRECATION = 9
+MOVING_CAUSES = (CAUSE_HANDOVER, CAUSE_DEREGISTRATION, CAUSE_RELEASE,
+                 CAUSE_DEPRECATION)  # with a previous PoA
 CAUSE_NAMES = ("attach", "handover", "flow", "refresh", "deregistration", "correspondent",
-               "localized-routing", "localized-routing-end", "release")
+               "localized-routing", "localized-routing-end", "release", "deprecation")
 
 # Roles a leg runs between, resolved to nodes when the leg runs (semantics.md §4).
 ROLE_MN = 0  # the mobile node itself: at its PoA, one radio hop further, no extra delay
@@ -108,6 +114,11 @@ AT_MOVE = -2  # at the move itself (a previous MAG that notices the MN left)
 # Leg flags.
 FLAG_ENDS = 1  # the signaling is complete when every such leg has arrived
 FLAG_HOLD = 2  # sent after the anchor's first-ack hold when the address is new (§5.9)
+# A per-address leg sent only for an address registered before this run (a session the move
+# keeps), or only for one that has never been (a session the move creates): semantics.md §4.
+FLAG_REGISTERED = 4
+FLAG_UNREGISTERED = 8
+FLAGS = FLAG_ENDS | FLAG_HOLD | FLAG_REGISTERED | FLAG_UNREGISTERED
 
 # Columns of PolicyTables.legs.
 (LEG_CAUSE, LEG_SCOPE, LEG_KIND, LEG_SRC, LEG_DST, LEG_BYTES, LEG_BYTES_PER_ADDRESS, LEG_AFTER,
@@ -150,7 +161,10 @@ class Leg:
     is of one of them: a message whose format depends on the access (RFC 5555's BU from an
     IPv4 care-of address). ``at_prev_poa`` does the same with the PoA the MN left (a
     handover or a de-registration only): 3GPP's handover between two eNBs and its handover
-    in from another access are two legs of one program.
+    in from another access are two legs of one program. ``registered`` (a per-address leg)
+    sends it only for an address registered before (True) or never yet (False): the
+    sessions a handover keeps and the one it creates get their own messages (5G's SSC
+    mode 3).
     """
 
     cause: int
@@ -172,6 +186,7 @@ class Leg:
     via_bytes: int = 0
     at_poa: tuple[int, ...] = ()
     at_prev_poa: tuple[int, ...] = ()
+    registered: bool | None = None
 
 
 def request_reply(cause: int, kinds: tuple[int, int], sender: int, sizes: tuple[int, int], *,
@@ -206,7 +221,8 @@ def program_table(legs: list[Leg], n_kinds: int) -> np.ndarray:
                 leg.cause, leg.scope, leg.kind, leg.src, leg.dst, leg.nbytes,
                 leg.bytes_per_address, leg.after if leg.after < 0 else base + leg.after,
                 leg.offset_ns, leg.gate if leg.gate < 0 else base + leg.gate, leg.gate_cap_ns,
-                (FLAG_ENDS if leg.ends else 0) | (FLAG_HOLD if leg.hold else 0),
+                (FLAG_ENDS if leg.ends else 0) | (FLAG_HOLD if leg.hold else 0)
+                | {None: 0, True: FLAG_REGISTERED, False: FLAG_UNREGISTERED}[leg.registered],
                 leg.level, leg.when, leg.via, leg.via_bytes,
                 sum(1 << c for c in set(leg.at_poa)),
                 sum(1 << c for c in set(leg.at_prev_poa)),
@@ -291,8 +307,13 @@ def check_program(table: np.ndarray, n_kinds: int) -> None:
             raise PracticeError(f"{where}: only a handover or a de-registration starts at the move")
         if min(nbytes, per_address, offset, cap) < 0 or nbytes > 65535 or per_address > 65535:
             raise PracticeError(f"{where}: sizes, offsets and caps must be >= 0 (sizes <= 65535)")
-        if flags & ~(FLAG_ENDS | FLAG_HOLD):
+        if flags & ~FLAGS:
             raise PracticeError(f"{where}: unknown flags {flags}")
+        registration = flags & (FLAG_REGISTERED | FLAG_UNREGISTERED)
+        if registration and (scope != PER_ADDRESS
+                             or registration == FLAG_REGISTERED | FLAG_UNREGISTERED):
+            raise PracticeError(f"{where}: only a leg run per address can depend on its "
+                                "address's registration, one way")
         if flags & FLAG_HOLD and scope != PER_ADDRESS:
             raise PracticeError(f"{where}: only a leg run per address can wait for the hold")
         for ref, name in ((after, "after"), (gate, "gate")):
