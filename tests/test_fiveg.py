@@ -112,9 +112,9 @@ def test_ssc1_keeps_its_psa_and_inserts_an_i_upf(engine) -> None:
     assert counted(c, CAUSE_ATTACH, ESTABLISHMENT)
     assert counted(c, CAUSE_HANDOVER, 2 * XN + MODIFIED + INSERTED + MODIFIED + 2 * XN_END)
     assert c.ho_msgs.tolist() == [7, 5, 7]
-    # NGAP over SCTP (docs/sizes.md): UL NAS 132, setup 160/92, path switch 120/128; PFCP
+    # NGAP over SCTP (docs/sizes.md): UL NAS 132, setup 272/92, path switch 120/128; PFCP
     # establishment 214/98, modification 85/49; the End Marker 36.
-    assert c.ho_bytes.tolist() == [132 + 214 + 98 + 160 + 92 + 85 + 49,
+    assert c.ho_bytes.tolist() == [132 + 214 + 98 + 272 + 92 + 85 + 49,
                                    120 + 85 + 36 + 49 + 128,
                                    120 + 214 + 98 + 85 + 36 + 49 + 128]
     # The SMF: 7 of the establishment's, 4 and 6 of the handovers'; UPF 4: 4, 3, 3;

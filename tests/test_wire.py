@@ -65,11 +65,13 @@ ENCODED_PDU_BYTES = {
     "X2AP-HandoverRequest": 307, "X2AP-HandoverRequestAck": 176,
     "X2AP-SNStatusTransfer": 39, "X2AP-UEContextRelease": 19,
     "NGAP-UplinkNASTransport-PDUSessionEstablishmentRequest": 81,
-    "NGAP-PDUSessionResourceSetupRequest": 112, "NGAP-PDUSessionResourceSetupResponse": 43,
+    "NGAP-PDUSessionResourceSetupRequest": 221, "NGAP-PDUSessionResourceSetupResponse": 43,
     "NGAP-PDUSessionResourceReleaseCommand": 53, "NGAP-PDUSessionResourceReleaseResponse": 28,
     "NGAP-PathSwitchRequest": 71, "NGAP-PathSwitchRequestAck": 80,
     "NGAP-UEContextReleaseRequest": 27, "NGAP-UEContextReleaseCommand": 20,
     "NGAP-UEContextReleaseComplete": 19,
+    "NGAP-DownlinkNASTransport-PDUSessionModificationCommand": 53,
+    "NGAP-UplinkNASTransport-PDUSessionModificationComplete": 62,
 }
 BUILT = [name for name, message in MESSAGES.items() if message.build is not None]
 

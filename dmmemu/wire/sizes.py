@@ -241,7 +241,8 @@ MESSAGES: dict[str, Message] = {
     # test vectors or of pycrate encodings of their IEs (docs/sizes.md names each one's).
     "NGAP-UplinkNASTransport-PDUSessionEstablishmentRequest": sctp_carried(
         81, reference="TS 38.413; its NAS PDU TS 24.501's"),
-    "NGAP-PDUSessionResourceSetupRequest": sctp_carried(112, reference="TS 38.413"),
+    "NGAP-PDUSessionResourceSetupRequest": sctp_carried(
+        221, reference="TS 38.413; its NAS PDU TS 24.501's"),
     "NGAP-PDUSessionResourceSetupResponse": sctp_carried(43, reference="TS 38.413"),
     "NGAP-PDUSessionResourceReleaseCommand": sctp_carried(
         53, reference="TS 38.413; its NAS PDU TS 24.501's"),
@@ -251,6 +252,10 @@ MESSAGES: dict[str, Message] = {
     "NGAP-UEContextReleaseRequest": sctp_carried(27, reference="TS 38.413"),
     "NGAP-UEContextReleaseCommand": sctp_carried(20, reference="TS 38.413"),
     "NGAP-UEContextReleaseComplete": sctp_carried(19, reference="TS 38.413"),
+    "NGAP-DownlinkNASTransport-PDUSessionModificationCommand": sctp_carried(
+        53, reference="TS 38.413; its NAS PDU TS 24.501 §8.3.9's"),
+    "NGAP-UplinkNASTransport-PDUSessionModificationComplete": sctp_carried(
+        62, reference="TS 38.413; its NAS PDU TS 24.501 §8.3.10's"),
     # S1AP (TS 36.413) and X2AP (TS 36.423) for one UE with one E-RAB, the PDU sizes of
     # test vectors and captures, or of pycrate encodings of their IEs (docs/sizes.md names
     # each one's source).
