@@ -1,4 +1,4 @@
-"""5g-ssc1 and 5g-ssc2 (TS 23.501 §5.6.9, TS 23.502) by hand, on both engines, on the
+"""5g-ssc1, 5g-ssc2 and 5g-ssc3 (TS 23.501 §5.6.9, TS 23.502) by hand, on both engines, on the
 converged core of ``Eps(sgw_rows=1, sgw_cols=2, enb_rows=1, enb_cols=2)``: a UPF at each
 SGW site serving that area and one at the PGW, the AMF and SMF on the MME's node; one-way
 delays in ms, hops in brackets:
@@ -12,8 +12,10 @@ MN 0 attaches at gNB 5 (the nearest UPF, 4, becomes its PSA), moves inside UPF 4
 and out of it; one flow from CN 3, downlink packets of 1000 B. The expected sequences are
 TS 23.502 §4.3.2.2.1 (establishment), §4.9.1.2.2–5 (Xn handovers without a new UPF, with
 an I-UPF inserted, re-allocated, removed; the Xn preparation between the gNBs is not
-counted) and §4.3.5.1 with §4.3.4.2 (SSC mode 2's
-release), message by message; sizes are the formats' (docs/sizes.md).
+counted), §4.3.5.1 with §4.3.4.2 (SSC mode 2's
+release) and §4.3.5.2 with §4.3.3.2 (SSC mode 3's PDU Session Modification Command with the
+address lifetime, then the new session), message by message; sizes are the formats'
+(docs/sizes.md).
 """
 
 from __future__ import annotations
@@ -26,9 +28,15 @@ import pytest
 from hand_runs import engines, one_mn, replay
 
 import dmmemu
-from dmmemu.engine.signaling import CAUSE_ATTACH, CAUSE_HANDOVER, CAUSE_RELEASE
+from dmmemu.engine.replay_io import EVENT_ADDRESS_RELEASED
+from dmmemu.engine.signaling import (
+    CAUSE_ATTACH,
+    CAUSE_DEPRECATION,
+    CAUSE_HANDOVER,
+    CAUSE_RELEASE,
+)
 from dmmemu.practices import get_practice
-from dmmemu.practices.fiveg import KINDS, n3_upfs
+from dmmemu.practices.fiveg import KINDS, SSC3_KINDS, n3_upfs
 from dmmemu.synthetic import SyntheticTrace
 from dmmemu.topology.generators import Eps
 from dmmemu.wire.sizes import MESSAGES
@@ -54,10 +62,12 @@ INSERTED = ["N4 Session Establishment Request", "N4 Session Establishment Respon
 DELETED = ["N4 Session Deletion Request", "N4 Session Deletion Response"]
 RELEASED = DELETED + ["N2 PDU Session Resource Release Command",
                       "N2 PDU Session Resource Release Response"]
+DEPRECATED = ["N2 DL NAS Transport (PDU Session Modification Command)",
+              "N2 UL NAS Transport (PDU Session Modification Complete)"]
 
 
 def size(name: str) -> int:
-    return MESSAGES[KINDS.wire(name)].bytes
+    return MESSAGES[SSC3_KINDS.wire(name)].bytes
 
 
 def run(engine, key, packets, params=None, moves=((0, GNB5), (S, GNB6), (2 * S, GNB8)),
@@ -73,8 +83,8 @@ def counted(c, cause, sequence):
     """The (kind, bytes) counts of ``cause`` against ``sequence``'s, kind by kind."""
     expected: dict[int, list[int]] = {}
     for name in sequence:
-        msgs, nbytes = expected.setdefault(KINDS.index(name), [0, 0])
-        expected[KINDS.index(name)] = [msgs + 1, nbytes + size(name)]
+        msgs, nbytes = expected.setdefault(SSC3_KINDS.index(name), [0, 0])
+        expected[SSC3_KINDS.index(name)] = [msgs + 1, nbytes + size(name)]
     got = {k: [int(c.sig_msgs[cause][k]), int(c.sig_bytes[cause][k])]
            for k in range(c.sig_msgs.shape[1]) if c.sig_msgs[cause][k]}
     return got == expected
@@ -182,7 +192,96 @@ def test_ssc2_flows_without_continuity_are_re_established_on_the_new_address(eng
     assert c.flow_hops_sum.tolist() == [3 * 3] == c.flow_direct_hops_sum.tolist()
 
 
-@pytest.mark.parametrize("key", ["5g-ssc1", "5g-ssc2"])
+def test_ssc3_kinds_extend_the_other_modes() -> None:
+    """The kinds the modes share keep their indices, so one count table reads them all."""
+    assert SSC3_KINDS.rows[:len(KINDS.rows)] == KINDS.rows
+
+
+@pytest.mark.parametrize("engine", engines())
+def test_ssc3_makes_the_new_session_before_it_releases_the_old(engine) -> None:
+    """SSC mode 3 with a 1 s address lifetime. Inside UPF 4's area the handover is SSC1's.
+    The move to gNB 8 keeps the session through the Xn handover with UPF 7 inserted as
+    I-UPF (SSC1's 7 messages), the SMF's Modification Command with the address lifetime and
+    the UE's Complete (2, the deprecation's), then the UE's new session at UPF 7 (the
+    establishment's 7) after the Path Switch Acknowledge. The row's interruption is the
+    flow's, on the kept session: the radio part alone (the downlink is forwarded). The flow
+    stays on the old session (CN -> UPF 4 -> UPF 7 -> gNB 8, 5 hops) until the lifetime
+    ends at 3 s: the SMF releases it (4 messages, outside any handover row) and the flow,
+    which needs continuity, breaks."""
+    c = run(engine, "5g-ssc3", [500 * MS, 2500 * MS, 2900 * MS, 3100 * MS],
+            {"address_lifetime_s": 1.0})
+    assert c.ho_msgs.tolist() == [7, 5, 2 + 7 + 7]
+    assert c.ho_signaling_ns.tolist() == [21 * MS, 0, 0]
+    assert c.ho_interruption_ns.tolist() == [71 * MS, 50 * MS, 50 * MS]
+    assert counted(c, CAUSE_ATTACH, ESTABLISHMENT)
+    assert counted(c, CAUSE_DEPRECATION, DEPRECATED)
+    assert counted(c, CAUSE_HANDOVER,
+                   2 * XN + 2 * MODIFIED + INSERTED + 2 * XN_END + ESTABLISHMENT)
+    assert counted(c, CAUSE_RELEASE, RELEASED)
+    assert c.flow_broken.tolist() == [1] and c.flow_lost.tolist() == [1]  # at 3.1 s
+    assert c.flow_hops_sum.tolist() == [3 + 5 + 5]
+    assert c.anchor_packets[UPF4] == 3 and c.anchor_packets[UPF7] == 0
+    released = c.event_t[c.event_kind == EVENT_ADDRESS_RELEASED].tolist()
+    assert released == [3 * S]
+    # UPF 7: the I-UPF's establishment (2) and the new session's establishment and
+    # modification (4); UPF 4: 4 + 3 (attach, in-area move), the PSA's modification and
+    # End Marker (3), its deletion (2).
+    assert c.anchor_sig_msgs[UPF7] == 2 + 4
+    assert c.anchor_sig_msgs[UPF4] == 4 + 3 + 3 + 2
+
+
+@pytest.mark.parametrize("engine", engines())
+def test_ssc3_renumbers_flows_without_continuity_at_the_lifetimes_end(engine) -> None:
+    """A flow that needs no continuity stays on the old session while it lives, then is
+    re-established on the new one from the lifetime's end: lost for one round trip to CN 3
+    (2 x 13 ms, until 3.026 s), then on the direct path through UPF 7."""
+    c = run(engine, "5g-ssc3",
+            [500 * MS, 2500 * MS, 3010 * MS, 3025 * MS, 3026 * MS, 3500 * MS],
+            {"address_lifetime_s": 1.0}, continuity=False)
+    assert c.flow_broken.tolist() == [0] and c.flow_renumbered.tolist() == [1]
+    assert c.flow_lost.tolist() == [2]
+    assert c.anchor_packets[UPF4] == 2 and c.anchor_packets[UPF7] == 2
+    assert c.flow_hops_sum.tolist() == [3 + 5 + 3 + 3]
+
+
+@pytest.mark.parametrize("engine", engines())
+def test_ssc3_releases_the_old_session_when_its_last_flow_ends(engine) -> None:
+    """The old session goes as soon as nothing holds it: its flow ends at 1.5 s, long
+    before the 60 s default lifetime, and the release's 4 messages are sent then, outside
+    any handover row; no timer fires later. A flow that starts after the move uses the new
+    session at UPF 7; the next move (gNB 8 -> gNB 9, inside UPF 7's area) is SSC1's."""
+    c = two_flows(engine, [(500 * MS, FLOW, 1000, 1), (1100 * MS, FLOW, 1000, 1),
+                           (1300 * MS, FLOW + 1, 1000, 1)])
+    assert c.ho_msgs.tolist() == [7, 16, 5]
+    assert counted(c, CAUSE_RELEASE, RELEASED)
+    assert not (c.event_kind == EVENT_ADDRESS_RELEASED).any()
+    assert c.flow_anchor.tolist() == [UPF4, UPF7]
+    assert c.flow_hops_sum.tolist() == [3 + 5, 3]
+
+
+@pytest.mark.parametrize("engine", engines())
+def test_ssc3_releases_a_session_no_flow_holds_at_the_move(engine) -> None:
+    """Flows bind their session at their first packet (semantics.md §7.3): with none
+    before the move, nothing holds the old session when the move takes it out of its area,
+    and it is released in the handover's row at once (docs/practices.md: its path switch,
+    which the UE would get before it moves its traffic, is not counted): the deprecation's
+    2, the release's 4, the Path Switch Request and Acknowledge and the new session's 7."""
+    c = two_flows(engine, [(1100 * MS, FLOW, 1000, 1), (1300 * MS, FLOW + 1, 1000, 1)])
+    assert c.ho_msgs.tolist() == [7, 2 + 4 + 2 + 7, 5]
+    assert counted(c, CAUSE_RELEASE, RELEASED)
+    assert c.flow_anchor.tolist() == [UPF7, UPF7]
+
+
+def two_flows(engine, packets):
+    """5g-ssc3 on MN 0 moving gNB 5 -> gNB 8 (1 s) -> gNB 9 (2 s), flow 7 from 0 to 1.5 s
+    and flow 8 from 1.2 to 3 s."""
+    moves = [(0, GNB5), (S, GNB8), (2 * S, GNB9)]
+    flows = [(FLOW, CN, 0, 1500 * MS), (FLOW + 1, CN, 1200 * MS, 3 * S)]
+    tables = get_practice("5g-ssc3").compile(TOPOLOGY)
+    return replay(engine, tables, one_mn(TOPOLOGY, moves, flows, 3 * S), packets)
+
+
+@pytest.mark.parametrize("key", ["5g-ssc1", "5g-ssc2", "5g-ssc3"])
 def test_sample_runs_them_beside_the_others(key) -> None:
     """On the composite sample's converged core: PoAs outside every UPF area (WiFi ARs)
     are served over N3 by the nearest UPF; sessions are established, switched and (SSC
@@ -194,9 +293,11 @@ def test_sample_runs_them_beside_the_others(key) -> None:
     by_kind = dict(zip(sig["message"].to_list(), sig["msgs"].to_list()))
     assert by_kind["N2 Path Switch Request"] > 0
     assert by_kind["N4 Session Establishment Request"] > 0
-    if key == "5g-ssc2":
+    if key != "5g-ssc1":
         assert by_kind["N2 PDU Session Resource Release Command"] > 0
         assert summary["broken_flows"] > 0
+    if key == "5g-ssc3":
+        assert by_kind["N2 DL NAS Transport (PDU Session Modification Command)"] > 0
 
 
 def test_not_applicable_without_upfs(tmp_path) -> None:

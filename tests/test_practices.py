@@ -240,7 +240,8 @@ def random_traces(draw):
             "rcoa_apps": st.sampled_from([("web",), ("web", "voice")]),
             "rcoa_without_continuity": st.booleans(),
             "graceful_s": st.sampled_from([0.0, 0.3, 2.0]),
-            "data_forwarding": st.booleans()})),
+            "data_forwarding": st.booleans(),
+            "address_lifetime_s": st.sampled_from([0.0, 0.02, 60.0])})),
     )
 
 

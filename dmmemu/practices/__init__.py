@@ -18,7 +18,7 @@ from dmmemu.practices.dmm import DMM
 from dmmemu.practices.dsmipv6 import DSMIPv6
 from dmmemu.practices.epc import EPC
 from dmmemu.practices.epc_local import LIPA, SIPTO
-from dmmemu.practices.fiveg import SSC1, SSC2
+from dmmemu.practices.fiveg import SSC1, SSC2, SSC3
 from dmmemu.practices.hmipv6 import HMIPv6
 from dmmemu.practices.mipv6 import MIPv6
 from dmmemu.practices.mipv6_dha import MIPv6DistributedHA
@@ -36,7 +36,7 @@ PRACTICES: dict[str, type[Practice]] = {
     cls.key: cls for cls in (MIPv6, MIPv6RouteOptimisation, MIPv6DistributedHA, NEMO, DSMIPv6,
                            HMIPv6, PMIPv6, PMIPv6DistributedLMA, PMIPv6LocalizedRouting,
                            PMIPv6RuntimeAssignment, PMIPv6IPv4Transport, EPC, SIPTO, LIPA,
-                           SSC1, SSC2, DMM)
+                           SSC1, SSC2, SSC3, DMM)
 }
 
 
@@ -93,4 +93,4 @@ def get_practice(key: str | Practice, params: Mapping[str, Any] | None = None) -
 __all__ = ["PRACTICES", "Practice", "get_practice", "register", "MIPv6", "MIPv6RouteOptimisation",
            "MIPv6DistributedHA", "NEMO", "DSMIPv6", "HMIPv6", "PMIPv6", "PMIPv6DistributedLMA",
            "PMIPv6IPv4Transport", "PMIPv6LocalizedRouting", "PMIPv6RuntimeAssignment", "EPC", "SIPTO",
-           "LIPA", "SSC1", "SSC2", "DMM"]
+           "LIPA", "SSC1", "SSC2", "SSC3", "DMM"]

@@ -15,10 +15,12 @@ from dmmemu.engine.policy import PolicyTables
 from dmmemu.engine.signaling import (
     AT_SIGNALING_START,
     CAUSE_ATTACH,
+    CAUSE_DEPRECATION,
     CAUSE_DEREGISTRATION,
     CAUSE_HANDOVER,
     CAUSE_RELEASE,
     ONCE,
+    PER_ADDRESS,
     ROLE_ANCHOR,
     ROLE_LEVEL,
     ROLE_POA,
@@ -70,6 +72,14 @@ KINDS = MessageKinds((
     ("End Marker", "EndMarker", False),
 ))
 N4 = ("Establishment", "Modification", "Deletion")
+# SSC mode 3 (TS 23.502 §4.3.5.2) also counts the SMF's PDU Session Modification Command
+# with the PDU session address lifetime (in an N2 DL NAS Transport) and the UE's Complete.
+SSC3_KINDS = MessageKinds(KINDS.rows + (
+    ("N2 DL NAS Transport (PDU Session Modification Command)",
+     "NGAP-DownlinkNASTransport-PDUSessionModificationCommand", False),
+    ("N2 UL NAS Transport (PDU Session Modification Complete)",
+     "NGAP-UplinkNASTransport-PDUSessionModificationComplete", True),
+))
 
 # RFC 7429 §3's functions in the 5GS: the PSA anchors the address (AF) and routes to it
 # (MR); the SMF holds the session's location (LM) beside the PSA's; the AMF and the gNBs
@@ -134,6 +144,7 @@ class _FiveG(Practice):
     data_forwarding: bool = True
     implicit_deregistration_s: float = float(IMPLICIT_DEREGISTRATION_S)
 
+    kinds: ClassVar[MessageKinds] = KINDS
     message_kinds: ClassVar[tuple[MessageKind, ...]] = KINDS.message_kinds
     encapsulations: ClassVar[tuple[str, ...]] = ("gtpu-ext-ipv4", "gtpu-ext-ipv4")
 
@@ -154,7 +165,7 @@ class _FiveG(Practice):
                             ROLE_THIRD, dst, after, ends=ends, level=1, **options)[1]
 
     def _establishment(self, program: Program, after: int = AT_SIGNALING_START,
-                       when: int = WHEN_ALWAYS) -> int:
+                       when: int = WHEN_ALWAYS, **only: Any) -> int:
         """§4.3.2.2.1 for each PDU session: the UE's request in an N2 UL NAS Transport
         (step 1); N4 establishment at the PSA (steps 10a–b) and, where the N3 UPF is not
         the PSA, at that I-UPF (an I-UPF inserted at establishment, §4.3.2.2.1 step 10);
@@ -162,46 +173,51 @@ class _FiveG(Practice):
         NAS accept) and its response (step 14); N4 modification at the N3 UPF with the
         gNB's tunnel end (steps 16a–b), which can then send the downlink. ``when`` (a
         condition at the N3 UPF's level) limits it to the moves where it holds: SSC mode
-        2's new session after a move into a new area. The last response's leg."""
-        once = {"scope": ONCE, **({} if when == WHEN_ALWAYS else {"level": 1, "when": when})}
+        2's new session after a move into a new area. ``only`` (``registered=False``) runs
+        every leg per address, for the sessions that condition selects: SSC mode 3's new
+        session beside the kept one. The last response's leg."""
+        once = {"scope": PER_ADDRESS if only else ONCE, **only,
+                **({} if when == WHEN_ALWAYS else {"level": 1, "when": when})}
         step = program.add("N2 UL NAS Transport (PDU Session Establishment Request)",
                            ROLE_POA, ROLE_THIRD, after, **once)
-        step = self._n4(program, "Establishment", ROLE_ANCHOR, step, when=when)
+        step = self._n4(program, "Establishment", ROLE_ANCHOR, step, when=when, **only)
         step = self._n4(program, "Establishment", ROLE_LEVEL, step,
-                        when=WHEN_LEVEL_CHANGED_ABOVE)
+                        when=WHEN_LEVEL_CHANGED_ABOVE, **only)
         step = program.add("N2 PDU Session Resource Setup Request", ROLE_THIRD, ROLE_POA,
                            step, **once)
         step = program.add("N2 PDU Session Resource Setup Response", ROLE_POA, ROLE_THIRD,
                            step, **once)
-        return self._n4(program, "Modification", ROLE_LEVEL, step, ends="request", when=when)
+        return self._n4(program, "Modification", ROLE_LEVEL, step, ends="request", when=when,
+                        **only)
 
-    def _n3_kept(self, program: Program, switched: int) -> int:
+    def _n3_kept(self, program: Program, switched: int, **only: Any) -> int:
         """§4.9.1.2.2 steps 3–5 after the Path Switch Request (leg ``switched``), for each
         session whose N3 UPF the move kept: it takes the target gNB's tunnel end and sends
-        an End Marker to the source gNB. The response's leg."""
-        kept = {"level": 1, "when": WHEN_LEVEL_KEPT}
+        an End Marker to the source gNB. The response's leg. ``only`` limits every leg to
+        some sessions (``registered=True``: the ones the move keeps)."""
+        kept = {"level": 1, "when": WHEN_LEVEL_KEPT, **only}
         modify = program.add("N4 Session Modification Request", ROLE_THIRD, ROLE_LEVEL,
                              switched, ends=not self.data_forwarding, **kept)
         program.add("End Marker", ROLE_LEVEL, ROLE_PREV_POA, modify, **kept)
         return program.add("N4 Session Modification Response", ROLE_LEVEL, ROLE_THIRD,
                            modify, **kept)
 
-    def _path_switch(self, program: Program, switched: int) -> int:
+    def _path_switch(self, program: Program, switched: int, **only: Any) -> int:
         """The N4 steps of §4.9.1.2 after the Path Switch Request (leg ``switched``), for
         each PDU session the handover keeps: without a new N3 UPF those of ``_n3_kept``;
         with one, where it is not the PSA, it is established (an I-UPF inserted,
         §4.9.1.2.3, or re-allocated, §4.9.1.2.4), then the PSA takes its tunnel end (or the
         gNB's, back in the PSA's area: the I-UPF's removal) and sends the End
         Markers along the old path (through the old I-UPF, if any). Returns the last
-        response's leg."""
-        step = self._n3_kept(program, switched)
+        response's leg; ``only`` as in ``_n3_kept``."""
+        step = self._n3_kept(program, switched, **only)
         step = self._n4(program, "Establishment", ROLE_LEVEL, step,
-                        when=WHEN_LEVEL_CHANGED_ABOVE)
-        changed = {"level": 1, "when": WHEN_LEVEL_CHANGED}
+                        when=WHEN_LEVEL_CHANGED_ABOVE, **only)
+        changed = {"level": 1, "when": WHEN_LEVEL_CHANGED, **only}
         modify = program.add("N4 Session Modification Request", ROLE_THIRD, ROLE_ANCHOR, step,
                              ends=not self.data_forwarding, **changed)
         marker = program.add("End Marker", ROLE_ANCHOR, ROLE_PREV_LEVEL, modify, level=1,
-                             when=WHEN_LEVEL_CHANGED_ABOVE)
+                             when=WHEN_LEVEL_CHANGED_ABOVE, **only)
         program.add("End Marker", ROLE_PREV_LEVEL, ROLE_PREV_POA, marker, **changed)
         return program.add("N4 Session Modification Response", ROLE_ANCHOR, ROLE_THIRD,
                            modify, **changed)
@@ -221,11 +237,11 @@ class _FiveG(Practice):
         """What the handover does for each PDU session after the Path Switch Request."""
         return self._path_switch(program, switched)
 
-    def _old_path_released(self, program: Program, released: int) -> None:
+    def _old_path_released(self, program: Program, released: int, **only: Any) -> None:
         """After the Path Switch Acknowledge (leg ``released``): the N4 deletion at an old
         I-UPF that is no longer on the path (§4.9.1.2.4, after a re-allocation or a removal)."""
         self._n4(program, "Deletion", ROLE_PREV_LEVEL, released,
-                 when=WHEN_LEVEL_CHANGED_ABOVE)
+                 when=WHEN_LEVEL_CHANGED_ABOVE, **only)
 
     def _an_release(self, program: Program) -> None:
         """§4.2.6 at a detach: the gNB's N2 UE Context Release Request (step 1), the N4
@@ -240,22 +256,29 @@ class _FiveG(Practice):
 
     def _session_release(self, program: Program) -> None:
         """§4.3.4.2 for a PDU session a move took out of its PSA's service area (SSC mode 2,
-        §4.3.5.1 step 1): N4 deletion at the PSA (steps 1b–c), then the N2 PDU Session
-        Resource Release Command with the NAS release (cause #39, reactivation requested,
-        TS 24.501) and the gNB's response."""
+        §4.3.5.1 step 1), or for SSC mode 3's old session when its address lifetime ends or
+        its last flow does (§4.3.5.2 step 4): N4 deletion at the PSA (steps 1b–c), then the
+        N2 PDU Session Resource Release Command with the NAS release (cause #39,
+        reactivation requested, TS 24.501; the same size with another cause) and the gNB's
+        response."""
         step = self._n4(program, "Deletion", ROLE_ANCHOR, AT_SIGNALING_START)
         step = program.add("N2 PDU Session Resource Release Command", ROLE_THIRD, ROLE_POA,
                            step, scope=ONCE)
         program.add("N2 PDU Session Resource Release Response", ROLE_POA, ROLE_THIRD, step,
                     scope=ONCE, ends=True)
 
+    def _deprecation(self, program: Program) -> None:
+        """What the network says of a session out of its PSA's area that lives on: nothing
+        (SSC modes 1 and 2 keep or release it)."""
+
     def _legs(self) -> list[Leg]:
         programs = []
         for cause, write in ((CAUSE_ATTACH, self._establishment),
                              (CAUSE_HANDOVER, self._xn_handover),
                              (CAUSE_DEREGISTRATION, self._an_release),
-                             (CAUSE_RELEASE, self._session_release)):
-            program = Program(cause, KINDS)
+                             (CAUSE_RELEASE, self._session_release),
+                             (CAUSE_DEPRECATION, self._deprecation)):
+            program = Program(cause, self.kinds)
             write(program)
             programs += program.legs
         return programs
@@ -323,29 +346,11 @@ class SSC1(_FiveG):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SSC2(_FiveG):
-    """SSC mode 2 (TS 23.501 §5.6.9.2.2, with a single PSA): the PSA is the UPF of the
-    UE's area; a move out of that area releases the PDU session (§4.3.5.1: the SMF's
-    release with cause #39, reactivation requested) and the UE establishes a new one at the
-    new area's UPF at once, with a new address: break before make. Flows on the released
-    session that need continuity break; the others are re-established on the new address
-    (renumbered, one round trip to their peer after the move)."""
-
-    key: ClassVar[str] = "5g-ssc2"
-    summary: ClassVar[str] = ("5G SSC mode 2: break before make, a new PDU session at the "
-                              "new area's UPF (TS 23.501 §5.6.9)")
-
-    def _sessions_switched(self, program: Program, switched: int) -> int:
-        """In the PSA's area the path switch of ``_path_switch`` (its N3 UPF is the PSA);
-        into a new area the session was released (§4.3.5.1) and the UE's new one is
-        established (§4.3.2.2.1 steps 1, 10, 11–16, at the new area's UPF: its PSA and N3
-        UPF at once)."""
-        return self._establishment(program, self._n3_kept(program, switched),
-                                   WHEN_LEVEL_CHANGED)
-
-    def _old_path_released(self, program: Program, released: int) -> None:
-        """Nothing: a session's PSA is its N3 UPF, and the session that left its area was
-        released before the handover's signaling (``_session_release``)."""
+class _AreaPSA(_FiveG):
+    """SSC modes 2 and 3 (with a single PSA per session): a session's PSA is the UPF of the
+    UE's area when it is established, and it serves the session inside that area only.
+    Flows on a session that ends under them and need continuity break; the others are
+    re-established on the new address (renumbered, one round trip to their peer after)."""
 
     def _anchoring(self, topology: Topology, upf_of: np.ndarray) -> dict[str, Any]:
         psas = np.unique(upf_of[upf_of >= 0]).astype(np.int32)
@@ -365,3 +370,80 @@ class SSC2(_FiveG):
                    FlowClass(name="re-established", on_loss="renumber"))
         return {"select": selection_code(self.key, "nearest-at-attach"), "serving": upf_of,
                 "candidates": psas, "scope": scope, "flow_classes": classes}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SSC2(_AreaPSA):
+    """SSC mode 2 (TS 23.501 §5.6.9.2.2, with a single PSA): the PSA is the UPF of the
+    UE's area; a move out of that area releases the PDU session (§4.3.5.1: the SMF's
+    release with cause #39, reactivation requested) and the UE establishes a new one at the
+    new area's UPF at once, with a new address: break before make."""
+
+    key: ClassVar[str] = "5g-ssc2"
+    summary: ClassVar[str] = ("5G SSC mode 2: break before make, a new PDU session at the "
+                              "new area's UPF (TS 23.501 §5.6.9)")
+
+    def _sessions_switched(self, program: Program, switched: int) -> int:
+        """In the PSA's area the path switch of ``_path_switch`` (its N3 UPF is the PSA);
+        into a new area the session was released (§4.3.5.1) and the UE's new one is
+        established (§4.3.2.2.1 steps 1, 10, 11–16, at the new area's UPF: its PSA and N3
+        UPF at once)."""
+        return self._establishment(program, self._n3_kept(program, switched),
+                                   WHEN_LEVEL_CHANGED)
+
+    def _old_path_released(self, program: Program, released: int) -> None:
+        """Nothing: a session's PSA is its N3 UPF, and the session that left its area was
+        released before the handover's signaling (``_session_release``)."""
+
+
+# TS 23.502 §4.3.5.2 leaves the PDU session address lifetime to the SMF's policy; TS 24.501
+# gives it no default (docs/practices.md). One minute: long enough for most short flows to
+# end on the old session.
+ADDRESS_LIFETIME_S = 60.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SSC3(_AreaPSA):
+    """SSC mode 3 (TS 23.501 §5.6.9.2.3, TS 23.502 §4.3.5.2 with multiple PDU sessions):
+    make before break. A move out of the PSA's area keeps the session through the Xn
+    handover (an I-UPF inserted, as in mode 1); the SMF then sends the UE a PDU Session
+    Modification Command with the PDU session address lifetime (``address_lifetime_s``),
+    the UE establishes a new session at the new area's UPF, which new flows use, and the
+    old one is released when its last flow ends or its lifetime does, whichever comes first;
+    flows still on it then break if they need continuity, and are renumbered otherwise."""
+
+    key: ClassVar[str] = "5g-ssc3"
+    summary: ClassVar[str] = ("5G SSC mode 3: make before break, a new PDU session at the new "
+                              "area's UPF while the old one lives out its address lifetime "
+                              "(TS 23.501 §5.6.9)")
+    kinds: ClassVar[MessageKinds] = SSC3_KINDS
+    message_kinds: ClassVar[tuple[MessageKind, ...]] = SSC3_KINDS.message_kinds
+
+    address_lifetime_s: float = ADDRESS_LIFETIME_S
+
+    def _sessions_switched(self, program: Program, switched: int) -> int:
+        """Every session the UE had before the move is switched as in mode 1 (kept, with an
+        I-UPF out of its PSA's area); the new one is established after the acknowledgement."""
+        return self._path_switch(program, switched, registered=True)
+
+    def _old_path_released(self, program: Program, released: int) -> None:
+        """Mode 1's N4 deletion at an old I-UPF for the kept sessions, then (§4.3.5.2 step
+        3) the UE's new PDU session at the new area's UPF (§4.3.2.2.1), for the session the
+        move creates only."""
+        _FiveG._old_path_released(self, program, released, registered=True)
+        self._establishment(program, released, registered=False)
+
+    def _deprecation(self, program: Program) -> None:
+        """§4.3.5.2 step 2 for a session the move took out of its PSA's area: the SMF's PDU
+        Session Modification Command (cause #39, the PDU session address lifetime) through
+        the AMF and the gNB (an N2 DL NAS Transport), and the UE's Complete (TS 24.501
+        §6.3.2.3)."""
+        step = program.add("N2 DL NAS Transport (PDU Session Modification Command)",
+                           ROLE_THIRD, ROLE_POA, scope=ONCE)
+        program.add("N2 UL NAS Transport (PDU Session Modification Complete)", ROLE_POA,
+                    ROLE_THIRD, step, scope=ONCE, ends=True)
+
+    def _anchoring(self, topology: Topology, upf_of: np.ndarray) -> dict[str, Any]:
+        lifetime = self._ms(self.address_lifetime_s * 1000.0, "address_lifetime_s")
+        return {**_AreaPSA._anchoring(self, topology, upf_of),
+                "deprecated_lifetime_ns": lifetime}
