@@ -40,7 +40,8 @@ cdef enum:
     CAUSE_LOCALIZED_END = 7
     CAUSE_RELEASE = 8
     CAUSE_DEPRECATION = 9
-    N_CAUSES = 10
+    CAUSE_RELOCATION = 10
+    N_CAUSES = 11
 
 # Signaling programs (dmmemu.engine.signaling): roles, scopes, origins, flags, columns.
 cdef enum:
@@ -55,6 +56,7 @@ cdef enum:
     ROLE_PEER = 8
     ROLE_PEER_POA = 9
     ROLE_PEER_ANCHOR = 10
+    ROLE_PREV_ANCHOR = 11
     WHEN_ALWAYS = 0
     WHEN_LEVEL_CHANGED = 1
     WHEN_LEVEL_KEPT = 2
@@ -114,6 +116,9 @@ cdef enum:
     EVENT_ADDRESS_RELEASED = 1
     EVENT_FLOW_BROKEN = 2
     EVENT_FLOW_RENUMBERED = 3
+    EVENT_ANCHOR_RELOCATED = 4
+    EVENT_RELOCATION_DEFERRED = 5
+    EVENT_FLOW_SPARED = 6
 
 
 cdef struct EventRecord:
@@ -225,8 +230,9 @@ cdef struct Address:
     time_t first_bound_t    # its first registration, INT64_MIN none: its grace periods start
                             # there (§7.2), and no first-ack hold comes after it (§4)
     count_t deprecated      # seq of its lifetime timer once out of scope (§5.5), 0 = none
-    time_t retired_t        # when a deprecated one retired, INT64_MIN none: its flows'
-                            # re-establishment starts there (§7.3)
+    time_t retired_t        # when a deprecated one retired (or a relocation replaced it),
+                            # INT64_MIN none: its flows' re-establishment starts there (§7.3)
+    node_t from_anchor      # the anchor it is relocated from (§5 step 9a), -1 none
 
 
 cdef struct MobileNode:

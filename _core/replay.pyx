@@ -23,6 +23,8 @@ from replay cimport (
     CLASS_ROUTE_OPTIMISED, ON_LOSS_BREAK, ON_LOSS_RENUMBER, AT_MOVE, AT_SIGNALING_START,
     CAUSE_ATTACH, CAUSE_CORRESPONDENT, CAUSE_DEREGISTRATION, CAUSE_FLOW, CAUSE_LOCALIZED,
     CAUSE_RELEASE, CAUSE_DEPRECATION, FLAG_REGISTERED, FLAG_UNREGISTERED, TIMER_DEPRECATED,
+    CAUSE_RELOCATION, ROLE_PREV_ANCHOR, EVENT_ANCHOR_RELOCATED, EVENT_RELOCATION_DEFERRED,
+    EVENT_FLOW_SPARED,
     CAUSE_LOCALIZED_END, ROLE_PEER_ANCHOR, ROLE_PEER_POA, WHEN_SAME_POA_SAME_ANCHOR,
     WHEN_OTHER_POA_OTHER_ANCHOR, TIMER_LOCALIZED, LocalPair,
     CAUSE_HANDOVER, CAUSE_REFRESH, ERR_DIR, ERR_FLOW, ERR_NONE, ERR_SIZE, ERR_T_ORDER,
@@ -128,6 +130,11 @@ assert (CLASS_ANCHOR, CLASS_ON_LOSS, CLASS_DIRECT, CLASS_ROUTE_OPTIMISED, ANCHOR
 assert (EVENT_BINDING_EXPIRED, EVENT_ADDRESS_RELEASED, EVENT_FLOW_BROKEN,
         EVENT_FLOW_RENUMBERED) == (_io.EVENT_BINDING_EXPIRED, _io.EVENT_ADDRESS_RELEASED,
                                    _io.EVENT_FLOW_BROKEN, _io.EVENT_FLOW_RENUMBERED)
+assert (EVENT_ANCHOR_RELOCATED, EVENT_RELOCATION_DEFERRED, EVENT_FLOW_SPARED) == (
+    _io.EVENT_ANCHOR_RELOCATED, _io.EVENT_RELOCATION_DEFERRED, _io.EVENT_FLOW_SPARED)
+assert (CAUSE_RELOCATION, ROLE_PREV_ANCHOR) == (_sig.CAUSE_RELOCATION, _sig.ROLE_PREV_ANCHOR)
+assert (_policy.RELOCATION_NONE, _policy.RELOCATION_KEEP, _policy.RELOCATION_RENEW,
+        _policy.RELOCATE_BY_DISTANCE, _policy.RELOCATE_BY_LOAD) == (0, 1, 2, 0, 1)
 
 _INT32_MAX = 2**31 - 1
 
@@ -217,6 +224,15 @@ cdef class Replay:
     cdef bint outlives_detach           # a detach leaves bindings to their lifetime (§5.3)
     cdef time_t release_ns              # a detached MN's addresses die this long after, -1 never
     cdef time_t deprecated_ns           # an address out of scope dies this long after, -1 at once
+    # §5 step 9a relocation of the home address at a handover, and the flows of each MN
+    # (mn_flows[mn_flow_first[m]:mn_flow_first[m + 1]]) whose break would defer it.
+    cdef int relocation                 # RELOCATION_NONE / _KEEP / _RENEW (0, 1, 2)
+    cdef int relocation_trigger         # RELOCATE_BY_DISTANCE / _BY_LOAD (0, 1)
+    cdef time_t relocation_gain_ns
+    cdef int64_t relocation_load
+    cdef const int64_t[::1] mn_flow_first
+    cdef const int32_t[::1] mn_flows
+    cdef uint8_t[::1] flow_spared       # a deferred relocation would have broken it
     cdef time_t pre_attach_ns           # Σ interruption components before signaling, attach
     cdef time_t pre_handover_ns         # the same for a handover
     cdef time_t first_ack_hold_ns       # anchor's hold before acknowledging a new binding
@@ -477,6 +493,13 @@ cdef class Replay:
         self.deprecated_ns = policy.deprecated_lifetime_ns
         if self.deprecated_ns < -1:
             raise ValueError("policy.deprecated_lifetime_ns must be >= -1")
+        self.relocation = int(policy.relocation)
+        self.relocation_trigger = int(policy.relocation_trigger)
+        self.relocation_gain_ns = int(policy.relocation_gain_ns)
+        self.relocation_load = int(policy.relocation_load)
+        if not (0 <= self.relocation <= 2 and 0 <= self.relocation_trigger <= 1
+                and self.relocation_gain_ns >= 0 and self.relocation_load >= 1):
+            raise ValueError("policy relocation fields out of range")
         self.pre_attach_ns = policy.pre_signaling_ns(_policy.ON_ATTACH)
         self.pre_handover_ns = policy.pre_signaling_ns(_policy.ON_HANDOVER)
         self.first_ack_hold_ns = policy.first_ack_hold_ns
@@ -527,6 +550,11 @@ cdef class Replay:
             raise ValueError("replay.flow_mn / flow_peer / flow_peer_mn hold an unknown MN or "
                              "node (an MN-to-MN flow has peer -1)")
         self.flow_peer_mn = flow_peer_mn
+        by_mn = np.argsort(flow_mn, kind="stable").astype(np.int32)
+        self.mn_flows = by_mn
+        self.mn_flow_first = np.searchsorted(flow_mn[by_mn], np.arange(n_mns + 1)).astype(
+            np.int64)
+        self.flow_spared = np.zeros(n_flows, np.uint8)
         self.local_routing = int(policy.local_routing)
         self.local_tunnel_bytes = int(policy.local_tunnel_bytes)
         if not (0 <= self.local_routing < 16 and 0 <= self.local_tunnel_bytes <= 4096):
@@ -1528,6 +1556,10 @@ cdef class Replay:
             out[1] = released[1]
         out[2] += released[2] + released_msgs
         out[3] += released[3] + released_bytes
+        if kind == HO_HANDOVER and self.relocation:  # 9a
+            self._relocate(m, p, old, t, pre, released)
+            out[2] += released[2]
+            out[3] += released[3]
         mn.ready = t + pre  # 10
         mn.until = mn.ready
         active = -1  # the address with active flows that waits longest (first on ties)
@@ -1723,6 +1755,76 @@ cdef class Replay:
                     best = self.candidates[i]
             mn.home = best
 
+    cdef node_t _relocation_target(self, node_t a, node_t p) noexcept nogil:
+        """§5 step 9a: where the home address anchored at ``a`` should go, the MN at PoA
+        ``p``; -1 for nowhere."""
+        cdef Py_ssize_t i
+        cdef node_t b = -1, c
+        if self.relocation_trigger == 0:  # RELOCATE_BY_DISTANCE
+            b = self.serving[p]
+            if path_delay(&self.paths, a, p) - path_delay(&self.paths, b, p) > (
+                    self.relocation_gain_ns):
+                return b
+            return -1
+        if self.bindings[a] < self.relocation_load:
+            return -1
+        for i in range(self.candidates.shape[0]):  # ascending ids: the lowest wins ties
+            c = self.candidates[i]
+            if c != a and (b < 0 or self.bindings[c] < self.bindings[b]):
+                b = c
+        if b >= 0 and self.bindings[b] < self.bindings[a]:
+            return b
+        return -1
+
+    cdef int _relocate(self, mn_t m, node_t p, node_t prev, time_t t, time_t pre,
+                       time_t* out) except -1 nogil:
+        """§5 step 9a: relocate MN ``m``'s home address if the trigger says so; ``out``
+        gets the relocation program's figures (zeros if none ran)."""
+        cdef MobileNode* mn = &self.mns[m]
+        cdef addr_t x, y
+        cdef node_t a, b
+        cdef int64_t j
+        cdef flow_t f
+        cdef bint held = False
+        out[0] = out[1] = out[2] = out[3] = 0
+        if mn.home < 0:
+            return 0
+        x = self._find(m, mn.home)
+        if x < 0:
+            return 0
+        a = self.addrs[x].anchor
+        b = self._relocation_target(a, p)
+        if b < 0 or b == a:
+            return 0
+        if self.relocation == 2:  # RELOCATION_RENEW: deferred while a flow would break
+            for j in range(self.mn_flow_first[m], self.mn_flow_first[m + 1]):
+                f = self.mn_flows[j]
+                if (self.flows[f].binding == FLOW_BOUND and self.flows[f].addr == x
+                        and self.classes[self.flows[f].cls, CLASS_ON_LOSS] == ON_LOSS_BREAK):
+                    if not held:
+                        self._event(EVENT_RELOCATION_DEFERRED, t, m, -1, b)
+                        held = True
+                    if not self.flow_spared[f]:
+                        self.flow_spared[f] = 1
+                        self._event(EVENT_FLOW_SPARED, t, m, f, b)
+            if held:
+                return 0
+            y = self._append(m, b)
+            self.addrs[y].from_anchor = a
+            self.addrs[y].until = t + pre
+            self._run_program(CAUSE_RELOCATION, m, p, prev, SIGNAL_ONE, y, t,
+                              self.addrs[x].until - t, 1, out, True)
+            self.addrs[x].retired_t = self.addrs[y].until
+            self._leave(m, x)
+        else:
+            self.addrs[x].from_anchor = a
+            self.addrs[x].anchor = b
+            self._run_program(CAUSE_RELOCATION, m, p, prev, SIGNAL_ONE, x, t,
+                              self.addrs[x].until - t, 1, out, True)
+        mn.home = b
+        self._event(EVENT_ANCHOR_RELOCATED, t, m, -1, b)
+        return 0
+
     cdef void _event(self, int8_t kind, time_t t, mn_t m, flow_t f, node_t node) noexcept nogil:
         """§14: record an event; a failed allocation is raised after the nogil block."""
         cdef EventRecord* grown
@@ -1818,6 +1920,7 @@ cdef class Replay:
             anchor=anchor, prev=mn.tail, next=-1, refcount=0, bound=0, live=1,
             reg_poa=-1, reg_t=0, was_bound=0, expiry=0, owner=m, until=INT64_MIN,
             hold=0, pair_refs=0, first_bound_t=INT64_MIN, deprecated=0, retired_t=INT64_MIN,
+            from_anchor=-1,
         )
         if mn.tail >= 0:
             self.addrs[mn.tail].next = x
@@ -1975,6 +2078,8 @@ cdef class Replay:
             return self.run_peer_poa
         if role == ROLE_PEER_ANCHOR:
             return self.run_peer_anchor
+        if role == ROLE_PREV_ANCHOR:
+            return self.addrs[x].from_anchor
         return self.third
 
     cdef time_t _leg(self, int cause, Py_ssize_t i, addr_t x, node_t poa, node_t prev,

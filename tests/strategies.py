@@ -32,6 +32,7 @@ from dmmemu.engine.signaling import (
     CAUSE_DEREGISTRATION,
     CAUSE_HANDOVER,
     CAUSE_NAMES,
+    CAUSE_RELOCATION,
     LEVEL_ANCHOR_CONDITIONS,
     MOVING_CAUSES,
     ONCE,
@@ -44,6 +45,7 @@ from dmmemu.engine.signaling import (
     ROLE_MN,
     ROLE_NAMES,
     ROLE_PEER,
+    ROLE_PREV_ANCHOR,
     ROLE_PREV_LEVEL,
     ROLE_PREV_POA,
     WHEN_ALWAYS,
@@ -118,7 +120,9 @@ def programs(draw: st.DrawFn, n_kinds: int, levels: int = 0,
                      if (r != ROLE_ANCHOR or scope == PER_ADDRESS)
                      and (r not in (ROLE_PREV_POA, ROLE_PREV_LEVEL) or moving)
                      and (r not in (ROLE_LEVEL, ROLE_PREV_LEVEL) or (levels > 0 and not pair))
-                     and (r != ROLE_PEER or peer) and (r not in PAIR_ROLES or pair)]
+                     and (r != ROLE_PEER or peer) and (r not in PAIR_ROLES or pair)
+                     and (r != ROLE_PREV_ANCHOR or (cause == CAUSE_RELOCATION
+                                                    and scope == PER_ADDRESS))]
             src = draw(st.sampled_from(roles))
             dst = draw(st.sampled_from([r for r in roles if r != src]))
             via = draw(st.sampled_from([-1, -1] + [
@@ -165,20 +169,21 @@ def programs(draw: st.DrawFn, n_kinds: int, levels: int = 0,
 @st.composite
 def policies(draw: st.DrawFn, topology: Topology, route_optimised: bool = False,
              mobile_networks: bool = False, localized: bool = False,
-             graceful: bool = False) -> PolicyTables:
+             graceful: bool = False, relocating: bool = False) -> PolicyTables:
     """Any combination of the mechanisms, not only the registered practices;
     ``route_optimised``: always with correspondent bindings (§15), every peer taking part;
     ``mobile_networks``: MNs ride behind routers (§16), with a home anchor and no route
     optimisation; ``localized``: localized routing (§18) in some of the four cases, with
     always-registered home addresses; ``graceful``: every class a grace period (§7.2), its
-    flows on addresses they keep."""
+    flows on addresses they keep; ``relocating``: always a relocation of the home address
+    (§5 step 9a), the first two PoAs served apart."""
     n = topology.n_nodes
     anchors = topology.nodes_with_role("anchor")
     poas = topology.nodes_with_role("poa")
     anchor = st.sampled_from(anchors.tolist())
     serving = np.full(n, -1, np.int32)
-    for i, p in enumerate(poas):  # graceful: the first two PoAs served apart
-        serving[p] = anchors[i] if graceful and i < 2 else draw(anchor)
+    for i, p in enumerate(poas):  # graceful, relocating: the first two PoAs served apart
+        serving[p] = anchors[i] if (graceful or relocating) and i < 2 else draw(anchor)
     # Chains of 0 to MAX_CHAIN_LEVELS levels; a level's node is absent, the serving anchor,
     # an anchor, or the PoA itself, so nodes coincide with the anchor and with each other.
     levels = draw(st.integers(0, MAX_CHAIN_LEVELS))
@@ -205,8 +210,9 @@ def policies(draw: st.DrawFn, topology: Topology, route_optimised: bool = False,
                                          st.just(int(chain[0, p]) if levels else -1)))
         for a in anchors:
             bypass[a] = draw(st.integers(0, (1 << levels) - 1))
-    select = draw(st.sampled_from(sorted(set(SELECT_NAMES) - (
-        {SELECT_PER_FLOW} if route_optimised or mobile_networks or localized else set()))
+    homed = route_optimised or mobile_networks or localized or relocating
+    select = draw(st.sampled_from(
+        sorted(set(SELECT_NAMES) - ({SELECT_PER_FLOW} if homed else set()))
         if not graceful else [SELECT_PER_FLOW, SELECT_PER_FLOW, SELECT_AT_ATTACH]))
     # Route optimisation (§15) binds the MN's home address: any selection but per-flow.
     ro = route_optimised or (select != SELECT_PER_FLOW and not mobile_networks
@@ -241,7 +247,8 @@ def policies(draw: st.DrawFn, topology: Topology, route_optimised: bool = False,
                          seed=draw(st.integers(0, 3)))
                for i in range(draw(st.integers(0, 2)))]
     rest = ({"anchor": "policy", "route_optimised": True} if route_optimised
-            else {"anchor": "policy"} if localized and draw(st.booleans()) else kind_of_path())
+            else {"anchor": "policy"} if relocating or (localized and draw(st.booleans()))
+            else kind_of_path())
     classes.append(FlowClass(name="rest", **with_grace(rest),
                              on_loss=draw(st.sampled_from(["break", "renumber"]))))
     ro = any(c.route_optimised for c in classes)
@@ -268,12 +275,19 @@ def policies(draw: st.DrawFn, topology: Topology, route_optimised: bool = False,
     for p in poas:
         poa_class[p] = draw(st.sampled_from([0, 0, 1, 2]))
         refresh[p] = draw(st.sampled_from([lifetime, lifetime, 0, 5_000, 110_000]))
+    always_registered = localized or relocating or draw(st.booleans())
+    # §5 step 9a: relocation of the home address, kept or renewed, by distance or load.
+    relocation = draw(st.sampled_from([1, 2] if relocating else [0, 0, 1, 2])
+                      ) if always_registered else 0
     return PolicyTables(
+        relocation=relocation, relocation_trigger=draw(st.integers(0, 1)),
+        relocation_gain_ns=draw(st.sampled_from([0, 5_000, 50_000])),
+        relocation_load=draw(st.integers(1, 2)),
         select=select, central=draw(anchor) if select == SELECT_CENTRAL else -1,
         candidates=candidates,
         serving=serving, chain=chain, segment_bytes=segment_bytes, access_bytes=access_bytes,
         direct_bytes=draw(st.sampled_from([0, 48])), flow_classes=tuple(classes), scope=scope,
-        always_registered=localized or draw(st.booleans()),
+        always_registered=always_registered,
         native=draw(st.sampled_from([np.zeros((n, n), np.uint8), native_at_serving(serving),
                                      native_cells])),
         buffering=draw(st.booleans()),
@@ -306,19 +320,22 @@ def policies(draw: st.DrawFn, topology: Topology, route_optimised: bool = False,
 @st.composite
 def cases(draw: st.DrawFn, crowded: bool = False, route_optimised: bool = False,
           mobile_networks: bool = False, localized: bool = False,
-          graceful: bool = False) -> Case:
+          graceful: bool = False, relocating: bool = False) -> Case:
     """A topology, a policy and a short trace with clustered times (ties are common);
     ``crowded``: hundreds of flows on a few MNs, so that the address pool, the timer heap
     and the per-address signaling grow past their first allocations; ``mobile_networks``:
     up to 5 MNs that join, leave and switch mobile routers, nested (§16); ``localized``:
-    localized routing (§18), most flows between two MNs; ``graceful``: grace periods (§7.2)."""
-    topology = draw(topologies(least=2 if graceful else 1))  # graceful: somewhere to go
-    policy = draw(policies(topology, route_optimised, mobile_networks, localized, graceful))
+    localized routing (§18), most flows between two MNs; ``graceful``: grace periods (§7.2);
+    ``relocating``: relocations of the home address at handovers (§5 step 9a)."""
+    topology = draw(topologies(least=2 if graceful or relocating else 1))  # somewhere to go
+    policy = draw(policies(topology, route_optimised, mobile_networks, localized, graceful,
+                           relocating))
     poas = topology.nodes_with_role("poa").tolist()
     cns = topology.nodes_with_role("cn").tolist()
     n_mns = draw(st.integers(2, 5) if mobile_networks else st.integers(2, 4) if localized
                  else st.integers(1, 2) if graceful else st.integers(1, 3))
-    moving = localized or graceful  # many moves (between MNs' flows, inside grace periods)
+    moving = localized or graceful or relocating  # many moves (between MNs' flows, inside
+    # grace periods, between anchors)
     horizon = 1_000_000
     time = st.integers(0, 40).map(lambda x: x * (horizon // 40))
 

@@ -57,6 +57,10 @@ def record_events(counters, case: Case | None = None) -> None:
     for cause, name in enumerate(CAUSE_NAMES):
         if counters.sig_msgs[cause].any():
             event(f"signaling: {name}")
+    from dmmemu.engine.replay_io import EVENT_NAMES
+
+    for kind in set(counters.event_kind.tolist()):
+        event(f"event: {EVENT_NAMES[kind]}")
     for name, field in (("broken flow", "flow_broken"), ("renumbered flow", "flow_renumbered"),
                         ("buffered packet", "flow_delayed"), ("lost packet", "flow_lost"),
                         ("anchor hold", "ho_hold_ns")):
@@ -83,6 +87,15 @@ def test_core_equals_reference(case: Case) -> None:
 def test_core_equals_reference_with_correspondent_bindings(case: Case) -> None:
     """Route optimisation on every trace (semantics.md §15): return routability, token
     reuse, refreshes, stale bindings, completion timers scheduled by packets."""
+    assert_engines_agree(case)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases(relocating=True))
+def test_core_equals_reference_with_relocation(case: Case) -> None:
+    """Relocation of the home address at handovers (semantics.md §5 step 9a): kept or
+    renewed, by distance or by load, deferred while a flow would break, its flows
+    renumbered from the new address's registration."""
     assert_engines_agree(case)
 
 

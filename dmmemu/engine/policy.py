@@ -46,6 +46,17 @@ SELECT_NAMES = {SELECT_CENTRAL: "central", SELECT_AT_ATTACH: "nearest-at-attach"
                 SELECT_HASHED: "hashed", SELECT_LEAST_LOADED: "least-loaded"}
 SELECT_FROM_CANDIDATES = (SELECT_HASHED, SELECT_LEAST_LOADED)
 
+# Relocation of the home address at a handover (semantics.md §5 step 9a): none, the address
+# moved to the target anchor (RFC 5142), or a new address there (RFC 7429 §4.2.1); the
+# target is the nearer serving anchor, or the least-loaded candidate.
+RELOCATION_NONE = 0
+RELOCATION_KEEP = 1
+RELOCATION_RENEW = 2
+RELOCATION_NAMES = ("none", "keep", "renew")
+RELOCATE_BY_DISTANCE = 0
+RELOCATE_BY_LOAD = 1
+RELOCATION_TRIGGERS = ("distance", "load")
+
 # Interruption components that precede a move's signaling (docs/semantics.md §5.10), in the
 # order of the rows of PolicyTables.interruption_ns; its columns are ATTACH and HANDOVER.
 MAX_CHAIN_LEVELS = 4  # nodes between an anchor and a PoA (HA -> MAP, PGW -> SGW, nested MRs)
@@ -119,6 +130,10 @@ class PolicyTables:
     # §5.5: an address a move takes out of its anchor's scope is deprecated and dies this
     # long after (5G SSC mode 3's address lifetime); -1: it dies at once.
     deprecated_lifetime_ns: int = -1
+    relocation: int = RELOCATION_NONE  # §5 step 9a
+    relocation_trigger: int = RELOCATE_BY_DISTANCE
+    relocation_gain_ns: int = 0  # DISTANCE: the target is nearer the PoA by more than this
+    relocation_load: int = 1  # LOAD: the anchor holds at least this many bindings
     candidates: np.ndarray | None = None  # int32 (M,) ascending: anchors to hash over or load
     access_bytes: np.ndarray | None = None  # int32 (N,): added to the segment into each PoA
     direct_bytes: int = 0  # per-packet option bytes on the direct (k = 0) path
@@ -229,6 +244,18 @@ class PolicyTables:
         if self.deprecated_lifetime_ns < -1:
             raise PracticeError("policy field 'deprecated_lifetime_ns' must be >= 0, or -1 for "
                                 "an address that dies as soon as it is out of scope")
+        if not 0 <= self.relocation < len(RELOCATION_NAMES):
+            raise PracticeError(f"policy field 'relocation' must be one of "
+                                f"{list(range(len(RELOCATION_NAMES)))}")
+        if not 0 <= self.relocation_trigger < len(RELOCATION_TRIGGERS):
+            raise PracticeError(f"policy field 'relocation_trigger' must be one of "
+                                f"{list(range(len(RELOCATION_TRIGGERS)))}")
+        if self.relocation_gain_ns < 0 or self.relocation_load < 1:
+            raise PracticeError("policy fields 'relocation_gain_ns' must be >= 0 and "
+                                "'relocation_load' >= 1")
+        if self.relocation != RELOCATION_NONE and not self.always_registered:
+            raise PracticeError("relocation moves the home address: it needs "
+                                "'always_registered'")
         if self.route_optimising:
             if self.correspondent_refresh_ns <= 0:
                 raise PracticeError("route-optimised flow classes need a correspondent "

@@ -33,6 +33,9 @@ from dmmemu.engine.policy import (
     INTERRUPTION_COMPONENTS,
     ON_ATTACH,
     ON_HANDOVER,
+    RELOCATE_BY_DISTANCE,
+    RELOCATION_NONE,
+    RELOCATION_RENEW,
     SELECT_AT_ATTACH,
     SELECT_AT_BOOTSTRAP,
     SELECT_CENTRAL,
@@ -54,9 +57,12 @@ from dmmemu.engine.replay_io import (
     EV_MOVE,
     EV_PACKET,
     EVENT_ADDRESS_RELEASED,
+    EVENT_ANCHOR_RELOCATED,
     EVENT_BINDING_EXPIRED,
     EVENT_FLOW_BROKEN,
     EVENT_FLOW_RENUMBERED,
+    EVENT_FLOW_SPARED,
+    EVENT_RELOCATION_DEFERRED,
     HO_ATTACH,
     HO_DETACH,
     HO_HANDOVER,
@@ -78,6 +84,7 @@ from dmmemu.engine.signaling import (
     CAUSE_LOCALIZED,
     CAUSE_LOCALIZED_END,
     CAUSE_RELEASE,
+    CAUSE_RELOCATION,
     FLAG_ENDS,
     FLAG_HOLD,
     FLAG_REGISTERED,
@@ -93,6 +100,7 @@ from dmmemu.engine.signaling import (
     ROLE_PEER_ANCHOR,
     ROLE_PEER_POA,
     ROLE_POA,
+    ROLE_PREV_ANCHOR,
     ROLE_PREV_LEVEL,
     ROLE_PREV_POA,
     ROLE_SERVING,
@@ -162,7 +170,8 @@ class Address:
     first_bound_t: int | None = None  # its first registration: §4 no hold after, §7.2 grace
     deprecated: int | None = None  # §5.5: seq of its lifetime timer once out of scope
     retired_t: int = MINUS_INFINITY  # §5.5: when a deprecated one retired (its flows'
-    # re-establishment starts there, §7.3)
+    # re-establishment starts there, §7.3), or a relocation replaced it (§5 step 9a)
+    from_anchor: int = -1  # §5 step 9a: the anchor it is relocated from (prev-anchor role)
 
 
 @dataclass(slots=True)
@@ -201,6 +210,8 @@ class Flow:
     local_anchor: int = -1  # anchor of its local address at its last packet (§7.3)
     resume: int = MINUS_INFINITY  # its packets before this are lost (renumbered, §7.3)
     broken: bool = False
+    ended: bool = False
+    spared: bool = False  # §5 step 9a: a deferred relocation would have broken it
     moves_at_start: int = 0
     # counters (RawCounters.flow_*)
     packets: int = 0
@@ -344,6 +355,10 @@ class ReferenceReplay:
         self.binding_outlives_detach = bool(policy.binding_outlives_detach)
         self.detach_release_ns = int(policy.detach_release_ns)
         self.deprecated_lifetime_ns = int(policy.deprecated_lifetime_ns)
+        self.relocation = int(policy.relocation)  # §5 step 9a
+        self.relocation_trigger = int(policy.relocation_trigger)
+        self.relocation_gain_ns = int(policy.relocation_gain_ns)
+        self.relocation_load = int(policy.relocation_load)
         # §12 timers: a heap of (due, seq, kind, target); seq orders equal due times.
         self.timers: list[tuple[int, int, int, object]] = []
         self.records: list[tuple[int, int, int, int, int]] = []  # §14 events
@@ -573,6 +588,56 @@ class ReferenceReplay:
                 return x
         return None
 
+    def _relocation_target(self, a: int, p: int) -> int:
+        """§5 step 9a: where the home address anchored at ``a`` should go, the MN at PoA
+        ``p``; -1 for nowhere."""
+        if self.relocation_trigger == RELOCATE_BY_DISTANCE:
+            b = self.serving[p]
+            return b if self.D[a][p] - self.D[b][p] > self.relocation_gain_ns else -1
+        if self.anchors[a].bindings < self.relocation_load:
+            return -1
+        others = [c for c in self.candidates if c != a]
+        if not others:
+            return -1
+        b = min(others, key=lambda c: (self.anchors[c].bindings, c))
+        return b if self.anchors[b].bindings < self.anchors[a].bindings else -1
+
+    def _relocate(self, m: MobileNode, p: int, prev: int, t: int, pre: int) -> tuple[int, int]:
+        """§5 step 9a: relocate m's home address if the trigger says so. The relocation
+        program's messages and bytes."""
+        x = self._live_address_at(m, m.home) if m.home >= 0 else None
+        if x is None:
+            return 0, 0
+        a = x.anchor
+        b = self._relocation_target(a, p)
+        if b < 0 or b == a:
+            return 0, 0
+        if self.relocation == RELOCATION_RENEW:
+            held = [f for f in self.flows if f.mn == m.id and f.addr is x and not f.ended
+                    and self.classes[f.cls][CLASS_ON_LOSS] == ON_LOSS_BREAK]
+            if held:  # a flow would break: deferred
+                self.records.append((t, EVENT_RELOCATION_DEFERRED, m.id, -1, b))
+                for f in held:
+                    if not f.spared:
+                        f.spared = True
+                        self.records.append((t, EVENT_FLOW_SPARED, m.id,
+                                             self.flow_index[f.id], b))
+                return 0, 0
+            y = Address(anchor=b, mn=m.id, from_anchor=a, until=t + pre)
+            self.anchors[b].addresses += 1
+            m.addresses.append(y)
+            _, _, msgs, nbytes = self._run_program(CAUSE_RELOCATION, m, p, prev, [y], t,
+                                                   x.until - t, set_until=True)
+            self._leave_list(m, x)
+            x.retired_t = y.until
+        else:
+            x.anchor, x.from_anchor = b, a
+            _, _, msgs, nbytes = self._run_program(CAUSE_RELOCATION, m, p, prev, [x], t,
+                                                   x.until - t, set_until=True)
+        m.home = b
+        self.records.append((t, EVENT_ANCHOR_RELOCATED, m.id, -1, b))
+        return msgs, nbytes
+
     def _retire(self, m: MobileNode, x: Address, poa: int, prev: int, t: int,
                 pre: int) -> tuple[int, int]:
         """§5.5: a deprecated address (unbound by now) dies: the release program runs for it
@@ -651,6 +716,8 @@ class ReferenceReplay:
                     nodes.append(pair[1])
                 elif role == ROLE_PEER_ANCHOR:
                     nodes.append(pair[2])
+                elif role == ROLE_PREV_ANCHOR:
+                    nodes.append(x.from_anchor)
                 else:
                     assert role == ROLE_PREV_LEVEL
                     nodes.append(self.chain[leg["level"] - 1][prev])
@@ -1014,8 +1081,6 @@ class ReferenceReplay:
         signalled = [x for x in m.addresses if self._needs_binding(x, p)]
         signaling_ns, hold_ns, msgs, sent_bytes = self._run_program(
             cause, m, p, old_poa, signalled, t, pre, set_until=True)
-        for x in signalled:
-            self._register(x, p, t)
         # §5.9: bindings this move ends (their address is native here now) are de-registered.
         released = [x for x in m.addresses
                     if any(x is y for y in was_bound) and not self._needs_binding(x, p)]
@@ -1027,6 +1092,13 @@ class ReferenceReplay:
             signaling_ns, hold_ns = dereg_ns, dereg_hold
         msgs += dereg_msgs + release_msgs
         sent_bytes += dereg_bytes + release_bytes
+        if kind == HO_HANDOVER and self.relocation != RELOCATION_NONE:  # §5 step 9a
+            n, nbytes = self._relocate(m, p, old_poa, t, pre)
+            msgs += n
+            sent_bytes += nbytes
+        for x in m.addresses:  # step 9's registrations, at the anchors step 9a left
+            if self._needs_binding(x, p):
+                self._register(x, p, t)
         # §5.10: the MN's window ends with its longest address wait; the row reports the
         # longest wait of an address with active flows (the first on ties), if there is one.
         m.ready = t + pre
@@ -1164,6 +1236,7 @@ class ReferenceReplay:
     def _flow_end(self, f: Flow, t: int) -> None:
         """§6 end."""
         m = self.mns[f.mn]
+        f.ended = True
         f.moves = m.moves - f.moves_at_start
         x = f.addr
         if x is None:

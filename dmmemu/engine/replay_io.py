@@ -47,7 +47,13 @@ EVENT_BINDING_EXPIRED = 0
 EVENT_ADDRESS_RELEASED = 1
 EVENT_FLOW_BROKEN = 2
 EVENT_FLOW_RENUMBERED = 3
-EVENT_NAMES = ("binding-expired", "address-released", "flow-broken", "flow-renumbered")
+# Relocation (§5 step 9a): done (node: the new anchor), deferred (node: the target), and a
+# flow the deferred relocation would have broken (once per flow).
+EVENT_ANCHOR_RELOCATED = 4
+EVENT_RELOCATION_DEFERRED = 5
+EVENT_FLOW_SPARED = 6
+EVENT_NAMES = ("binding-expired", "address-released", "flow-broken", "flow-renumbered",
+               "anchor-relocated", "relocation-deferred", "flow-spared")
 
 # Smallest IP packet a packet row may carry (an IPv4 header alone).
 MIN_PACKET_BYTES = 20

@@ -33,10 +33,14 @@ CAUSE_RELEASE = 8
 # the MN that it is deprecated and for how long it lasts (SSC mode 3's PDU Session
 # Modification Command with the address lifetime). Its release, later, is CAUSE_RELEASE.
 CAUSE_DEPRECATION = 9
+# The home address relocated to another anchor at a handover (PolicyTables.relocation,
+# semantics.md §5 step 9a): RFC 5142's Home Agent Switch, then the new registration.
+CAUSE_RELOCATION = 10
 MOVING_CAUSES = (CAUSE_HANDOVER, CAUSE_DEREGISTRATION, CAUSE_RELEASE,
-                 CAUSE_DEPRECATION)  # with a previous PoA
+                 CAUSE_DEPRECATION, CAUSE_RELOCATION)  # with a previous PoA
 CAUSE_NAMES = ("attach", "handover", "flow", "refresh", "deregistration", "correspondent",
-               "localized-routing", "localized-routing-end", "release", "deprecation")
+               "localized-routing", "localized-routing-end", "release", "deprecation",
+               "relocation")
 
 # Roles a leg runs between, resolved to nodes when the leg runs (semantics.md §4).
 ROLE_MN = 0  # the mobile node itself: at its PoA, one radio hop further, no extra delay
@@ -52,8 +56,9 @@ ROLE_PEER = 8  # the correspondent of a correspondent binding (correspondent pro
 ROLE_PEER_POA = 9
 ROLE_PEER_ANCHOR = 10
 PAIR_ROLES = (ROLE_PEER_POA, ROLE_PEER_ANCHOR)
+ROLE_PREV_ANCHOR = 11  # the anchor a relocated address leaves (relocation programs only)
 ROLE_NAMES = ("mn", "poa", "prev-poa", "anchor", "serving", "third", "level", "prev-level",
-              "peer", "peer-poa", "peer-anchor")
+              "peer", "peer-poa", "peer-anchor", "prev-anchor")
 
 # When a leg with a chain level is sent (semantics.md §4): bindings per level, so that a
 # move updates only the levels whose node changed (a local BU inside a MAP domain, an
@@ -309,6 +314,10 @@ def check_program(table: np.ndarray, n_kinds: int) -> None:
             raise PracticeError(f"{where}: sizes, offsets and caps must be >= 0 (sizes <= 65535)")
         if flags & ~FLAGS:
             raise PracticeError(f"{where}: unknown flags {flags}")
+        if ROLE_PREV_ANCHOR in (src, dst, via) and (cause != CAUSE_RELOCATION
+                                                    or scope != PER_ADDRESS):
+            raise PracticeError(f"{where}: the previous anchor exists only in relocation "
+                                "programs, in legs run per address")
         registration = flags & (FLAG_REGISTERED | FLAG_UNREGISTERED)
         if registration and (scope != PER_ADDRESS
                              or registration == FLAG_REGISTERED | FLAG_UNREGISTERED):
