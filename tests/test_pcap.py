@@ -86,7 +86,7 @@ def message_name(base: str, size: int) -> str:
 
 
 IDENTITY = ("mip6.mhtype", "gtpv2.message_type", "udp.dstport", "pfcp.msg_type",
-            "gtp.message")  # fields naming the kind
+            "gtp.message", "isakmp.exchangetype", "isakmp.flag_r")  # fields naming the kind
 
 
 def dissected_as(layers, name: str, tunnel: int = 0) -> bool:
@@ -104,7 +104,8 @@ def dissected_as(layers, name: str, tunnel: int = 0) -> bool:
 def is_message(layers) -> bool:
     chain = protocols(layers)
     # GTP-U carrying no packet is an End Marker (TS 29.281 §7.3.2).
-    return ":mipv6" in chain or ":gtpv2" in chain or ":pfcp" in chain or chain.endswith(":gtp")
+    return (":mipv6" in chain or ":gtpv2" in chain or ":pfcp" in chain or ":isakmp" in chain
+            or chain.endswith(":gtp"))
 
 
 def ip_headers(layers) -> int:
@@ -115,7 +116,7 @@ def ip_headers(layers) -> int:
 PARAMS = [(key, {}) for key in PRACTICES] + [
     ("pmipv6", {"lifetime_s": 5.0, "buffering": True}),  # refreshes and buffered packets
 ] + [("pmipv6-v4", {"transport": t}) for t in ("udp", "gre", "gre-key")] + [
-    ("pmipv6-v4", {"ipv4_home_address": False})]
+    ("pmipv6-v4", {"ipv4_home_address": False}), ("ha-switch", {"mode": "rfc5142"})]
 
 
 @pytest.mark.parametrize("key, params", PARAMS, ids=[

@@ -241,7 +241,10 @@ def random_traces(draw):
             "rcoa_without_continuity": st.booleans(),
             "graceful_s": st.sampled_from([0.0, 0.3, 2.0]),
             "data_forwarding": st.booleans(),
-            "address_lifetime_s": st.sampled_from([0.0, 0.02, 60.0])})),
+            "address_lifetime_s": st.sampled_from([0.0, 0.02, 60.0]),
+            "mode": st.sampled_from(["dmm", "rfc5142"]),
+            "trigger": st.sampled_from(["distance", "load"]),
+            "load_bindings": st.sampled_from([1, 2])})),
     )
 
 

@@ -19,6 +19,7 @@ from dmmemu.practices.dsmipv6 import DSMIPv6
 from dmmemu.practices.epc import EPC
 from dmmemu.practices.epc_local import LIPA, SIPTO
 from dmmemu.practices.fiveg import SSC1, SSC2, SSC3
+from dmmemu.practices.ha_switch import HomeAgentSwitch
 from dmmemu.practices.hmipv6 import HMIPv6
 from dmmemu.practices.mipv6 import MIPv6
 from dmmemu.practices.mipv6_dha import MIPv6DistributedHA
@@ -34,7 +35,7 @@ from dmmemu.practices.pmipv6 import (
 
 PRACTICES: dict[str, type[Practice]] = {
     cls.key: cls for cls in (MIPv6, MIPv6RouteOptimisation, MIPv6DistributedHA, NEMO, DSMIPv6,
-                           HMIPv6, PMIPv6, PMIPv6DistributedLMA, PMIPv6LocalizedRouting,
+                           HMIPv6, HomeAgentSwitch, PMIPv6, PMIPv6DistributedLMA, PMIPv6LocalizedRouting,
                            PMIPv6RuntimeAssignment, PMIPv6IPv4Transport, EPC, SIPTO, LIPA,
                            SSC1, SSC2, SSC3, DMM)
 }
@@ -91,6 +92,6 @@ def get_practice(key: str | Practice, params: Mapping[str, Any] | None = None) -
 
 
 __all__ = ["PRACTICES", "Practice", "get_practice", "register", "MIPv6", "MIPv6RouteOptimisation",
-           "MIPv6DistributedHA", "NEMO", "DSMIPv6", "HMIPv6", "PMIPv6", "PMIPv6DistributedLMA",
+           "MIPv6DistributedHA", "NEMO", "DSMIPv6", "HMIPv6", "HomeAgentSwitch", "PMIPv6", "PMIPv6DistributedLMA",
            "PMIPv6IPv4Transport", "PMIPv6LocalizedRouting", "PMIPv6RuntimeAssignment", "EPC", "SIPTO",
            "LIPA", "SSC1", "SSC2", "SSC3", "DMM"]

@@ -55,9 +55,11 @@ from dmmemu.engine.replay_io import (
 )
 from dmmemu.engine.signaling import (
     CAUSE_CORRESPONDENT,
+    CAUSE_DEPRECATION,
     CAUSE_LOCALIZED,
     CAUSE_LOCALIZED_END,
     CAUSE_RELEASE,
+    CAUSE_RELOCATION,
 )
 from dmmemu.errors import DmmemuError, PacketRowError
 from dmmemu.practices import Practice, get_practice
@@ -90,7 +92,9 @@ HANDOFF_BY_CAUSE = {CAUSE_ATTACH: wire.HANDOFF_NEW_INTERFACE,
                     CAUSE_CORRESPONDENT: wire.HANDOFF_NOT_CHANGED,
                     CAUSE_LOCALIZED: wire.HANDOFF_NOT_CHANGED,
                     CAUSE_LOCALIZED_END: wire.HANDOFF_NOT_CHANGED,
-                    CAUSE_RELEASE: wire.HANDOFF_NOT_CHANGED}
+                    CAUSE_RELEASE: wire.HANDOFF_NOT_CHANGED,
+                    CAUSE_DEPRECATION: wire.HANDOFF_NOT_CHANGED,
+                    CAUSE_RELOCATION: wire.HANDOFF_NOT_CHANGED}
 
 
 class PcapError(DmmemuError):
@@ -451,7 +455,9 @@ class _PacketMaker:
         kind = self.tables.message_kinds[r.kind]
         name, message = self._format(kind.wire, r.size)
         self._count(self.message_counts, name)
-        anchor = r.anchor if r.anchor >= 0 else int(self.tables.serving[r.poa])
+        anchor = new_anchor = r.anchor if r.anchor >= 0 else int(self.tables.serving[r.poa])
+        if r.cause == CAUSE_RELOCATION:  # with the old HA: about the address it held
+            anchor = next((n for n in (r.src, r.dst) if n >= 0 and n != new_anchor), anchor)
         key = (r.mn, anchor)
         if not kind.reply:
             self.sequence[key] = (self.sequence.get(key, 0) + 1) & 0xFFFF
@@ -472,7 +478,7 @@ class _PacketMaker:
             sequence=self.sequence.get(key, 0), lifetime_s=lifetime_s, time_ns=t,
             handoff=HANDOFF_BY_CAUSE[r.cause], peer_mn=peer_mn, peer_prefix=peer_prefix,
             peer_mag=peer_mag,
-            new_home_agent=node_ipv6(anchor), home_agent=node_ipv6(anchor),
+            new_home_agent=node_ipv6(new_anchor), home_agent=node_ipv6(anchor),
             behind_nat=r.poa in self.nat,
         )
         packet = message.build(ctx)

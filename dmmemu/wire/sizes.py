@@ -316,8 +316,8 @@ BE_BYTES = MESSAGES["BE"].bytes  # 64
 LOCAL_BU_BYTES = MESSAGES["LBU"].bytes  # 80
 HAS_BYTES = MESSAGES["HAS"].bytes  # 64
 IKE_SA_INIT_BYTES = MESSAGES["IKE-SA-INIT"].bytes  # 424, both ways
-IKE_AUTH_REQUEST_BYTES = MESSAGES["IKE-AUTH"].bytes  # 336
-IKE_AUTH_RESPONSE_BYTES = MESSAGES["IKE-AUTH-R"].bytes  # 352
+IKE_AUTH_REQUEST_BYTES = MESSAGES["IKE-AUTH"].bytes  # 352
+IKE_AUTH_RESPONSE_BYTES = MESSAGES["IKE-AUTH-R"].bytes  # 368
 # PBU/PBA with NAI, HNP, handoff indicator, access technology type and timestamp: 112 to 120
 # bytes in captures; the composition in dmmemu.wire.packets gives the upper end.
 PBU_BYTES = MESSAGES["PBU"].bytes  # 120

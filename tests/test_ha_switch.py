@@ -1,0 +1,144 @@
+"""``ha-switch`` (RFC 5142; RFC 7429 §4.2.1) by hand on the topology of
+test_distributed_home_agents (``FlatWifi(rows=1, cols=2, correspondents=1)``), one-way
+delays in µs:
+
+    CN 2 --10000-- CORE 0 --1000-- GW0 3 --100-- AR0 4
+                     |              | 500 (mesh)
+                     +----1000-- GW1 5 --100-- AR1 6
+
+One MN: at AR0 from 0 (its HA GW0, the nearest at bootstrap), AR1 at 1 s, AR0 at 2 s, to the
+end at 3 s; flow A (0 to 3 s) and flow B (1.2 s to 3 s), downlink packets of 1000 B at 0.5,
+1.5 and 2.5 s (A) and 1.5 and 2.5 s (B). Every interruption component and the HA's DAD hold
+are 0. At AR1, GW1 is 0.5 ms nearer than GW0 (0.1 against 0.6 ms); at AR0, GW0 is. The
+switch is RFC 5142 §5.1, §6.1's: Home Agent Switch old HA -> MN, the BU of lifetime 0 and its
+BA, IKE_SA_INIT and IKE_AUTH with the new HA (RFC 4877), BU/BA there. Both engines.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hand_runs import engines, one_mn, replay
+
+from dmmemu.engine.replay_io import (
+    EVENT_ANCHOR_RELOCATED,
+    EVENT_FLOW_SPARED,
+    EVENT_RELOCATION_DEFERRED,
+)
+from dmmemu.engine.signaling import CAUSE_RELOCATION
+from dmmemu.errors import PracticeError
+from dmmemu.practices import HomeAgentSwitch, get_practice
+from dmmemu.topology.generators import FlatWifi
+from dmmemu.wire.sizes import MESSAGES
+
+MS = 1_000_000
+US = 1_000
+CN, GW0, AR0, GW1, AR1 = 2, 3, 4, 5, 6
+TOPOLOGY = FlatWifi(rows=1, cols=2, correspondents=1).build()
+MOVES = [(0, AR0), (1000 * MS, AR1), (2000 * MS, AR0)]
+FLOWS = [(0, 0, 3000 * MS), (1, 1200 * MS, 3000 * MS)]  # (id, start, end)
+PACKETS = [(500 * MS, 0), (1500 * MS, 0), (1500 * MS, 1), (2500 * MS, 0), (2500 * MS, 1)]
+# The switch's messages, in order, and their sizes (docs/sizes.md).
+SWITCH = ["HAS", "BU", "BA", "IKE-SA-INIT", "IKE-SA-INIT-R", "IKE-AUTH", "IKE-AUTH-R", "BU",
+          "BA"]
+SWITCH_BYTES = sum(MESSAGES[name].bytes for name in SWITCH)
+REGISTRATION_BYTES = MESSAGES["BU"].bytes + MESSAGES["BA"].bytes
+
+
+def run(engine, continuity=True, **params):
+    practice = HomeAgentSwitch(link_loss_ms=0.0, l2_attach_ms=0.0, detection_ms=0.0,
+                               optimistic_dad=True, ha_dad_ms=0.0, **params)
+    trace = one_mn(TOPOLOGY, MOVES, [(fid, CN, start, end) for fid, start, end in FLOWS],
+                   3000 * MS)
+    if not continuity:
+        trace = dataclasses.replace(trace, flow_continuity=np.zeros(2, np.uint8))
+    return replay(engine, practice.compile(TOPOLOGY), trace,
+                  [(t, fid, 1000, 1) for t, fid in PACKETS])
+
+
+def events(c, kind):
+    chosen = c.event_kind == kind
+    return list(zip(c.event_t[chosen].tolist(), c.event_flow[chosen].tolist(),
+                    c.event_node[chosen].tolist()))
+
+
+def test_sizes_are_the_formats() -> None:
+    assert SWITCH_BYTES == 64 + 80 + 80 + 424 + 424 + 352 + 368 + 80 + 80
+
+
+@pytest.mark.parametrize("engine", engines())
+def test_dmm_mode_defers_the_switch_while_a_flow_needs_continuity(engine) -> None:
+    """At 1 s GW0 would hand the MN to GW1, but flow A, which needs continuity, uses the
+    home address: deferred, A reported once as the flow a switch would have broken. At 2 s
+    the MN is back at AR0, whose nearest HA is GW0: nothing to switch. The HA stays GW0:
+    A at AR1 goes GW0 -> AR1 over the mesh (11.6 ms)."""
+    c = run(engine)
+    assert events(c, EVENT_RELOCATION_DEFERRED) == [(1000 * MS, -1, GW1)]
+    assert events(c, EVENT_FLOW_SPARED) == [(1000 * MS, 0, GW1)]
+    assert events(c, EVENT_ANCHOR_RELOCATED) == []
+    assert c.ho_msgs.tolist() == [2, 2, 2]
+    assert not c.sig_msgs[CAUSE_RELOCATION].any()
+    assert c.flow_delay_ns_sum.tolist() == [(11100 + 11600 + 11100) * US,
+                                            (11600 + 11100) * US]
+
+
+@pytest.mark.parametrize("engine", engines())
+def test_dmm_mode_switches_and_renumbers_flows_without_continuity(engine) -> None:
+    """Without continuity the switch goes ahead at each move: after the handover's BU/BA
+    with GW0 (0.6 + 0.6 ms from AR1), the switch (0.6 x 3 with GW0, 0.1 x 6 with GW1: 2.4
+    ms) gives a new home address at GW1, registered 3.6 ms after the move; A is renumbered
+    onto it (one round trip to CN 3 after that, long before its next packet) and B binds
+    it. At 2 s the same back to GW0. Each packet then takes the direct path's 11.1 ms."""
+    c = run(engine, continuity=False)
+    assert events(c, EVENT_ANCHOR_RELOCATED) == [(1000 * MS, -1, GW1), (2000 * MS, -1, GW0)]
+    assert events(c, EVENT_RELOCATION_DEFERRED) == []
+    assert c.ho_msgs.tolist() == [2, 2 + 9, 2 + 9]
+    assert c.ho_bytes.tolist() == [REGISTRATION_BYTES, REGISTRATION_BYTES + SWITCH_BYTES,
+                                   REGISTRATION_BYTES + SWITCH_BYTES]
+    assert c.sig_msgs[CAUSE_RELOCATION].sum() == 2 * 9
+    assert c.flow_renumbered.tolist() == [2, 1] and c.flow_lost.tolist() == [0, 0]
+    assert c.flow_delay_ns_sum.tolist() == [3 * 11100 * US, 2 * 11100 * US]
+    assert c.flow_hops_sum.tolist() == c.flow_direct_hops_sum.tolist() == [9, 6]
+    assert c.anchor_addresses[[GW0, GW1]].tolist() == [2, 1]
+    # GW0: the attach's BU/BA, the move's BU/BA, its HAS and the BU/BA of lifetime 0, then
+    # at 2 s IKEv2 and BU/BA as the new HA; GW1 the same the other way round.
+    assert c.anchor_sig_msgs[[GW0, GW1]].tolist() == [2 + 2 + 3 + 6, 6 + 2 + 3]
+
+
+@pytest.mark.parametrize("engine", engines())
+def test_rfc5142_mode_keeps_the_home_address(engine) -> None:
+    """The RFC's own switch (a new HA on the home link): the home address and its flows
+    stay, flows that need continuity too; their packets go through the new HA from the
+    switch on. The interruption of A's address is the handover's BU/BA and the switch
+    (1.2 + 2.4 ms)."""
+    c = run(engine, mode="rfc5142")
+    assert events(c, EVENT_ANCHOR_RELOCATED) == [(1000 * MS, -1, GW1), (2000 * MS, -1, GW0)]
+    assert c.ho_msgs.tolist() == [2, 11, 11]
+    assert c.ho_signaling_ns.tolist() == [200 * US, 3600 * US, 3600 * US]
+    assert c.ho_interruption_ns.tolist() == [200 * US, 3600 * US, 3600 * US]
+    assert c.flow_renumbered.tolist() == [0, 0] and c.flow_broken.tolist() == [0, 0]
+    assert c.flow_delay_ns_sum.tolist() == [3 * 11100 * US, 2 * 11100 * US]
+    assert c.anchor_packets[[GW0, GW1]].tolist() == [3, 2]
+    assert c.anchor_addresses[[GW0, GW1]].tolist() == [1, 0]  # one address, moved
+
+
+@pytest.mark.parametrize("engine", engines())
+def test_the_gain_threshold_and_the_load_trigger(engine) -> None:
+    """A gain of 0.5 ms is not more than 0.5 ms: no switch. By load, the MN's own binding is
+    not counted: alone, it never overloads its HA."""
+    for params in ({"gain_ms": 0.5}, {"trigger": "load", "load_bindings": 1}):
+        c = run(engine, continuity=False, **params)
+        assert events(c, EVENT_ANCHOR_RELOCATED) == [] and c.ho_msgs.tolist() == [2, 2, 2]
+    c = run(engine, continuity=False, gain_ms=0.4)
+    assert len(events(c, EVENT_ANCHOR_RELOCATED)) == 2
+
+
+def test_bad_parameters_are_refused() -> None:
+    for params, message in (({"mode": "x"}, "mode must be one of"),
+                            ({"trigger": "y"}, "trigger must be one of"),
+                            ({"per_flow": True}, "per_flow home addresses have none"),
+                            ({"load_bindings": 0}, "load_bindings must be")):
+        with pytest.raises(PracticeError, match=message):
+            get_practice("ha-switch", params).compile(TOPOLOGY)
