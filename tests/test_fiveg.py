@@ -11,8 +11,8 @@ delays in ms, hops in brackets:
 MN 0 attaches at gNB 5 (the nearest UPF, 4, becomes its PSA), moves inside UPF 4's area
 and out of it; one flow from CN 3, downlink packets of 1000 B. The expected sequences are
 TS 23.502 §4.3.2.2.1 (establishment), §4.9.1.2.2–5 (Xn handovers without a new UPF, with
-an I-UPF inserted, re-allocated, removed; the Xn preparation between the gNBs is not
-counted), §4.3.5.1 with §4.3.4.2 (SSC mode 2's
+an I-UPF inserted, re-allocated, removed; each after the XnAP preparation between the
+gNBs, TS 38.300 §9.2.3.2.1), §4.3.5.1 with §4.3.4.2 (SSC mode 2's
 release) and §4.3.5.2 with §4.3.3.2 (SSC mode 3's PDU Session Modification Command with the
 address lifetime, then the new session), message by message; sizes are the formats'
 (docs/sizes.md).
@@ -54,8 +54,9 @@ ESTABLISHMENT = ["N2 UL NAS Transport (PDU Session Establishment Request)",
                  "N2 PDU Session Resource Setup Request",
                  "N2 PDU Session Resource Setup Response",
                  "N4 Session Modification Request", "N4 Session Modification Response"]
-XN = ["N2 Path Switch Request"]
-XN_END = ["N2 Path Switch Request Acknowledge"]
+XN = ["XnAP Handover Request", "XnAP Handover Request Acknowledge", "XnAP SN Status Transfer",
+      "N2 Path Switch Request"]
+XN_END = ["N2 Path Switch Request Acknowledge", "XnAP UE Context Release"]
 MODIFIED = ["N4 Session Modification Request", "End Marker",
             "N4 Session Modification Response"]
 INSERTED = ["N4 Session Establishment Request", "N4 Session Establishment Response"]
@@ -68,6 +69,9 @@ DEPRECATED = ["N2 DL NAS Transport (PDU Session Modification Command)",
 
 def size(name: str) -> int:
     return MESSAGES[SSC3_KINDS.wire(name)].bytes
+
+
+XN_BYTES = sum(size(name) for name in XN[:3] + XN_END[1:])  # the XnAP messages
 
 
 def run(engine, key, packets, params=None, moves=((0, GNB5), (S, GNB6), (2 * S, GNB8)),
@@ -102,10 +106,11 @@ def test_ssc1_keeps_its_psa_and_inserts_an_i_upf(engine) -> None:
     """The establishment completes when the N4 modification with the gNB's tunnel end
     reaches UPF 4 (UL NAS 4, N4 establishment 3 + 3, N2 setup 4 + 4, N4 modification 3:
     21 ms after the 50 ms radio attach). The Xn handovers forward the downlink while the
-    path switches: each interrupts for the radio part alone. Inside UPF 4's area (5
-    messages) the N3 UPF, the PSA, takes the new tunnel end and sends the End Marker; out
-    of it (7) UPF 7 is inserted as I-UPF (N4 establishment), the PSA points its N9 at it
-    and sends the End Marker to gNB 6."""
+    path switches: each interrupts for the radio part alone. Each has the XnAP
+    preparation (Handover Request, Acknowledge, SN Status Transfer) and the UE Context
+    Release between the gNBs. Inside UPF 4's area (9 messages) the N3 UPF, the PSA, takes
+    the new tunnel end and sends the End Marker; out of it (11) UPF 7 is inserted as I-UPF
+    (N4 establishment), the PSA points its N9 at it and sends the End Marker to gNB 6."""
     packets = [60 * MS, 80 * MS, 500 * MS, 1040 * MS, 1060 * MS, 2049 * MS, 2051 * MS]
     c = run(engine, "5g-ssc1", packets)
     assert c.ho_signaling_ns.tolist() == [21 * MS, 0, 0]
@@ -121,12 +126,13 @@ def test_ssc1_keeps_its_psa_and_inserts_an_i_upf(engine) -> None:
     assert c.anchor_packets[UPF4] == 4 and c.anchor_packets[UPF7] == 0
     assert counted(c, CAUSE_ATTACH, ESTABLISHMENT)
     assert counted(c, CAUSE_HANDOVER, 2 * XN + MODIFIED + INSERTED + MODIFIED + 2 * XN_END)
-    assert c.ho_msgs.tolist() == [7, 5, 7]
+    assert c.ho_msgs.tolist() == [7, 9, 11]
     # NGAP over SCTP (docs/sizes.md): UL NAS 132, setup 272/92, path switch 120/128; PFCP
-    # establishment 214/98, modification 85/49; the End Marker 36.
+    # establishment 214/98, modification 85/49; the End Marker 36; XnAP 324 + 500 + 84 + 68.
+    assert XN_BYTES == 324 + 500 + 84 + 68
     assert c.ho_bytes.tolist() == [132 + 214 + 98 + 272 + 92 + 85 + 49,
-                                   120 + 85 + 36 + 49 + 128,
-                                   120 + 214 + 98 + 85 + 36 + 49 + 128]
+                                   XN_BYTES + 120 + 85 + 36 + 49 + 128,
+                                   XN_BYTES + 120 + 214 + 98 + 85 + 36 + 49 + 128]
     # The SMF: 7 of the establishment's, 4 and 6 of the handovers'; UPF 4: 4, 3, 3;
     # UPF 7: the insertion's 2.
     assert c.anchor_sig_msgs[SMF] == 7 + 4 + 6
@@ -137,12 +143,12 @@ def test_ssc1_keeps_its_psa_and_inserts_an_i_upf(engine) -> None:
 @pytest.mark.parametrize("engine", engines())
 def test_ssc1_re_allocates_and_removes_the_i_upf(engine) -> None:
     """Away from the PSA: gNB 8 -> gNB 9 keeps UPF 7 as I-UPF (its N4 modification and End
-    Marker, 5 messages); gNB 9 -> gNB 6, back in the PSA's area, removes it:
+    Marker, with the XnAP messages 9); gNB 9 -> gNB 6, back in the PSA's area, removes it:
     the PSA takes gNB 6's tunnel end, its End Marker goes through UPF 7 to gNB 9, and UPF 7's
-    session is deleted (8 messages)."""
+    session is deleted (12 messages)."""
     moves = ((0, GNB5), (S, GNB8), (2 * S, GNB9), (3 * S, GNB6))
     c = run(engine, "5g-ssc1", [500 * MS, 3500 * MS], moves=moves)
-    assert c.ho_msgs.tolist() == [7, 7, 5, 8]
+    assert c.ho_msgs.tolist() == [7, 11, 9, 12]
     removal = c.sig_msgs[CAUSE_HANDOVER]
     assert removal[KINDS.index("N4 Session Deletion Request")] == 1
     assert removal[KINDS.index("End Marker")] == 1 + 1 + 2
@@ -152,26 +158,27 @@ def test_ssc1_re_allocates_and_removes_the_i_upf(engine) -> None:
 
 @pytest.mark.parametrize("engine", engines())
 def test_ssc1_without_data_forwarding_waits_for_the_new_path(engine) -> None:
-    """Without forwarding the downlink waits for the N4 modification that switches it: in
-    the area, at UPF 4 (Path Switch 4, N4 3: 7 ms); out of it, at the PSA after UPF 7's
-    establishment (4, 3 + 3, 3: 13 ms)."""
-    c = run(engine, "5g-ssc1", [1056 * MS, 1058 * MS, 2062 * MS, 2064 * MS],
+    """Without forwarding the downlink waits for the N4 modification that switches it, after
+    the XnAP preparation (three messages between the gNBs: 3 x 2 ms from gNB 5 to gNB 6,
+    3 x 6 ms from gNB 6 to gNB 8): in the area, at UPF 4 (6, Path Switch 4, N4 3: 13 ms);
+    out of it, at the PSA after UPF 7's establishment (18, 4, 3 + 3, 3: 31 ms)."""
+    c = run(engine, "5g-ssc1", [1062 * MS, 1064 * MS, 2080 * MS, 2082 * MS],
             {"data_forwarding": False})
-    assert c.ho_signaling_ns.tolist() == [21 * MS, 7 * MS, 13 * MS]
+    assert c.ho_signaling_ns.tolist() == [21 * MS, 13 * MS, 31 * MS]
     assert c.flow_lost.tolist() == [2] and c.ho_lost.tolist() == [0, 1, 1]
 
 
 @pytest.mark.parametrize("engine", engines())
 def test_ssc2_releases_the_session_leaving_its_area(engine) -> None:
     """SSC mode 2: the PSA is UPF 4, the UPF of gNB 5's area. Inside it the handover is
-    SSC1's (5 messages). The move to gNB 8 releases the session (N4 deletion at UPF 4, N2
-    release with cause #39: 4 messages) and the UE establishes a new one at UPF 7 (the path
-    switch's 2 messages and the establishment's 7: 13 in the row); its N4 modification
-    reaches UPF 7 4 + 4 + 6 + 8 + 3 = 25 ms after the radio part. The flow needs
-    continuity: it breaks."""
+    SSC1's (9 messages). The move to gNB 8 releases the session (N4 deletion at UPF 4, N2
+    release with cause #39: 4 messages) and the UE establishes a new one at UPF 7 (the Xn
+    handover's 6 messages and the establishment's 7: 17 in the row); its N4 modification
+    reaches UPF 7 18 (XnAP) + 4 + 4 + 6 + 8 + 3 = 43 ms after the radio part. The flow
+    needs continuity: it breaks."""
     c = run(engine, "5g-ssc2", [500 * MS, 1500 * MS, 2500 * MS, 3500 * MS])
-    assert c.ho_msgs.tolist() == [7, 5, 13]
-    assert c.ho_signaling_ns.tolist() == [21 * MS, 0, 25 * MS]
+    assert c.ho_msgs.tolist() == [7, 9, 17]
+    assert c.ho_signaling_ns.tolist() == [21 * MS, 0, 43 * MS]
     assert counted(c, CAUSE_RELEASE, RELEASED)
     assert counted(c, CAUSE_HANDOVER, 2 * XN + MODIFIED + 2 * XN_END + ESTABLISHMENT)
     assert c.flow_broken.tolist() == [1] and c.flow_lost.tolist() == [2]
@@ -181,10 +188,10 @@ def test_ssc2_releases_the_session_leaving_its_area(engine) -> None:
 @pytest.mark.parametrize("engine", engines())
 def test_ssc2_flows_without_continuity_are_re_established_on_the_new_address(engine) -> None:
     """A flow that needs no continuity takes the new session's address: renumbered, lost
-    until its re-establishment, one round trip to CN 3 after the radio part (2.076 s; the
-    new session is up earlier, at 2 s + 50 + 25 ms), then carried by UPF 7 on the direct
-    path."""
-    c = run(engine, "5g-ssc2", [500 * MS, 2070 * MS, 2075 * MS, 2076 * MS, 2500 * MS],
+    until the new session is up (2 s + 50 + 43 ms = 2.093 s; its re-establishment, one round
+    trip to CN 3 after the radio part, would allow 2.076 s), then carried by UPF 7 on the
+    direct path."""
+    c = run(engine, "5g-ssc2", [500 * MS, 2076 * MS, 2092 * MS, 2093 * MS, 2500 * MS],
             continuity=False)
     assert c.flow_broken.tolist() == [0] and c.flow_renumbered.tolist() == [1]
     assert c.flow_lost.tolist() == [2]
@@ -201,7 +208,7 @@ def test_ssc3_kinds_extend_the_other_modes() -> None:
 def test_ssc3_makes_the_new_session_before_it_releases_the_old(engine) -> None:
     """SSC mode 3 with a 1 s address lifetime. Inside UPF 4's area the handover is SSC1's.
     The move to gNB 8 keeps the session through the Xn handover with UPF 7 inserted as
-    I-UPF (SSC1's 7 messages), the SMF's Modification Command with the address lifetime and
+    I-UPF (SSC1's 11 messages), the SMF's Modification Command with the address lifetime and
     the UE's Complete (2, the deprecation's), then the UE's new session at UPF 7 (the
     establishment's 7) after the Path Switch Acknowledge. The row's interruption is the
     flow's, on the kept session: the radio part alone (the downlink is forwarded). The flow
@@ -210,7 +217,7 @@ def test_ssc3_makes_the_new_session_before_it_releases_the_old(engine) -> None:
     which needs continuity, breaks."""
     c = run(engine, "5g-ssc3", [500 * MS, 2500 * MS, 2900 * MS, 3100 * MS],
             {"address_lifetime_s": 1.0})
-    assert c.ho_msgs.tolist() == [7, 5, 2 + 7 + 7]
+    assert c.ho_msgs.tolist() == [7, 9, 2 + 11 + 7]
     assert c.ho_signaling_ns.tolist() == [21 * MS, 0, 0]
     assert c.ho_interruption_ns.tolist() == [71 * MS, 50 * MS, 50 * MS]
     assert counted(c, CAUSE_ATTACH, ESTABLISHMENT)
@@ -252,7 +259,7 @@ def test_ssc3_releases_the_old_session_when_its_last_flow_ends(engine) -> None:
     session at UPF 7; the next move (gNB 8 -> gNB 9, inside UPF 7's area) is SSC1's."""
     c = two_flows(engine, [(500 * MS, FLOW, 1000, 1), (1100 * MS, FLOW, 1000, 1),
                            (1300 * MS, FLOW + 1, 1000, 1)])
-    assert c.ho_msgs.tolist() == [7, 16, 5]
+    assert c.ho_msgs.tolist() == [7, 20, 9]
     assert counted(c, CAUSE_RELEASE, RELEASED)
     assert not (c.event_kind == EVENT_ADDRESS_RELEASED).any()
     assert c.flow_anchor.tolist() == [UPF4, UPF7]
@@ -265,9 +272,10 @@ def test_ssc3_releases_a_session_no_flow_holds_at_the_move(engine) -> None:
     before the move, nothing holds the old session when the move takes it out of its area,
     and it is released in the handover's row at once (docs/practices.md: its path switch,
     which the UE would get before it moves its traffic, is not counted): the deprecation's
-    2, the release's 4, the Path Switch Request and Acknowledge and the new session's 7."""
+    2, the release's 4, the XnAP messages, the Path Switch Request and Acknowledge and the
+    new session's 7."""
     c = two_flows(engine, [(1100 * MS, FLOW, 1000, 1), (1300 * MS, FLOW + 1, 1000, 1)])
-    assert c.ho_msgs.tolist() == [7, 2 + 4 + 2 + 7, 5]
+    assert c.ho_msgs.tolist() == [7, 2 + 4 + 6 + 7, 9]
     assert counted(c, CAUSE_RELEASE, RELEASED)
     assert c.flow_anchor.tolist() == [UPF7, UPF7]
 

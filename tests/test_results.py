@@ -240,11 +240,13 @@ def test_cross_table_consistency(result, trace: Trace) -> None:
     # counts it); every other message one.
     two = pl.col("message").is_in(["proxy PBU", "proxy PBA"]) | pl.lit(
         result.meta.practice == "dmm")
-    # The 5G practices: N2 runs between the AMF/SMF node and a gNB, neither an anchor; an
-    # End Marker from a UPF reaches a gNB or (the PSA's, to an old I-UPF) another UPF.
+    # The 5G practices: N2 runs between the AMF/SMF node and a gNB, XnAP between two gNBs,
+    # no end an anchor; an End Marker from a UPF reaches a gNB or (the PSA's, to an old
+    # I-UPF) another UPF.
     fiveg = pl.lit(result.meta.practice.startswith("5g-"))
     none = pl.col("message").is_in(["CoTI", "CoT", "BU to CN", "BA from CN"]) | (
-        fiveg & pl.col("message").str.starts_with("N2 "))
+        fiveg & (pl.col("message").str.starts_with("N2 ")
+                 | pl.col("message").str.starts_with("XnAP ")))
     either = fiveg & (pl.col("message") == "End Marker")
     ends = result.signaling.with_columns(
         low=pl.when(none).then(0).when(two).then(2).otherwise(1),

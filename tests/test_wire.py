@@ -49,9 +49,9 @@ VERIFIED_MESSAGE_BYTES = {
     "DSReq": 62, "DSResp": 51,
     "EndMarker": 20 + 8 + 8,  # TS 29.281 §7.3.2: the bare GTP-U header
 }
-# S1AP and X2AP: the aligned-PER PDU for one UE and one E-RAB, from test vectors and captures
-# (nextepc, srsRAN, open5gs, pycrate) or pycrate encodings of their IEs (docs/sizes.md),
-# carried in one SCTP DATA chunk over IPv4.
+# S1AP, X2AP, NGAP and XnAP: the aligned-PER PDU for one UE and one E-RAB or PDU session,
+# from test vectors and captures (nextepc, srsRAN, open5gs, pycrate) or pycrate encodings
+# of their IEs (docs/sizes.md), carried in one SCTP DATA chunk over IPv4.
 ENCODED_PDU_BYTES = {
     "S1AP-PathSwitchRequest": 71, "S1AP-PathSwitchRequestAck": 58,
     "S1AP-HandoverRequired": 258, "S1AP-HandoverRequest": 321,
@@ -72,6 +72,8 @@ ENCODED_PDU_BYTES = {
     "NGAP-UEContextReleaseComplete": 19,
     "NGAP-DownlinkNASTransport-PDUSessionModificationCommand": 53,
     "NGAP-UplinkNASTransport-PDUSessionModificationComplete": 62,
+    "XnAP-HandoverRequest": 273, "XnAP-HandoverRequestAck": 452,
+    "XnAP-SNStatusTransfer": 36, "XnAP-UEContextRelease": 19,
 }
 BUILT = [name for name, message in MESSAGES.items() if message.build is not None]
 

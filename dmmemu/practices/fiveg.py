@@ -70,6 +70,10 @@ KINDS = MessageKinds((
     ("N4 Session Deletion Request", "PFCP-SessionDeletionRequest", False),
     ("N4 Session Deletion Response", "PFCP-SessionDeletionResponse", True),
     ("End Marker", "EndMarker", False),
+    ("XnAP Handover Request", "XnAP-HandoverRequest", False),
+    ("XnAP Handover Request Acknowledge", "XnAP-HandoverRequestAck", True),
+    ("XnAP SN Status Transfer", "XnAP-SNStatusTransfer", False),
+    ("XnAP UE Context Release", "XnAP-UEContextRelease", False),
 ))
 N4 = ("Establishment", "Modification", "Deletion")
 # SSC mode 3 (TS 23.502 §4.3.5.2) also counts the SMF's PDU Session Modification Command
@@ -223,14 +227,21 @@ class _FiveG(Practice):
                            modify, **changed)
 
     def _xn_handover(self, program: Program) -> None:
-        """§4.9.1.2 after the Xn preparation and execution between the gNBs (not counted:
-        docs/practices.md): the target's N2 Path Switch Request (step 1), each session's
-        N4 steps, the AMF's acknowledgement, then what the old path leaves behind."""
+        """TS 38.300 §9.2.3.2.1's Xn handover: the preparation between the gNBs (the source's
+        XnAP Handover Request, the target's Acknowledge, the SN Status Transfer), then TS
+        23.502 §4.9.1.2: the target's N2 Path Switch Request (step 1), each session's N4
+        steps, the AMF's acknowledgement, what the old path leaves behind, and the target's
+        XnAP UE Context Release to the source (TS 38.300 §9.2.3.2.1 step 12)."""
         once = {"scope": ONCE}
-        step = program.add("N2 Path Switch Request", ROLE_POA, ROLE_THIRD, **once)
+        step = program.add("XnAP Handover Request", ROLE_PREV_POA, ROLE_POA, **once)
+        step = program.add("XnAP Handover Request Acknowledge", ROLE_POA, ROLE_PREV_POA, step,
+                           **once)
+        step = program.add("XnAP SN Status Transfer", ROLE_PREV_POA, ROLE_POA, step, **once)
+        step = program.add("N2 Path Switch Request", ROLE_POA, ROLE_THIRD, step, **once)
         step = self._sessions_switched(program, step)
         step = program.add("N2 Path Switch Request Acknowledge", ROLE_THIRD, ROLE_POA, step,
                            **once)
+        program.add("XnAP UE Context Release", ROLE_POA, ROLE_PREV_POA, step, **once)
         self._old_path_released(program, step)
 
     def _sessions_switched(self, program: Program, switched: int) -> int:

@@ -281,6 +281,12 @@ MESSAGES: dict[str, Message] = {
     "X2AP-HandoverRequestAck": sctp_carried(176, reference="TS 36.423 §9.1.1.2"),
     "X2AP-SNStatusTransfer": sctp_carried(39, reference="TS 36.423 §9.1.1.4"),
     "X2AP-UEContextRelease": sctp_carried(19, reference="TS 36.423 §9.1.1.5"),
+    # XnAP (TS 38.423) between two gNBs for one UE with one PDU session: pycrate encodings
+    # of their IEs (docs/sizes.md).
+    "XnAP-HandoverRequest": sctp_carried(273, reference="TS 38.423 §9.1.1.1"),
+    "XnAP-HandoverRequestAck": sctp_carried(452, reference="TS 38.423 §9.1.1.2"),
+    "XnAP-SNStatusTransfer": sctp_carried(36, reference="TS 38.423 §9.1.1.4"),
+    "XnAP-UEContextRelease": sctp_carried(19, reference="TS 38.423 §9.1.1.5"),
 }
 
 # Encapsulation added to the user's packet.
