@@ -82,6 +82,9 @@ def test_dmm_mode_defers_the_switch_while_a_flow_needs_continuity(engine) -> Non
     assert not c.sig_msgs[CAUSE_RELOCATION].any()
     assert c.flow_delay_ns_sum.tolist() == [(11100 + 11600 + 11100) * US,
                                             (11600 + 11100) * US]
+    # At AR1 through GW0 over the mesh: 4 hops against the direct 3, the tunnel on 2.
+    assert c.flow_hops_sum.tolist() == [3 + 4 + 3, 4 + 3]
+    assert c.flow_overhead_byte_hops.tolist() == [40 * (1 + 2 + 1), 40 * (2 + 1)]
 
 
 @pytest.mark.parametrize("engine", engines())
@@ -122,6 +125,10 @@ def test_rfc5142_mode_keeps_the_home_address(engine) -> None:
     assert c.flow_delay_ns_sum.tolist() == [3 * 11100 * US, 2 * 11100 * US]
     assert c.anchor_packets[[GW0, GW1]].tolist() == [3, 2]
     assert c.anchor_addresses[[GW0, GW1]].tolist() == [1, 0]  # one address, moved
+    # Every packet through the HA of its PoA: the direct path's hops (stretch 1), the HA's
+    # IPv6-in-IPv6 tunnel (40 B) on the one hop to the AR.
+    assert c.flow_hops_sum.tolist() == c.flow_direct_hops_sum.tolist() == [9, 6]
+    assert c.flow_overhead_bytes.tolist() == c.flow_overhead_byte_hops.tolist() == [120, 80]
 
 
 @pytest.mark.parametrize("engine", engines())
