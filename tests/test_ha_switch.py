@@ -21,6 +21,17 @@ import dataclasses
 import numpy as np
 import pytest
 from hand_runs import engines, one_mn, replay
+from test_distributed_home_agents import (  # the same topology, MN, flows and packets
+    CN,
+    FLOWS,
+    GW0,
+    GW1,
+    MOVES,
+    MS,
+    PACKETS,
+    TOPOLOGY,
+    US,
+)
 
 from dmmemu.engine.replay_io import (
     EVENT_ANCHOR_RELOCATED,
@@ -30,16 +41,8 @@ from dmmemu.engine.replay_io import (
 from dmmemu.engine.signaling import CAUSE_RELOCATION
 from dmmemu.errors import PracticeError
 from dmmemu.practices import HomeAgentSwitch, get_practice
-from dmmemu.topology.generators import FlatWifi
 from dmmemu.wire.sizes import MESSAGES
 
-MS = 1_000_000
-US = 1_000
-CN, GW0, AR0, GW1, AR1 = 2, 3, 4, 5, 6
-TOPOLOGY = FlatWifi(rows=1, cols=2, correspondents=1).build()
-MOVES = [(0, AR0), (1000 * MS, AR1), (2000 * MS, AR0)]
-FLOWS = [(0, 0, 3000 * MS), (1, 1200 * MS, 3000 * MS)]  # (id, start, end)
-PACKETS = [(500 * MS, 0), (1500 * MS, 0), (1500 * MS, 1), (2500 * MS, 0), (2500 * MS, 1)]
 # The switch's messages, in order, and their sizes (docs/sizes.md).
 SWITCH = ["HAS", "BU", "BA", "IKE-SA-INIT", "IKE-SA-INIT-R", "IKE-AUTH", "IKE-AUTH-R", "BU",
           "BA"]

@@ -81,12 +81,10 @@ class HomeAgentSwitch(MIPv6DistributedHA):
     ike_auth_reply_bytes: int = IKE_AUTH_RESPONSE_BYTES
 
     def compile(self, topology: Topology) -> PolicyTables:
-        if self.mode not in MODES:
-            raise PracticeError(f"{self.key}: mode must be one of {sorted(MODES)}, "
-                                f"not {self.mode!r}")
-        if self.trigger not in TRIGGERS:
-            raise PracticeError(f"{self.key}: trigger must be one of {sorted(TRIGGERS)}, "
-                                f"not {self.trigger!r}")
+        for name, choices in (("mode", MODES), ("trigger", TRIGGERS)):
+            if getattr(self, name) not in choices:
+                raise PracticeError(f"{self.key}: {name} must be one of {sorted(choices)}, "
+                                    f"not {getattr(self, name)!r}")
         if self.per_flow:
             raise PracticeError(f"{self.key}: a home agent switch moves the MN's home "
                                 "address; per_flow home addresses have none")
