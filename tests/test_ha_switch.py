@@ -152,3 +152,21 @@ def test_bad_parameters_are_refused() -> None:
                             ({"load_bindings": 0}, "load_bindings must be")):
         with pytest.raises(PracticeError, match=message):
             get_practice("ha-switch", params).compile(TOPOLOGY)
+
+
+def test_the_sample_reports_switches_done_deferred_and_the_flows_spared() -> None:
+    """On the bundled sample's HAs: switches by distance in both modes; only the DMM use,
+    which must not break a flow that needs continuity, defers some and names the flows it
+    spared; the RFC's own mode keeps the address and defers nothing."""
+    from pathlib import Path
+
+    import dmmemu
+
+    sample = Path(__file__).resolve().parents[1] / "traces" / "sample"
+    dmm = dmmemu.run(sample, "ha-switch").summary.row(0, named=True)
+    kept = dmmemu.run(sample, "ha-switch", params={"mode": "rfc5142"}).summary.row(
+        0, named=True)
+    assert dmm["relocations"] > 0 and dmm["deferred_relocations"] > 0
+    assert 0 < dmm["spared_flows"] and dmm["broken_flows"] == 0
+    assert kept["relocations"] > dmm["relocations"] and kept["deferred_relocations"] == 0
+    assert kept["spared_flows"] == 0 and kept["renumbered_flows"] == 0

@@ -33,7 +33,8 @@ SUMMARY_COLUMNS = (
     "mean_delay_us",
     "mean_direct_delay_us", "handovers", "attaches", "detaches", "signaling_msgs", "signaling_bytes",
     "signaling_byte_hops", "mean_interruption_us", "lost_packets", "delayed_packets",
-    "broken_flows", "renumbered_flows", "anchors_used", "max_anchor_share", "peak_bindings",
+    "broken_flows", "renumbered_flows", "relocations", "deferred_relocations", "spared_flows",
+    "anchors_used", "max_anchor_share", "peak_bindings",
     "timeline_bin_s", "params", "seed",
     "dmmemu_version",
 )
@@ -216,6 +217,12 @@ def test_cross_table_consistency(result, trace: Trace) -> None:
     assert s["overhead_bytes"] == flows["overhead_bytes"].sum()
     assert s["overhead_byte_hops"] == flows["overhead_byte_hops"].sum()
     assert s["broken_flows"] == flows["broken"].sum()
+    events = result.events["kind"]
+    assert [s["relocations"], s["deferred_relocations"], s["spared_flows"]] == [
+        int((events == kind).sum())
+        for kind in ("anchor-relocated", "relocation-deferred", "flow-spared")]
+    assert s["spared_flows"] == result.events.filter(
+        pl.col("kind") == "flow-spared")["flow"].n_unique()  # once per flow
     # Every delivered packet goes through exactly one anchor (the address's, or the serving
     # anchor for a local flow), unless its path is direct (route optimisation): anchor
     # packet counts add up to the delivered packets, or to fewer.
