@@ -152,6 +152,11 @@ def test_bad_parameters_are_refused() -> None:
                             ({"load_bindings": 0}, "load_bindings must be")):
         with pytest.raises(PracticeError, match=message):
             get_practice("ha-switch", params).compile(TOPOLOGY)
+    with pytest.raises(PracticeError, match="load_bindings must be a whole number from 0"):
+        get_practice("ha-switch", {"load_bindings": 1.5})
+    # A count, not a size in bytes: a city's HA holds far more than 65,535 bindings.
+    assert get_practice("ha-switch", {"load_bindings": 100_000}).compile(
+        TOPOLOGY).relocation_load == 100_000
 
 
 def test_the_sample_reports_switches_done_deferred_and_the_flows_spared() -> None:

@@ -50,7 +50,10 @@ class Practice:
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            check = _FIELD_CHECKS.get(type_name(f.type))
+            kind = type_name(f.type)
+            if kind == "int" and not f.name.endswith("_bytes"):
+                kind = "int count"  # a seed or a count (bindings), not a size in bytes
+            check = _FIELD_CHECKS.get(kind)
             if check is None:
                 raise PracticeError(f"{self.key}: parameter {f.name} has unsupported type {f.type}")
             expected, ok = check
@@ -164,8 +167,10 @@ def type_name(annotation: Any) -> str:
 
 _FIELD_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "float": ("a finite number", _is_number),
-    "int": ("a whole number from 0 to 65535 (bytes, or a seed)",
+    "int": ("a whole number of bytes from 0 to 65535",
             lambda v: isinstance(v, int) and not isinstance(v, bool) and v <= 65535),
+    "int count": ("a whole number from 0 to 2147483647",
+                  lambda v: isinstance(v, int) and not isinstance(v, bool) and v < 2**31),
     "bool": ("true or false", lambda v: isinstance(v, bool)),
     "str | None": ("a node name", lambda v: v is None or isinstance(v, str)),
     "str": ("a name", lambda v: isinstance(v, str)),

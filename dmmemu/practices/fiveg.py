@@ -35,6 +35,7 @@ from dmmemu.engine.signaling import (
     MessageKind,
 )
 from dmmemu.errors import PracticeError
+from dmmemu.model_params import seconds_to_ns
 from dmmemu.practices.base import Practice, area_hosts, named_anchor, selection_code
 from dmmemu.practices.programs import MessageKinds, Program
 from dmmemu.topology.graph import Topology
@@ -455,6 +456,7 @@ class SSC3(_AreaPSA):
                     ROLE_THIRD, step, scope=ONCE, ends=True)
 
     def _anchoring(self, topology: Topology, upf_of: np.ndarray) -> dict[str, Any]:
-        lifetime = self._ms(self.address_lifetime_s * 1000.0, "address_lifetime_s")
+        lifetime = seconds_to_ns(self.address_lifetime_s, what=f"{self.key}: address_lifetime_s",
+                                 error=PracticeError)
         return {**_AreaPSA._anchoring(self, topology, upf_of),
                 "deprecated_lifetime_ns": lifetime}
