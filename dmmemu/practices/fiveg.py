@@ -328,7 +328,7 @@ class _FiveG(Practice):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SSC1(_FiveG):
     """SSC mode 1 (TS 23.501 §5.6.9.2.1): the PSA chosen when the PDU session is
-    established (``psa_selection`` among ``psas``, every anchor hosting the UPF function by
+    established (``selection`` among ``psas``, every anchor hosting the UPF function by
     default: the nearest to the gNB) is kept for the session's life, whatever the UE's
     moves; out of the PSA's area the UPF of the UE's area relays it as an I-UPF (N9 then
     N3), inserted, re-allocated and removed by the handovers (§4.9.1.2.3–4). A new session
@@ -339,11 +339,11 @@ class SSC1(_FiveG):
                               "as the UE moves (TS 23.501 §5.6.9)")
 
     psas: tuple[str, ...] = ()
-    psa_selection: str = "nearest-at-attach"
+    selection: str = "nearest-at-attach"
 
     def __post_init__(self) -> None:
         Practice.__post_init__(self)  # slots=True: no zero-argument super()
-        selection_code(self.key, self.psa_selection)
+        selection_code(self.key, self.selection)
 
     def _anchoring(self, topology: Topology, upf_of: np.ndarray) -> dict[str, Any]:
         if self.psas:
@@ -353,7 +353,7 @@ class SSC1(_FiveG):
             psas = upf_anchors(topology)
             if not psas.size:  # no UPF: not applicable; anchored as the N3 fallback is
                 psas = np.unique(upf_of[upf_of >= 0]).astype(np.int32)
-        return {"select": selection_code(self.key, self.psa_selection),
+        return {"select": selection_code(self.key, self.selection),
                 "serving": topology.serving_anchors(psas), "candidates": psas}
 
 
