@@ -62,7 +62,8 @@ MODIFIED = ["N4 Session Modification Request", "End Marker",
 INSERTED = ["N4 Session Establishment Request", "N4 Session Establishment Response"]
 DELETED = ["N4 Session Deletion Request", "N4 Session Deletion Response"]
 RELEASED = DELETED + ["N2 PDU Session Resource Release Command",
-                      "N2 PDU Session Resource Release Response"]
+                      "N2 PDU Session Resource Release Response",
+                      "N2 UL NAS Transport (PDU Session Release Complete)"]
 DEPRECATED = ["N2 DL NAS Transport (PDU Session Modification Command)",
               "N2 UL NAS Transport (PDU Session Modification Complete)"]
 
@@ -172,12 +173,13 @@ def test_ssc1_without_data_forwarding_waits_for_the_new_path(engine) -> None:
 def test_ssc2_releases_the_session_leaving_its_area(engine) -> None:
     """SSC mode 2: the PSA is UPF 4, the UPF of gNB 5's area. Inside it the handover is
     SSC1's (9 messages). The move to gNB 8 releases the session (N4 deletion at UPF 4, N2
-    release with cause #39: 4 messages) and the UE establishes a new one at UPF 7 (the Xn
-    handover's 6 messages and the establishment's 7: 17 in the row); its N4 modification
+    release with cause #39 and the UE's Release Complete: 5 messages) and the UE establishes
+    a new one at UPF 7 (the Xn handover's 6 messages and the establishment's 7: 18 in the
+    row); its N4 modification
     reaches UPF 7 18 (XnAP) + 4 + 4 + 6 + 8 + 3 = 43 ms after the radio part. The flow
     needs continuity: it breaks."""
     c = run(engine, "5g-ssc2", [500 * MS, 1500 * MS, 2500 * MS, 3500 * MS])
-    assert c.ho_msgs.tolist() == [7, 9, 17]
+    assert c.ho_msgs.tolist() == [7, 9, 18]
     assert c.ho_signaling_ns.tolist() == [21 * MS, 0, 43 * MS]
     assert counted(c, CAUSE_RELEASE, RELEASED)
     assert counted(c, CAUSE_HANDOVER, 2 * XN + MODIFIED + 2 * XN_END + ESTABLISHMENT)
@@ -213,7 +215,7 @@ def test_ssc3_makes_the_new_session_before_it_releases_the_old(engine) -> None:
     establishment's 7) after the Path Switch Acknowledge. The row's interruption is the
     flow's, on the kept session: the radio part alone (the downlink is forwarded). The flow
     stays on the old session (CN -> UPF 4 -> UPF 7 -> gNB 8, 5 hops) until the lifetime
-    ends at 3 s: the SMF releases it (4 messages, outside any handover row) and the flow,
+    ends at 3 s: the SMF releases it (5 messages, outside any handover row) and the flow,
     which needs continuity, breaks."""
     c = run(engine, "5g-ssc3", [500 * MS, 2500 * MS, 2900 * MS, 3100 * MS],
             {"address_lifetime_s": 1.0})
@@ -254,7 +256,7 @@ def test_ssc3_renumbers_flows_without_continuity_at_the_lifetimes_end(engine) ->
 @pytest.mark.parametrize("engine", engines())
 def test_ssc3_releases_the_old_session_when_its_last_flow_ends(engine) -> None:
     """The old session goes as soon as nothing holds it: its flow ends at 1.5 s, long
-    before the 60 s default lifetime, and the release's 4 messages are sent then, outside
+    before the 60 s default lifetime, and the release's 5 messages are sent then, outside
     any handover row; no timer fires later. A flow that starts after the move uses the new
     session at UPF 7; the next move (gNB 8 -> gNB 9, inside UPF 7's area) is SSC1's."""
     c = two_flows(engine, [(500 * MS, FLOW, 1000, 1), (1100 * MS, FLOW, 1000, 1),
@@ -272,10 +274,10 @@ def test_ssc3_releases_a_session_no_flow_holds_at_the_move(engine) -> None:
     before the move, nothing holds the old session when the move takes it out of its area,
     and it is released in the handover's row at once (docs/practices.md: its path switch,
     which the UE would get before it moves its traffic, is not counted): the deprecation's
-    2, the release's 4, the XnAP messages, the Path Switch Request and Acknowledge and the
+    2, the release's 5, the XnAP messages, the Path Switch Request and Acknowledge and the
     new session's 7."""
     c = two_flows(engine, [(1100 * MS, FLOW, 1000, 1), (1300 * MS, FLOW + 1, 1000, 1)])
-    assert c.ho_msgs.tolist() == [7, 2 + 4 + 6 + 7, 9]
+    assert c.ho_msgs.tolist() == [7, 2 + 5 + 6 + 7, 9]
     assert counted(c, CAUSE_RELEASE, RELEASED)
     assert c.flow_anchor.tolist() == [UPF7, UPF7]
 

@@ -72,6 +72,7 @@ ENCODED_PDU_BYTES = {
     "NGAP-UEContextReleaseComplete": 19,
     "NGAP-DownlinkNASTransport-PDUSessionModificationCommand": 53,
     "NGAP-UplinkNASTransport-PDUSessionModificationComplete": 62,
+    "NGAP-UplinkNASTransport-PDUSessionReleaseComplete": 62,
     "XnAP-HandoverRequest": 273, "XnAP-HandoverRequestAck": 452,
     "XnAP-SNStatusTransfer": 36, "XnAP-UEContextRelease": 19,
 }

@@ -75,6 +75,8 @@ KINDS = MessageKinds((
     ("XnAP Handover Request Acknowledge", "XnAP-HandoverRequestAck", True),
     ("XnAP SN Status Transfer", "XnAP-SNStatusTransfer", False),
     ("XnAP UE Context Release", "XnAP-UEContextRelease", False),
+    ("N2 UL NAS Transport (PDU Session Release Complete)",
+     "NGAP-UplinkNASTransport-PDUSessionReleaseComplete", True),
 ))
 N4 = ("Establishment", "Modification", "Deletion")
 # SSC mode 3 (TS 23.502 §4.3.5.2) also counts the SMF's PDU Session Modification Command
@@ -271,13 +273,16 @@ class _FiveG(Practice):
         §4.3.5.1 step 1), or for SSC mode 3's old session when its address lifetime ends or
         its last flow does (§4.3.5.2 step 4): N4 deletion at the PSA (steps 1b–c), then the
         N2 PDU Session Resource Release Command with the NAS release (cause #39,
-        reactivation requested, TS 24.501; the same size with another cause) and the gNB's
-        response."""
+        reactivation requested, TS 24.501; the same size with another cause), the gNB's
+        response, and the UE's PDU Session Release Complete in an N2 UL NAS Transport
+        (step 8, the NAS acknowledgement)."""
         step = self._n4(program, "Deletion", ROLE_ANCHOR, AT_SIGNALING_START)
         step = program.add("N2 PDU Session Resource Release Command", ROLE_THIRD, ROLE_POA,
                            step, scope=ONCE)
-        program.add("N2 PDU Session Resource Release Response", ROLE_POA, ROLE_THIRD, step,
-                    scope=ONCE, ends=True)
+        step = program.add("N2 PDU Session Resource Release Response", ROLE_POA, ROLE_THIRD,
+                           step, scope=ONCE)
+        program.add("N2 UL NAS Transport (PDU Session Release Complete)", ROLE_POA, ROLE_THIRD,
+                    step, scope=ONCE, ends=True)
 
     def _deprecation(self, program: Program) -> None:
         """What the network says of a session out of its PSA's area that lives on: nothing

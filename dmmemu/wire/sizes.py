@@ -256,6 +256,9 @@ MESSAGES: dict[str, Message] = {
         53, reference="TS 38.413; its NAS PDU TS 24.501 §8.3.9's"),
     "NGAP-UplinkNASTransport-PDUSessionModificationComplete": sctp_carried(
         62, reference="TS 38.413; its NAS PDU TS 24.501 §8.3.10's"),
+    # The same PDU with the 4-byte PDU Session Release Complete (TS 24.501 §8.3.14) inside.
+    "NGAP-UplinkNASTransport-PDUSessionReleaseComplete": sctp_carried(
+        62, reference="TS 38.413; its NAS PDU TS 24.501 §8.3.14's"),
     # S1AP (TS 36.413) and X2AP (TS 36.423) for one UE with one E-RAB, the PDU sizes of
     # test vectors and captures, or of pycrate encodings of their IEs (docs/sizes.md names
     # each one's source).
