@@ -41,7 +41,8 @@ cdef enum:
     CAUSE_RELEASE = 8
     CAUSE_DEPRECATION = 9
     CAUSE_RELOCATION = 10
-    N_CAUSES = 11
+    CAUSE_RETIREMENT = 11
+    N_CAUSES = 12
 
 # Signaling programs (dmmemu.engine.signaling): roles, scopes, origins, flags, columns.
 cdef enum:

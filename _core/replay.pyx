@@ -23,7 +23,7 @@ from replay cimport (
     CLASS_ROUTE_OPTIMISED, ON_LOSS_BREAK, ON_LOSS_RENUMBER, AT_MOVE, AT_SIGNALING_START,
     CAUSE_ATTACH, CAUSE_CORRESPONDENT, CAUSE_DEREGISTRATION, CAUSE_FLOW, CAUSE_LOCALIZED,
     CAUSE_RELEASE, CAUSE_DEPRECATION, FLAG_REGISTERED, FLAG_UNREGISTERED, TIMER_DEPRECATED,
-    CAUSE_RELOCATION, ROLE_PREV_ANCHOR, EVENT_ANCHOR_RELOCATED, EVENT_RELOCATION_DEFERRED,
+    CAUSE_RELOCATION, CAUSE_RETIREMENT, ROLE_PREV_ANCHOR, EVENT_ANCHOR_RELOCATED, EVENT_RELOCATION_DEFERRED,
     EVENT_FLOW_SPARED,
     CAUSE_LOCALIZED_END, ROLE_PEER_ANCHOR, ROLE_PEER_POA, WHEN_SAME_POA_SAME_ANCHOR,
     WHEN_OTHER_POA_OTHER_ANCHOR, TIMER_LOCALIZED, LocalPair,
@@ -132,7 +132,8 @@ assert (EVENT_BINDING_EXPIRED, EVENT_ADDRESS_RELEASED, EVENT_FLOW_BROKEN,
                                    _io.EVENT_FLOW_BROKEN, _io.EVENT_FLOW_RENUMBERED)
 assert (EVENT_ANCHOR_RELOCATED, EVENT_RELOCATION_DEFERRED, EVENT_FLOW_SPARED) == (
     _io.EVENT_ANCHOR_RELOCATED, _io.EVENT_RELOCATION_DEFERRED, _io.EVENT_FLOW_SPARED)
-assert (CAUSE_RELOCATION, ROLE_PREV_ANCHOR) == (_sig.CAUSE_RELOCATION, _sig.ROLE_PREV_ANCHOR)
+assert (CAUSE_RELOCATION, CAUSE_RETIREMENT, ROLE_PREV_ANCHOR) == (
+    _sig.CAUSE_RELOCATION, _sig.CAUSE_RETIREMENT, _sig.ROLE_PREV_ANCHOR)
 assert (_policy.RELOCATION_NONE, _policy.RELOCATION_KEEP, _policy.RELOCATION_RENEW,
         _policy.RELOCATE_BY_DISTANCE, _policy.RELOCATE_BY_LOAD) == (0, 1, 2, 0, 1)
 
@@ -1309,7 +1310,7 @@ cdef class Replay:
                     anchor = self.addrs[x].anchor
                     if self.addrs[x].bound:
                         self._close(x, e.due)
-                    self._retire(owner, x, self.mns[owner].poa, -1, e.due, 0, NULL)
+                    self._retire(owner, x, self.mns[owner].poa, -1, e.due, 0, NULL, False)
                     self._event(EVENT_ADDRESS_RELEASED, e.due, owner, -1, anchor)
             else:
                 mn = &self.mns[e.target]
@@ -1532,7 +1533,7 @@ cdef class Replay:
             if not self._pinned(m, x) and not self.addrs[x].deprecated:
                 self._leave(m, x)
             elif not self._pinned(m, x):  # a deprecated address nothing pins: released
-                self._retire(m, x, p, old, t, pre, released)
+                self._retire(m, x, p, old, t, pre, released, True)
                 released_msgs += released[2]
                 released_bytes += released[3]
             else:
@@ -1875,7 +1876,7 @@ cdef class Replay:
             if ad.bound:
                 self._close(x, t)
             if ad.deprecated:
-                self._retire(m, x, self.mns[m].poa, -1, t, 0, NULL)
+                self._retire(m, x, self.mns[m].poa, -1, t, 0, NULL, True)
             else:
                 self._leave(m, x)
 
@@ -1991,15 +1992,19 @@ cdef class Replay:
             and not self.addrs[x].deprecated)
 
     cdef void _retire(self, mn_t m, addr_t x, node_t poa, node_t prev, time_t t, time_t pre,
-                      time_t* out) noexcept nogil:
-        """§5.5: deprecated address ``x`` (unbound by now) dies: the release program runs for
-        it at ``poa`` (none while the MN is detached; ``out`` gets its figures, zeros if it
-        did not run) and it leaves the list; its MN's flows look at their addresses again."""
+                      time_t* out, bint early) noexcept nogil:
+        """§5.5: deprecated address ``x`` (unbound by now) dies: the retirement program runs
+        for it at ``poa`` when it goes ``early`` (before its lifetime's end) and the practice
+        has one, the release program otherwise (none while the MN is detached; ``out`` gets
+        its figures, zeros if none ran), and it leaves the list; its MN's flows look at their
+        addresses again."""
+        cdef int cause = CAUSE_RELEASE
+        if early and self.leg_count[CAUSE_RETIREMENT]:
+            cause = CAUSE_RETIREMENT
         if out != NULL:
             out[0] = out[1] = out[2] = out[3] = 0
-        if poa >= 0 and self.leg_count[CAUSE_RELEASE]:
-            self._run_program(CAUSE_RELEASE, m, poa, prev, SIGNAL_ONE, x, t, pre, 1, out,
-                              False)
+        if poa >= 0 and self.leg_count[cause]:
+            self._run_program(cause, m, poa, prev, SIGNAL_ONE, x, t, pre, 1, out, False)
         self._leave(m, x)
         self.addrs[x].retired_t = t
         self.mns[m].epoch += 1

@@ -85,6 +85,7 @@ from dmmemu.engine.signaling import (
     CAUSE_LOCALIZED_END,
     CAUSE_RELEASE,
     CAUSE_RELOCATION,
+    CAUSE_RETIREMENT,
     FLAG_ENDS,
     FLAG_HOLD,
     FLAG_REGISTERED,
@@ -544,7 +545,7 @@ class ReferenceReplay:
                     m = self.mns[x.mn]
                     if x.bound:
                         self._close(x, due)
-                    self._retire(m, x, m.poa, -1, due, 0)
+                    self._retire(m, x, m.poa, -1, due, 0, early=False)
                     self.records.append((due, EVENT_ADDRESS_RELEASED, m.id, -1, x.anchor))
             else:
                 m = target
@@ -639,13 +640,16 @@ class ReferenceReplay:
         return msgs, nbytes
 
     def _retire(self, m: MobileNode, x: Address, poa: int, prev: int, t: int,
-                pre: int) -> tuple[int, int]:
-        """§5.5: a deprecated address (unbound by now) dies: the release program runs for it
-        at ``poa`` (none while the MN is detached) and it leaves the list. The program's
-        messages and bytes."""
+                pre: int, early: bool = True) -> tuple[int, int]:
+        """§5.5: a deprecated address (unbound by now) dies: the retirement program runs for
+        it at ``poa`` when it goes ``early`` (before its lifetime's end) and the practice has
+        one, the release program otherwise (none while the MN is detached), and it leaves
+        the list. The program's messages and bytes."""
         msgs = nbytes = 0
-        if poa >= 0 and self.programs[CAUSE_RELEASE]:
-            _, _, msgs, nbytes = self._run_program(CAUSE_RELEASE, m, poa, prev, [x], t, pre)
+        cause = (CAUSE_RETIREMENT if early and self.programs[CAUSE_RETIREMENT]
+                 else CAUSE_RELEASE)
+        if poa >= 0 and self.programs[cause]:
+            _, _, msgs, nbytes = self._run_program(cause, m, poa, prev, [x], t, pre)
         self._leave_list(m, x)
         x.retired_t = t
         return msgs, nbytes

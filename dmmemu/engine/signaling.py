@@ -36,11 +36,15 @@ CAUSE_DEPRECATION = 9
 # The home address relocated to another anchor at a handover (PolicyTables.relocation,
 # semantics.md §5 step 9a): RFC 5142's Home Agent Switch, then the new registration.
 CAUSE_RELOCATION = 10
+# A deprecated address nothing pins any more, given up by the MN before its lifetime ends
+# (semantics.md §5 step 5: SSC mode 3's UE-requested release); a practice without legs of
+# this cause releases it with its release program.
+CAUSE_RETIREMENT = 11
 MOVING_CAUSES = (CAUSE_HANDOVER, CAUSE_DEREGISTRATION, CAUSE_RELEASE,
-                 CAUSE_DEPRECATION, CAUSE_RELOCATION)  # with a previous PoA
+                 CAUSE_DEPRECATION, CAUSE_RELOCATION, CAUSE_RETIREMENT)  # with a previous PoA
 CAUSE_NAMES = ("attach", "handover", "flow", "refresh", "deregistration", "correspondent",
                "localized-routing", "localized-routing-end", "release", "deprecation",
-               "relocation")
+               "relocation", "retirement")
 
 # Roles a leg runs between, resolved to nodes when the leg runs (semantics.md §4).
 ROLE_MN = 0  # the mobile node itself: at its PoA, one radio hop further, no extra delay

@@ -60,6 +60,7 @@ from dmmemu.engine.signaling import (
     CAUSE_LOCALIZED_END,
     CAUSE_RELEASE,
     CAUSE_RELOCATION,
+    CAUSE_RETIREMENT,
 )
 from dmmemu.errors import DmmemuError, PacketRowError
 from dmmemu.practices import Practice, get_practice
@@ -94,7 +95,8 @@ HANDOFF_BY_CAUSE = {CAUSE_ATTACH: wire.HANDOFF_NEW_INTERFACE,
                     CAUSE_LOCALIZED_END: wire.HANDOFF_NOT_CHANGED,
                     CAUSE_RELEASE: wire.HANDOFF_NOT_CHANGED,
                     CAUSE_DEPRECATION: wire.HANDOFF_NOT_CHANGED,
-                    CAUSE_RELOCATION: wire.HANDOFF_NOT_CHANGED}
+                    CAUSE_RELOCATION: wire.HANDOFF_NOT_CHANGED,
+                    CAUSE_RETIREMENT: wire.HANDOFF_NOT_CHANGED}
 
 
 class PcapError(DmmemuError):
