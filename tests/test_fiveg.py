@@ -34,6 +34,7 @@ from dmmemu.engine.signaling import (
     CAUSE_DEPRECATION,
     CAUSE_HANDOVER,
     CAUSE_RELEASE,
+    CAUSE_RETIREMENT,
 )
 from dmmemu.practices import get_practice
 from dmmemu.practices.fiveg import KINDS, SSC3_KINDS, n3_upfs
@@ -64,6 +65,7 @@ DELETED = ["N4 Session Deletion Request", "N4 Session Deletion Response"]
 RELEASED = DELETED + ["N2 PDU Session Resource Release Command",
                       "N2 PDU Session Resource Release Response",
                       "N2 UL NAS Transport (PDU Session Release Complete)"]
+RETIRED = ["N2 UL NAS Transport (PDU Session Release Request)"] + RELEASED  # UE-requested
 DEPRECATED = ["N2 DL NAS Transport (PDU Session Modification Command)",
               "N2 UL NAS Transport (PDU Session Modification Complete)"]
 
@@ -256,13 +258,15 @@ def test_ssc3_renumbers_flows_without_continuity_at_the_lifetimes_end(engine) ->
 @pytest.mark.parametrize("engine", engines())
 def test_ssc3_releases_the_old_session_when_its_last_flow_ends(engine) -> None:
     """The old session goes as soon as nothing holds it: its flow ends at 1.5 s, long
-    before the 60 s default lifetime, and the release's 5 messages are sent then, outside
-    any handover row; no timer fires later. A flow that starts after the move uses the new
+    before the 60 s default lifetime, and the UE releases it then (§4.3.4.2 UE-requested:
+    its Release Request, then the network's release, 6 messages), outside any handover row;
+    no timer fires later. A flow that starts after the move uses the new
     session at UPF 7; the next move (gNB 8 -> gNB 9, inside UPF 7's area) is SSC1's."""
     c = two_flows(engine, [(500 * MS, FLOW, 1000, 1), (1100 * MS, FLOW, 1000, 1),
                            (1300 * MS, FLOW + 1, 1000, 1)])
     assert c.ho_msgs.tolist() == [7, 20, 9]
-    assert counted(c, CAUSE_RELEASE, RELEASED)
+    assert counted(c, CAUSE_RETIREMENT, RETIRED)
+    assert not c.sig_msgs[CAUSE_RELEASE].any()
     assert not (c.event_kind == EVENT_ADDRESS_RELEASED).any()
     assert c.flow_anchor.tolist() == [UPF4, UPF7]
     assert c.flow_hops_sum.tolist() == [3 + 5, 3]
@@ -272,13 +276,13 @@ def test_ssc3_releases_the_old_session_when_its_last_flow_ends(engine) -> None:
 def test_ssc3_releases_a_session_no_flow_holds_at_the_move(engine) -> None:
     """Flows bind their session at their first packet (semantics.md §7.3): with none
     before the move, nothing holds the old session when the move takes it out of its area,
-    and it is released in the handover's row at once (docs/practices.md: its path switch,
-    which the UE would get before it moves its traffic, is not counted): the deprecation's
-    2, the release's 5, the XnAP messages, the Path Switch Request and Acknowledge and the
-    new session's 7."""
+    and the UE releases it in the handover's row at once (docs/practices.md: its path
+    switch, which the UE would get before it moves its traffic, is not counted): the
+    deprecation's 2, the UE-requested release's 6, the XnAP messages, the Path Switch
+    Request and Acknowledge and the new session's 7."""
     c = two_flows(engine, [(1100 * MS, FLOW, 1000, 1), (1300 * MS, FLOW + 1, 1000, 1)])
-    assert c.ho_msgs.tolist() == [7, 2 + 5 + 6 + 7, 9]
-    assert counted(c, CAUSE_RELEASE, RELEASED)
+    assert c.ho_msgs.tolist() == [7, 2 + 6 + 6 + 7, 9]
+    assert counted(c, CAUSE_RETIREMENT, RETIRED)
     assert c.flow_anchor.tolist() == [UPF7, UPF7]
 
 

@@ -73,6 +73,7 @@ ENCODED_PDU_BYTES = {
     "NGAP-DownlinkNASTransport-PDUSessionModificationCommand": 53,
     "NGAP-UplinkNASTransport-PDUSessionModificationComplete": 62,
     "NGAP-UplinkNASTransport-PDUSessionReleaseComplete": 62,
+    "NGAP-UplinkNASTransport-PDUSessionReleaseRequest": 64,
     "XnAP-HandoverRequest": 273, "XnAP-HandoverRequestAck": 452,
     "XnAP-SNStatusTransfer": 36, "XnAP-UEContextRelease": 19,
 }

@@ -19,6 +19,7 @@ from dmmemu.engine.signaling import (
     CAUSE_DEREGISTRATION,
     CAUSE_HANDOVER,
     CAUSE_RELEASE,
+    CAUSE_RETIREMENT,
     ONCE,
     PER_ADDRESS,
     ROLE_ANCHOR,
@@ -86,6 +87,8 @@ SSC3_KINDS = MessageKinds(KINDS.rows + (
      "NGAP-DownlinkNASTransport-PDUSessionModificationCommand", False),
     ("N2 UL NAS Transport (PDU Session Modification Complete)",
      "NGAP-UplinkNASTransport-PDUSessionModificationComplete", True),
+    ("N2 UL NAS Transport (PDU Session Release Request)",
+     "NGAP-UplinkNASTransport-PDUSessionReleaseRequest", False),
 ))
 
 # RFC 7429 §3's functions in the 5GS: the PSA anchors the address (AF) and routes to it
@@ -268,7 +271,7 @@ class _FiveG(Practice):
         step = program.add("N2 UE Context Release Command", ROLE_THIRD, ROLE_POA, step, **once)
         program.add("N2 UE Context Release Complete", ROLE_POA, ROLE_THIRD, step, **once)
 
-    def _session_release(self, program: Program) -> None:
+    def _session_release(self, program: Program, after: int = AT_SIGNALING_START) -> None:
         """§4.3.4.2 for a PDU session a move took out of its PSA's service area (SSC mode 2,
         §4.3.5.1 step 1), or for SSC mode 3's old session when its address lifetime ends or
         its last flow does (§4.3.5.2 step 4): N4 deletion at the PSA (steps 1b–c), then the
@@ -276,7 +279,7 @@ class _FiveG(Practice):
         reactivation requested, TS 24.501; the same size with another cause), the gNB's
         response, and the UE's PDU Session Release Complete in an N2 UL NAS Transport
         (step 8, the NAS acknowledgement)."""
-        step = self._n4(program, "Deletion", ROLE_ANCHOR, AT_SIGNALING_START)
+        step = self._n4(program, "Deletion", ROLE_ANCHOR, after)
         step = program.add("N2 PDU Session Resource Release Command", ROLE_THIRD, ROLE_POA,
                            step, scope=ONCE)
         step = program.add("N2 PDU Session Resource Release Response", ROLE_POA, ROLE_THIRD,
@@ -288,13 +291,18 @@ class _FiveG(Practice):
         """What the network says of a session out of its PSA's area that lives on: nothing
         (SSC modes 1 and 2 keep or release it)."""
 
+    def _retirement(self, program: Program) -> None:
+        """How the UE gives up such a session early: no program of its own (SSC modes 1 and
+        2 have none such)."""
+
     def _legs(self) -> list[Leg]:
         programs = []
         for cause, write in ((CAUSE_ATTACH, self._establishment),
                              (CAUSE_HANDOVER, self._xn_handover),
                              (CAUSE_DEREGISTRATION, self._an_release),
                              (CAUSE_RELEASE, self._session_release),
-                             (CAUSE_DEPRECATION, self._deprecation)):
+                             (CAUSE_DEPRECATION, self._deprecation),
+                             (CAUSE_RETIREMENT, self._retirement)):
             program = Program(cause, self.kinds)
             write(program)
             programs += program.legs
@@ -459,6 +467,15 @@ class SSC3(_AreaPSA):
                            ROLE_THIRD, ROLE_POA, scope=ONCE)
         program.add("N2 UL NAS Transport (PDU Session Modification Complete)", ROLE_POA,
                     ROLE_THIRD, step, scope=ONCE, ends=True)
+
+    def _retirement(self, program: Program) -> None:
+        """§4.3.5.2 step 4, the UE releasing the old session once its last flow has left it
+        (before the lifetime ends): §4.3.4.2 UE-requested, its PDU Session Release Request
+        (cause #36, regular deactivation) in an N2 UL NAS Transport (step 1a), then the
+        network's release as at the lifetime's end."""
+        step = program.add("N2 UL NAS Transport (PDU Session Release Request)", ROLE_POA,
+                           ROLE_THIRD, scope=ONCE)
+        self._session_release(program, step)
 
     def _anchoring(self, topology: Topology, upf_of: np.ndarray) -> dict[str, Any]:
         lifetime = seconds_to_ns(self.address_lifetime_s, what=f"{self.key}: address_lifetime_s",

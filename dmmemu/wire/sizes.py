@@ -259,6 +259,9 @@ MESSAGES: dict[str, Message] = {
     # The same PDU with the 4-byte PDU Session Release Complete (TS 24.501 §8.3.14) inside.
     "NGAP-UplinkNASTransport-PDUSessionReleaseComplete": sctp_carried(
         62, reference="TS 38.413; its NAS PDU TS 24.501 §8.3.14's"),
+    # And with the 6-byte PDU Session Release Request (§8.3.12: the header and a 5GSM cause).
+    "NGAP-UplinkNASTransport-PDUSessionReleaseRequest": sctp_carried(
+        64, reference="TS 38.413; its NAS PDU TS 24.501 §8.3.12's"),
     # S1AP (TS 36.413) and X2AP (TS 36.423) for one UE with one E-RAB, the PDU sizes of
     # test vectors and captures, or of pycrate encodings of their IEs (docs/sizes.md names
     # each one's source).
