@@ -30,7 +30,7 @@ def record_events(counters, case: Case | None = None) -> None:
     """Tell hypothesis which kinds of event a case exercised (shown with --hypothesis-show-
     statistics), so a strategy that stops reaching one is seen."""
     from dmmemu.engine.flow_classes import classify
-    from dmmemu.engine.replay_io import CAUSE_NAMES, HO_KIND_NAMES
+    from dmmemu.engine.replay_io import CAUSE_NAMES, EVENT_NAMES, HO_KIND_NAMES
 
     if case is not None:
         policy = case.policy
@@ -57,8 +57,6 @@ def record_events(counters, case: Case | None = None) -> None:
     for cause, name in enumerate(CAUSE_NAMES):
         if counters.sig_msgs[cause].any():
             event(f"signaling: {name}")
-    from dmmemu.engine.replay_io import EVENT_NAMES
-
     for kind in set(counters.event_kind.tolist()):
         event(f"event: {EVENT_NAMES[kind]}")
     for name, field in (("broken flow", "flow_broken"), ("renumbered flow", "flow_renumbered"),

@@ -46,21 +46,13 @@ from dmmemu.atomic_output import write_atomically
 from dmmemu.engine.reference import ReferenceReplay
 from dmmemu.engine.replay_io import (
     CAUSE_ATTACH,
-    CAUSE_DEREGISTRATION,
     CAUSE_FLOW,
     CAUSE_HANDOVER,
-    CAUSE_REFRESH,
     PacketBatch,
     check_counter_limits,
 )
 from dmmemu.engine.signaling import (
-    CAUSE_CORRESPONDENT,
-    CAUSE_DEPRECATION,
-    CAUSE_LOCALIZED,
-    CAUSE_LOCALIZED_END,
-    CAUSE_RELEASE,
     CAUSE_RELOCATION,
-    CAUSE_RETIREMENT,
 )
 from dmmemu.errors import DmmemuError, PacketRowError
 from dmmemu.practices import Practice, get_practice
@@ -84,19 +76,11 @@ DEFAULT_LIMIT = 10_000
 # The route-optimisation headers are per direction: downlink gets the routing header.
 RO_BY_DIRECTION = {"ro-routing-header": ("ro-home-address", "ro-routing-header"),
                    "ro-home-address": ("ro-home-address", "ro-routing-header")}
-# RFC 5213 §8.4 handoff indicator per signaling cause.
+# RFC 5213 §8.4 handoff indicator of the causes that bring a new interface or a new MAG;
+# every other cause's messages are about an attachment that has not changed.
 HANDOFF_BY_CAUSE = {CAUSE_ATTACH: wire.HANDOFF_NEW_INTERFACE,
                     CAUSE_HANDOVER: wire.HANDOFF_BETWEEN_MAGS,
-                    CAUSE_FLOW: wire.HANDOFF_NEW_INTERFACE,
-                    CAUSE_REFRESH: wire.HANDOFF_NOT_CHANGED,
-                    CAUSE_DEREGISTRATION: wire.HANDOFF_NOT_CHANGED,
-                    CAUSE_CORRESPONDENT: wire.HANDOFF_NOT_CHANGED,
-                    CAUSE_LOCALIZED: wire.HANDOFF_NOT_CHANGED,
-                    CAUSE_LOCALIZED_END: wire.HANDOFF_NOT_CHANGED,
-                    CAUSE_RELEASE: wire.HANDOFF_NOT_CHANGED,
-                    CAUSE_DEPRECATION: wire.HANDOFF_NOT_CHANGED,
-                    CAUSE_RELOCATION: wire.HANDOFF_NOT_CHANGED,
-                    CAUSE_RETIREMENT: wire.HANDOFF_NOT_CHANGED}
+                    CAUSE_FLOW: wire.HANDOFF_NEW_INTERFACE}
 
 
 class PcapError(DmmemuError):
@@ -478,7 +462,7 @@ class _PacketMaker:
             src=src, dst=dst, mn=r.mn, home_address=mn_address(r.mn, anchor),
             care_of_address=care_of_address(r.mn, r.poa), prefix=anchor_prefix(anchor),
             sequence=self.sequence.get(key, 0), lifetime_s=lifetime_s, time_ns=t,
-            handoff=HANDOFF_BY_CAUSE[r.cause], peer_mn=peer_mn, peer_prefix=peer_prefix,
+            handoff=HANDOFF_BY_CAUSE.get(r.cause, wire.HANDOFF_NOT_CHANGED), peer_mn=peer_mn, peer_prefix=peer_prefix,
             peer_mag=peer_mag,
             new_home_agent=node_ipv6(new_anchor), home_agent=node_ipv6(anchor),
             behind_nat=r.poa in self.nat,
